@@ -1,0 +1,97 @@
+"""Lazy, quiet access to Keras, and the project's only direct TensorFlow calls.
+
+Keras (and with it TensorFlow, a 4-second import) is imported on first use only, so commands
+that do not need it start fast. TensorFlow's native start-up log lines are silenced unless
+verbose mode is on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from types import ModuleType
+from typing import Any
+
+_verbose = False
+
+
+def set_verbose(flag: bool) -> None:
+    """Let TensorFlow's native log lines through (``--verbose``)."""
+    global _verbose
+    _verbose = flag
+
+
+def is_verbose() -> bool:
+    """Whether ``--verbose`` was given."""
+    return _verbose
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():  # type: ignore[no-untyped-def]
+    """Point file descriptor 2 at /dev/null for the duration (C++ logs bypass sys.stderr)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def keras() -> ModuleType:
+    """Import and return ``keras``, silencing the backend's start-up noise unless verbose."""
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "Sequential"):
+        return sys.modules["keras"]
+    if not _verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    ctx = contextlib.nullcontext() if _verbose else _native_stderr_silenced()
+    with ctx:
+        import keras as _keras
+
+        if _keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            if not _verbose:
+                tf.get_logger().setLevel("ERROR")
+    return _keras
+
+
+def backend_name() -> str:
+    """The active Keras backend (``tensorflow``, ``jax`` or ``torch``)."""
+    return keras().backend.backend()
+
+
+def backend_info() -> dict[str, Any]:
+    """Backend name, its version and the devices it sees (for ``convcli info``)."""
+    k = keras()
+    name = k.backend.backend()
+    info: dict[str, Any] = {"keras": k.__version__, "backend": name}
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        info["backend_version"] = tf.__version__
+        info["devices"] = [d.name for d in tf.config.list_logical_devices()]
+    elif name == "jax":
+        import jax
+
+        info["backend_version"] = jax.__version__
+        info["devices"] = [str(d) for d in jax.devices()]
+    elif name == "torch":
+        import torch
+
+        info["backend_version"] = torch.__version__
+        devices = ["cpu"]
+        if torch.cuda.is_available():
+            devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        info["devices"] = devices
+    return info

@@ -1,0 +1,197 @@
+"""Convolution as the lecture does it: one ``keras.layers.Conv2D`` whose weights are the kernels.
+
+N kernels become one layer with N filters inside a ``keras.Sequential``; the layer is built
+once and reused for every image of a batch. Like Keras (and the lecture), the operation is a
+cross-correlation: the kernel is not flipped.
+
+Two ways to apply 2-D kernels and one for 3-D ones:
+
+* gray image, K×K kernels: one map per filter, (T, U);
+* colour image, K×K kernels: each channel filtered separately, (T, U, C) per filter;
+* K×K×C kernels: the filter spans the C channels, one (T, U) map per filter.
+
+Output size: T = (N + 2P − K) / S + 1 (floor), with P = 0 for ``valid``; ``same`` pads so
+that T = ceil(N / S), as Keras does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import input_error
+from .kernels import Kernel
+
+PADDINGS = ("valid", "same")
+ACTIVATIONS = ("linear", "relu")
+
+
+def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
+    """The lecture's formula T = (N + 2·P − K) / S + 1, with integer (floor) division."""
+    if stride < 1:
+        raise input_error(f"stride must be at least 1, got {stride}")
+    if n + 2 * padding < k:
+        raise input_error(f"kernel of size {k} does not fit an input of {n} padded by {padding}")
+    return (n + 2 * padding - k) // stride + 1
+
+
+def keras_output_size(n: int, k: int, stride: int, padding: str) -> int:
+    """Output length of a Keras Conv2D along one axis for ``valid`` or ``same`` padding."""
+    if padding == "same":
+        return math.ceil(n / stride)
+    return output_size(n, k, stride, 0)
+
+
+@dataclass(frozen=True)
+class FilterOutput:
+    """The map one kernel produced: (T, U) or, for a colour image filtered per channel, (T, U, C)."""
+
+    kernel: str
+    array: np.ndarray
+
+
+class Convolver:
+    """A single-layer ``keras.Sequential`` holding one Conv2D whose filters are ``kernels``.
+
+    Build once, apply to many images (of any size and of the right channel count).
+    """
+
+    def __init__(
+        self,
+        kernels: Sequence[Kernel],
+        *,
+        stride: int = 1,
+        padding: str = "valid",
+        activation: str = "linear",
+        bias: float | None = None,
+    ) -> None:
+        if not kernels:
+            raise input_error("no kernel given: use -k NAME or -k FILE")
+        if stride < 1:
+            raise input_error(f"--stride must be at least 1, got {stride}")
+        if padding not in PADDINGS:
+            raise input_error(f"unknown padding {padding!r}: use valid or same")
+        if activation not in ACTIVATIONS:
+            raise input_error(f"unknown activation {activation!r}: use linear or relu")
+        shapes = {k.weights.shape for k in kernels}
+        if len(shapes) > 1:
+            listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
+            raise input_error(
+                f"kernels of different sizes cannot share one Conv2D layer ({listed}); "
+                "run them in separate calls"
+            )
+        self.kernels = list(kernels)
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+        shape = next(iter(shapes))
+        self.kernel_shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
+        self.depth: int | None = int(shape[2]) if len(shape) == 3 else None
+        weights = np.stack(
+            [k.weights if k.weights.ndim == 3 else k.weights[:, :, None] for k in kernels],
+            axis=-1,
+        ).astype(np.float32)
+        biases = np.array(
+            [bias if bias is not None else (k.bias or 0.0) for k in kernels], dtype=np.float32
+        )
+        self.weights = weights  # (KH, KW, Cin, N): the Keras Conv2D kernel layout
+        self.biases = biases
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The ``keras.Sequential`` (built on first use, so construction stays cheap)."""
+        if self._model is None:
+            from .backend import keras
+
+            k = keras()
+            in_channels = self.weights.shape[2]
+            model = k.Sequential(
+                [
+                    k.Input(shape=(None, None, in_channels)),
+                    k.layers.Conv2D(
+                        filters=self.weights.shape[3],
+                        kernel_size=self.kernel_shape,
+                        strides=self.stride,
+                        padding=self.padding,
+                        activation=self.activation,
+                        use_bias=True,
+                        name="conv",
+                    ),
+                ],
+                name="convcli_filter",
+            )
+            model.layers[0].set_weights([self.weights, self.biases])
+            self._model = model
+        return self._model
+
+    def check(self, shape: tuple[int, ...], source: str = "input") -> None:
+        """Raise a clear error if an image of ``shape`` cannot go through this layer."""
+        height, width = shape[0], shape[1]
+        channels = shape[2] if len(shape) == 3 else 1
+        if self.depth is not None and channels != self.depth:
+            raise input_error(
+                f"{source}: has {channels} channel(s) but the kernel is "
+                f"{self.kernel_shape[0]}×{self.kernel_shape[1]}×{self.depth}"
+            )
+        kh, kw = self.kernel_shape
+        if self.padding == "valid" and (kh > height or kw > width):
+            raise input_error(
+                f"{source}: kernel {kh}×{kw} is larger than the image {height}×{width} "
+                "with --padding valid (use --padding same)"
+            )
+
+    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of each filter's output for an input of ``shape``."""
+        kh, kw = self.kernel_shape
+        t = keras_output_size(shape[0], kh, self.stride, self.padding)
+        u = keras_output_size(shape[1], kw, self.stride, self.padding)
+        if self.depth is None and len(shape) == 3:
+            return (t, u, shape[2])
+        return (t, u)
+
+    def apply(self, image: np.ndarray, source: str = "input") -> list[FilterOutput]:
+        """Run ``image`` (H, W) or (H, W, C) through the layer: one output per kernel."""
+        arr = np.asarray(image, dtype=np.float32)
+        if arr.ndim not in (2, 3):
+            raise input_error(f"{source}: expected an H×W or H×W×C array, got shape {arr.shape}")
+        self.check(arr.shape, source)
+        if self.depth is not None:
+            batch = arr[None, ...]
+        elif arr.ndim == 2:
+            batch = arr[None, :, :, None]
+        else:
+            batch = np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
+        out = np.asarray(self.model(batch, training=False), dtype=np.float32)  # (B, T, U, N)
+        results = []
+        for index, kernel in enumerate(self.kernels):
+            plane = out[..., index]  # (B, T, U)
+            if self.depth is None and arr.ndim == 3:
+                result = np.ascontiguousarray(np.moveaxis(plane, 0, -1))
+            else:
+                result = np.ascontiguousarray(plane[0])
+            results.append(FilterOutput(kernel.name, result))
+        return results
+
+
+def convolve(
+    image: np.ndarray,
+    kernels: Sequence[Kernel] | Kernel,
+    *,
+    stride: int = 1,
+    padding: str = "valid",
+    activation: str = "linear",
+    bias: float | None = None,
+) -> list[np.ndarray]:
+    """Convolve one image with one or more kernels through a Keras Conv2D; one array per kernel.
+
+    Example: the lecture's 5×5 input with ``load_kernel("sharpen")`` gives a 3×3 map whose
+    first row is 266, -61, -30.
+    """
+    ks = [kernels] if isinstance(kernels, Kernel) else list(kernels)
+    conv = Convolver(ks, stride=stride, padding=padding, activation=activation, bias=bias)
+    return [r.array for r in conv.apply(image)]

@@ -1,0 +1,42 @@
+"""The project's one error type and the exit statuses the CLI documents.
+
+Library code raises :class:`ConvcliError` with a message written for the user; the CLI prints
+it as a single ``Error: …`` line on stderr and exits with the error's status.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+"""Success."""
+EXIT_FAILURE = 1
+"""Failure while working: an I/O error, an interrupted run, failures in a ``--keep-going`` batch."""
+EXIT_USAGE = 2
+"""Bad usage or bad input: a wrong option, an unreadable image, a malformed kernel file."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT), as shells report it."""
+
+
+class ConvcliError(Exception):
+    """An error whose message is meant for the user, with the exit status it should cause.
+
+    ``exit_code`` is :data:`EXIT_USAGE` for bad input (the default) and :data:`EXIT_FAILURE` for
+    failures while working (I/O errors, interrupted runs).
+    """
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def input_error(message: str) -> ConvcliError:
+    """Bad input or usage (exit status 2)."""
+    return ConvcliError(message, exit_code=EXIT_USAGE)
+
+
+def work_error(message: str) -> ConvcliError:
+    """A failure while working, such as an I/O error (exit status 1)."""
+    return ConvcliError(message, exit_code=EXIT_FAILURE)

@@ -1,0 +1,273 @@
+"""Reading and writing images and matrices: files, stdin/stdout, bundled samples, size limits.
+
+Images are returned as float32 arrays holding 0–255 intensities, (H, W) for gray and
+(H, W, 3) for colour, which is how the lecture writes them. Alpha is dropped; palette, CMYK and
+1-bit images are converted; 16-bit images are scaled to 0–255.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .errors import input_error, work_error
+from .outputs import atomic_path, write_text
+from .textformat import MAX_TEXT_BYTES, format_matrix, parse_matrix_text
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Images with more pixels than this are refused before decoding (decompression bombs)."""
+
+MATRIX_SUFFIXES = {".txt", ".csv", ".tsv", ".mat", ".kernel"}
+RAW_SUFFIXES = MATRIX_SUFFIXES | {".npy"}
+SAMPLES = (
+    "astronaut", "brick", "camera", "cat", "chelsea", "checkerboard", "clock", "coffee",
+    "coins", "colorwheel", "grass", "gravel", "horse", "hubble_deep_field",
+    "immunohistochemistry", "logo", "moon", "page", "rocket", "text",
+)
+"""skimage's bundled sample images (no download needed): the embedded default inputs."""
+
+
+def is_raw_path(path: str | os.PathLike[str]) -> bool:
+    """True when ``path``'s suffix names a raw numeric format (``.npy`` or a text matrix)."""
+    return Path(path).suffix.lower() in RAW_SUFFIXES
+
+
+def load_sample(name: str) -> np.ndarray:
+    """Return one of skimage's bundled sample images as float32 0–255 (no download)."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in SAMPLES:
+        from .suggest import did_you_mean
+
+        raise input_error(
+            f"unknown sample {name!r}{did_you_mean(key, SAMPLES)}; "
+            f"available: {', '.join(SAMPLES)}"
+        )
+    import skimage.data
+
+    array = np.asarray(getattr(skimage.data, key)())
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if array.ndim == 3 and array.shape[2] == 4:
+        array = array[:, :, :3]
+    if array.dtype != np.uint8:
+        lo, hi = float(array.min()), float(array.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 1.0
+        array = (array.astype(np.float64) - lo) * scale
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _from_pil(image, source: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Convert a decoded Pillow image to a float32 0–255 array (gray or RGB)."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
+        return arr
+    if mode == "I":
+        arr = np.asarray(image, dtype=np.int64).astype(np.float64)
+        hi = arr.max() if arr.size else 0
+        if hi > 255:
+            arr = arr * (255.0 / 65535.0) if hi <= 65535 else arr * (255.0 / hi)
+        return np.clip(arr, 0, 255).astype(np.float32)
+    if mode == "F":
+        arr = np.asarray(image, dtype=np.float32)
+        if not np.all(np.isfinite(arr)):
+            raise input_error(f"{source}: image holds NaN or infinite values")
+        return arr
+    if mode in ("1", "L", "LA", "P;L"):
+        return np.asarray(image.convert("L"), dtype=np.float32)
+    if mode == "P":
+        has_colour = image.convert("RGB")
+        arr = np.asarray(has_colour, dtype=np.float32)
+        if np.array_equal(arr[:, :, 0], arr[:, :, 1]) and np.array_equal(arr[:, :, 1], arr[:, :, 2]):
+            return np.ascontiguousarray(arr[:, :, 0])
+        return arr
+    return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes, refusing images above ``max_pixels`` before any pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise input_error(f"{source}: file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise input_error(
+                        f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
+                        f"the limit of {max_pixels:,} (use --max-pixels to raise it)"
+                    )
+                if width < 1 or height < 1:
+                    raise input_error(f"{source}: image has no pixels")
+                image.seek(0)
+                image.load()
+                return _from_pil(image, source)
+    except UnidentifiedImageError:
+        raise input_error(f"{source}: not an image file (or a format Pillow cannot read)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
+            struct.error, MemoryError, Image.DecompressionBombError) as exc:
+        detail = str(exc).strip() or type(exc).__name__
+        raise input_error(f"{source}: cannot decode image ({detail})") from None
+
+
+def _read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """Read a whole file (or stdin for ``-``), turning OS errors into clear messages."""
+    if str(path) == "-":
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise input_error("-: nothing on standard input")
+        return data
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise input_error(f"{p}: is a folder, expected a file")
+        if limit is not None and p.stat().st_size > limit:
+            raise input_error(f"{p}: file is larger than {limit:,} bytes")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise input_error(f"{p}: no such file") from None
+    except PermissionError:
+        raise input_error(f"{p}: permission denied") from None
+    except OSError as exc:
+        raise work_error(f"{p}: cannot read ({exc.strerror or exc})") from None
+
+
+def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file (or ``-`` for stdin) as a float32 0–255 array, (H, W) or (H, W, 3)."""
+    return decode_image(_read_bytes(path), str(path), max_pixels=max_pixels)
+
+
+def read_matrix(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a text matrix file (the kernel file format) as float32 (H, W) or (H, W, C)."""
+    data = _read_bytes(path, limit=MAX_TEXT_BYTES)
+    return parse_matrix_text(_decode_text(data, str(path)), str(path)).array
+
+
+def _decode_text(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise input_error(
+            f"{source}: not a text file (byte {exc.start} is not UTF-8)"
+        ) from None
+
+
+def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a ``.npy`` array (no pickles) as float32 (H, W) or (H, W, C)."""
+    data = _read_bytes(path)
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError) as exc:
+        raise input_error(f"{path}: not a valid .npy file ({exc})") from None
+    if array.dtype.kind not in "biuf":
+        raise input_error(f"{path}: .npy holds {array.dtype}, expected numbers")
+    if array.ndim not in (2, 3) or 0 in array.shape:
+        raise input_error(f"{path}: .npy has shape {array.shape}, expected H×W or H×W×C")
+    if array.shape[0] * array.shape[1] > max_pixels:
+        raise input_error(f"{path}: array has more than {max_pixels:,} pixels")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise input_error(f"{path}: array holds NaN or infinite values")
+    return array
+
+
+def read_input(
+    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> np.ndarray:
+    """Read any supported input by its suffix: image, ``.npy``, or text matrix."""
+    suffix = Path(str(path)).suffix.lower()
+    if suffix == ".npy":
+        return read_npy(path, max_pixels=max_pixels)
+    if suffix in MATRIX_SUFFIXES:
+        return read_matrix(path)
+    return read_image(path, max_pixels=max_pixels)
+
+
+def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
+    """Map float values to 0–255 pixels: ``clip`` (round, clamp), ``abs``, or ``rescale`` (min–max).
+
+    ``raw`` is not a pixel mapping: raw values need a ``.npy`` or text output.
+    """
+    arr = np.asarray(array, dtype=np.float32)
+    if mode == "clip":
+        out = np.clip(np.rint(arr), 0, 255)
+    elif mode == "abs":
+        out = np.clip(np.rint(np.abs(arr)), 0, 255)
+    elif mode == "rescale":
+        lo, hi = float(arr.min()), float(arr.max())
+        out = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.clip(arr, 0, 255)
+        out = np.rint(out)
+    elif mode == "raw":
+        raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
+    else:
+        raise input_error(f"unknown range mode {mode!r}: use clip, rescale, abs or raw")
+    return out.astype(np.uint8)
+
+
+def encode_image(pixels: np.ndarray, fmt: str = "PNG") -> bytes:
+    """Encode a uint8 (H, W) or (H, W, 3) array in an image format (PNG by default)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    image = Image.fromarray(np.ascontiguousarray(pixels))
+    if fmt.upper() in ("JPEG", "JPG"):
+        image.save(buffer, format="JPEG", quality=95)
+    else:
+        image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def image_format_for(path: str | os.PathLike[str]) -> str:
+    """The Pillow format name for an output path's suffix, or a clear error."""
+    from PIL import Image
+
+    suffix = Path(str(path)).suffix.lower()
+    if not suffix:
+        raise input_error(f"{path}: output has no suffix; add one such as .png, .npy or .txt")
+    formats = Image.registered_extensions()
+    fmt = formats.get(suffix)
+    if fmt is None:
+        raise input_error(
+            f"{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), "
+            ".npy, .txt or .csv"
+        )
+    return fmt
+
+
+def write_array(
+    path: str | os.PathLike[str], array: np.ndarray, *, range_mode: str = "clip",
+    name: str | None = None,
+) -> Path:
+    """Write ``array`` to ``path`` atomically, the format picked by the suffix.
+
+    ``.npy`` stores raw float32; ``.txt``/``.csv`` the matrix text format (raw values); image
+    suffixes get pixels mapped by ``range_mode``.
+    """
+    suffix = Path(str(path)).suffix.lower()
+    if suffix == ".npy":
+        with atomic_path(path) as tmp:
+            np.save(tmp, np.asarray(array, dtype=np.float32), allow_pickle=False)
+        return Path(path)
+    if suffix in MATRIX_SUFFIXES:
+        return write_text(path, format_matrix(array, name=name))
+    fmt = image_format_for(path)
+    pixels = to_uint8(array, range_mode)
+    if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
+        raise input_error(f"{path}: JPEG cannot hold {pixels.shape[2]} channels")
+    try:
+        data = encode_image(pixels, fmt)
+    except (OSError, ValueError, KeyError) as exc:
+        raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)

@@ -1,0 +1,114 @@
+"""Convolution kernels: the named-kernel registry (files in ``kernels/``) and kernel files.
+
+A kernel is a K×K (or KH×KW) matrix applied to each channel, or a K×K×C volume applied across
+C channels, plus an optional bias. Named kernels ship as text files in the top-level
+``kernels/`` folder (inside the wheel as ``convcli/kernels``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import input_error
+from .images import _decode_text, _read_bytes
+from .textformat import format_matrix, parse_matrix_text
+
+MAX_KERNEL_SIZE = 64
+"""Kernels larger than 64×64 are refused (they are almost always a mistaken input)."""
+KERNEL_SUFFIX = ".txt"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One convolution filter: weights (KH, KW) or (KH, KW, C), bias, and where it came from."""
+
+    name: str
+    weights: np.ndarray
+    bias: float | None = None
+    description: str = ""
+    source: str = ""
+
+    @property
+    def size(self) -> str:
+        """Human-readable size such as ``3×3`` or ``3×3×3``."""
+        return "×".join(str(d) for d in self.weights.shape)
+
+    @property
+    def depth(self) -> int | None:
+        """Channels a 3-D kernel spans, or None for a 2-D (per-channel) kernel."""
+        return int(self.weights.shape[2]) if self.weights.ndim == 3 else None
+
+    def to_text(self) -> str:
+        """The kernel in the kernel file format."""
+        return format_matrix(
+            self.weights, name=self.name, description=self.description or None, bias=self.bias
+        )
+
+
+def kernels_dir() -> Path:
+    """The folder of named kernel files: inside the installed package, else the source tree."""
+    packaged = Path(__file__).resolve().parent / "kernels"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "kernels"
+
+
+@functools.cache
+def named_kernel_files() -> dict[str, Path]:
+    """Map each named kernel to its file, sorted by name."""
+    folder = kernels_dir()
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob(f"*{KERNEL_SUFFIX}"))}
+
+
+def parse_kernel(text: str, source: str = "<kernel>", name: str | None = None) -> Kernel:
+    """Parse kernel file text into a :class:`Kernel`, validating shape and values."""
+    parsed = parse_matrix_text(text, source)
+    weights = parsed.array
+    if max(weights.shape[:2]) > MAX_KERNEL_SIZE:
+        raise input_error(
+            f"{source}: kernel is {'×'.join(map(str, weights.shape))}, over the "
+            f"{MAX_KERNEL_SIZE}×{MAX_KERNEL_SIZE} limit"
+        )
+    if weights.ndim == 3 and weights.shape[2] > 4096:
+        raise input_error(f"{source}: kernel has {weights.shape[2]} slices, over the 4096 limit")
+    return Kernel(
+        name=parsed.name or name or Path(source).stem,
+        weights=weights,
+        bias=parsed.bias,
+        description=parsed.description or "",
+        source=source,
+    )
+
+
+def load_kernel(name_or_path: str | os.PathLike[str]) -> Kernel:
+    """Load a named kernel (``edges``) or a kernel file (``my.txt``).
+
+    A name that is neither suggests the closest named kernel.
+    """
+    text = str(name_or_path)
+    files = named_kernel_files()
+    if text in files:
+        path = files[text]
+        return parse_kernel(_decode_text(path.read_bytes(), str(path)), str(path), name=text)
+    path = Path(text)
+    if path.exists() or os.sep in text or path.suffix:
+        data = _read_bytes(path, limit=1024 * 1024)
+        return parse_kernel(_decode_text(data, text), text, name=path.stem)
+    from .suggest import did_you_mean
+
+    raise input_error(
+        f"unknown kernel {text!r}{did_you_mean(text, files)}; "
+        "run 'convcli kernels' for the list, or give a kernel file path"
+    )
+
+
+def list_kernels() -> list[Kernel]:
+    """All named kernels, parsed, in name order."""
+    return [load_kernel(name) for name in named_kernel_files()]

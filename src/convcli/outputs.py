@@ -1,0 +1,128 @@
+"""Atomic, safe writing of every file convcli produces.
+
+Each output is written to a temporary file in the destination folder and renamed into place
+only once complete, so an existing file is replaced whole or not at all, and an interrupted or
+failed write never leaves a partial file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from .errors import input_error, work_error
+
+
+def check_output_path(
+    path: str | os.PathLike[str],
+    *,
+    inputs: tuple[str | os.PathLike[str], ...] = (),
+    in_place: bool = False,
+) -> Path:
+    """Check that ``path`` can be an output: its folder exists and it is not one of ``inputs``.
+
+    Raised before any work is done, so bad usage costs nothing and writes nothing.
+    """
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise input_error(f"{out}: output folder {parent} does not exist")
+    if not parent.is_dir():
+        raise input_error(f"{out}: {parent} is not a folder")
+    if out.is_dir():
+        raise input_error(f"{out}: is a folder, expected a file name")
+    if not in_place:
+        for item in inputs:
+            if str(item) == "-":
+                continue
+            with contextlib.suppress(OSError):
+                if out.exists() and out.samefile(item):
+                    raise input_error(
+                        f"{out}: output would overwrite its own input (use --in-place to allow)"
+                    )
+    return out
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Check that an output folder exists and is a folder."""
+    out = Path(path)
+    if not out.exists():
+        raise input_error(f"{out}: output folder does not exist")
+    if not out.is_dir():
+        raise input_error(f"{out}: is not a folder")
+    return out
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    The temporary file keeps ``path``'s suffix (libraries such as Keras pick formats by it).
+    On any exception the temporary file is removed and the previous ``path`` is untouched.
+    """
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
+            dir=folder,
+        )
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise work_error(f"{target}: nothing was written; previous file left intact")
+        _copy_mode(target, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _copy_mode(target: Path, tmp: Path) -> None:
+    """Give the new file ordinary permissions (mkstemp makes it 0600)."""
+    try:
+        mode = target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)
+
+
+def _write_error(target: Path, exc: OSError):  # type: ignore[no-untyped-def]
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on device"
+    kept = "; previous file left intact" if target.exists() else ""
+    return work_error(f"{target}: cannot write ({reason}){kept}")
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:
+    """Atomically write ``path`` by calling ``writer`` with an open binary file."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        writer(handle)
+    return Path(path)
