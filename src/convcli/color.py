@@ -66,3 +66,62 @@ def colormap_plane(plane: np.ndarray, cmap: str) -> np.ndarray:
     norm = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
     rgba = colormaps[cmap](norm, bytes=True)
     return np.ascontiguousarray(rgba[..., :3])
+
+
+def gray_file(
+    source: str,
+    output: str,
+    *,
+    method: str = "luma",
+    max_pixels: int | None = None,
+    in_place: bool = False,
+) -> tuple[np.ndarray, str]:
+    """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
+
+    Returns the gray float array and the output path (``-``: the caller writes PNG to stdout).
+    """
+    from .filtering import read_source
+    from .images import DEFAULT_MAX_PIXELS, write_array
+    from .outputs import check_output_path
+
+    if method not in GRAY_WEIGHTS:
+        raise input_error(f"unknown gray method {method!r}: use {', '.join(GRAY_WEIGHTS)}")
+    if output != "-":
+        check_output_path(output, inputs=(source,), in_place=in_place)
+    image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    gray = to_gray(image, method)
+    if output != "-":
+        write_array(output, gray, range_mode="clip")
+    return gray, output
+
+
+def channels_file(
+    source: str,
+    out_dir: str,
+    *,
+    max_pixels: int | None = None,
+) -> list[str]:
+    """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
+
+    Files: ``<stem>-red.png`` (gray) and ``<stem>-red-Reds.png`` (Reds colour map, as the
+    lecture's notebook shows with ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on.
+    """
+    from pathlib import Path
+
+    from .filtering import _stem, read_source
+    from .images import DEFAULT_MAX_PIXELS, encode_image
+    from .outputs import check_output_dir, write_bytes
+
+    folder = check_output_dir(out_dir)
+    image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    planes = channel_planes(image)
+    stem = _stem(source)
+    written: list[str] = []
+    for (name, plane), cmap in zip(planes.items(), CHANNEL_CMAPS):
+        pixels = np.clip(np.rint(plane), 0, 255).astype(np.uint8)
+        gray_path = Path(folder) / f"{stem}-{name}.png"
+        write_bytes(gray_path, encode_image(pixels))
+        cmap_path = Path(folder) / f"{stem}-{name}-{cmap}.png"
+        write_bytes(cmap_path, encode_image(colormap_plane(plane, cmap)))
+        written += [str(gray_path), str(cmap_path)]
+    return written
