@@ -131,7 +131,8 @@ def _write_png_stdout(array: Any) -> None:
 
     if _is_tty():
         raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
-    data = encode_image(to_uint8(array, "clip"))
+    pixels = array if array.dtype.name == "uint8" else to_uint8(array, "clip")
+    data = encode_image(pixels)
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
@@ -192,11 +193,11 @@ def gray(
     """
     from .color import gray_file
 
-    array, out = gray_file(
+    result = gray_file(
         _source(input_, sample), output, method=method, max_pixels=max_pixels, in_place=in_place
     )
-    if out == "-":
-        _write_png_stdout(array)
+    if result.output == "-":
+        _write_png_stdout(result.pixels)
 
 
 @app.command()

@@ -9,6 +9,8 @@ bt709:   Y = 0.2125 R + 0.7154 G + 0.0721 B  (skimage.color.rgb2gray's weights)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import input_error
@@ -18,6 +20,12 @@ GRAY_WEIGHTS: dict[str, tuple[float, float, float]] = {
     "average": (1 / 3, 1 / 3, 1 / 3),
     "bt709": (0.2125, 0.7154, 0.0721),
 }
+GRAY_RATIONAL: dict[str, tuple[tuple[int, int, int], int]] = {
+    "luma": ((30, 59, 11), 100),
+    "average": ((1, 1, 1), 3),
+    "bt709": ((2125, 7154, 721), 10000),
+}
+"""The same weights as exact fractions, so 8-bit pixels round exactly (half up)."""
 CHANNEL_NAMES = ("red", "green", "blue")
 CHANNEL_CMAPS = ("Reds", "Greens", "Blues")
 
@@ -41,6 +49,23 @@ def to_gray(image: np.ndarray, method: str = "luma") -> np.ndarray:
         r, g, b = GRAY_WEIGHTS[method]
         gray = r * arr[..., 0].astype(np.float64) + g * arr[..., 1] + b * arr[..., 2]
     return gray.astype(np.float32)
+
+
+def gray_pixels(image: np.ndarray, method: str = "luma") -> np.ndarray:
+    """Gray 8-bit pixels, rounded half up from the exact weighted sum when inputs are integers.
+
+    Exact integer arithmetic avoids float ties (183.5 stored as 183.49999…) rounding either way.
+    """
+    arr = np.asarray(image)
+    if method not in GRAY_RATIONAL:
+        raise input_error(f"unknown gray method {method!r}: use {', '.join(GRAY_WEIGHTS)}")
+    if arr.ndim == 3 and arr.shape[2] >= 3 and np.all(arr == np.round(arr)):
+        (wr, wg, wb), den = GRAY_RATIONAL[method]
+        ints = arr[..., :3].astype(np.int64)
+        num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
+        return np.clip((2 * num + den) // (2 * den), 0, 255).astype(np.uint8)
+    gray = to_gray(arr, method).astype(np.float64)
+    return np.clip(np.floor(gray + 0.5), 0, 255).astype(np.uint8)
 
 
 def channel_planes(image: np.ndarray) -> dict[str, np.ndarray]:
@@ -68,6 +93,15 @@ def colormap_plane(plane: np.ndarray, cmap: str) -> np.ndarray:
     return np.ascontiguousarray(rgba[..., :3])
 
 
+@dataclass
+class GrayResult:
+    """A gray conversion: float values, the 8-bit pixels written, and the output path."""
+
+    gray: np.ndarray
+    pixels: np.ndarray
+    output: str
+
+
 def gray_file(
     source: str,
     output: str,
@@ -75,13 +109,14 @@ def gray_file(
     method: str = "luma",
     max_pixels: int | None = None,
     in_place: bool = False,
-) -> tuple[np.ndarray, str]:
+) -> GrayResult:
     """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
 
-    Returns the gray float array and the output path (``-``: the caller writes PNG to stdout).
+    With ``output`` ``-`` nothing is written: the caller sends ``pixels`` to stdout as PNG.
     """
     from .filtering import read_source
-    from .images import DEFAULT_MAX_PIXELS, write_array
+    from .images import DEFAULT_MAX_PIXELS, encode_image, image_format_for, is_raw_path, write_array
+    from .outputs import write_bytes
     from .outputs import check_output_path
 
     if method not in GRAY_WEIGHTS:
@@ -90,9 +125,13 @@ def gray_file(
         check_output_path(output, inputs=(source,), in_place=in_place)
     image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     gray = to_gray(image, method)
+    pixels = gray_pixels(image, method)
     if output != "-":
-        write_array(output, gray, range_mode="clip")
-    return gray, output
+        if is_raw_path(output):
+            write_array(output, gray)
+        else:
+            write_bytes(output, encode_image(pixels, image_format_for(output)))
+    return GrayResult(gray, pixels, output)
 
 
 def channels_file(

@@ -64,7 +64,7 @@ def named_kernel_files() -> dict[str, Path]:
     folder = kernels_dir()
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.glob(f"*{KERNEL_SUFFIX}"))}
+    return {p.stem: p for p in sorted(folder.glob(f"*{KERNEL_SUFFIX}"), key=lambda p: p.stem)}
 
 
 def parse_kernel(text: str, source: str = "<kernel>", name: str | None = None) -> Kernel:

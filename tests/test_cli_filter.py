@@ -1,0 +1,163 @@
+"""``convcli filter`` end to end: formats, stdin/stdout, batches, JSON, samples, start-up."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLES, ROOT, write_png
+from convcli import read_matrix
+
+PY = sys.executable
+
+
+def run(*args: str, stdin: bytes | None = None, env: dict | None = None):
+    return subprocess.run([PY, "-m", "convcli", *args], input=stdin, capture_output=True,
+                          env={**os.environ, **(env or {})}, cwd=ROOT, timeout=120)
+
+
+def test_npy_output_is_raw_float32(cli, gray_png, tmp_path) -> None:
+    out = tmp_path / "e.npy"
+    assert cli("filter", gray_png, "-k", "edges", "-o", out).exit_code == 0
+    arr = np.load(out)
+    assert arr.dtype == np.float32 and arr.shape == (18, 15)
+    assert arr.min() < 0  # raw: negative values kept
+
+
+def test_range_modes(cli, gray_png, tmp_path) -> None:
+    raw = tmp_path / "raw.npy"
+    cli("filter", gray_png, "-k", "edges", "-o", raw)
+    values = np.load(raw)
+    for mode, expected in {
+        "clip": np.clip(np.rint(values), 0, 255),
+        "abs": np.clip(np.rint(np.abs(values)), 0, 255),
+        "rescale": np.rint((values - values.min()) * 255 / (values.max() - values.min())),
+    }.items():
+        out = tmp_path / f"{mode}.png"
+        assert cli("filter", gray_png, "-k", "edges", "--range", mode, "-o", out).exit_code == 0
+        np.testing.assert_array_equal(np.asarray(Image.open(out)), expected, err_msg=mode)
+
+
+def test_stdin_and_stdout_png(cli, gray_png) -> None:
+    result = cli("filter", "-", "-k", "identity", "--padding", "same", "-o", "-",
+                 input=gray_png.read_bytes())
+    assert result.exit_code == 0, result.stderr
+    out = np.asarray(Image.open(io.BytesIO(result.stdout_bytes)))
+    np.testing.assert_array_equal(out, np.asarray(Image.open(gray_png)))
+
+
+def test_batch_mode_reuses_one_layer(cli, tmp_path, rng, monkeypatch) -> None:
+    import convcli.convolution as conv
+
+    builds = []
+    original = conv.Convolver.model.fget
+
+    def counting(self):
+        if self._model is None:
+            builds.append(1)
+        return original(self)
+
+    monkeypatch.setattr(conv.Convolver, "model", property(counting))
+    inputs = [write_png(tmp_path / f"in{i}.png", rng.integers(0, 256, (10 + i, 12, 3)))
+              for i in range(4)]
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    result = cli("filter", *inputs, "-k", "sobel-x", "-k", "sobel-y", "--out-dir", outdir,
+                 "--json")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 8 and len(builds) == 1
+    assert {r["kernel"] for r in records} == {"sobel-x", "sobel-y"}
+    for r in records:
+        assert Path(r["output"]).exists()
+        assert set(r) == {"input", "output", "kernel", "shape", "min", "max"}
+    first = next(r for r in records if r["output"].endswith("in2-sobel-x.png"))
+    assert first["shape"] == [10, 10, 3]
+
+
+def test_out_dir_npy_format(cli, gray_png, tmp_path) -> None:
+    outdir = tmp_path / "o"
+    outdir.mkdir()
+    assert cli("filter", gray_png, "-k", "edges", "--out-dir", outdir, "--format", "npy",
+               "--range", "raw").exit_code == 0
+    assert np.load(outdir / "gray-edges.npy").shape == (18, 15)
+
+
+def test_multiple_kernels_to_one_image_name(cli, color_png, tmp_path) -> None:
+    out = tmp_path / "res.png"
+    assert cli("filter", color_png, "-k", "sobel-x", "-k", "sobel-y", "-o", out).exit_code == 0
+    assert (tmp_path / "res-sobel-x.png").exists() and (tmp_path / "res-sobel-y.png").exists()
+
+
+def test_gray_option_before_filter(cli, color_png, tmp_path) -> None:
+    out = tmp_path / "g.npy"
+    assert cli("filter", color_png, "-k", "identity", "--gray", "--padding", "same",
+               "-o", out).exit_code == 0
+    rgb = np.asarray(Image.open(color_png), dtype=np.float64)
+    np.testing.assert_allclose(np.load(out), 0.3 * rgb[..., 0] + 0.59 * rgb[..., 1]
+                               + 0.11 * rgb[..., 2], rtol=1e-5)
+
+
+def test_sample_image(cli, tmp_path) -> None:
+    out = tmp_path / "cam.png"
+    result = cli("filter", "--sample", "camera", "-k", "sobel-x", "--range", "abs", "-o", out)
+    assert result.exit_code == 0, result.stderr
+    assert Image.open(out).size == (510, 510)
+
+
+def test_unknown_sample(cli, tmp_path) -> None:
+    result = cli("filter", "--sample", "astronout", "-k", "edges", "-o", tmp_path / "x.png")
+    assert result.exit_code == 2 and "did you mean 'astronaut'" in result.stderr
+
+
+def test_txt_and_csv_outputs_round_trip(cli, tmp_path) -> None:
+    for suffix in (".txt", ".csv"):
+        out = tmp_path / f"o{suffix}"
+        assert cli("filter", EXAMPLES / "lecture-5x5.txt", "-k", "sharpen", "-o", out).exit_code == 0
+        assert read_matrix(out)[0].tolist() == [266, -61, -30]
+
+
+def test_npy_input(cli, tmp_path) -> None:
+    np.save(tmp_path / "x.npy", read_matrix(EXAMPLES / "lecture-5x5.txt"))
+    result = cli("filter", tmp_path / "x.npy", "-k", "sharpen")
+    assert result.exit_code == 0
+    assert result.stdout.split()[:3] == ["266", "-61", "-30"]
+
+
+def test_python_m_and_no_tensorflow_noise() -> None:
+    result = run("filter", str(EXAMPLES / "lecture-5x5.txt"), "-k", "sharpen")
+    assert result.returncode == 0
+    assert result.stderr == b"", result.stderr.decode()
+    assert result.stdout.split()[:3] == [b"266", b"-61", b"-30"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["kernels"], ["kernels", "show", "edges"], ["gray", "{img}", "-o", "{out}"],
+     ["channels", "{img}", "--out-dir", "{dir}"]],
+)
+def test_light_commands_never_import_tensorflow(args, color_png, tmp_path) -> None:
+    args = [a.format(img=color_png, out=tmp_path / "g.png", dir=tmp_path) for a in args]
+    code = (
+        "import sys\n"
+        "from convcli.cli import app\n"
+        "try:\n    app(%r)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+        "assert not bad, bad\n" % (args,)
+    )
+    result = subprocess.run([PY, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_version_and_help_examples() -> None:
+    assert run("--version").stdout.startswith(b"convcli ")
+    help_text = run("filter", "--help").stdout.decode()
+    assert "Example:" in help_text and "convcli filter examples/lecture-5x5.txt" in help_text
