@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES, write_png
 
 
@@ -38,8 +37,18 @@ def bad_files(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "nan.txt").write_text("1 2\n3 nan\n")
     (tmp_path / "inf.txt").write_text("1 inf\n3 4\n")
     (tmp_path / "tiny.txt").write_text("1 2\n3 4\n")
-    for name in ("good.png", "truncated.png", "text.png", "empty.png", "empty.txt",
-                 "ragged.txt", "words.txt", "nan.txt", "inf.txt", "tiny.txt"):
+    for name in (
+        "good.png",
+        "truncated.png",
+        "text.png",
+        "empty.png",
+        "empty.txt",
+        "ragged.txt",
+        "words.txt",
+        "nan.txt",
+        "inf.txt",
+        "tiny.txt",
+    ):
         files[name] = tmp_path / name
     return files
 
@@ -49,13 +58,11 @@ def bomb_png(path: Path, width: int, height: int) -> Path:
     import struct
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     idat = zlib.compress(b"\x00" * (width + 1) * 4)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
-                     + chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     return path
 
 
@@ -80,8 +87,7 @@ def test_bad_image_files(cli, bad_files, tmp_path, name, fragment, command) -> N
 def test_channels_bad_image(cli, bad_files, tmp_path) -> None:
     outdir = tmp_path / "planes"
     outdir.mkdir()
-    assert_error(cli("channels", bad_files["truncated.png"], "--out-dir", outdir),
-                 "cannot decode image")
+    assert_error(cli("channels", bad_files["truncated.png"], "--out-dir", outdir), "cannot decode image")
     assert not any(outdir.iterdir())
 
 
@@ -104,15 +110,15 @@ def test_bad_kernel_files(cli, bad_files, tmp_path, kernel, fragment) -> None:
 
 def test_unknown_kernel_name(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "out.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edgse", "-o", out),
-                 "did you mean 'edges'")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edgse", "-o", out), "did you mean 'edges'")
     assert not out.exists()
 
 
 def test_stride_below_one(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "out.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--stride", "0", "-o", out),
-                 "--stride must be at least 1")
+    assert_error(
+        cli("filter", bad_files["good.png"], "-k", "edges", "--stride", "0", "-o", out), "--stride must be at least 1"
+    )
     assert not out.exists()
 
 
@@ -125,11 +131,9 @@ def test_kernel_larger_than_image(cli, bad_files, tmp_path) -> None:
 
 def test_output_folder_missing(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "nope" / "out.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "-o", out),
-                 "does not exist")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "-o", out), "does not exist")
     assert_error(cli("gray", bad_files["good.png"], "-o", out), "does not exist")
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--out-dir",
-                     tmp_path / "nope"), "does not exist")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--out-dir", tmp_path / "nope"), "does not exist")
     assert not (tmp_path / "nope").exists()
 
 
@@ -143,28 +147,27 @@ def test_decompression_bomb(cli, tmp_path) -> None:
 
 def test_max_pixels_option(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "out.png"
-    assert_error(cli("gray", bad_files["good.png"], "-o", out, "--max-pixels", "100"),
-                 "over the limit of 100")
+    assert_error(cli("gray", bad_files["good.png"], "-o", out, "--max-pixels", "100"), "over the limit of 100")
     assert not out.exists()
 
 
 def test_mixed_kernel_sizes(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "out.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "-k", "diag", "-o", out),
-                 "different sizes")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "-k", "diag", "-o", out), "different sizes")
     assert not out.exists()
 
 
 def test_volume_kernel_on_gray_image(cli, tmp_path) -> None:
     out = tmp_path / "o.txt"
-    assert_error(cli("filter", EXAMPLES / "lecture-5x5.txt", "-k", "lecture-w0", "-o", out),
-                 "1 channel(s) but the kernel is 3×3×3")
+    assert_error(
+        cli("filter", EXAMPLES / "lecture-5x5.txt", "-k", "lecture-w0", "-o", out),
+        "1 channel(s) but the kernel is 3×3×3",
+    )
 
 
 def test_output_never_overwrites_input(cli, bad_files) -> None:
     before = bad_files["good.png"].read_bytes()
-    assert_error(cli("gray", bad_files["good.png"], "-o", bad_files["good.png"]),
-                 "overwrite its own input")
+    assert_error(cli("gray", bad_files["good.png"], "-o", bad_files["good.png"]), "overwrite its own input")
     assert bad_files["good.png"].read_bytes() == before
 
 
@@ -184,8 +187,7 @@ def test_failed_write_keeps_previous_output(cli, bad_files, tmp_path, monkeypatc
 
 def test_raw_range_needs_raw_format(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "o.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--range", "raw", "-o", out),
-                 "--range raw")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--range", "raw", "-o", out), "--range raw")
 
 
 def test_image_needs_an_output(cli, bad_files) -> None:
@@ -193,15 +195,18 @@ def test_image_needs_an_output(cli, bad_files) -> None:
 
 
 def test_many_inputs_need_out_dir(cli, bad_files, tmp_path) -> None:
-    assert_error(cli("filter", bad_files["good.png"], bad_files["good.png"], "-k", "edges",
-                     "-o", tmp_path / "x.png"), "need --out-dir")
+    assert_error(
+        cli("filter", bad_files["good.png"], bad_files["good.png"], "-k", "edges", "-o", tmp_path / "x.png"),
+        "need --out-dir",
+    )
 
 
 def test_keep_going_reports_failures_at_the_end(cli, bad_files, tmp_path) -> None:
     outdir = tmp_path / "out"
     outdir.mkdir()
-    result = cli("filter", bad_files["good.png"], bad_files["truncated.png"], "-k", "edges",
-                 "--out-dir", outdir, "--keep-going")
+    result = cli(
+        "filter", bad_files["good.png"], bad_files["truncated.png"], "-k", "edges", "--out-dir", outdir, "--keep-going"
+    )
     assert result.exit_code == 1
     assert (outdir / "good-edges.png").exists()
     assert not (outdir / "truncated-edges.png").exists()

@@ -11,17 +11,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, ROOT, write_png
 from PIL import Image
 
-from conftest import EXAMPLES, ROOT, write_png
 from convcli import read_matrix
 
 PY = sys.executable
 
 
 def run(*args: str, stdin: bytes | None = None, env: dict | None = None):
-    return subprocess.run([PY, "-m", "convcli", *args], input=stdin, capture_output=True,
-                          env={**os.environ, **(env or {})}, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [PY, "-m", "convcli", *args],
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_npy_output_is_raw_float32(cli, gray_png, tmp_path) -> None:
@@ -47,8 +53,7 @@ def test_range_modes(cli, gray_png, tmp_path) -> None:
 
 
 def test_stdin_and_stdout_png(cli, gray_png) -> None:
-    result = cli("filter", "-", "-k", "identity", "--padding", "same", "-o", "-",
-                 input=gray_png.read_bytes())
+    result = cli("filter", "-", "-k", "identity", "--padding", "same", "-o", "-", input=gray_png.read_bytes())
     assert result.exit_code == 0, result.stderr
     out = np.asarray(Image.open(io.BytesIO(result.stdout_bytes)))
     np.testing.assert_array_equal(out, np.asarray(Image.open(gray_png)))
@@ -66,12 +71,10 @@ def test_batch_mode_reuses_one_layer(cli, tmp_path, rng, monkeypatch) -> None:
         return original(self)
 
     monkeypatch.setattr(conv.Convolver, "model", property(counting))
-    inputs = [write_png(tmp_path / f"in{i}.png", rng.integers(0, 256, (10 + i, 12, 3)))
-              for i in range(4)]
+    inputs = [write_png(tmp_path / f"in{i}.png", rng.integers(0, 256, (10 + i, 12, 3))) for i in range(4)]
     outdir = tmp_path / "out"
     outdir.mkdir()
-    result = cli("filter", *inputs, "-k", "sobel-x", "-k", "sobel-y", "--out-dir", outdir,
-                 "--json")
+    result = cli("filter", *inputs, "-k", "sobel-x", "-k", "sobel-y", "--out-dir", outdir, "--json")
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(records) == 8 and len(builds) == 1
@@ -86,8 +89,9 @@ def test_batch_mode_reuses_one_layer(cli, tmp_path, rng, monkeypatch) -> None:
 def test_out_dir_npy_format(cli, gray_png, tmp_path) -> None:
     outdir = tmp_path / "o"
     outdir.mkdir()
-    assert cli("filter", gray_png, "-k", "edges", "--out-dir", outdir, "--format", "npy",
-               "--range", "raw").exit_code == 0
+    assert (
+        cli("filter", gray_png, "-k", "edges", "--out-dir", outdir, "--format", "npy", "--range", "raw").exit_code == 0
+    )
     assert np.load(outdir / "gray-edges.npy").shape == (18, 15)
 
 
@@ -99,11 +103,9 @@ def test_multiple_kernels_to_one_image_name(cli, color_png, tmp_path) -> None:
 
 def test_gray_option_before_filter(cli, color_png, tmp_path) -> None:
     out = tmp_path / "g.npy"
-    assert cli("filter", color_png, "-k", "identity", "--gray", "--padding", "same",
-               "-o", out).exit_code == 0
+    assert cli("filter", color_png, "-k", "identity", "--gray", "--padding", "same", "-o", out).exit_code == 0
     rgb = np.asarray(Image.open(color_png), dtype=np.float64)
-    np.testing.assert_allclose(np.load(out), 0.3 * rgb[..., 0] + 0.59 * rgb[..., 1]
-                               + 0.11 * rgb[..., 2], rtol=1e-5)
+    np.testing.assert_allclose(np.load(out), 0.3 * rgb[..., 0] + 0.59 * rgb[..., 1] + 0.11 * rgb[..., 2], rtol=1e-5)
 
 
 def test_sample_image(cli, tmp_path) -> None:
@@ -141,17 +143,22 @@ def test_python_m_and_no_tensorflow_noise() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["kernels"], ["kernels", "show", "edges"], ["gray", "{img}", "-o", "{out}"],
-     ["channels", "{img}", "--out-dir", "{dir}"]],
+    [
+        ["--help"],
+        ["kernels"],
+        ["kernels", "show", "edges"],
+        ["gray", "{img}", "-o", "{out}"],
+        ["channels", "{img}", "--out-dir", "{dir}"],
+    ],
 )
 def test_light_commands_never_import_tensorflow(args, color_png, tmp_path) -> None:
     args = [a.format(img=color_png, out=tmp_path / "g.png", dir=tmp_path) for a in args]
     code = (
         "import sys\n"
         "from convcli.cli import app\n"
-        "try:\n    app(%r)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"try:\n    app({args!r})\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
-        "assert not bad, bad\n" % (args,)
+        "assert not bad, bad\n"
     )
     result = subprocess.run([PY, "-c", code], capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr.decode()

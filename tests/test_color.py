@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import write_png
 from PIL import Image
 
-from conftest import write_png
 from convcli import read_image, to_gray, write_array
 from convcli.color import channel_planes
 
@@ -21,8 +21,7 @@ def test_bt709_matches_skimage(rng) -> None:
     from skimage.color import rgb2gray
 
     rgb = rng.integers(0, 256, (8, 5, 3)).astype(np.uint8)
-    np.testing.assert_allclose(to_gray(rgb.astype(np.float32), "bt709"), rgb2gray(rgb) * 255,
-                               rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(to_gray(rgb.astype(np.float32), "bt709"), rgb2gray(rgb) * 255, rtol=1e-5, atol=1e-3)
 
 
 def test_lecture_pixel_examples() -> None:

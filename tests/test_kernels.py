@@ -11,9 +11,28 @@ from convcli.errors import ConvcliError
 from convcli.kernels import named_kernel_files
 
 REQUIRED = [
-    "identity", "edges", "edges-h", "edges-v", "diag", "antidiag", "sharpen", "x-cross",
-    "x-diag", "x-antidiag", "conv2-h", "conv2-diag", "conv2-antidiag", "box3", "box5",
-    "gaussian3", "gaussian5", "sobel-x", "sobel-y", "prewitt-x", "prewitt-y", "emboss",
+    "identity",
+    "edges",
+    "edges-h",
+    "edges-v",
+    "diag",
+    "antidiag",
+    "sharpen",
+    "x-cross",
+    "x-diag",
+    "x-antidiag",
+    "conv2-h",
+    "conv2-diag",
+    "conv2-antidiag",
+    "box3",
+    "box5",
+    "gaussian3",
+    "gaussian5",
+    "sobel-x",
+    "sobel-y",
+    "prewitt-x",
+    "prewitt-y",
+    "emboss",
 ]
 TWO_D = sorted(n for n in named_kernel_files() if load_kernel(n).weights.ndim == 2)
 
@@ -27,10 +46,9 @@ def reference(image: np.ndarray, kernel: np.ndarray, stride: int, padding: str) 
         ph = max((th - 1) * stride + kh - h, 0)
         pw = max((tw - 1) * stride + kw - w, 0)
         image = np.pad(image, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)))
-    full = ndimage.correlate(image.astype(np.float64), kernel.astype(np.float64),
-                             mode="constant", cval=0.0)
+    full = ndimage.correlate(image.astype(np.float64), kernel.astype(np.float64), mode="constant", cval=0.0)
     vh, vw = image.shape[0] - kh + 1, image.shape[1] - kw + 1
-    valid = full[kh // 2: kh // 2 + vh, kw // 2: kw // 2 + vw]
+    valid = full[kh // 2 : kh // 2 + vh, kw // 2 : kw // 2 + vw]
     return valid[::stride, ::stride]
 
 
@@ -75,8 +93,7 @@ def test_colour_image_is_filtered_per_channel(rng: np.random.Generator) -> None:
     out = Convolver([k], padding="same").apply(image)[0].array
     assert out.shape == (15, 12, 3)
     for c in range(3):
-        np.testing.assert_allclose(out[:, :, c], reference(image[:, :, c], k.weights, 1, "same"),
-                                   atol=1e-3)
+        np.testing.assert_allclose(out[:, :, c], reference(image[:, :, c], k.weights, 1, "same"), atol=1e-3)
 
 
 def test_volume_kernel_spans_channels(rng: np.random.Generator) -> None:
@@ -102,8 +119,10 @@ def test_kernel_text_round_trip() -> None:
 
 
 def test_kernel_format_features() -> None:
-    text = "\ufeff# name: mine\r\n# description: test\r\n1, 2,\t3  # trailing comment\r\n" \
-           "4 5 6\r\n\r\n\r\n7 8 9\r\n1/2 -1e1 0\r\nbias: 0.5\r\n"
+    text = (
+        "\ufeff# name: mine\r\n# description: test\r\n1, 2,\t3  # trailing comment\r\n"
+        "4 5 6\r\n\r\n\r\n7 8 9\r\n1/2 -1e1 0\r\nbias: 0.5\r\n"
+    )
     k = parse_kernel(text, "mine.txt")
     assert k.name == "mine" and k.description == "test" and k.bias == 0.5
     assert k.weights.shape == (2, 3, 2)

@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import EXAMPLES
+
 from convcli import convolve, load_kernel, output_size, read_matrix
 from convcli.textformat import parse_matrix_text
 
@@ -25,8 +25,7 @@ X_RELU = {
     "x-antidiag": [[0, 0, 0, 0, 2], [0, 0, 0, 3, 0], [0, 0, 1, 0, 0], [0, 3, 0, 0, 0], [2, 0, 0, 0, 0]],
 }
 # The feature maps before ReLU, as the lecture prints them (interior of its 7×7 grids).
-X_LINEAR_CROSS = [[2, -2, 2, -2, 2], [-2, 3, -3, 3, -2], [2, -3, 5, -3, 2],
-                  [-2, 3, -3, 3, -2], [2, -2, 2, -2, 2]]
+X_LINEAR_CROSS = [[2, -2, 2, -2, 2], [-2, 3, -3, 3, -2], [2, -3, 5, -3, 2], [-2, 3, -3, 3, -2], [2, -2, 2, -2, 2]]
 RGB_O0 = [[2, 3, 3], [3, 7, 3], [8, 10, -3]]
 RGB_O1 = [[-8, -8, -3], [-3, 1, 0], [-3, -8, -5]]
 
@@ -77,8 +76,21 @@ def test_x_detector_before_relu() -> None:
 
 
 def test_x_detectors_relu_cli_json(cli) -> None:
-    result = cli("filter", EXAMPLES / "x.txt", "-k", "x-cross", "-k", "x-diag", "-k", "x-antidiag",
-                 "--padding", "same", "--activation", "relu", "--json")
+    result = cli(
+        "filter",
+        EXAMPLES / "x.txt",
+        "-k",
+        "x-cross",
+        "-k",
+        "x-diag",
+        "-k",
+        "x-antidiag",
+        "--padding",
+        "same",
+        "--activation",
+        "relu",
+        "--json",
+    )
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     volume = np.array(record["values"])  # (5, 5, 3): one map per filter, as Keras outputs
@@ -90,16 +102,27 @@ def test_x_detectors_relu_cli_json(cli) -> None:
 def test_three_channel_stride2_two_filters_library() -> None:
     x = read_matrix(EXAMPLES / "rgb-5x5x3.txt")
     assert x.shape == (5, 5, 3)
-    o0, o1 = convolve(x, [load_kernel("lecture-w0"), load_kernel("lecture-w1")],
-                      stride=2, padding="same")
+    o0, o1 = convolve(x, [load_kernel("lecture-w0"), load_kernel("lecture-w1")], stride=2, padding="same")
     np.testing.assert_array_equal(o0, RGB_O0)
     np.testing.assert_array_equal(o1, RGB_O1)
 
 
 def test_three_channel_example_cli(cli, tmp_path) -> None:
     out = tmp_path / "o.txt"
-    result = cli("filter", EXAMPLES / "rgb-5x5x3.txt", "-k", "lecture-w0", "-k", "lecture-w1",
-                 "--stride", "2", "--padding", "same", "-o", out)
+    result = cli(
+        "filter",
+        EXAMPLES / "rgb-5x5x3.txt",
+        "-k",
+        "lecture-w0",
+        "-k",
+        "lecture-w1",
+        "--stride",
+        "2",
+        "--padding",
+        "same",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     volume = read_matrix(out)
     assert volume.shape == (3, 3, 2)
@@ -109,16 +132,16 @@ def test_three_channel_example_cli(cli, tmp_path) -> None:
 
 def test_bias_option_overrides_file_bias(cli) -> None:
     # W0 with bias 0 instead of its file's bias 1: every value one lower.
-    result = cli("filter", EXAMPLES / "rgb-5x5x3.txt", "-k", "lecture-w0", "--stride", "2",
-                 "--padding", "same", "--bias", "0")
+    result = cli(
+        "filter", EXAMPLES / "rgb-5x5x3.txt", "-k", "lecture-w0", "--stride", "2", "--padding", "same", "--bias", "0"
+    )
     assert result.exit_code == 0, result.stderr
     np.testing.assert_array_equal(parse_matrix_text(result.stdout).array, np.array(RGB_O0) - 1)
 
 
 @pytest.mark.parametrize(
     ("n", "k", "s", "p", "expected"),
-    [(5, 3, 2, 1, 3), (28, 3, 1, 0, 26), (5, 3, 1, 0, 3), (5, 3, 1, 1, 5), (13, 3, 1, 0, 11),
-     (11, 2, 2, 0, 5)],
+    [(5, 3, 2, 1, 3), (28, 3, 1, 0, 26), (5, 3, 1, 0, 3), (5, 3, 1, 1, 5), (13, 3, 1, 0, 11), (11, 2, 2, 0, 5)],
 )
 def test_output_size_formula(n: int, k: int, s: int, p: int, expected: int) -> None:
     """T = (N + 2P − K)/S + 1, including the lecture's (5 + 2·1 − 3)/2 + 1 = 3."""

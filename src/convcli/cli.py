@@ -85,8 +85,7 @@ def handle_errors(func: F) -> F:
                 import traceback
 
                 traceback.print_exc()
-            _stderr(f"Error: {exc.filename or ''}{': ' if exc.filename else ''}"
-                    f"{exc.strerror or exc}")
+            _stderr(f"Error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}")
             raise typer.Exit(EXIT_FAILURE) from None
 
     return wrapper  # type: ignore[return-value]
@@ -150,9 +149,7 @@ def _source(input_: str | None, sample: str | None) -> str:
 
 @app.callback(invoke_without_command=True)
 def main_options(
-    verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Show tracebacks and TensorFlow's own log lines."
-    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and TensorFlow's own log lines."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
     """Global options."""
@@ -176,9 +173,7 @@ def main_options(
 def gray(
     input_: str = typer.Argument(None, metavar="INPUT", help="Image file, or - for stdin."),
     output: str = typer.Option(..., "-o", "--output", help="Output image (- for PNG on stdout)."),
-    method: str = typer.Option(
-        "luma", "--method", "-m", help="luma: 0.3R+0.59G+0.11B; average: (R+G+B)/3; bt709."
-    ),
+    method: str = typer.Option("luma", "--method", "-m", help="luma: 0.3R+0.59G+0.11B; average: (R+G+B)/3; bt709."),
     sample: str = typer.Option(None, "--sample", help="Use a bundled sample image instead."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", help="Refuse larger images."),
     in_place: bool = typer.Option(False, "--in-place", help="Allow OUTPUT to be INPUT."),
@@ -193,9 +188,7 @@ def gray(
     """
     from .color import gray_file
 
-    result = gray_file(
-        _source(input_, sample), output, method=method, max_pixels=max_pixels, in_place=in_place
-    )
+    result = gray_file(_source(input_, sample), output, method=method, max_pixels=max_pixels, in_place=in_place)
     if result.output == "-":
         _write_png_stdout(result.pixels)
 
@@ -246,14 +239,14 @@ def kernels_list(
 
     kernels = list_kernels()
     if json_:
-        _print_json([
-            {"name": k.name, "size": list(k.weights.shape), "bias": k.bias,
-             "description": k.description}
-            for k in kernels
-        ])
+        _print_json(
+            [
+                {"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description}
+                for k in kernels
+            ]
+        )
         return
-    _table("Named kernels", ["name", "size", "description"],
-           [[k.name, k.size, k.description] for k in kernels])
+    _table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
 
 
 @kernels_app.command("show")
@@ -273,9 +266,15 @@ def kernels_show(
 
     kernel = load_kernel(name)
     if json_:
-        _print_json({"name": kernel.name, "size": list(kernel.weights.shape),
-                     "weights": kernel.weights.tolist(), "bias": kernel.bias,
-                     "description": kernel.description})
+        _print_json(
+            {
+                "name": kernel.name,
+                "size": list(kernel.weights.shape),
+                "weights": kernel.weights.tolist(),
+                "bias": kernel.bias,
+                "description": kernel.description,
+            }
+        )
         return
     sys.stdout.write(kernel.to_text())
 
@@ -284,14 +283,15 @@ def kernels_show(
 @handle_errors
 def filter_(
     inputs: list[str] = typer.Argument(
-        None, metavar="INPUT...",
+        None,
+        metavar="INPUT...",
         help="Images, .npy arrays, text matrices (.txt/.csv), or - for image bytes on stdin.",
     ),
-    kernel: list[str] = typer.Option(
-        ..., "-k", "--kernel", help="Kernel name or file; repeat for several filters."
-    ),
+    kernel: list[str] = typer.Option(..., "-k", "--kernel", help="Kernel name or file; repeat for several filters."),
     output: str = typer.Option(
-        None, "-o", "--output",
+        None,
+        "-o",
+        "--output",
         help="Output file: image suffix, .npy (raw float32), .txt/.csv (raw), or - for PNG.",
     ),
     out_dir: str = typer.Option(None, "--out-dir", "-d", help="Folder for batch outputs."),
@@ -333,9 +333,20 @@ def filter_(
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     result = filter_images(
-        sources, kernel, output=output, out_dir=out_dir, fmt=fmt, stride=stride,
-        padding=padding, activation=activation, bias=bias, gray=to_gray, range_mode=range_mode,
-        max_pixels=max_pixels, keep_going=keep_going, in_place=in_place,
+        sources,
+        kernel,
+        output=output,
+        out_dir=out_dir,
+        fmt=fmt,
+        stride=stride,
+        padding=padding,
+        activation=activation,
+        bias=bias,
+        gray=to_gray,
+        range_mode=range_mode,
+        max_pixels=max_pixels,
+        keep_going=keep_going,
+        in_place=in_place,
     )
     for record in result.records:
         if json_:

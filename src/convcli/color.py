@@ -72,11 +72,8 @@ def channel_planes(image: np.ndarray) -> dict[str, np.ndarray]:
     """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        raise input_error(
-            f"expected a colour (RGB) image with 3 channels, got shape {arr.shape}"
-        )
-    return {name: np.ascontiguousarray(arr[..., i], dtype=np.float32)
-            for i, name in enumerate(CHANNEL_NAMES)}
+        raise input_error(f"expected a colour (RGB) image with 3 channels, got shape {arr.shape}")
+    return {name: np.ascontiguousarray(arr[..., i], dtype=np.float32) for i, name in enumerate(CHANNEL_NAMES)}
 
 
 def colormap_plane(plane: np.ndarray, cmap: str) -> np.ndarray:
@@ -116,8 +113,7 @@ def gray_file(
     """
     from .filtering import read_source
     from .images import DEFAULT_MAX_PIXELS, encode_image, image_format_for, is_raw_path, write_array
-    from .outputs import write_bytes
-    from .outputs import check_output_path
+    from .outputs import check_output_path, write_bytes
 
     if method not in GRAY_WEIGHTS:
         raise input_error(f"unknown gray method {method!r}: use {', '.join(GRAY_WEIGHTS)}")

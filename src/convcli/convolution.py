@@ -81,8 +81,7 @@ class Convolver:
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
             raise input_error(
-                f"kernels of different sizes cannot share one Conv2D layer ({listed}); "
-                "run them in separate calls"
+                f"kernels of different sizes cannot share one Conv2D layer ({listed}); run them in separate calls"
             )
         self.kernels = list(kernels)
         self.stride = stride
@@ -95,9 +94,7 @@ class Convolver:
             [k.weights if k.weights.ndim == 3 else k.weights[:, :, None] for k in kernels],
             axis=-1,
         ).astype(np.float32)
-        biases = np.array(
-            [bias if bias is not None else (k.bias or 0.0) for k in kernels], dtype=np.float32
-        )
+        biases = np.array([bias if bias is not None else (k.bias or 0.0) for k in kernels], dtype=np.float32)
         self.weights = weights  # (KH, KW, Cin, N): the Keras Conv2D kernel layout
         self.biases = biases
         self._model: Any = None

@@ -79,13 +79,13 @@ class FilterResult:
 def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an input: a path, ``-`` (stdin image bytes) or ``sample:NAME`` (bundled image)."""
     if source.startswith(SAMPLE_PREFIX):
-        return load_sample(source[len(SAMPLE_PREFIX):])
+        return load_sample(source[len(SAMPLE_PREFIX) :])
     return read_input(source, max_pixels=max_pixels)
 
 
 def _stem(source: str) -> str:
     if source.startswith(SAMPLE_PREFIX):
-        return source[len(SAMPLE_PREFIX):]
+        return source[len(SAMPLE_PREFIX) :]
     if source == "-":
         return "stdin"
     return Path(source).stem
@@ -156,11 +156,10 @@ def filter_images(
             raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
         if not is_raw_path(output):
             image_format_for(output)
-    if out_folder is not None:
-        if f".{fmt}" not in RAW_SUFFIXES:
-            image_format_for(f"x.{fmt}")
-            if range_mode == "raw":
-                raise input_error("--range raw keeps values unmapped: use --format npy, txt or csv")
+    if out_folder is not None and f".{fmt}" not in RAW_SUFFIXES:
+        image_format_for(f"x.{fmt}")
+        if range_mode == "raw":
+            raise input_error("--range raw keeps values unmapped: use --format npy, txt or csv")
     if output == "-" and range_mode == "raw":
         raise input_error("--range raw cannot be written as PNG on stdout")
     records: list[FilterRecord] = []
@@ -168,8 +167,9 @@ def filter_images(
     for source in sources:
         try:
             records.extend(
-                _filter_one(source, conv, names, output, out_folder, fmt, gray, range_mode,
-                            max_pixels, sources, in_place)
+                _filter_one(
+                    source, conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, sources, in_place
+                )
             )
         except ConvcliError as exc:
             if not keep_going:
@@ -206,9 +206,7 @@ def _filter_one(
     if output is None:
         is_matrix = source.lower().endswith(tuple(RAW_SUFFIXES))
         if not is_matrix:
-            raise input_error(
-                f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR"
-            )
+            raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
         plan = _plan_single("-matrix", results, names)
         return [FilterRecord(source, None, n, a) for _, n, a in plan]
     plan = _plan_single(output, results, names)
@@ -219,9 +217,7 @@ def _filter_one(
             continue
         suffix = Path(target).suffix.lower()
         if suffix not in MATRIX_SUFFIXES and suffix != ".npy" and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
-            raise input_error(
-                f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir"
-            )
+            raise input_error(f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir")
         write_array(target, array, range_mode=range_mode, name=knames[0] if len(knames) == 1 else None)
         records.append(FilterRecord(source, target, knames, array))
     return records

@@ -26,9 +26,26 @@ DEFAULT_MAX_PIXELS = 100_000_000
 MATRIX_SUFFIXES = {".txt", ".csv", ".tsv", ".mat", ".kernel"}
 RAW_SUFFIXES = MATRIX_SUFFIXES | {".npy"}
 SAMPLES = (
-    "astronaut", "brick", "camera", "cat", "chelsea", "checkerboard", "clock", "coffee",
-    "coins", "colorwheel", "grass", "gravel", "horse", "hubble_deep_field",
-    "immunohistochemistry", "logo", "moon", "page", "rocket", "text",
+    "astronaut",
+    "brick",
+    "camera",
+    "cat",
+    "chelsea",
+    "checkerboard",
+    "clock",
+    "coffee",
+    "coins",
+    "colorwheel",
+    "grass",
+    "gravel",
+    "horse",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "logo",
+    "moon",
+    "page",
+    "rocket",
+    "text",
 )
 """skimage's bundled sample images (no download needed): the embedded default inputs."""
 
@@ -44,10 +61,7 @@ def load_sample(name: str) -> np.ndarray:
     if key not in SAMPLES:
         from .suggest import did_you_mean
 
-        raise input_error(
-            f"unknown sample {name!r}{did_you_mean(key, SAMPLES)}; "
-            f"available: {', '.join(SAMPLES)}"
-        )
+        raise input_error(f"unknown sample {name!r}{did_you_mean(key, SAMPLES)}; available: {', '.join(SAMPLES)}")
     import skimage.data
 
     array = np.asarray(getattr(skimage.data, key)())
@@ -114,8 +128,17 @@ def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXE
                 return _from_pil(image, source)
     except UnidentifiedImageError:
         raise input_error(f"{source}: not an image file (or a format Pillow cannot read)") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError,
-            struct.error, MemoryError, Image.DecompressionBombError) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        TypeError,
+        struct.error,
+        MemoryError,
+        Image.DecompressionBombError,
+    ) as exc:
         detail = str(exc).strip() or type(exc).__name__
         raise input_error(f"{source}: cannot decode image ({detail})") from None
 
@@ -157,9 +180,7 @@ def _decode_text(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise input_error(
-            f"{source}: not a text file (byte {exc.start} is not UTF-8)"
-        ) from None
+        raise input_error(f"{source}: not a text file (byte {exc.start} is not UTF-8)") from None
 
 
 def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -181,9 +202,7 @@ def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXE
     return array
 
 
-def read_input(
-    path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS
-) -> np.ndarray:
+def read_input(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read any supported input by its suffix: image, ``.npy``, or text matrix."""
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".npy":
@@ -238,14 +257,16 @@ def image_format_for(path: str | os.PathLike[str]) -> str:
     fmt = formats.get(suffix)
     if fmt is None:
         raise input_error(
-            f"{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), "
-            ".npy, .txt or .csv"
+            f"{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), .npy, .txt or .csv"
         )
     return fmt
 
 
 def write_array(
-    path: str | os.PathLike[str], array: np.ndarray, *, range_mode: str = "clip",
+    path: str | os.PathLike[str],
+    array: np.ndarray,
+    *,
+    range_mode: str = "clip",
     name: str | None = None,
 ) -> Path:
     """Write ``array`` to ``path`` atomically, the format picked by the suffix.

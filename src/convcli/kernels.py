@@ -45,9 +45,7 @@ class Kernel:
 
     def to_text(self) -> str:
         """The kernel in the kernel file format."""
-        return format_matrix(
-            self.weights, name=self.name, description=self.description or None, bias=self.bias
-        )
+        return format_matrix(self.weights, name=self.name, description=self.description or None, bias=self.bias)
 
 
 def kernels_dir() -> Path:

@@ -42,9 +42,7 @@ def check_output_path(
                 continue
             with contextlib.suppress(OSError):
                 if out.exists() and out.samefile(item):
-                    raise input_error(
-                        f"{out}: output would overwrite its own input (use --in-place to allow)"
-                    )
+                    raise input_error(f"{out}: output would overwrite its own input (use --in-place to allow)")
     return out
 
 
@@ -69,7 +67,8 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix,
+            prefix=f".{target.name}.",
+            suffix=suffix if suffix is not None else target.suffix,
             dir=folder,
         )
     except OSError as exc:

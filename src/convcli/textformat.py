@@ -54,9 +54,7 @@ def _number(token: str, source: str, lineno: int) -> float:
     if not math.isfinite(value):
         raise input_error(f"{source}, line {lineno}: {token[:40]!r} is not a finite number")
     if abs(value) > _FLOAT32_MAX:
-        raise input_error(
-            f"{source}, line {lineno}: {token[:40]!r} is too large for 32-bit floats"
-        )
+        raise input_error(f"{source}, line {lineno}: {token[:40]!r} is too large for 32-bit floats")
     return value
 
 
@@ -89,9 +87,7 @@ def parse_matrix_text(text: str, source: str = "<text>") -> ParsedMatrix:
         bias_match = _BIAS.match(line)
         if bias_match:
             if bias is not None:
-                raise input_error(
-                    f"{source}, line {lineno}: second bias line (first on line {bias_line})"
-                )
+                raise input_error(f"{source}, line {lineno}: second bias line (first on line {bias_line})")
             bias = _number(bias_match.group(1), source, lineno)
             bias_line = lineno
             continue
@@ -115,8 +111,7 @@ def parse_matrix_text(text: str, source: str = "<text>") -> ParsedMatrix:
     for rows, lines in zip(slices[1:], row_lines[1:]):
         if len(rows) != height:
             raise input_error(
-                f"{source}, line {lines[0]}: slice has {len(rows)} rows, expected {height} "
-                "like the first slice"
+                f"{source}, line {lines[0]}: slice has {len(rows)} rows, expected {height} like the first slice"
             )
     if len(slices) == 1:
         array = np.asarray(slices[0], dtype=np.float32)
