@@ -95,3 +95,16 @@ def backend_info() -> dict[str, Any]:
             devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
         info["devices"] = devices
     return info
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend so a run repeats on the same machine."""
+    k = keras()
+    k.utils.set_random_seed(seed)
+    if k.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        try:
+            tf.config.experimental.enable_op_determinism()
+        except (AttributeError, RuntimeError):  # older TF, or already configured
+            pass

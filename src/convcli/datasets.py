@@ -1,0 +1,223 @@
+"""MNIST-family datasets: find the files, read and validate IDX (gzip or raw) or Keras's .npz.
+
+Where a dataset is looked for, in order: the ``data_dir`` argument (``--data-dir``), the
+``CONVCLI_DATA_DIR`` environment variable (each a folder holding the files, or holding one
+folder per dataset name), Keras's cache (``~/.keras/datasets``), ``/usr/share/datasets/<name>``
+(Debian's dataset packages), and last Keras's own downloader.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import input_error, work_error
+
+DATASETS = ("mnist", "fashion-mnist")
+CLASS_NAMES: dict[str, list[str]] = {
+    "mnist": [str(i) for i in range(10)],
+    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"],
+}
+IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+NPZ_NAMES = {"mnist": "mnist.npz", "fashion-mnist": "fashion-mnist.npz"}
+MAX_IDX_BYTES = 512 * 1024 * 1024
+"""Decompressed IDX files larger than this are refused (a gzip bomb guard)."""
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+@dataclass
+class Dataset:
+    """Train and test arrays: images uint8 (N, 28, 28), labels uint8 (N,), and where they came from."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def class_names(self) -> list[str]:
+        """Human names of the ten classes."""
+        return CLASS_NAMES.get(self.name, [str(i) for i in range(10)])
+
+
+def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
+    """Parse an IDX file's bytes, validating the magic number, dimensions and size."""
+    if len(data) < 4:
+        raise input_error(f"{source}: truncated IDX file ({len(data)} bytes, no header)")
+    if data[0] != 0 or data[1] != 0:
+        raise input_error(f"{source}: not an IDX file (bad magic number {data[:4].hex()})")
+    dtype = _IDX_TYPES.get(data[2])
+    if dtype is None:
+        raise input_error(f"{source}: IDX type code 0x{data[2]:02x} is not valid")
+    ndim = data[3]
+    if ndim < 1 or ndim > 4:
+        raise input_error(f"{source}: IDX file claims {ndim} dimensions (expected 1 to 4)")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise input_error(f"{source}: truncated IDX header")
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    itemsize = np.dtype(dtype).itemsize
+    expected = itemsize
+    for d in dims:
+        expected *= d
+    actual = len(data) - header
+    if expected != actual:
+        shape = "×".join(map(str, dims))
+        what = "truncated" if actual < expected else "has trailing bytes"
+        raise input_error(
+            f"{source}: IDX file {what}: header says {shape} ({expected:,} bytes of data), "
+            f"file has {actual:,}"
+        )
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    return array
+
+
+def _read_maybe_gzip(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise work_error(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as handle:
+            data = handle.read(MAX_IDX_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise input_error(f"{path}: corrupted or truncated gzip file ({exc})") from None
+    if len(data) > MAX_IDX_BYTES:
+        raise input_error(f"{path}: decompresses to more than {MAX_IDX_BYTES:,} bytes")
+    return data
+
+
+def _find_idx(folder: Path, base: str) -> Path | None:
+    for name in (base, base.replace("-idx", ".idx")):
+        for suffix in (".gz", ""):
+            candidate = folder / f"{name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _validate(name: str, arrays: dict[str, np.ndarray], source: str) -> Dataset:
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            raise input_error(f"{source}: {split} images have shape {x.shape}, expected N×28×28")
+        if y.ndim != 1:
+            raise input_error(f"{source}: {split} labels have shape {y.shape}, expected N")
+        if len(x) != len(y):
+            raise input_error(f"{source}: {len(x):,} {split} images but {len(y):,} labels")
+        if len(x) == 0:
+            raise input_error(f"{source}: the {split} set is empty")
+        if x.dtype != np.uint8:
+            raise input_error(f"{source}: {split} images are {x.dtype}, expected unsigned bytes")
+        if y.size and (int(y.min()) < 0 or int(y.max()) > 9):
+            raise input_error(f"{source}: {split} labels outside 0–9 (found {int(y.min())}–{int(y.max())})")
+    return Dataset(
+        name=name,
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"].astype(np.uint8),
+        x_test=arrays["x_test"],
+        y_test=arrays["y_test"].astype(np.uint8),
+        source=source,
+    )
+
+
+def load_idx_folder(folder: str | os.PathLike[str], name: str = "mnist") -> Dataset:
+    """Load the four IDX files (gzip or raw) from ``folder``."""
+    path = Path(folder)
+    arrays = {}
+    for key, base in IDX_FILES.items():
+        found = _find_idx(path, base)
+        if found is None:
+            raise input_error(f"{path}: missing {base}.gz")
+        arrays[key] = parse_idx(_read_maybe_gzip(found), str(found))
+    return _validate(name, arrays, str(path))
+
+
+def load_npz(path: str | os.PathLike[str], name: str = "mnist") -> Dataset:
+    """Load Keras's ``mnist.npz`` layout (x_train, y_train, x_test, y_test)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in IDX_FILES if k not in data.files]
+            if missing:
+                raise input_error(f"{path}: .npz lacks {', '.join(missing)}")
+            arrays = {k: np.asarray(data[k]) for k in IDX_FILES}
+    except (ValueError, OSError, EOFError, zlib.error, KeyError) as exc:
+        raise input_error(f"{path}: not a valid .npz dataset ({exc})") from None
+    return _validate(name, arrays, str(path))
+
+
+def candidate_folders(name: str, data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The folders searched for ``name``, in order (see the module docstring)."""
+    folders: list[Path] = []
+    for base in (data_dir, os.environ.get("CONVCLI_DATA_DIR")):
+        if base:
+            folders += [Path(base) / name, Path(base)]
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    folders += [keras_home / name, keras_home]
+    folders.append(Path("/usr/share/datasets") / name)
+    return folders
+
+
+def find_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[str, Path] | None:
+    """Where ``name`` is: ("idx", folder) or ("npz", file), or None when not on disk."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise input_error(f"--data-dir {data_dir}: no such folder")
+    for folder in candidate_folders(name, data_dir):
+        if not folder.is_dir():
+            continue
+        if _find_idx(folder, IDX_FILES["y_test"]) is not None:
+            return "idx", folder
+        npz = folder / NPZ_NAMES[name]
+        if npz.is_file():
+            return "npz", npz
+    return None
+
+
+def load_dataset(name: str = "mnist", data_dir: str | os.PathLike[str] | None = None) -> Dataset:
+    """Load ``mnist`` or ``fashion-mnist`` from the first place that has it (see module doc)."""
+    if name not in DATASETS:
+        from .suggest import did_you_mean
+
+        raise input_error(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; use mnist or fashion-mnist")
+    found = find_dataset(name, data_dir)
+    if found is not None:
+        kind, where = found
+        return load_idx_folder(where, name) if kind == "idx" else load_npz(where, name)
+    return _download(name, data_dir)
+
+
+def _download(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:
+    """Last resort: Keras's own downloader; offline, one clear error saying where to put files."""
+    hint = (
+        f"{name} not found: put the four IDX files (train-images-idx3-ubyte.gz, …) or "
+        f"{NPZ_NAMES[name]} in a folder and pass --data-dir DIR or set CONVCLI_DATA_DIR "
+        f"(searched: {', '.join(str(p) for p in candidate_folders(name, data_dir))})"
+    )
+    if os.environ.get("CONVCLI_NO_DOWNLOAD"):
+        raise input_error(hint)
+    try:
+        from .backend import keras
+
+        k = keras()
+        loader = k.datasets.mnist if name == "mnist" else k.datasets.fashion_mnist
+        (x_train, y_train), (x_test, y_test) = loader.load_data()
+    except Exception:
+        raise input_error(hint) from None
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    return _validate(name, arrays, "keras download")

@@ -1,0 +1,97 @@
+"""Evaluation: accuracy, loss, confusion matrix and per-class precision/recall/F1."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import input_error
+
+
+@dataclass
+class EvalResult:
+    """Test-set metrics. ``confusion[i][j]`` counts images of class ``i`` predicted as ``j``."""
+
+    accuracy: float
+    loss: float
+    n: int
+    confusion: np.ndarray
+    per_class: list[dict[str, float | int]]
+    predictions: np.ndarray
+    probabilities: np.ndarray
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` object."""
+        return {"accuracy": self.accuracy, "loss": self.loss, "n": self.n,
+                "confusion": self.confusion.tolist(), "per_class": self.per_class}
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Counts of (true, predicted) pairs as a num_classes × num_classes int array."""
+    return np.bincount(
+        y_true.astype(np.int64) * num_classes + y_pred.astype(np.int64),
+        minlength=num_classes * num_classes,
+    ).reshape(num_classes, num_classes)
+
+
+def per_class_metrics(confusion: np.ndarray) -> list[dict[str, float | int]]:
+    """Precision, recall, F1 and support for each class (0 where undefined)."""
+    rows = []
+    for c in range(confusion.shape[0]):
+        tp = float(confusion[c, c])
+        predicted = float(confusion[:, c].sum())
+        actual = float(confusion[c, :].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append({"class": c, "precision": precision, "recall": recall, "f1": f1,
+                     "support": int(actual)})
+    return rows
+
+
+def prepare_images(x: np.ndarray, input_shape: tuple[int, ...] = (28, 28, 1)) -> np.ndarray:
+    """uint8 (N, 28, 28) images to float32 in [0, 1], shaped for the model's input."""
+    arr = np.asarray(x, dtype=np.float32) / 255.0
+    return arr.reshape((len(arr), *input_shape))
+
+
+def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities for prepared images; applies softmax if the model outputs logits."""
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    sums = probs.sum(axis=1)
+    if probs.min() < 0 or not np.allclose(sums, 1.0, atol=1e-3):
+        shifted = probs - probs.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, num_classes: int = 10) -> EvalResult:
+    """Evaluate a model on uint8 images ``x`` and labels ``y``."""
+    from .models import check_image_model
+
+    if len(x) == 0:
+        raise input_error("no images to evaluate")
+    shape = check_image_model(model)
+    probs = predict_probabilities(model, prepare_images(x, shape))
+    if probs.shape[1] != num_classes:
+        raise input_error(f"the model predicts {probs.shape[1]} classes, the dataset has {num_classes}")
+    pred = probs.argmax(axis=1)
+    labels = y.astype(np.int64)
+    eps = 1e-7
+    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], eps, 1.0))))
+    confusion = confusion_matrix(labels, pred, num_classes)
+    accuracy = float((pred == labels).mean())
+    return EvalResult(accuracy, loss, len(labels), confusion, per_class_metrics(confusion), pred, probs)
+
+
+def evaluate_file(model_path: str, *, dataset: str = "mnist", data_dir: str | None = None) -> EvalResult:
+    """Load a ``.keras`` model (safe mode) and evaluate it on a dataset's test set."""
+    from .datasets import load_dataset
+    from .models import load_model
+
+    model = load_model(model_path)
+    data = load_dataset(dataset, data_dir)
+    return evaluate_arrays(model, data.x_test, data.y_test)

@@ -1,0 +1,146 @@
+"""Every picture convcli draws (matplotlib, headless Agg backend), written atomically as PNG.
+
+Training curves, the confusion-matrix heat map, a grid of misclassified digits, feature-map
+grids and kernel grids. Signed values get a diverging colour map and a colour bar.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .outputs import atomic_path
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    plt = _pyplot()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_history(record: dict[str, Any], model_path: str | os.PathLike[str] | None,
+                 path: str | os.PathLike[str] | None = None) -> Path:
+    """Loss and accuracy per epoch (train and validation) beside the model: NAME-curves.png."""
+    plt = _pyplot()
+    history = record.get("history", [])
+    if path is None:
+        base = Path(model_path or "model.keras")
+        path = base.with_name(f"{base.stem}-curves.png")
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, style in (("loss", "-o"), ("val_loss", "--s")):
+        if any(key in h for h in history):
+            ax_loss.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
+    for key, style in (("accuracy", "-o"), ("val_accuracy", "--s")):
+        if any(key in h for h in history):
+            ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
+    ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    name = record.get("preset") or "custom"
+    test = record.get("test", {})
+    suffix = f" — test accuracy {test['accuracy'] * 100:.2f}%" if "accuracy" in test else ""
+    fig.suptitle(f"{name} on {record.get('dataset', 'mnist')}{suffix}")
+    return _save(fig, path)
+
+
+def plot_confusion(confusion: np.ndarray, path: str | os.PathLike[str],
+                   class_names: Sequence[str] | None = None, title: str = "Confusion matrix") -> Path:
+    """The confusion matrix as an annotated heat map (rows: true class, columns: predicted)."""
+    plt = _pyplot()
+    n = confusion.shape[0]
+    names = list(class_names or [str(i) for i in range(n)])
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    image = ax.imshow(confusion, cmap="Blues")
+    fig.colorbar(image, ax=ax, label="images")
+    ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    threshold = confusion.max() / 2 if confusion.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=7,
+                    color="white" if confusion[i, j] > threshold else "black")
+    return _save(fig, path)
+
+
+def plot_digit_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike[str],
+                    title: str, columns: int = 10) -> Path:
+    """A grid of small gray images, each with a caption (e.g. misclassified digits)."""
+    plt = _pyplot()
+    count = max(1, len(images))
+    cols = min(columns, count)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, titles):
+        ax.imshow(image, cmap="gray_r" if image.max() > 1 else "gray", interpolation="nearest")
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_map_grid(maps: np.ndarray, path: str | os.PathLike[str], title: str,
+                  tile_titles: Sequence[str] | None = None, columns: int = 8) -> Path:
+    """One tile per channel of ``maps`` (H, W, N), with a shared colour scale and colour bar.
+
+    Signed values get a diverging map centred on zero; non-negative ones a sequential map.
+    """
+    plt = _pyplot()
+    count = maps.shape[-1]
+    cols = min(columns, count)
+    rows = math.ceil(count / cols)
+    signed = bool(maps.min() < 0)
+    vmax = float(np.abs(maps).max()) or 1.0
+    vmin = -vmax if signed else float(maps.min())
+    cmap = "RdBu_r" if signed else "viridis"
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols + 1.0, 1.7 * rows + 0.6), squeeze=False)
+    image = None
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, ax in enumerate(axes.flat[:count]):
+        image = ax.imshow(maps[..., i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_title(tile_titles[i] if tile_titles else f"#{i}", fontsize=8)
+    if image is not None:
+        fig.colorbar(image, ax=list(axes.flat), shrink=0.8, label="activation" if not signed else "value")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_evaluation(result: Any, model_path: str | os.PathLike[str], folder: str | os.PathLike[str],
+                    *, dataset: str = "mnist", data_dir: str | None = None, max_mistakes: int = 50) -> list[Path]:
+    """Write the confusion heat map and a grid of misclassified test images into ``folder``."""
+    from .datasets import CLASS_NAMES, load_dataset
+
+    names = CLASS_NAMES.get(dataset)
+    stem = Path(model_path).stem
+    out = Path(folder)
+    written = [plot_confusion(result.confusion, out / f"{stem}-confusion.png", names,
+                              f"{stem}: confusion matrix, accuracy {result.accuracy * 100:.2f}%")]
+    data = load_dataset(dataset, data_dir)
+    wrong = np.nonzero(result.predictions != data.y_test)[0][:max_mistakes]
+    captions = [f"#{i} true {data.y_test[i]}\npred {result.predictions[i]}" for i in wrong]
+    images = data.x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
+    written.append(plot_digit_grid(images, captions or ["no mistakes"], out / f"{stem}-mistakes.png",
+                                   f"{stem}: {int((result.predictions != data.y_test).sum())} misclassified "
+                                   f"test images (first {len(wrong)})"))
+    return written

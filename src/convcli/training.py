@@ -1,0 +1,405 @@
+"""Training: compile and fit with callbacks, checkpoints, interruption, and a JSON record.
+
+The test set is used once, for the final evaluation; model selection and the progress display
+use the validation split only. SIGINT/SIGTERM stop training after the current batch, save a
+complete checkpoint (atomically) and return an interrupted result. The model file is written
+only when training completes, by an atomic rename, so it is never partial.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import signal
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, input_error
+from .outputs import atomic_path, check_output_path, write_text
+
+STATE_ENTRY = "convcli_state.json"
+SCHEDULES = ("constant", "cosine", "onecycle")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved in checkpoints so ``--resume`` can go on)."""
+
+    spec: str
+    preset: str | None = None
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    augment: bool = False
+    seed: int = 0
+    validation_split: float = 0.1
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    output: str = "model.keras"
+    limit: int | None = None
+
+    @classmethod
+    def from_preset(cls, preset: str | None, spec: str | None = None, **overrides: Any) -> TrainConfig:
+        """Defaults from a preset (or generic ones for a spec), then non-None ``overrides``."""
+        from .models import PRESETS, resolve_architecture
+
+        resolved, name = resolve_architecture(preset, spec)
+        base: dict[str, Any] = {"spec": resolved, "preset": name}
+        if name is not None:
+            p = PRESETS[name]
+            base.update(epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
+                        schedule=p.schedule, augment=p.augment)
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        if "output" not in overrides or overrides["output"] is None:
+            base["output"] = f"{name or 'model'}.keras"
+        return cls(**base)
+
+    def validate(self) -> None:
+        """Check ranges before any work is done."""
+        if self.epochs < 1:
+            raise input_error(f"--epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise input_error(f"--batch-size must be at least 1, got {self.batch_size}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise input_error(f"--learning-rate must be a positive number, got {self.learning_rate}")
+        if not 0 <= self.validation_split < 1:
+            raise input_error(f"--validation-split must be in [0, 1), got {self.validation_split}")
+        if self.schedule not in SCHEDULES:
+            raise input_error(f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")
+        if self.limit is not None and self.limit < 1:
+            raise input_error(f"--limit must be at least 1, got {self.limit}")
+        if not 0 <= self.seed < 2**32:
+            raise input_error(f"--seed must be in 0 … 2^32−1, got {self.seed}")
+        if Path(self.output).suffix != ".keras":
+            raise input_error(f"{self.output}: the model file must end in .keras")
+
+
+class Reporter(Protocol):
+    """What the CLI implements to show progress (the library never prints)."""
+
+    def on_train_begin(self, epochs: int, steps: int, initial_epoch: int) -> None: ...
+    def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None: ...
+    def on_train_end(self) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    """The outcome: paths written, the record, and whether the run was interrupted."""
+
+    model_path: Path | None
+    record_path: Path
+    checkpoint_path: Path | None
+    record: dict[str, Any]
+    interrupted: bool = False
+    signal_name: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when completed; 130 for Ctrl-C; 1 for another interruption."""
+        if not self.interrupted:
+            return 0
+        return EXIT_INTERRUPTED if self.signal_name == "SIGINT" else EXIT_FAILURE
+
+
+@dataclass
+class _StopFlag:
+    signal_name: str | None = None
+    count: int = 0
+    handlers: dict[int, Any] = field(default_factory=dict)
+
+
+def checkpoint_path_for(output: str | os.PathLike[str]) -> Path:
+    """Where a run writing ``output`` keeps its checkpoint: ``NAME.ckpt.keras`` beside it."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}.ckpt.keras")
+
+
+def record_path_for(output: str | os.PathLike[str]) -> Path:
+    """The JSON record beside a model: ``NAME.json``."""
+    out = Path(output)
+    return out.with_name(f"{out.stem}.json")
+
+
+def _versions() -> dict[str, str]:
+    import convcli
+
+    from .backend import backend_info
+
+    info = backend_info()
+    return {"convcli": convcli.__version__, "keras": info["keras"], "backend": info["backend"],
+            "backend_version": info.get("backend_version", ""), "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """A seeded shuffle, then the last ``fraction`` of the training set held out for validation."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = int(round(len(x) * fraction))
+    if fraction > 0 and n_val == 0:
+        n_val = 1
+    train_idx, val_idx = order[: len(x) - n_val], order[len(x) - n_val:]
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def _schedule(config: TrainConfig, steps_per_epoch: int) -> Any:
+    from .backend import keras
+
+    k = keras()
+    total = max(1, config.epochs * steps_per_epoch)
+    if config.schedule == "constant":
+        return config.learning_rate
+    if config.schedule == "cosine":
+        return k.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total, alpha=0.01)
+    warmup = max(1, int(0.2 * total))
+    return k.optimizers.schedules.CosineDecay(
+        config.learning_rate / 10, decay_steps=max(1, total - warmup), alpha=0.002,
+        warmup_target=config.learning_rate, warmup_steps=warmup,
+    )
+
+
+def _augmenter(seed: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Random shifts of up to 2 pixels in each direction, vectorised over the whole set."""
+    rng = np.random.default_rng(seed + 1)
+
+    def augment(x: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(x)
+        shifts = rng.integers(-2, 3, size=(len(x), 2))
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                idx = np.nonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))[0]
+                if not len(idx):
+                    continue
+                src = x[idx]
+                ys = slice(max(dy, 0), 28 + min(dy, 0))
+                yd = slice(max(-dy, 0), 28 + min(-dy, 0))
+                xs = slice(max(dx, 0), 28 + min(dx, 0))
+                xd = slice(max(-dx, 0), 28 + min(-dx, 0))
+                out[idx, yd, xd] = src[:, ys, xs]
+        return out
+
+    return augment
+
+
+def _save_model(model: Any, path: Path, state: dict[str, Any] | None = None) -> None:
+    """Save atomically; a checkpoint also carries the run's state inside the .keras zip."""
+    with atomic_path(path, suffix=".keras") as tmp:
+        model.save(tmp)
+        if state is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(STATE_ENTRY, json.dumps(state))
+
+
+def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The run state stored in a checkpoint (config, epochs done, history)."""
+    p = Path(path)
+    try:
+        with zipfile.ZipFile(p) as archive:
+            return json.loads(archive.read(STATE_ENTRY))
+    except FileNotFoundError:
+        raise input_error(f"{p}: no such checkpoint") from None
+    except KeyError:
+        raise input_error(f"{p}: not a convcli checkpoint (no run state inside)") from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise input_error(f"{p}: corrupted checkpoint ({exc})") from None
+
+
+def _install_signal_handlers(flag: _StopFlag) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        flag.count += 1
+        if flag.signal_name is None:
+            flag.signal_name = signal.Signals(signum).name
+        if flag.count >= 3:
+            raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        flag.handlers[sig] = signal.signal(sig, handler)
+
+
+def _restore_signal_handlers(flag: _StopFlag) -> None:
+    for sig, previous in flag.handlers.items():
+        signal.signal(sig, previous)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    reporter: Reporter | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    epoch_hook: Callable[[int, Any], None] | None = None,
+) -> TrainResult:
+    """Train ``config``'s model on its dataset; save the model, a checkpoint and a JSON record.
+
+    ``resume``: a checkpoint written by an interrupted run; training continues from it to the
+    configured number of epochs. ``epoch_hook(epoch, model)`` runs after each epoch (benchmarks
+    use it to time accuracy milestones; training itself never looks at the test set).
+    """
+    flag = _StopFlag()
+    _install_signal_handlers(flag)
+    try:
+        return _train(config, flag, reporter, resume, epoch_hook)
+    finally:
+        _restore_signal_handlers(flag)
+
+
+def _train(
+    config: TrainConfig,
+    flag: _StopFlag,
+    reporter: Reporter | None,
+    resume: str | os.PathLike[str] | None,
+    epoch_hook: Callable[[int, Any], None] | None,
+) -> TrainResult:
+    started = time.monotonic()
+    history: list[dict[str, float]] = []
+    initial_epoch = 0
+    seconds_before = 0.0
+    if resume is not None:
+        state = read_checkpoint_state(resume)
+        saved = dict(state["config"])
+        # The resumed run keeps its architecture, data and schedule; only the output may move.
+        saved["output"] = config.output if config.output != saved.get("output") else saved["output"]
+        config = TrainConfig(**saved)
+        history = list(state.get("history", []))
+        initial_epoch = int(state.get("epochs_completed", 0))
+        seconds_before = float(state.get("seconds", 0.0))
+    config.validate()
+    output = check_output_path(config.output)
+    checkpoint = checkpoint_path_for(output)
+    record_path = record_path_for(output)
+
+    from .backend import keras, seed_everything
+    from .datasets import load_dataset
+    from .evaluation import evaluate_arrays, prepare_images
+    from .models import build_model, load_model
+
+    k = keras()
+    seed_everything(config.seed)
+    data = load_dataset(config.dataset, config.data_dir)
+    x_all, y_all = data.x_train, data.y_train
+    if config.limit is not None:
+        x_all, y_all = x_all[: config.limit], y_all[: config.limit]
+    x_train, y_train, x_val, y_val = _split(x_all, y_all, config.validation_split, config.seed)
+    if len(x_train) == 0:
+        raise input_error("no training images left after the validation split")
+    x_train_f = prepare_images(x_train)
+    x_val_f = prepare_images(x_val) if len(x_val) else None
+    steps = math.ceil(len(x_train) / config.batch_size)
+
+    if resume is not None:
+        model = load_model(resume)
+    else:
+        model = build_model(config.spec, name=config.preset or "convcli_model")
+        model.compile(
+            optimizer=k.optimizers.Adam(learning_rate=_schedule(config, steps)),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+
+    def state(epochs_completed: int, status: str) -> dict[str, Any]:
+        return {"config": asdict(config), "epochs_completed": epochs_completed,
+                "history": history, "status": status,
+                "seconds": seconds_before + time.monotonic() - started}
+
+    class Bridge(k.callbacks.Callback):
+        """Forwards progress to the reporter, checkpoints each epoch, and honours signals."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch_started = time.monotonic()
+            self.current_epoch = 0
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.epoch_started = time.monotonic()
+            self.current_epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if reporter is not None:
+                reporter.on_batch_end(self.current_epoch, batch, dict(logs or {}))
+            if flag.signal_name is not None:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            if flag.signal_name is not None:
+                return  # the epoch was cut short: not a completed epoch
+            entry = {"epoch": epoch + 1, **{key: float(v) for key, v in (logs or {}).items()
+                                            if key != "learning_rate"},
+                     "seconds": time.monotonic() - self.epoch_started}
+            history.append(entry)
+            if reporter is not None:
+                reporter.on_epoch_end(epoch, entry)
+            if epoch_hook is not None:
+                epoch_hook(epoch, self.model)
+            if epoch + 1 < config.epochs:
+                _save_model(self.model, checkpoint, state(epoch + 1, "running"))
+
+    bridge = Bridge()
+
+    augment = _augmenter(config.seed) if config.augment else None
+    if reporter is not None:
+        reporter.on_train_begin(config.epochs, steps, initial_epoch)
+    epoch = initial_epoch
+    while epoch < config.epochs and flag.signal_name is None:
+        # One fit call per epoch lets augmentation draw fresh shifts each epoch.
+        x_epoch = augment(x_train_f) if augment is not None else x_train_f
+        model.fit(
+            x_epoch, y_train, batch_size=config.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+            validation_data=(x_val_f, y_val) if x_val_f is not None else None,
+            shuffle=True, verbose=0, callbacks=[bridge],
+        )
+        if flag.signal_name is None:
+            epoch += 1
+    if reporter is not None:
+        reporter.on_train_end()
+
+    versions = _versions()
+    record: dict[str, Any] = {
+        "dataset": config.dataset, "data_source": data.source, "preset": config.preset,
+        "spec": config.spec,
+        "hyperparameters": {"epochs": config.epochs, "batch_size": config.batch_size,
+                            "learning_rate": config.learning_rate, "schedule": config.schedule,
+                            "augment": config.augment, "validation_split": config.validation_split,
+                            "optimizer": "adam", "limit": config.limit},
+        "seed": config.seed, "params": int(model.count_params()), "history": history,
+        "train_images": len(x_train), "validation_images": len(x_val),
+        "versions": versions,
+    }
+    if flag.signal_name is not None:
+        _save_model(model, checkpoint, state(epoch, "interrupted"))
+        record.update(status="interrupted", signal=flag.signal_name, epochs_completed=epoch,
+                      checkpoint=str(checkpoint), model=None,
+                      seconds=seconds_before + time.monotonic() - started,
+                      resume=f"convcli train --resume {checkpoint}")
+        write_text(record_path, json.dumps(record, indent=2) + "\n")
+        return TrainResult(None, record_path, checkpoint, record, True, flag.signal_name)
+
+    result = evaluate_arrays(model, data.x_test, data.y_test)
+    _save_model(model, output)
+    record.update(status="completed", epochs_completed=epoch, model=str(output),
+                  test={"accuracy": result.accuracy, "loss": result.loss, "n": result.n},
+                  seconds=seconds_before + time.monotonic() - started)
+    write_text(record_path, json.dumps(record, indent=2) + "\n")
+    if checkpoint.exists():
+        checkpoint.unlink()
+    return TrainResult(output, record_path, None, record)
+
+
+def interrupted_error(result: TrainResult) -> ConvcliError:
+    """The error the CLI shows for an interrupted run (with how to resume)."""
+    return ConvcliError(
+        f"training interrupted by {result.signal_name}; checkpoint saved to {result.checkpoint_path}; "
+        f"resume with: convcli train --resume {result.checkpoint_path}",
+        exit_code=result.exit_code,
+    )

@@ -1,0 +1,137 @@
+"""Presets, the layer-spec parser and the summary's arithmetic, against the lecture's numbers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convcli.errors import ConvcliError
+from convcli.models import PRESETS, build_model, describe_model, parse_spec, read_spec_argument
+
+LECTURE_SLIDES = {
+    "conv(64,3),flatten,dense(10)": 433_290,
+    "conv(64,3),flatten,dense(15,activation=tanh),dense(10)": 649_775,
+    "conv(64,3),pool(2),flatten,dense(15,activation=tanh),dense(10)": 163_055,
+    "conv(32,3),pool(2),conv(16,3),pool(2),flatten,dense(10)": 8_954,
+    "flatten,dense(10)": 7_850,
+}
+
+
+@pytest.mark.parametrize(("spec", "params"), LECTURE_SLIDES.items())
+def test_lecture_parameter_counts(spec: str, params: int) -> None:
+    assert build_model(spec).count_params() == params
+
+
+def test_presets() -> None:
+    assert build_model(PRESETS["softmax"].spec).count_params() == 7_850
+    assert build_model(PRESETS["lecture-cnn"].spec).count_params() == 8_954
+    assert build_model(PRESETS["slide-conv64"].spec).count_params() == 433_290
+    for preset in PRESETS.values():
+        assert build_model(preset.spec).output_shape == (None, 10)
+
+
+def test_lecture_cnn_rows_match_the_slide() -> None:
+    rows = describe_model(build_model(PRESETS["lecture-cnn"].spec))
+    assert [(r.name, r.output_shape, r.params) for r in rows] == [
+        ("conv2d", (26, 26, 32), 320), ("max_pool_1", (13, 13, 32), 0),
+        ("conv2d_1", (11, 11, 16), 4624), ("max_pool_2", (5, 5, 16), 0),
+        ("flatten", (400,), 0), ("dense", (10,), 4010),
+    ]
+    assert rows[0].params_formula == "32·3·3·1 + 32 = 320"
+    assert rows[0].shape_formula == "(28 + 2·0 − 3)/1 + 1 = 26"
+    assert rows[2].params_formula == "16·3·3·32 + 16 = 4624"
+    assert rows[4].shape_formula == "5·5·16 = 400"
+    assert rows[5].params_formula == "400·10 + 10 = 4010"
+
+
+def test_slide_dense_arithmetic() -> None:
+    rows = describe_model(build_model("conv(64,3),flatten,dense(15,activation=tanh),dense(10)"))
+    assert rows[1].shape_formula == "26·26·64 = 43264"
+    assert rows[2].params_formula == "43264·15 + 15 = 648975"
+
+
+def test_spec_defaults() -> None:
+    model = build_model("conv(8,3),flatten,dense(12),dense(10)")
+    conv, _, hidden, last = model.layers
+    assert conv.activation.__name__ == "relu" and conv.padding == "valid"
+    assert hidden.activation.__name__ == "relu"
+    assert last.activation.__name__ == "softmax"
+
+
+def test_spec_keywords_and_layers() -> None:
+    model = build_model("conv(8,5,strides=2,padding=same,activation=tanh),batchnorm,avgpool(2),"
+                        "dropout(0.25),conv(4,1),gap,dense(10,activation=softmax,name=out)")
+    names = [type(layer).__name__ for layer in model.layers]
+    assert names == ["Conv2D", "BatchNormalization", "AveragePooling2D", "Dropout", "Conv2D",
+                     "GlobalAveragePooling2D", "Dense"]
+    assert model.layers[0].output.shape[1:] == (14, 14, 8)
+    assert model.layers[-1].name == "out"
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("", "empty"),
+        ("conv(32,3),pool(2),convv(16,3)", "layer 3 'convv(16,3)' (column 20): unknown layer 'convv'"),
+        ("conv(32)", "needs filters and kernel"),
+        ("conv(32,3", "unclosed '('"),
+        ("flatten)", "unmatched ')'"),
+        ("flatten,,dense(10)", "layer 2"),
+        ("conv(32,3,padding=x),flatten,dense(10)", "padding must be valid or same"),
+        ("conv(0,3),flatten,dense(10)", "filters must be between 1"),
+        ("conv(2.5,3),flatten,dense(10)", "filters must be a whole number"),
+        ("flatten,dense(10,activation=relux)", "did you mean 'relu'"),
+        ("flatten,dropout(1.5),dense(10)", "dropout rate"),
+        ("conv(8,3),dense(10)", "output has shape (26, 26, 10)"),
+        ("flatten,dense(5)", "must end in dense(10)"),
+        ("pool(2),pool(2),pool(2),pool(2),pool(2),flatten,dense(10)", "layer 5 'pool(2)'"),
+        ("flatten,dense(10,units=3)", "given twice"),
+        ("flatten(3),dense(10)", "at most 0 positional"),
+        ("conv(8,3,colour=red),flatten,dense(10)", "no argument 'colour'"),
+        ("flatten,dense(10,name=a b)", "name must be"),
+        ("dense(10,activation=relu)x", "expected NAME or NAME(args)"),
+    ],
+)
+def test_bad_specs_point_at_the_token(spec: str, fragment: str) -> None:
+    with pytest.raises(ConvcliError) as info:
+        build_model(spec)
+    assert fragment in info.value.message
+
+
+def test_spec_file(tmp_path) -> None:
+    path = tmp_path / "net.spec"
+    path.write_text("# the lecture's CNN\nconv(32,3)\npool(2)\nconv(16,3),\npool(2)\nflatten\ndense(10)\n")
+    spec = read_spec_argument(f"@{path}")
+    assert [s.kind for s in parse_spec(spec)] == ["conv", "pool", "conv", "pool", "flatten", "dense"]
+    assert build_model(spec).count_params() == 8_954
+
+
+def test_summary_cli_json(cli) -> None:
+    result = cli("summary", "lecture-cnn", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["total_params"] == 8954
+    assert [layer["params"] for layer in data["layers"]] == [320, 0, 4624, 0, 0, 4010]
+    assert data["layers"][3]["output_shape"] == [5, 5, 16]
+    assert {"name", "type", "output_shape", "params"} <= set(data["layers"][0])
+
+
+def test_summary_cli_table_shows_arithmetic(cli) -> None:
+    result = cli("summary", "--layers", "conv(64,3),flatten,dense(10)")
+    assert result.exit_code == 0
+    assert "64·3·3·1 + 64 = 640" in result.stdout
+    assert "26·26·64 = 43264" in result.stdout
+    assert "Total params: 433,290" in result.stdout
+
+
+def test_summary_cli_bad_spec(cli) -> None:
+    result = cli("summary", "--layers", "conv(32,3),pol(2),flatten,dense(10)")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: layer spec, layer 2 'pol(2)'")
+    assert "did you mean 'pool'" in result.stderr
+
+
+def test_summary_unknown_preset(cli) -> None:
+    result = cli("summary", "lecture_cnn")
+    assert result.exit_code == 2 and "did you mean 'lecture-cnn'" in result.stderr
