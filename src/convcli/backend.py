@@ -104,7 +104,5 @@ def seed_everything(seed: int) -> None:
     if k.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        try:
+        with contextlib.suppress(AttributeError, RuntimeError):  # older TF, or already set
             tf.config.experimental.enable_op_determinism()
-        except (AttributeError, RuntimeError):  # older TF, or already configured
-            pass

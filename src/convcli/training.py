@@ -145,7 +145,7 @@ def _versions() -> dict[str, str]:
 def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
     """A seeded shuffle, then the last ``fraction`` of the training set held out for validation."""
     order = np.random.default_rng(seed).permutation(len(x))
-    n_val = int(round(len(x) * fraction))
+    n_val = round(len(x) * fraction)
     if fraction > 0 and n_val == 0:
         n_val = 1
     train_idx, val_idx = order[: len(x) - n_val], order[len(x) - n_val:]
