@@ -23,8 +23,9 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.astype(np.uint8).tobytes()
 
 
-def write_idx_set(folder: Path, n_train: int = 20, n_test: int = 10, gz: bool = True,
-                  labels_train: np.ndarray | None = None) -> Path:
+def write_idx_set(
+    folder: Path, n_train: int = 20, n_test: int = 10, gz: bool = True, labels_train: np.ndarray | None = None
+) -> Path:
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     parts = {
@@ -96,9 +97,13 @@ def test_truncated_gzip(tmp_path) -> None:
 
 def test_npz_layout(tmp_path) -> None:
     rng = np.random.default_rng(1)
-    np.savez(tmp_path / "mnist.npz", x_train=rng.integers(0, 256, (5, 28, 28)).astype(np.uint8),
-             y_train=np.arange(5, dtype=np.uint8), x_test=np.zeros((2, 28, 28), np.uint8),
-             y_test=np.array([1, 2], np.uint8))
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=rng.integers(0, 256, (5, 28, 28)).astype(np.uint8),
+        y_train=np.arange(5, dtype=np.uint8),
+        x_test=np.zeros((2, 28, 28), np.uint8),
+        y_test=np.array([1, 2], np.uint8),
+    )
     d = load_npz(tmp_path / "mnist.npz")
     assert d.x_train.shape == (5, 28, 28)
     assert load_dataset("mnist", tmp_path).source.endswith("mnist.npz")
@@ -137,8 +142,9 @@ def test_real_mnist_counts() -> None:
     assert d.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="dataset-fashion-mnist not installed"
+)
 def test_fashion_mnist_from_debian_package(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("CONVCLI_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))

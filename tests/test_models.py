@@ -34,9 +34,12 @@ def test_presets() -> None:
 def test_lecture_cnn_rows_match_the_slide() -> None:
     rows = describe_model(build_model(PRESETS["lecture-cnn"].spec))
     assert [(r.name, r.output_shape, r.params) for r in rows] == [
-        ("conv2d", (26, 26, 32), 320), ("max_pool_1", (13, 13, 32), 0),
-        ("conv2d_1", (11, 11, 16), 4624), ("max_pool_2", (5, 5, 16), 0),
-        ("flatten", (400,), 0), ("dense", (10,), 4010),
+        ("conv2d", (26, 26, 32), 320),
+        ("max_pool_1", (13, 13, 32), 0),
+        ("conv2d_1", (11, 11, 16), 4624),
+        ("max_pool_2", (5, 5, 16), 0),
+        ("flatten", (400,), 0),
+        ("dense", (10,), 4010),
     ]
     assert rows[0].params_formula == "32·3·3·1 + 32 = 320"
     assert rows[0].shape_formula == "(28 + 2·0 − 3)/1 + 1 = 26"
@@ -60,11 +63,20 @@ def test_spec_defaults() -> None:
 
 
 def test_spec_keywords_and_layers() -> None:
-    model = build_model("conv(8,5,strides=2,padding=same,activation=tanh),batchnorm,avgpool(2),"
-                        "dropout(0.25),conv(4,1),gap,dense(10,activation=softmax,name=out)")
+    model = build_model(
+        "conv(8,5,strides=2,padding=same,activation=tanh),batchnorm,avgpool(2),"
+        "dropout(0.25),conv(4,1),gap,dense(10,activation=softmax,name=out)"
+    )
     names = [type(layer).__name__ for layer in model.layers]
-    assert names == ["Conv2D", "BatchNormalization", "AveragePooling2D", "Dropout", "Conv2D",
-                     "GlobalAveragePooling2D", "Dense"]
+    assert names == [
+        "Conv2D",
+        "BatchNormalization",
+        "AveragePooling2D",
+        "Dropout",
+        "Conv2D",
+        "GlobalAveragePooling2D",
+        "Dense",
+    ]
     assert model.layers[0].output.shape[1:] == (14, 14, 8)
     assert model.layers[-1].name == "out"
 

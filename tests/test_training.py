@@ -17,8 +17,13 @@ pytestmark = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside th
 
 
 def small_config(tmp_path, **kw) -> TrainConfig:
-    base = {"output": str(tmp_path / "m.keras"), "epochs": 2, "limit": 1500, "data_dir": str(MNIST),
-            "validation_split": 0.2}
+    base = {
+        "output": str(tmp_path / "m.keras"),
+        "epochs": 2,
+        "limit": 1500,
+        "data_dir": str(MNIST),
+        "validation_split": 0.2,
+    }
     preset = kw.pop("preset", "softmax")
     base.update(kw)
     return TrainConfig.from_preset(preset, None, **base)
@@ -26,8 +31,7 @@ def small_config(tmp_path, **kw) -> TrainConfig:
 
 def test_train_cli_writes_model_and_record(cli, tmp_path) -> None:
     out = tmp_path / "soft.keras"
-    result = cli("train", "softmax", "-o", out, "--epochs", "1", "--limit", "3000",
-                 "--data-dir", MNIST, "--json")
+    result = cli("train", "softmax", "-o", out, "--epochs", "1", "--limit", "3000", "--data-dir", MNIST, "--json")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
     assert out.exists() and (tmp_path / "soft.json").exists()
@@ -47,8 +51,19 @@ def test_train_cli_writes_model_and_record(cli, tmp_path) -> None:
 
 
 def test_plain_progress_lines_when_piped(cli, tmp_path) -> None:
-    result = cli("train", "--layers", "flatten,dense(10)", "-o", tmp_path / "x.keras", "--epochs", "2",
-                 "--limit", "500", "--data-dir", MNIST)
+    result = cli(
+        "train",
+        "--layers",
+        "flatten,dense(10)",
+        "-o",
+        tmp_path / "x.keras",
+        "--epochs",
+        "2",
+        "--limit",
+        "500",
+        "--data-dir",
+        MNIST,
+    )
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("epoch 1/2  loss ") and lines[1].startswith("epoch 2/2  loss ")

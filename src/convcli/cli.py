@@ -393,11 +393,15 @@ def summary(
     if json_:
         _print_json({"total_params": total, "layers": [r.as_json() for r in rows]})
         return
-    table_rows = [[f"{r.name} ({r.type})", _shape(r.output_shape), r.shape_formula, f"{r.params:,}",
-                   r.params_formula] for r in rows]
-    _table(f"{keras_model.name}: {total:,} parameters",
-           ["Layer (type)", "Output shape", "Shape arithmetic", "Param #", "Param arithmetic"],
-           table_rows)
+    table_rows = [
+        [f"{r.name} ({r.type})", _shape(r.output_shape), r.shape_formula, f"{r.params:,}", r.params_formula]
+        for r in rows
+    ]
+    _table(
+        f"{keras_model.name}: {total:,} parameters",
+        ["Layer (type)", "Output shape", "Shape arithmetic", "Param #", "Param arithmetic"],
+        table_rows,
+    )
     if not _is_tty():
         sys.stdout.write(f"Total params: {total:,}\n")
 
@@ -427,13 +431,18 @@ class _Progress:
 
             self.progress = Progress(
                 TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[metrics]}"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[metrics]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
                 console=_console(),
             )
             self.progress.start()
-            self.task = self.progress.add_task("train", total=(epochs - initial_epoch) * steps,
-                                               epoch=initial_epoch + 1, epochs=epochs, metrics="")
+            self.task = self.progress.add_task(
+                "train", total=(epochs - initial_epoch) * steps, epoch=initial_epoch + 1, epochs=epochs, metrics=""
+            )
 
     def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
         if self.progress is not None:
@@ -501,9 +510,19 @@ def train(
             config.output = read_checkpoint_state(resume)["config"]["output"]
     else:
         config = TrainConfig.from_preset(
-            preset, layers, output=output, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, schedule=schedule, augment=augment, seed=seed,
-            validation_split=validation_split, dataset=dataset, data_dir=data_dir, limit=limit,
+            preset,
+            layers,
+            output=output,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            schedule=schedule,
+            augment=augment,
+            seed=seed,
+            validation_split=validation_split,
+            dataset=dataset,
+            data_dir=data_dir,
+            limit=limit,
         )
     reporter = _Progress(sys.stderr if json_ else sys.stdout)
     result = run_training(config, reporter=reporter, resume=resume)
@@ -559,11 +578,142 @@ def evaluate(
         return
     sys.stdout.write(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     n = result.confusion.shape[0]
-    _table("Confusion matrix (rows: true class, columns: predicted)", ["true\\pred", *map(str, range(n))],
-           [[str(i), *(str(v) for v in row)] for i, row in enumerate(result.confusion)])
-    _table("Per class", ["class", "precision", "recall", "f1", "support"],
-           [[str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}",
-             str(r["support"])] for r in result.per_class])
+    _table(
+        "Confusion matrix (rows: true class, columns: predicted)",
+        ["true\\pred", *map(str, range(n))],
+        [[str(i), *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
+    )
+    _table(
+        "Per class",
+        ["class", "precision", "recall", "f1", "support"],
+        [
+            [str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
+            for r in result.per_class
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+@app.command()
+@handle_errors
+def predict(
+    model: str = typer.Argument(..., metavar="MODEL.keras", help="A trained model file."),
+    images: list[str] = typer.Argument(None, metavar="IMAGE...", help="Photos or scans of one digit each."),
+    top: int = typer.Option(3, "--top", "-k", help="How many classes to show."),
+    index: int = typer.Option(None, "--index", "-i", help="Predict test image N instead of files."),
+    show_input: str = typer.Option(None, "--show-input", help="Save the 28×28 image the model saw (PNG)."),
+    dataset: str = typer.Option("mnist", "--dataset", help="Dataset for --index."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset files."),
+    json_: bool = typer.Option(False, "--json", help="One JSON object per image."),
+) -> None:
+    """Classify your own digit images, prepared the way MNIST was (gray, inverted if the
+    background is light, cropped, fit into 20×20, centred by mass in 28×28).
+
+    Example:
+
+    \b
+        convcli predict cnn.keras my-seven.jpg --top 3
+        convcli predict cnn.keras --index 0 --json
+        convcli predict cnn.keras scan.png --show-input seen.png
+    """
+    from .prediction import predict_files
+
+    if top < 1:
+        raise ConvcliError(f"--top must be at least 1, got {top}")
+    if show_input:
+        from .outputs import check_output_path
+
+        check_output_path(show_input, inputs=tuple(images or []))
+        if len(images or []) > 1:
+            raise ConvcliError("--show-input takes one IMAGE (or --index)")
+    results = predict_files(model, list(images or []), index=index, dataset=dataset, data_dir=data_dir)
+    if show_input:
+        from .images import write_array
+
+        write_array(show_input, results[0].digit.astype("float32"))
+    for result in results:
+        if json_:
+            _print_json(result.as_json(top))
+            continue
+        pairs = result.top(min(top, len(result.probabilities)))
+        if _is_tty():
+            from rich.table import Table
+
+            table = Table(title=f"{result.input}: {result.prediction}")
+            table.add_column("class")
+            table.add_column("probability", justify="right")
+            table.add_column("")
+            for c, p in pairs:
+                table.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+            _console().print(table)
+        else:
+            shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
+            sys.stdout.write(f"{result.input}\t{result.prediction}\t{shown}\n")
+
+
+@app.command("feature-maps")
+@handle_errors
+def feature_maps_cmd(
+    model: str = typer.Argument(..., metavar="MODEL.keras", help="A trained model file."),
+    image: str = typer.Argument(None, metavar="IMAGE", help="A digit image (or use --index)."),
+    output: str = typer.Option(..., "-o", "--output", help="Grid PNG (one per layer: GRID-<layer>.png)."),
+    layer: str = typer.Option(None, "--layer", help="Only this layer (default: every conv and pool)."),
+    index: int = typer.Option(None, "--index", "-i", help="Use test image N instead of IMAGE."),
+    dataset: str = typer.Option("mnist", "--dataset", help="Dataset for --index."),
+    data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset files."),
+    json_: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Draw what each Conv2D and pooling layer sees: one tile per filter, like the lecture's figures.
+
+    Example:
+
+    \b
+        convcli feature-maps lecture-cnn.keras --index 0 -o maps.png
+        convcli feature-maps cnn.keras my-digit.png --layer conv2d -o conv1.png
+    """
+    from .inspection import feature_maps_file
+
+    written = feature_maps_file(
+        model, output, image=image, index=index, layer=layer, dataset=dataset, data_dir=data_dir
+    )
+    for maps, path, _ in written:
+        if json_:
+            _print_json({"layer": maps.name, "type": maps.type, "shape": list(maps.maps.shape), "output": str(path)})
+        else:
+            sys.stdout.write(
+                f"{path}\t{maps.name}\t{maps.maps.shape[-1]} maps of {maps.maps.shape[0]}×{maps.maps.shape[1]}\n"
+            )
+
+
+@app.command()
+@handle_errors
+def weights(
+    model: str = typer.Argument(..., metavar="MODEL.keras", help="A trained model file."),
+    output: str = typer.Option(None, "-o", "--output", help="Grid PNG, or a folder with --format txt."),
+    layer: str = typer.Option(None, "--layer", help="Only this Conv2D layer."),
+    fmt: str = typer.Option("png", "--format", help="png (a grid) or txt (kernel files)."),
+    filter_index: int = typer.Option(None, "--filter", help="With txt: only filter N."),
+) -> None:
+    """Show the learned kernels of each Conv2D layer, as a picture or as kernel files
+    that `convcli filter` can apply.
+
+    Example:
+
+    \b
+        convcli weights cnn.keras -o kernels.png
+        convcli weights cnn.keras --format txt --layer conv2d --filter 3 > k3.txt
+        convcli filter --sample camera --gray -k k3.txt -o what-filter-3-sees.png
+    """
+    from .inspection import weights_file
+
+    _, paths, texts = weights_file(model, output, layer=layer, fmt=fmt, filter_index=filter_index)
+    if fmt == "txt" and output is None:
+        sys.stdout.write("\n# ----\n".join(texts))
+    else:
+        for path in paths:
+            sys.stdout.write(f"{path}\n")
 
 
 # --------------------------------------------------------------------------- entry point

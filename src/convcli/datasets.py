@@ -22,8 +22,18 @@ from .errors import input_error, work_error
 DATASETS = ("mnist", "fashion-mnist")
 CLASS_NAMES: dict[str, list[str]] = {
     "mnist": [str(i) for i in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                      "Sneaker", "Bag", "Ankle boot"],
+    "fashion-mnist": [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ],
 }
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
@@ -69,7 +79,7 @@ def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(data) < header:
         raise input_error(f"{source}: truncated IDX header")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     itemsize = np.dtype(dtype).itemsize
     expected = itemsize
     for d in dims:
@@ -79,8 +89,7 @@ def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
         shape = "×".join(map(str, dims))
         what = "truncated" if actual < expected else "has trailing bytes"
         raise input_error(
-            f"{source}: IDX file {what}: header says {shape} ({expected:,} bytes of data), "
-            f"file has {actual:,}"
+            f"{source}: IDX file {what}: header says {shape} ({expected:,} bytes of data), file has {actual:,}"
         )
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return array

@@ -24,8 +24,13 @@ class EvalResult:
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
-        return {"accuracy": self.accuracy, "loss": self.loss, "n": self.n,
-                "confusion": self.confusion.tolist(), "per_class": self.per_class}
+        return {
+            "accuracy": self.accuracy,
+            "loss": self.loss,
+            "n": self.n,
+            "confusion": self.confusion.tolist(),
+            "per_class": self.per_class,
+        }
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 10) -> np.ndarray:
@@ -46,8 +51,7 @@ def per_class_metrics(confusion: np.ndarray) -> list[dict[str, float | int]]:
         precision = tp / predicted if predicted else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"class": c, "precision": precision, "recall": recall, "f1": f1,
-                     "support": int(actual)})
+        rows.append({"class": c, "precision": precision, "recall": recall, "f1": f1, "support": int(actual)})
     return rows
 
 

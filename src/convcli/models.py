@@ -30,8 +30,20 @@ from .errors import input_error
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 ACTIVATIONS = (
-    "relu", "linear", "tanh", "sigmoid", "softmax", "elu", "selu", "gelu", "swish", "silu",
-    "softplus", "leaky_relu", "relu6", "hard_sigmoid",
+    "relu",
+    "linear",
+    "tanh",
+    "sigmoid",
+    "softmax",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "leaky_relu",
+    "relu6",
+    "hard_sigmoid",
 )
 PADDINGS = ("valid", "same")
 
@@ -53,28 +65,56 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
-        Preset("softmax", "flatten,dense(10)",
-               "A softmax layer alone (the lecture's first exercise, about 92%)",
-               epochs=10, batch_size=128, learning_rate=1e-3),
-        Preset("mlp", "flatten,dense(512),dropout(0.2),dense(512),dropout(0.2),dense(10)",
-               "Two hidden layers of 512 with dropout (97–98% in the lecture; 98%+ here)",
-               epochs=12, batch_size=128, learning_rate=1e-3, schedule="cosine"),
-        Preset("cnn",
-               "conv(32,3),batchnorm,pool(2),conv(64,3),batchnorm,pool(2),"
-               "flatten,dropout(0.3),dense(10)",
-               "Recommended: two conv blocks with batch norm, dropout, one-cycle schedule",
-               epochs=8, batch_size=128, learning_rate=3e-3, schedule="onecycle", augment=True),
-        Preset("lecture-cnn",
-               "conv(32,3),pool(2,name=max_pool_1),conv(16,3),pool(2,name=max_pool_2),"
-               "flatten,dense(10)",
-               "The lecture's final network: conv 32, pool, conv 16, pool, dense 10 (8,954 params)",
-               epochs=10, batch_size=128, learning_rate=1e-3),
-        Preset("slide-conv64", "conv(64,3),flatten,dense(10)",
-               "Lecture slide: Conv2D(64) + Flatten + Dense(10) (433,290 params)"),
-        Preset("slide-conv64-tanh", "conv(64,3),flatten,dense(15,activation=tanh),dense(10)",
-               "Lecture slide: a hidden Dense(15, tanh) after the conv (649,775 params)"),
-        Preset("slide-conv64-pool", "conv(64,3),pool(2),flatten,dense(15,activation=tanh),dense(10)",
-               "Lecture slide: MaxPooling2D cuts the dense inputs by 75% (163,055 params)"),
+        Preset(
+            "softmax",
+            "flatten,dense(10)",
+            "A softmax layer alone (the lecture's first exercise, about 92%)",
+            epochs=10,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        Preset(
+            "mlp",
+            "flatten,dense(512),dropout(0.2),dense(512),dropout(0.2),dense(10)",
+            "Two hidden layers of 512 with dropout (97–98% in the lecture; 98%+ here)",
+            epochs=12,
+            batch_size=128,
+            learning_rate=1e-3,
+            schedule="cosine",
+        ),
+        Preset(
+            "cnn",
+            "conv(32,3),batchnorm,pool(2),conv(64,3),batchnorm,pool(2),flatten,dropout(0.3),dense(10)",
+            "Recommended: two conv blocks with batch norm, dropout, one-cycle schedule",
+            epochs=8,
+            batch_size=128,
+            learning_rate=3e-3,
+            schedule="onecycle",
+            augment=True,
+        ),
+        Preset(
+            "lecture-cnn",
+            "conv(32,3),pool(2,name=max_pool_1),conv(16,3),pool(2,name=max_pool_2),flatten,dense(10)",
+            "The lecture's final network: conv 32, pool, conv 16, pool, dense 10 (8,954 params)",
+            epochs=10,
+            batch_size=128,
+            learning_rate=1e-3,
+        ),
+        Preset(
+            "slide-conv64",
+            "conv(64,3),flatten,dense(10)",
+            "Lecture slide: Conv2D(64) + Flatten + Dense(10) (433,290 params)",
+        ),
+        Preset(
+            "slide-conv64-tanh",
+            "conv(64,3),flatten,dense(15,activation=tanh),dense(10)",
+            "Lecture slide: a hidden Dense(15, tanh) after the conv (649,775 params)",
+        ),
+        Preset(
+            "slide-conv64-pool",
+            "conv(64,3),pool(2),flatten,dense(15,activation=tanh),dense(10)",
+            "Lecture slide: MaxPooling2D cuts the dense inputs by 75% (163,055 params)",
+        ),
     ]
 }
 
@@ -92,9 +132,17 @@ class LayerSpec:
 
 
 _LAYER_KINDS = ("conv", "pool", "avgpool", "gap", "flatten", "dense", "dropout", "batchnorm")
-_ALIASES = {"conv2d": "conv", "maxpool": "pool", "max_pool": "pool", "maxpooling": "pool",
-            "avg_pool": "avgpool", "globalavgpool": "gap", "bn": "batchnorm",
-            "batch_norm": "batchnorm", "linear": "dense"}
+_ALIASES = {
+    "conv2d": "conv",
+    "maxpool": "pool",
+    "max_pool": "pool",
+    "maxpooling": "pool",
+    "avg_pool": "avgpool",
+    "globalavgpool": "gap",
+    "bn": "batchnorm",
+    "batch_norm": "batchnorm",
+    "linear": "dense",
+}
 _TOKEN = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 
@@ -163,8 +211,9 @@ def parse_spec(text: str) -> list[LayerSpec]:
             from .suggest import did_you_mean
 
             raise _spec_error(
-                probe, f"unknown layer {match.group(1)!r}{did_you_mean(kind, _LAYER_KINDS)}; "
-                f"layers: {', '.join(_LAYER_KINDS)}"
+                probe,
+                f"unknown layer {match.group(1)!r}{did_you_mean(kind, _LAYER_KINDS)}; "
+                f"layers: {', '.join(_LAYER_KINDS)}",
             )
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
@@ -234,8 +283,9 @@ def _check_layer(spec: LayerSpec) -> None:
     if "activation" in bound and bound["activation"] not in ACTIVATIONS:
         from .suggest import did_you_mean
 
-        raise _spec_error(spec, f"unknown activation {bound['activation']!r}"
-                                f"{did_you_mean(str(bound['activation']), ACTIVATIONS)}")
+        raise _spec_error(
+            spec, f"unknown activation {bound['activation']!r}{did_you_mean(str(bound['activation']), ACTIVATIONS)}"
+        )
     if "padding" in bound and bound["padding"] not in PADDINGS:
         raise _spec_error(spec, f"padding must be valid or same, got {bound['padding']!r}")
     if spec.kind == "conv":
@@ -291,30 +341,38 @@ def resolve_architecture(preset: str | None, layers: str | None) -> tuple[str, s
     if preset not in PRESETS:
         from .suggest import did_you_mean
 
-        raise input_error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; "
-                          f"presets: {', '.join(PRESETS)}")
+        raise input_error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; presets: {', '.join(PRESETS)}")
     return PRESETS[preset].spec, preset
 
 
 def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, int]) -> Any:
     bound = _bind(spec)
     keras_type = {
-        "conv": "conv2d", "pool": "max_pooling2d", "avgpool": "average_pooling2d",
-        "gap": "global_average_pooling2d", "flatten": "flatten", "dense": "dense",
-        "dropout": "dropout", "batchnorm": "batch_normalization",
+        "conv": "conv2d",
+        "pool": "max_pooling2d",
+        "avgpool": "average_pooling2d",
+        "gap": "global_average_pooling2d",
+        "flatten": "flatten",
+        "dense": "dense",
+        "dropout": "dropout",
+        "batchnorm": "batch_normalization",
     }[spec.kind]
     count = counters.get(keras_type, 0)
     counters[keras_type] = count + 1
     name = bound.get("name") or (keras_type if count == 0 else f"{keras_type}_{count}")
     if spec.kind == "conv":
-        return k.layers.Conv2D(bound["filters"], bound["kernel"], strides=bound.get("strides", 1),
-                               padding=bound.get("padding", "valid"),
-                               activation=bound.get("activation", "relu"), name=name)
+        return k.layers.Conv2D(
+            bound["filters"],
+            bound["kernel"],
+            strides=bound.get("strides", 1),
+            padding=bound.get("padding", "valid"),
+            activation=bound.get("activation", "relu"),
+            name=name,
+        )
     if spec.kind in ("pool", "avgpool"):
         cls = k.layers.MaxPooling2D if spec.kind == "pool" else k.layers.AveragePooling2D
         size = bound.get("size", 2)
-        return cls(pool_size=size, strides=bound.get("strides", size),
-                   padding=bound.get("padding", "valid"), name=name)
+        return cls(pool_size=size, strides=bound.get("strides", size), padding=bound.get("padding", "valid"), name=name)
     if spec.kind == "gap":
         return k.layers.GlobalAveragePooling2D(name=name)
     if spec.kind == "flatten":
@@ -327,8 +385,13 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
     return k.layers.BatchNormalization(momentum=float(bound.get("momentum", 0.99)), name=name)
 
 
-def build_model(spec: str | list[LayerSpec], *, name: str = "convcli_model",
-                input_shape: tuple[int, int, int] = INPUT_SHAPE, num_classes: int = NUM_CLASSES) -> Any:
+def build_model(
+    spec: str | list[LayerSpec],
+    *,
+    name: str = "convcli_model",
+    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    num_classes: int = NUM_CLASSES,
+) -> Any:
     """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities."""
     specs = parse_spec(spec) if isinstance(spec, str) else spec
     from .backend import keras
@@ -350,9 +413,7 @@ def build_model(spec: str | list[LayerSpec], *, name: str = "convcli_model",
             x = layer(x)
         except (ValueError, TypeError) as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise _spec_error(
-                layer_spec, f"cannot follow an output of shape {shape} ({detail[:160]})"
-            ) from None
+            raise _spec_error(layer_spec, f"cannot follow an output of shape {shape} ({detail[:160]})") from None
         if any(d is not None and d < 1 for d in x.shape[1:]):
             raise _spec_error(layer_spec, f"turns shape {shape} into {tuple(x.shape[1:])}: nothing left")
         layers.append(layer)
@@ -383,9 +444,14 @@ class LayerRow:
 
     def as_json(self) -> dict[str, Any]:
         """The JSON object for ``summary --json``."""
-        return {"name": self.name, "type": self.type, "output_shape": list(self.output_shape),
-                "params": self.params, "params_formula": self.params_formula,
-                "shape_formula": self.shape_formula}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "output_shape": list(self.output_shape),
+            "params": self.params,
+            "params_formula": self.params_formula,
+            "shape_formula": self.shape_formula,
+        }
 
 
 def _size_formula(n: int, k: int, s: int, padding: str, out: int) -> str:
@@ -449,8 +515,16 @@ def describe_model(model: Any) -> list[LayerRow]:
     for layer in model.layers:
         out = tuple(int(d) for d in layer.output.shape[1:])
         params = int(layer.count_params())
-        rows.append(LayerRow(layer.name, type(layer).__name__, out, params,
-                             _params_formula(layer, shape, params), _shape_formula(layer, shape, out)))
+        rows.append(
+            LayerRow(
+                layer.name,
+                type(layer).__name__,
+                out,
+                params,
+                _params_formula(layer, shape, params),
+                _shape_formula(layer, shape, out),
+            )
+        )
         shape = out
     return rows
 

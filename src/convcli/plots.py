@@ -34,8 +34,9 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
-def plot_history(record: dict[str, Any], model_path: str | os.PathLike[str] | None,
-                 path: str | os.PathLike[str] | None = None) -> Path:
+def plot_history(
+    record: dict[str, Any], model_path: str | os.PathLike[str] | None, path: str | os.PathLike[str] | None = None
+) -> Path:
     """Loss and accuracy per epoch (train and validation) beside the model: NAME-curves.png."""
     plt = _pyplot()
     history = record.get("history", [])
@@ -62,8 +63,12 @@ def plot_history(record: dict[str, Any], model_path: str | os.PathLike[str] | No
     return _save(fig, path)
 
 
-def plot_confusion(confusion: np.ndarray, path: str | os.PathLike[str],
-                   class_names: Sequence[str] | None = None, title: str = "Confusion matrix") -> Path:
+def plot_confusion(
+    confusion: np.ndarray,
+    path: str | os.PathLike[str],
+    class_names: Sequence[str] | None = None,
+    title: str = "Confusion matrix",
+) -> Path:
     """The confusion matrix as an annotated heat map (rows: true class, columns: predicted)."""
     plt = _pyplot()
     n = confusion.shape[0]
@@ -77,13 +82,21 @@ def plot_confusion(confusion: np.ndarray, path: str | os.PathLike[str],
     threshold = confusion.max() / 2 if confusion.size else 0
     for i in range(n):
         for j in range(n):
-            ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=7,
-                    color="white" if confusion[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                str(int(confusion[i, j])),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if confusion[i, j] > threshold else "black",
+            )
     return _save(fig, path)
 
 
-def plot_digit_grid(images: np.ndarray, titles: Sequence[str], path: str | os.PathLike[str],
-                    title: str, columns: int = 10) -> Path:
+def plot_digit_grid(
+    images: np.ndarray, titles: Sequence[str], path: str | os.PathLike[str], title: str, columns: int = 10
+) -> Path:
     """A grid of small gray images, each with a caption (e.g. misclassified digits)."""
     plt = _pyplot()
     count = max(1, len(images))
@@ -99,8 +112,13 @@ def plot_digit_grid(images: np.ndarray, titles: Sequence[str], path: str | os.Pa
     return _save(fig, path)
 
 
-def plot_map_grid(maps: np.ndarray, path: str | os.PathLike[str], title: str,
-                  tile_titles: Sequence[str] | None = None, columns: int = 8) -> Path:
+def plot_map_grid(
+    maps: np.ndarray,
+    path: str | os.PathLike[str],
+    title: str,
+    tile_titles: Sequence[str] | None = None,
+    columns: int = 8,
+) -> Path:
     """One tile per channel of ``maps`` (H, W, N), with a shared colour scale and colour bar.
 
     Signed values get a diverging map centred on zero; non-negative ones a sequential map.
@@ -126,21 +144,156 @@ def plot_map_grid(maps: np.ndarray, path: str | os.PathLike[str], title: str,
     return _save(fig, path)
 
 
-def plot_evaluation(result: Any, model_path: str | os.PathLike[str], folder: str | os.PathLike[str],
-                    *, dataset: str = "mnist", data_dir: str | None = None, max_mistakes: int = 50) -> list[Path]:
+def plot_evaluation(
+    result: Any,
+    model_path: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    *,
+    dataset: str = "mnist",
+    data_dir: str | None = None,
+    max_mistakes: int = 50,
+) -> list[Path]:
     """Write the confusion heat map and a grid of misclassified test images into ``folder``."""
     from .datasets import CLASS_NAMES, load_dataset
 
     names = CLASS_NAMES.get(dataset)
     stem = Path(model_path).stem
     out = Path(folder)
-    written = [plot_confusion(result.confusion, out / f"{stem}-confusion.png", names,
-                              f"{stem}: confusion matrix, accuracy {result.accuracy * 100:.2f}%")]
+    written = [
+        plot_confusion(
+            result.confusion,
+            out / f"{stem}-confusion.png",
+            names,
+            f"{stem}: confusion matrix, accuracy {result.accuracy * 100:.2f}%",
+        )
+    ]
     data = load_dataset(dataset, data_dir)
     wrong = np.nonzero(result.predictions != data.y_test)[0][:max_mistakes]
     captions = [f"#{i} true {data.y_test[i]}\npred {result.predictions[i]}" for i in wrong]
     images = data.x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
-    written.append(plot_digit_grid(images, captions or ["no mistakes"], out / f"{stem}-mistakes.png",
-                                   f"{stem}: {int((result.predictions != data.y_test).sum())} misclassified "
-                                   f"test images (first {len(wrong)})"))
+    written.append(
+        plot_digit_grid(
+            images,
+            captions or ["no mistakes"],
+            out / f"{stem}-mistakes.png",
+            f"{stem}: {int((result.predictions != data.y_test).sum())} misclassified test images (first {len(wrong)})",
+        )
+    )
     return written
+
+
+# --------------------------------------------------------------------------- exact tile grids
+
+
+class GridLayout:
+    """Where each tile of a :func:`render_tiles` grid lies, so tests and tools can find it."""
+
+    def __init__(
+        self, count: int, tile_h: int, tile_w: int, scale: int, columns: int, header: int, label: int, pad: int
+    ) -> None:
+        self.count, self.tile_h, self.tile_w, self.scale = count, tile_h, tile_w, scale
+        self.columns, self.header, self.label, self.pad = columns, header, label, pad
+        self.rows = math.ceil(count / columns)
+
+    def box(self, index: int) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) pixel bounds of tile ``index`` (bottom/right exclusive)."""
+        row, col = divmod(index, self.columns)
+        cell_h = self.label + self.tile_h * self.scale + self.pad
+        cell_w = self.tile_w * self.scale + self.pad
+        top = self.header + row * cell_h + self.label
+        left = self.pad + col * cell_w
+        return top, left, top + self.tile_h * self.scale, left + self.tile_w * self.scale
+
+
+def tile_pixels(maps: np.ndarray, signed: bool) -> tuple[np.ndarray, float, float]:
+    """Map values to RGB: gray from min (black) to max (white), or, for signed values, a
+    diverging blue–white–red map symmetric around zero. Returns (H, W, N, 3) uint8, lo, hi."""
+    arr = np.asarray(maps, dtype=np.float64)
+    if signed:
+        from matplotlib import colormaps
+
+        hi = float(np.abs(arr).max()) or 1.0
+        lo = -hi
+        rgba = colormaps["RdBu_r"]((arr - lo) / (hi - lo), bytes=True)
+        return rgba[..., :3], lo, hi
+    lo, hi = float(arr.min()), float(arr.max())
+    norm = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
+    gray = np.rint(norm * 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1), lo, hi
+
+
+def _ascii(text: str) -> str:
+    """Pillow's built-in bitmap font has no '×' or '…': spell them in ASCII."""
+    return text.replace("×", "x").replace("…", "...").replace("−", "-")
+
+
+def render_tiles(
+    maps: np.ndarray,
+    title: str,
+    *,
+    signed: bool | None = None,
+    tile_titles: list[str] | None = None,
+    columns: int | None = None,
+    min_tile: int = 56,
+) -> tuple[np.ndarray, GridLayout]:
+    """Compose one tile per channel of ``maps`` (H, W, N) into a labelled RGB image.
+
+    Tiles are upscaled by a whole factor (nearest neighbour) so every pixel stays exact; the
+    header states the value range, and signed values get a colour bar under the grid.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    title = _ascii(title)
+    arr = np.asarray(maps, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    h, w, n = arr.shape
+    signed = bool(arr.min() < 0) if signed is None else signed
+    colours, lo, hi = tile_pixels(arr, signed)
+    scale = max(1, math.ceil(min_tile / max(h, w)))
+    cols = columns or min(n, 8 if n <= 64 else 16)
+    font = ImageFont.load_default()
+    header, label, pad = 34, 12, 4
+    layout = GridLayout(n, h, w, scale, cols, header, label, pad)
+    width = pad + cols * (w * scale + pad)
+    width = max(width, 420)
+    bar = 30 if signed else 0
+    height = header + layout.rows * (label + h * scale + pad) + bar + pad
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    for i in range(n):
+        top, left, bottom, right = layout.box(i)
+        tile = np.repeat(np.repeat(colours[:, :, i], scale, axis=0), scale, axis=1)
+        canvas[top:bottom, left:right] = tile
+    image = Image.fromarray(canvas)
+    draw = ImageDraw.Draw(image)
+    draw.text((pad, 4), title, fill=(0, 0, 0), font=font)
+    legend = f"blue {lo:.3g} ... white 0 ... red {hi:.3g}" if signed else f"black {lo:.3g} ... white {hi:.3g}"
+    draw.text((pad, 18), f"{n} maps of {h}x{w}; {legend}", fill=(60, 60, 60), font=font)
+    for i in range(n):
+        top, left, _, _ = layout.box(i)
+        draw.text((left, top - label), tile_titles[i] if tile_titles else f"#{i}", fill=(0, 0, 0), font=font)
+    out = np.asarray(image).copy()
+    if signed:
+        y0 = height - bar - pad + 6
+        ramp = np.linspace(lo, hi, width - 2 * pad)
+        from matplotlib import colormaps
+
+        strip = colormaps["RdBu_r"]((ramp - lo) / (hi - lo), bytes=True)[:, :3]
+        out[y0 : y0 + 10, pad : width - pad] = strip[None, :, :]
+        image = Image.fromarray(out)
+        draw = ImageDraw.Draw(image)
+        draw.text((pad, y0 + 11), f"{lo:.3g}", fill=(0, 0, 0), font=font)
+        draw.text((width // 2 - 3, y0 + 11), "0", fill=(0, 0, 0), font=font)
+        draw.text((width - pad - 40, y0 + 11), f"{hi:.3g}", fill=(0, 0, 0), font=font)
+        out = np.asarray(image).copy()
+    return out, layout
+
+
+def save_tiles(maps: np.ndarray, path: str | os.PathLike[str], title: str, **kwargs: Any) -> GridLayout:
+    """Render a tile grid and write it atomically as PNG; returns its layout."""
+    from .images import encode_image
+    from .outputs import write_bytes
+
+    image, layout = render_tiles(maps, title, **kwargs)
+    write_bytes(path, encode_image(image))
+    return layout

@@ -57,8 +57,13 @@ class TrainConfig:
         base: dict[str, Any] = {"spec": resolved, "preset": name}
         if name is not None:
             p = PRESETS[name]
-            base.update(epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
-                        schedule=p.schedule, augment=p.augment)
+            base.update(
+                epochs=p.epochs,
+                batch_size=p.batch_size,
+                learning_rate=p.learning_rate,
+                schedule=p.schedule,
+                augment=p.augment,
+            )
         base.update({k: v for k, v in overrides.items() if v is not None})
         if "output" not in overrides or overrides["output"] is None:
             base["output"] = f"{name or 'model'}.keras"
@@ -137,9 +142,14 @@ def _versions() -> dict[str, str]:
     from .backend import backend_info
 
     info = backend_info()
-    return {"convcli": convcli.__version__, "keras": info["keras"], "backend": info["backend"],
-            "backend_version": info.get("backend_version", ""), "numpy": np.__version__,
-            "python": platform.python_version()}
+    return {
+        "convcli": convcli.__version__,
+        "keras": info["keras"],
+        "backend": info["backend"],
+        "backend_version": info.get("backend_version", ""),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -148,7 +158,7 @@ def _split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np
     n_val = round(len(x) * fraction)
     if fraction > 0 and n_val == 0:
         n_val = 1
-    train_idx, val_idx = order[: len(x) - n_val], order[len(x) - n_val:]
+    train_idx, val_idx = order[: len(x) - n_val], order[len(x) - n_val :]
     return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
 
@@ -163,8 +173,11 @@ def _schedule(config: TrainConfig, steps_per_epoch: int) -> Any:
         return k.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total, alpha=0.01)
     warmup = max(1, int(0.2 * total))
     return k.optimizers.schedules.CosineDecay(
-        config.learning_rate / 10, decay_steps=max(1, total - warmup), alpha=0.002,
-        warmup_target=config.learning_rate, warmup_steps=warmup,
+        config.learning_rate / 10,
+        decay_steps=max(1, total - warmup),
+        alpha=0.002,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
     )
 
 
@@ -309,9 +322,13 @@ def _train(
         )
 
     def state(epochs_completed: int, status: str) -> dict[str, Any]:
-        return {"config": asdict(config), "epochs_completed": epochs_completed,
-                "history": history, "status": status,
-                "seconds": seconds_before + time.monotonic() - started}
+        return {
+            "config": asdict(config),
+            "epochs_completed": epochs_completed,
+            "history": history,
+            "status": status,
+            "seconds": seconds_before + time.monotonic() - started,
+        }
 
     class Bridge(k.callbacks.Callback):
         """Forwards progress to the reporter, checkpoints each epoch, and honours signals."""
@@ -334,9 +351,11 @@ def _train(
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             if flag.signal_name is not None:
                 return  # the epoch was cut short: not a completed epoch
-            entry = {"epoch": epoch + 1, **{key: float(v) for key, v in (logs or {}).items()
-                                            if key != "learning_rate"},
-                     "seconds": time.monotonic() - self.epoch_started}
+            entry = {
+                "epoch": epoch + 1,
+                **{key: float(v) for key, v in (logs or {}).items() if key != "learning_rate"},
+                "seconds": time.monotonic() - self.epoch_started,
+            }
             history.append(entry)
             if reporter is not None:
                 reporter.on_epoch_end(epoch, entry)
@@ -355,9 +374,15 @@ def _train(
         # One fit call per epoch lets augmentation draw fresh shifts each epoch.
         x_epoch = augment(x_train_f) if augment is not None else x_train_f
         model.fit(
-            x_epoch, y_train, batch_size=config.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+            x_epoch,
+            y_train,
+            batch_size=config.batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
             validation_data=(x_val_f, y_val) if x_val_f is not None else None,
-            shuffle=True, verbose=0, callbacks=[bridge],
+            shuffle=True,
+            verbose=0,
+            callbacks=[bridge],
         )
         if flag.signal_name is None:
             epoch += 1
@@ -366,30 +391,50 @@ def _train(
 
     versions = _versions()
     record: dict[str, Any] = {
-        "dataset": config.dataset, "data_source": data.source, "preset": config.preset,
+        "dataset": config.dataset,
+        "data_source": data.source,
+        "preset": config.preset,
         "spec": config.spec,
-        "hyperparameters": {"epochs": config.epochs, "batch_size": config.batch_size,
-                            "learning_rate": config.learning_rate, "schedule": config.schedule,
-                            "augment": config.augment, "validation_split": config.validation_split,
-                            "optimizer": "adam", "limit": config.limit},
-        "seed": config.seed, "params": int(model.count_params()), "history": history,
-        "train_images": len(x_train), "validation_images": len(x_val),
+        "hyperparameters": {
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "schedule": config.schedule,
+            "augment": config.augment,
+            "validation_split": config.validation_split,
+            "optimizer": "adam",
+            "limit": config.limit,
+        },
+        "seed": config.seed,
+        "params": int(model.count_params()),
+        "history": history,
+        "train_images": len(x_train),
+        "validation_images": len(x_val),
         "versions": versions,
     }
     if flag.signal_name is not None:
         _save_model(model, checkpoint, state(epoch, "interrupted"))
-        record.update(status="interrupted", signal=flag.signal_name, epochs_completed=epoch,
-                      checkpoint=str(checkpoint), model=None,
-                      seconds=seconds_before + time.monotonic() - started,
-                      resume=f"convcli train --resume {checkpoint}")
+        record.update(
+            status="interrupted",
+            signal=flag.signal_name,
+            epochs_completed=epoch,
+            checkpoint=str(checkpoint),
+            model=None,
+            seconds=seconds_before + time.monotonic() - started,
+            resume=f"convcli train --resume {checkpoint}",
+        )
         write_text(record_path, json.dumps(record, indent=2) + "\n")
         return TrainResult(None, record_path, checkpoint, record, True, flag.signal_name)
 
     result = evaluate_arrays(model, data.x_test, data.y_test)
     _save_model(model, output)
-    record.update(status="completed", epochs_completed=epoch, model=str(output),
-                  test={"accuracy": result.accuracy, "loss": result.loss, "n": result.n},
-                  seconds=seconds_before + time.monotonic() - started)
+    record.update(
+        status="completed",
+        epochs_completed=epoch,
+        model=str(output),
+        test={"accuracy": result.accuracy, "loss": result.loss, "n": result.n},
+        seconds=seconds_before + time.monotonic() - started,
+    )
     write_text(record_path, json.dumps(record, indent=2) + "\n")
     if checkpoint.exists():
         checkpoint.unlink()
