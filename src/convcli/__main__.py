@@ -1,5 +1,5 @@
 """``python -m convcli``: the same as the ``convcli`` command."""
 
-from .cli import main
+from .entry import main
 
 main()

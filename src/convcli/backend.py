@@ -55,7 +55,7 @@ def keras() -> ModuleType:
         os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
     ctx = contextlib.nullcontext() if _verbose else _native_stderr_silenced()
-    with ctx:
+    with _signals_deferred(), ctx:
         import keras as _keras
 
         if _keras.backend.backend() == "tensorflow":
@@ -64,6 +64,31 @@ def keras() -> ModuleType:
             if not _verbose:
                 tf.get_logger().setLevel("ERROR")
     return _keras
+
+
+@contextlib.contextmanager
+def _signals_deferred():  # type: ignore[no-untyped-def]
+    """Hold SIGINT/SIGTERM during the backend's import and keep Python's handlers.
+
+    A signal that lands inside TensorFlow's native start-up can kill the process silently;
+    held, it is delivered right after, to Python's handler, and ends the run cleanly.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    watched = (signal.SIGINT, signal.SIGTERM)
+    handlers = {sig: signal.getsignal(sig) for sig in watched}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(watched))
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def backend_name() -> str:

@@ -45,7 +45,12 @@ app.add_typer(kernels_app, name="kernels")
 # --------------------------------------------------------------------------- plumbing
 
 
+_reported = False
+
+
 def _stderr(message: str) -> None:
+    global _reported
+    _reported = True
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
@@ -417,6 +422,14 @@ class _Progress:
         self.epochs = 0
         self.steps = 0
 
+    def log(self, message: str) -> None:
+        """A status line: through rich on a terminal, plain otherwise."""
+        if self.rich:
+            _console().print(f"[dim]{message}[/dim]")
+        else:
+            self.plain.write(message + "\n")
+            self.plain.flush()
+
     def on_train_begin(self, epochs: int, steps: int, initial_epoch: int) -> None:
         self.epochs, self.steps = epochs, steps
         if self.rich:
@@ -525,7 +538,7 @@ def train(
             limit=limit,
         )
     reporter = _Progress(sys.stderr if json_ else sys.stdout)
-    result = run_training(config, reporter=reporter, resume=resume)
+    result = run_training(config, reporter=reporter, resume=resume, log=reporter.log)
     if result.interrupted:
         raise interrupted_error(result)
     if plot:
@@ -726,6 +739,11 @@ def main() -> None:
     except KeyboardInterrupt:
         _stderr("Error: interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        # Typer turns a Ctrl-C outside our commands (while parsing) into a silent exit 130.
+        if exc.code == EXIT_INTERRUPTED and not _reported:
+            _stderr("Error: interrupted")
+        raise
 
 
 __all__ = ["EXIT_USAGE", "app", "main"]

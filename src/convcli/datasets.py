@@ -80,6 +80,8 @@ def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
     if len(data) < header:
         raise input_error(f"{source}: truncated IDX header")
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if 0 in dims:
+        raise input_error(f"{source}: IDX file has an empty dimension ({'×'.join(map(str, dims))})")
     itemsize = np.dtype(dtype).itemsize
     expected = itemsize
     for d in dims:

@@ -112,6 +112,7 @@ def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXE
         raise input_error(f"{source}: file is empty")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's notes on damaged files: we answer with errors
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = None
             with Image.open(io.BytesIO(data)) as image:

@@ -253,17 +253,19 @@ def train(
     reporter: Reporter | None = None,
     resume: str | os.PathLike[str] | None = None,
     epoch_hook: Callable[[int, Any], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``config``'s model on its dataset; save the model, a checkpoint and a JSON record.
 
     ``resume``: a checkpoint written by an interrupted run; training continues from it to the
     configured number of epochs. ``epoch_hook(epoch, model)`` runs after each epoch (benchmarks
     use it to time accuracy milestones; training itself never looks at the test set).
+    ``log(message)`` receives one-line status messages (data loaded, model built).
     """
     flag = _StopFlag()
     _install_signal_handlers(flag)
     try:
-        return _train(config, flag, reporter, resume, epoch_hook)
+        return _train(config, flag, reporter, resume, epoch_hook, log or (lambda message: None))
     finally:
         _restore_signal_handlers(flag)
 
@@ -274,6 +276,7 @@ def _train(
     reporter: Reporter | None,
     resume: str | os.PathLike[str] | None,
     epoch_hook: Callable[[int, Any], None] | None,
+    log: Callable[[str], None],
 ) -> TrainResult:
     started = time.monotonic()
     history: list[dict[str, float]] = []
@@ -300,6 +303,7 @@ def _train(
 
     k = keras()
     seed_everything(config.seed)
+    log(f"loading {config.dataset}")
     data = load_dataset(config.dataset, config.data_dir)
     x_all, y_all = data.x_train, data.y_train
     if config.limit is not None:
@@ -310,6 +314,10 @@ def _train(
     x_train_f = prepare_images(x_train)
     x_val_f = prepare_images(x_val) if len(x_val) else None
     steps = math.ceil(len(x_train) / config.batch_size)
+    log(
+        f"{config.dataset} from {data.source}: {len(x_train):,} training and {len(x_val):,} "
+        f"validation images; the {len(data.x_test):,} test images are kept for the end"
+    )
 
     if resume is not None:
         model = load_model(resume)
@@ -320,6 +328,11 @@ def _train(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+
+    log(
+        f"model {config.preset or 'from spec'}: {model.count_params():,} parameters"
+        + (f"; resuming after epoch {initial_epoch}" if resume is not None else "")
+    )
 
     def state(epochs_completed: int, status: str) -> dict[str, Any]:
         return {
@@ -337,26 +350,31 @@ def _train(
             super().__init__()
             self.epoch_started = time.monotonic()
             self.current_epoch = 0
+            self.batches = 0
+            self.epochs_done = initial_epoch
 
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
             self.epoch_started = time.monotonic()
             self.current_epoch = epoch
+            self.batches = 0
 
         def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            self.batches += 1
             if reporter is not None:
                 reporter.on_batch_end(self.current_epoch, batch, dict(logs or {}))
             if flag.signal_name is not None:
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if flag.signal_name is not None:
-                return  # the epoch was cut short: not a completed epoch
+            if self.batches < steps:
+                return  # cut short by a signal: not a completed epoch
             entry = {
                 "epoch": epoch + 1,
                 **{key: float(v) for key, v in (logs or {}).items() if key != "learning_rate"},
                 "seconds": time.monotonic() - self.epoch_started,
             }
             history.append(entry)
+            self.epochs_done = epoch + 1
             if reporter is not None:
                 reporter.on_epoch_end(epoch, entry)
             if epoch_hook is not None:
@@ -384,8 +402,9 @@ def _train(
             verbose=0,
             callbacks=[bridge],
         )
-        if flag.signal_name is None:
-            epoch += 1
+        if bridge.epochs_done == epoch and flag.signal_name is None:
+            raise ConvcliError(f"epoch {epoch + 1} ended before its {steps} batches", exit_code=EXIT_FAILURE)
+        epoch = bridge.epochs_done
     if reporter is not None:
         reporter.on_train_end()
 
@@ -412,7 +431,7 @@ def _train(
         "validation_images": len(x_val),
         "versions": versions,
     }
-    if flag.signal_name is not None:
+    if flag.signal_name is not None and epoch < config.epochs:
         _save_model(model, checkpoint, state(epoch, "interrupted"))
         record.update(
             status="interrupted",
