@@ -63,14 +63,14 @@ def test_batch_mode_reuses_one_layer(cli, tmp_path, rng, monkeypatch) -> None:
     import convcli.convolution as conv
 
     builds = []
-    original = conv.Convolver.model.fget
+    original = conv.Convolver._build
 
     def counting(self):
         if self._model is None:
             builds.append(1)
         return original(self)
 
-    monkeypatch.setattr(conv.Convolver, "model", property(counting))
+    monkeypatch.setattr(conv.Convolver, "_build", counting)
     inputs = [write_png(tmp_path / f"in{i}.png", rng.integers(0, 256, (10 + i, 12, 3))) for i in range(4)]
     outdir = tmp_path / "out"
     outdir.mkdir()

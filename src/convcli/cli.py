@@ -316,6 +316,8 @@ def filter_(
         False, "--keep-going", help="In a batch, continue past bad files and report them at the end."
     ),
     in_place: bool = typer.Option(False, "--in-place", help="Allow an output to replace its input."),
+    workers: int = typer.Option(None, "--workers", "-j", help="Threads decoding and encoding (default: up to 4)."),
+    png_level: int = typer.Option(1, "--png-level", help="zlib level for PNG outputs, 0-9 (same pixels)."),
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -352,6 +354,8 @@ def filter_(
         max_pixels=max_pixels,
         keep_going=keep_going,
         in_place=in_place,
+        workers=workers,
+        png_level=png_level,
     )
     for record in result.records:
         if json_:

@@ -17,6 +17,7 @@ that T = ceil(N / S), as Keras does.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -98,10 +99,22 @@ class Convolver:
         self.weights = weights  # (KH, KW, Cin, N): the Keras Conv2D kernel layout
         self.biases = biases
         self._model: Any = None
+        self._lock = threading.Lock()
+
+    def build_quietly(self) -> None:
+        """Build the layer now (used to overlap the Keras import with decoding); errors wait."""
+        try:
+            _ = self.model
+        except Exception:  # noqa: BLE001 - the same error is raised again on first real use
+            pass
 
     @property
     def model(self) -> Any:
         """The ``keras.Sequential`` (built on first use, so construction stays cheap)."""
+        with self._lock:
+            return self._build()
+
+    def _build(self) -> Any:
         if self._model is None:
             from .backend import keras
 

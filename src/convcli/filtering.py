@@ -37,13 +37,23 @@ SAMPLE_PREFIX = "sample:"
 class FilterRecord:
     """One output of a filter run: where it went, which kernel(s), its shape and value range.
 
-    ``output`` is ``None`` when the result is meant for stdout (the CLI prints ``array``).
+    ``output`` is ``None`` when the result is meant for stdout as a matrix and ``"-"`` for PNG
+    on stdout; only then is ``array`` kept (batch runs keep no arrays, so memory stays flat).
     """
 
     input: str
     output: str | None
     kernels: list[str]
-    array: np.ndarray = field(repr=False)
+    shape: tuple[int, ...]
+    min: float
+    max: float
+    array: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, source: str, output: str | None, kernels: list[str], array: np.ndarray) -> FilterRecord:
+        """A record for ``array``, keeping the array only when it is bound for stdout."""
+        keep = array if output in (None, "-") else None
+        return cls(source, output, kernels, tuple(array.shape), float(array.min()), float(array.max()), keep)
 
     def as_json(self, with_values: bool = False) -> dict[str, object]:
         """The ``--json`` object: input, output, kernel(s), shape, min, max (and values)."""
@@ -51,11 +61,11 @@ class FilterRecord:
             "input": self.input,
             "output": self.output if self.output is not None else "-",
             "kernel": self.kernels[0] if len(self.kernels) == 1 else self.kernels,
-            "shape": list(self.array.shape),
-            "min": float(self.array.min()),
-            "max": float(self.array.max()),
+            "shape": list(self.shape),
+            "min": self.min,
+            "max": self.max,
         }
-        if with_values:
+        if with_values and self.array is not None:
             record["values"] = self.array.tolist()
         return record
 
@@ -128,12 +138,18 @@ def filter_images(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     keep_going: bool = False,
     in_place: bool = False,
+    workers: int | None = None,
+    png_level: int = 1,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
     ``output``: a file (its suffix picks the format), ``-`` for PNG on stdout, or ``None`` to
     return matrix results for stdout (matrix inputs only). ``out_dir``: one file per input and
     kernel, named ``<input>-<kernel>.<fmt>``. Many sources require ``out_dir``.
+
+    Inputs stream through a bounded pipeline: ``workers`` threads decode and encode while the
+    one Conv2D layer convolves, so memory does not grow with the number of files. PNG files are
+    written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
     """
     if not sources:
         raise input_error("no input given: name an image, a matrix file, '-' or use --sample")
@@ -145,6 +161,10 @@ def filter_images(
         raise input_error(f"--stride must be at least 1, got {stride}")
     if max_pixels < 1:
         raise input_error(f"--max-pixels must be at least 1, got {max_pixels}")
+    if workers is not None and not 1 <= workers <= 64:
+        raise input_error(f"--workers must be between 1 and 64, got {workers}")
+    if not 0 <= png_level <= 9:
+        raise input_error(f"--png-level must be between 0 and 9, got {png_level}")
     loaded = [k if isinstance(k, Kernel) else load_kernel(k) for k in kernels]
     conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias)
     names = [k.name for k in loaded]
@@ -162,62 +182,132 @@ def filter_images(
             raise input_error("--range raw keeps values unmapped: use --format npy, txt or csv")
     if output == "-" and range_mode == "raw":
         raise input_error("--range raw cannot be written as PNG on stdout")
-    records: list[FilterRecord] = []
-    failures: list[FilterFailure] = []
-    for source in sources:
-        try:
-            records.extend(
-                _filter_one(
-                    source, conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, sources, in_place
-                )
-            )
-        except ConvcliError as exc:
-            if not keep_going:
-                raise
-            failures.append(FilterFailure(source, exc.message))
+    plan = _Plan(conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, tuple(sources), in_place,
+                 png_level)
+    records, failures = _run_pipeline(plan, list(sources), keep_going, workers)
     return FilterResult(records, failures)
 
 
-def _filter_one(
-    source: str,
-    conv: Convolver,
-    names: list[str],
-    output: str | None,
-    out_folder: Path | None,
-    fmt: str,
-    gray: bool,
-    range_mode: str,
-    max_pixels: int,
-    sources: Sequence[str],
-    in_place: bool,
-) -> list[FilterRecord]:
-    image = read_source(source, max_pixels=max_pixels)
-    if gray and image.ndim == 3:
-        image = to_gray(image)
-    results = [r.array for r in conv.apply(image, source)]
-    if out_folder is not None:
-        records = []
-        for name, result in zip(names, results):
-            target = out_folder / f"{_stem(source)}-{name}.{fmt}"
-            check_output_path(target, inputs=tuple(sources), in_place=in_place)
-            write_array(target, result, range_mode=range_mode, name=name)
-            records.append(FilterRecord(source, str(target), [name], result))
-        return records
-    if output is None:
-        is_matrix = source.lower().endswith(tuple(RAW_SUFFIXES))
-        if not is_matrix:
-            raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
-        plan = _plan_single("-matrix", results, names)
-        return [FilterRecord(source, None, n, a) for _, n, a in plan]
-    plan = _plan_single(output, results, names)
-    records = []
-    for target, knames, array in plan:
-        if target == "-":
-            records.append(FilterRecord(source, "-", knames, array))
-            continue
-        suffix = Path(target).suffix.lower()
-        if suffix not in MATRIX_SUFFIXES and suffix != ".npy" and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
-            raise input_error(f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir")
-        write_array(target, array, range_mode=range_mode, name=knames[0] if len(knames) == 1 else None)
-        records.append(FilterRecord(source, target, knames, array))
-    return records
+@dataclass
+class _Plan:
+    """What to do with each input (shared, read-only, by the pipeline's threads)."""
+
+    conv: Convolver
+    names: list[str]
+    output: str | None
+    out_folder: Path | None
+    fmt: str
+    gray: bool
+    range_mode: str
+    max_pixels: int
+    sources: tuple[str, ...]
+    in_place: bool
+    png_level: int
+
+    def read(self, source: str) -> np.ndarray:
+        image = read_source(source, max_pixels=self.max_pixels)
+        if self.gray and image.ndim == 3:
+            image = to_gray(image)
+        self.conv.check(image.shape, source)
+        return image
+
+    def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:
+        """(target path or None/"-" for stdout, kernel names, array) for each output of ``source``."""
+        if self.out_folder is not None:
+            out = []
+            for name, result in zip(self.names, results):
+                target = self.out_folder / f"{_stem(source)}-{name}.{self.fmt}"
+                check_output_path(target, inputs=self.sources, in_place=self.in_place)
+                out.append((str(target), [name], result))
+            return out
+        if self.output is None:
+            if not source.lower().endswith(tuple(RAW_SUFFIXES)):
+                raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
+            return [(None, n, a) for _, n, a in _plan_single("-matrix", results, self.names)]
+        out = []
+        for target, knames, array in _plan_single(self.output, results, self.names):
+            suffix = Path(target).suffix.lower()
+            if target != "-" and suffix not in RAW_SUFFIXES and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
+                raise input_error(
+                    f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir"
+                )
+            out.append((target, knames, array))
+        return out
+
+    def write(self, target: str, knames: list[str], array: np.ndarray) -> None:
+        write_array(target, array, range_mode=self.range_mode, name=knames[0] if len(knames) == 1 else None,
+                    png_level=self.png_level)
+
+
+def _run_pipeline(
+    plan: _Plan, sources: list[str], keep_going: bool, workers: int | None
+) -> tuple[list[FilterRecord], list[FilterFailure]]:
+    """Decode ahead and encode behind in worker threads; convolve in order in this thread.
+
+    At most ``2 × workers`` images are decoded ahead and ``2 × workers`` writes are pending,
+    so memory stays bounded however many files there are.
+    """
+    import threading
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    workers = workers or min(4, os.cpu_count() or 1)
+    window = 2 * workers
+    records: list[FilterRecord] = []
+    failures: list[FilterFailure] = []
+    warmup: threading.Thread | None = None
+    if len(sources) > 1:
+        # Import Keras and build the layer while the first images decode.
+        warmup = threading.Thread(target=plan.conv.build_quietly, daemon=True)
+        warmup.start()
+
+    def fail(source: str, exc: ConvcliError) -> None:
+        if not keep_going:
+            raise exc
+        failures.append(FilterFailure(source, exc.message))
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io") as pool:
+        reads: deque[tuple[str, Future[np.ndarray]]] = deque()
+        writes: deque[tuple[str, Future[None]]] = deque()
+        upcoming = iter(sources)
+
+        def read_ahead() -> None:
+            while len(reads) < window:
+                source = next(upcoming, None)
+                if source is None:
+                    return
+                reads.append((source, pool.submit(plan.read, source)))
+
+        def finish_writes(limit: int) -> None:
+            while len(writes) > limit:
+                source, future = writes.popleft()
+                try:
+                    future.result()
+                except ConvcliError as exc:
+                    fail(source, exc)
+
+        try:
+            read_ahead()
+            while reads:
+                source, future = reads.popleft()
+                read_ahead()
+                try:
+                    image = future.result()
+                    results = [r.array for r in plan.conv.apply(image, source)]
+                    targets = plan.targets(source, results)
+                except ConvcliError as exc:
+                    fail(source, exc)
+                    continue
+                for target, knames, array in targets:
+                    records.append(FilterRecord.of(source, target, knames, array))
+                    if target not in (None, "-"):
+                        writes.append((source, pool.submit(plan.write, target, knames, array)))
+                finish_writes(window)
+            finish_writes(0)
+        except BaseException:
+            for _, pending in list(reads) + list(writes):
+                pending.cancel()
+            if warmup is not None:
+                warmup.join()  # the import silences stderr: let it finish before the error shows
+            raise
+    return records, failures

@@ -234,14 +234,19 @@ def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
     return out.astype(np.uint8)
 
 
-def encode_image(pixels: np.ndarray, fmt: str = "PNG") -> bytes:
-    """Encode a uint8 (H, W) or (H, W, 3) array in an image format (PNG by default)."""
+def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> bytes:
+    """Encode a uint8 (H, W) or (H, W, 3) array in an image format (PNG by default).
+
+    ``png_level`` is zlib's compression level for PNG (the pixels are the same at every level).
+    """
     from PIL import Image
 
     buffer = io.BytesIO()
     image = Image.fromarray(np.ascontiguousarray(pixels))
     if fmt.upper() in ("JPEG", "JPG"):
         image.save(buffer, format="JPEG", quality=95)
+    elif fmt.upper() == "PNG":
+        image.save(buffer, format="PNG", compress_level=png_level)
     else:
         image.save(buffer, format=fmt)
     return buffer.getvalue()
@@ -269,6 +274,7 @@ def write_array(
     *,
     range_mode: str = "clip",
     name: str | None = None,
+    png_level: int = 6,
 ) -> Path:
     """Write ``array`` to ``path`` atomically, the format picked by the suffix.
 
@@ -287,7 +293,7 @@ def write_array(
     if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
         raise input_error(f"{path}: JPEG cannot hold {pixels.shape[2]} channels")
     try:
-        data = encode_image(pixels, fmt)
+        data = encode_image(pixels, fmt, png_level)
     except (OSError, ValueError, KeyError) as exc:
         raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
     with atomic_path(path) as tmp:
