@@ -32,8 +32,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+## bench: convcli against ImageMagick, libvips, scipy and the Keras recipe (several minutes)
 bench: $(STAMP)
-	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python benchmarks/run.py
+	bash benchmarks/setup.sh
+	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache

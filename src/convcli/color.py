@@ -111,7 +111,7 @@ def gray_file(
 
     With ``output`` ``-`` nothing is written: the caller sends ``pixels`` to stdout as PNG.
     """
-    from .filtering import read_source
+    from .images import read_source
     from .images import DEFAULT_MAX_PIXELS, encode_image, image_format_for, is_raw_path, write_array
     from .outputs import check_output_path, write_bytes
 
@@ -126,7 +126,7 @@ def gray_file(
         if is_raw_path(output):
             write_array(output, gray)
         else:
-            write_bytes(output, encode_image(pixels, image_format_for(output)))
+            write_bytes(output, encode_image(pixels, image_format_for(output), png_level=1))
     return GrayResult(gray, pixels, output)
 
 
@@ -143,14 +143,14 @@ def channels_file(
     """
     from pathlib import Path
 
-    from .filtering import _stem, read_source
+    from .images import read_source, source_stem
     from .images import DEFAULT_MAX_PIXELS, encode_image
     from .outputs import check_output_dir, write_bytes
 
     folder = check_output_dir(out_dir)
     image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
     planes = channel_planes(image)
-    stem = _stem(source)
+    stem = source_stem(source)
     written: list[str] = []
     for (name, plane), cmap in zip(planes.items(), CHANNEL_CMAPS):
         pixels = np.clip(np.rint(plane), 0, 255).astype(np.uint8)

@@ -23,14 +23,13 @@ from .images import (
     RAW_SUFFIXES,
     image_format_for,
     is_raw_path,
-    load_sample,
-    read_input,
+    read_source,
+    source_stem,
     write_array,
 )
 from .kernels import Kernel, load_kernel
 from .outputs import check_output_dir, check_output_path
 
-SAMPLE_PREFIX = "sample:"
 
 
 @dataclass
@@ -84,21 +83,6 @@ class FilterResult:
 
     records: list[FilterRecord]
     failures: list[FilterFailure]
-
-
-def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read an input: a path, ``-`` (stdin image bytes) or ``sample:NAME`` (bundled image)."""
-    if source.startswith(SAMPLE_PREFIX):
-        return load_sample(source[len(SAMPLE_PREFIX) :])
-    return read_input(source, max_pixels=max_pixels)
-
-
-def _stem(source: str) -> str:
-    if source.startswith(SAMPLE_PREFIX):
-        return source[len(SAMPLE_PREFIX) :]
-    if source == "-":
-        return "stdin"
-    return Path(source).stem
 
 
 def _with_suffix_name(path: Path, extra: str) -> Path:
@@ -216,7 +200,7 @@ class _Plan:
         if self.out_folder is not None:
             out = []
             for name, result in zip(self.names, results):
-                target = self.out_folder / f"{_stem(source)}-{name}.{self.fmt}"
+                target = self.out_folder / f"{source_stem(source)}-{name}.{self.fmt}"
                 check_output_path(target, inputs=self.sources, in_place=self.in_place)
                 out.append((str(target), [name], result))
             return out

@@ -96,7 +96,7 @@ def feature_maps_file(
     data_dir: str | None = None,
 ) -> list[tuple[LayerMaps, Path, Any]]:
     """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each."""
-    from .filtering import read_source
+    from .images import read_source
     from .models import load_model
     from .plots import save_tiles
     from .prediction import dataset_test_image, prepare_digit

@@ -1,0 +1,337 @@
+"""convcli against the tools people would pick instead, measured side by side in one run.
+
+    python benchmarks/run.py [startup] [filter] [large] [train] [--repeat N]   (default: all)
+
+Each benchmark prints a table and writes ``benchmarks/results/<name>.json``. Every figure is a
+median over repeated runs, and each ratio (convcli / anchor) is computed pair by pair within
+one run, since absolute seconds on shared machines drift while ratios hold. Whole processes
+are timed, start-up included. Anchors: ImageMagick (``convert``), libvips (``vips``), the Keras
+"Simple MNIST convnet" recipe, scipy.ndimage.correlate; ``benchmarks/setup.sh`` installs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work"
+RESULTS = HERE / "results"
+PY = sys.executable
+CONVCLI = [PY, "-m", "convcli"]
+CONVERT = shutil.which("convert-im6.q16") or "/usr/bin/convert"
+VIPS = shutil.which("vips") or "vips"
+EDGES_IM = "3x3: -1,-1,-1 -1,8,-1 -1,-1,-1"
+
+
+def run_timed(cmd: list[str] | str, env: dict[str, str] | None = None, shell: bool = False) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS (MiB, of the child and its children), and stdout of one process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})}, cwd=ROOT)
+    out, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({proc.returncode}): {cmd}\n{err.decode()[-2000:]}")
+    import resource
+
+    rss_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, int(rss_mib), out.decode()
+
+
+def peak_rss_mib(cmd: list[str]) -> int:
+    """Peak RSS of one command, measured alone with GNU time (KiB → MiB)."""
+    timer = shutil.which("time") or "/usr/bin/time"
+    proc = subprocess.run([timer, "-f", "%M", *cmd], capture_output=True, text=True, cwd=ROOT)
+    return int(proc.stderr.strip().splitlines()[-1]) // 1024
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import keras
+    import PIL
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "keras": keras.__version__, "backend": keras.backend.backend(), "pillow": PIL.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*r)
+    Console().print(t)
+
+
+def save(name: str, data: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    data = {"benchmark": name, "machine": machine(), **data}
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def make_batch(n: int = 100, size: int = 512) -> list[Path]:
+    """n distinct colour PNGs (the astronaut, shifted, with noise), made once."""
+    from PIL import Image
+    from skimage import data
+
+    folder = WORK / "batch"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"in{i:03d}.png" for i in range(n)]
+    if all(p.exists() for p in paths):
+        return paths
+    rng = np.random.default_rng(0)
+    base = np.asarray(Image.fromarray(data.astronaut()).resize((size, size)))
+    for i, path in enumerate(paths):
+        img = np.roll(base, (i * 7, i * 13), axis=(0, 1)).astype(int) + rng.integers(-8, 9, base.shape)
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    return paths
+
+
+def make_large(size: int = 4096) -> Path:
+    from PIL import Image
+    from skimage import data
+
+    path = WORK / f"large-{size}.png"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(1)
+        base = np.asarray(Image.fromarray(data.camera()).resize((size, size), Image.Resampling.BICUBIC))
+        img = np.clip(base.astype(int) + rng.integers(-6, 7, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(path)
+    return path
+
+
+def edges_mat() -> Path:
+    path = WORK / "edges.mat"
+    path.write_text("3 3\n-1 -1 -1\n-1 8 -1\n-1 -1 -1\n")
+    return path
+
+
+def same_interior(convcli_png: Path, anchor_png: Path) -> tuple[int, int]:
+    """Compare convcli's valid-padding output with the anchor's interior: (differing, total) pixels."""
+    from PIL import Image
+
+    a = np.asarray(Image.open(convcli_png)).astype(int)
+    b = np.asarray(Image.open(anchor_png)).astype(int)[1:-1, 1:-1]
+    if a.shape != b.shape:
+        b = b[..., : a.shape[-1]] if b.ndim == 3 else b
+    return int((a != b).sum()), int(a.size)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+
+def bench_startup(repeat: int) -> None:
+    from PIL import Image
+
+    img = make_batch(1)[0]
+    out = WORK / "startup-out.png"
+    commands = {
+        "convcli --help": [*CONVCLI[:0], str(Path(PY).parent / "convcli"), "--help"],
+        "convcli kernels": [str(Path(PY).parent / "convcli"), "kernels"],
+        "convcli gray 512×512": [str(Path(PY).parent / "convcli"), "gray", str(img), "-o", str(out)],
+        "convert -colorspace gray 512×512": [CONVERT, str(img), "-colorspace", "gray", str(WORK / "im-gray.png")],
+    }
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    ratios: list[float] = []
+    runs = max(repeat, 10)
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            times[name].append(run_timed(cmd)[0])
+        ratios.append(times["convcli gray 512×512"][-1] / times["convert -colorspace gray 512×512"][-1])
+    Image.open(out).verify()
+    result = {name: median(v) for name, v in times.items()}
+    rows = [[name, f"{secs:.3f}"] for name, secs in result.items()]
+    rows.append(["ratio gray: convcli / ImageMagick (median of pairs)", f"{median(ratios):.2f}×"])
+    table(f"Start-up, median of {runs} runs (seconds)", ["command", "seconds"], rows)
+    save("startup", {"runs": runs, "median_seconds": result, "gray_ratio_vs_imagemagick": median(ratios),
+                     "targets": {"gray_ratio_max": 2.0, "help_kernels_max_seconds": 0.3}})
+
+
+def bench_filter(repeat: int) -> None:
+    inputs = make_batch(100)
+    mat = edges_mat()
+    out = {name: WORK / f"batch-{name}" for name in ("convcli", "magick", "vips")}
+    for folder in out.values():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    files = " ".join(str(p) for p in inputs)
+    cmds = {
+        "convcli": [*CONVCLI, "filter", *map(str, inputs), "-k", "edges", "--out-dir", str(out["convcli"])],
+        "magick": (f'for f in {files}; do {CONVERT} "$f" -morphology Convolve "{EDGES_IM}" '
+                   f'{out["magick"]}/$(basename "$f"); done'),
+        "vips": f'for f in {files}; do {VIPS} conv "$f" {out["vips"]}/$(basename "$f") {mat}; done',
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    ratios: dict[str, list[float]] = {"magick": [], "vips": []}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            times[name].append(run_timed(cmd, shell=isinstance(cmd, str))[0])
+        for anchor in ratios:
+            ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
+    agree = {}
+    for anchor in ("magick", "vips"):
+        diff = total = 0
+        for path in inputs[:10]:
+            d, t = same_interior(out["convcli"] / f"{path.stem}-edges.png", out[anchor] / path.name)
+            diff, total = diff + d, total + t
+        agree[anchor] = {"differing_values": diff, "compared_values": total}
+    rows = [[name, f"{median(v):.2f}"] for name, v in times.items()]
+    rows += [[f"ratio convcli / {a} (median of pairs)", f"{median(r):.2f}×"] for a, r in ratios.items()]
+    rows += [[f"outputs differing from {a} (interior, 10 images)", f"{v['differing_values']} of "
+              f"{v['compared_values']:,}"] for a, v in agree.items()]
+    table(f"100 colour 512×512 PNGs, edges kernel, median of {repeat}", ["tool", "seconds"], rows)
+    save("filter-batch", {"repeat": repeat, "median_seconds": {k: median(v) for k, v in times.items()},
+                          "ratios": {k: median(v) for k, v in ratios.items()}, "agreement": agree,
+                          "target": "convcli / magick <= 0.5"})
+
+
+def bench_large(repeat: int) -> None:
+    from PIL import Image
+    from scipy import ndimage
+
+    big = make_large()
+    mat = edges_mat()
+    outs = {name: WORK / f"large-{name}.png" for name in ("convcli", "magick", "vips")}
+    cmds = {
+        "convcli": [*CONVCLI, "filter", str(big), "-k", "edges", "-o", str(outs["convcli"])],
+        "magick": [CONVERT, str(big), "-morphology", "Convolve", EDGES_IM, str(outs["magick"])],
+        "vips": [VIPS, "conv", str(big), str(outs["vips"]), str(mat)],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    ratios: dict[str, list[float]] = {"magick": [], "vips": []}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            times[name].append(run_timed(cmd)[0])
+        for anchor in ratios:
+            ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
+    rss = peak_rss_mib(cmds["convcli"])
+    agree = {a: same_interior(outs["convcli"], outs[a]) for a in ("magick", "vips")}
+
+    from convcli.convolution import Convolver
+    from convcli.kernels import load_kernel
+
+    image = np.asarray(Image.open(big), dtype=np.float32)
+    kernel = load_kernel("edges")
+    conv = Convolver([kernel])
+    conv.apply(image[:64, :64])  # build the layer and warm up
+    inproc: dict[str, list[float]] = {"convcli Convolver.apply": [], "scipy.ndimage.correlate": []}
+    for _ in range(max(repeat, 5)):
+        t = time.perf_counter()
+        ours = conv.apply(image)[0].array
+        inproc["convcli Convolver.apply"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        ref = ndimage.correlate(image, kernel.weights, mode="constant")[1:-1, 1:-1]
+        inproc["scipy.ndimage.correlate"].append(time.perf_counter() - t)
+    max_diff = float(np.abs(ours - ref).max())
+    in_ratio = median(inproc["convcli Convolver.apply"]) / median(inproc["scipy.ndimage.correlate"])
+    rows = [[name, f"{median(v):.2f}"] for name, v in times.items()]
+    rows += [[f"ratio convcli / {a}", f"{median(r):.2f}×"] for a, r in ratios.items()]
+    rows += [[f"in-process {k}", f"{median(v):.3f}"] for k, v in inproc.items()]
+    rows += [["in-process ratio convcli / scipy", f"{in_ratio:.2f}×"],
+             ["max |convcli − scipy|", f"{max_diff:g}"],
+             ["peak RSS of convcli filter (MiB)", str(rss)]]
+    rows += [[f"outputs differing from {a}", f"{d} of {t:,}"] for a, (d, t) in agree.items()]
+    table(f"One 4096×4096 gray PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
+    save("large-image", {"repeat": repeat, "median_seconds": {k: median(v) for k, v in times.items()},
+                         "ratios": {k: median(v) for k, v in ratios.items()},
+                         "in_process_seconds": {k: median(v) for k, v in inproc.items()},
+                         "in_process_ratio_vs_scipy": in_ratio, "max_abs_diff_vs_scipy": max_diff,
+                         "peak_rss_mib": rss, "agreement": {a: {"differing": d, "total": t}
+                                                           for a, (d, t) in agree.items()},
+                         "target": "peak RSS < 1024 MiB"})
+
+
+def _probe(cmd: list[str]) -> dict[str, Any]:
+    """Run a training probe; time to 99.0% test accuracy (start-up included) and final accuracy."""
+    t0 = time.time()
+    elapsed, _, out = run_timed(cmd, env={"BENCH_T0": repr(t0), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    epochs = [line for line in lines if "epoch" in line]
+    first = next((e for e in epochs if e["test_accuracy"] >= 0.99), None)
+    # The probe's own evaluation time is not training: subtract the evaluations before the milestone.
+    probe_cost = sum(e["eval_seconds"] for e in epochs if first and e["epoch"] < first["epoch"])
+    final = next((line["final_test_accuracy"] for line in lines if "final_test_accuracy" in line), None)
+    return {"seconds_to_99": None if first is None else first["t"] - probe_cost,
+            "epoch_reaching_99": None if first is None else first["epoch"], "final_test_accuracy": final,
+            "total_seconds": elapsed, "epochs": epochs}
+
+
+def bench_train(repeat: int) -> None:
+    data_dir = os.environ.get("CONVCLI_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
+    ours_cmd = [PY, str(HERE / "train_probe.py"), "cnn", "--data-dir", data_dir, "-o", str(WORK / "cnn.keras")]
+    recipe_cmd = [PY, str(HERE / "keras_recipe.py"), data_dir]
+    runs = []
+    for _ in range(repeat):
+        ours = _probe(ours_cmd)
+        recipe = _probe(recipe_cmd)
+        ratio = (ours["seconds_to_99"] / recipe["seconds_to_99"]
+                 if ours["seconds_to_99"] and recipe["seconds_to_99"] else None)
+        runs.append({"convcli": ours, "recipe": recipe, "ratio_time_to_99": ratio})
+    rss = peak_rss_mib([*CONVCLI, "train", "cnn", "--epochs", "1", "--data-dir", data_dir,
+                        "-o", str(WORK / "rss.keras")])
+
+    def med(key: str, who: str) -> float | None:
+        values = [r[who][key] for r in runs if r[who][key] is not None]
+        return median(values) if values else None
+
+    ratios = [r["ratio_time_to_99"] for r in runs if r["ratio_time_to_99"] is not None]
+    rows = [
+        ["seconds to 99.0% test accuracy (start-up included)", f"{med('seconds_to_99', 'convcli')}",
+         f"{med('seconds_to_99', 'recipe')}"],
+        ["epoch reaching 99.0%", f"{med('epoch_reaching_99', 'convcli')}", f"{med('epoch_reaching_99', 'recipe')}"],
+        ["final test accuracy", f"{med('final_test_accuracy', 'convcli')}", f"{med('final_test_accuracy', 'recipe')}"],
+        ["whole run (seconds)", f"{med('total_seconds', 'convcli'):.1f}", f"{med('total_seconds', 'recipe'):.1f}"],
+        ["ratio time to 99.0%: convcli / recipe", f"{median(ratios):.2f}×" if ratios else "n/a", ""],
+        ["peak RSS of convcli train cnn (MiB)", str(rss), ""],
+    ]
+    table(f"Training on MNIST, {repeat} run(s) each", ["", "convcli cnn", "Keras recipe"], rows)
+    save("train", {"repeat": repeat, "runs": runs, "ratio_time_to_99": median(ratios) if ratios else None,
+                   "peak_rss_mib": rss, "targets": {"ratio_max": 0.25, "final_min": 0.994, "rss_max_mib": 2048}})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("which", nargs="*", default=["startup", "filter", "large", "train"],
+                        choices=["startup", "filter", "large", "train"])
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    for name in args.which:
+        fn = {"startup": bench_startup, "filter": bench_filter, "large": bench_large, "train": bench_train}[name]
+        fn(1 if name == "train" and args.repeat == 3 else args.repeat)
+
+
+if __name__ == "__main__":
+    main()
