@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(abspath ../shared/datasets)
 DEMO := demo-out
 
-.PHONY: demo test lint bench bench-train clean
+.PHONY: demo test test-backends lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ demo: $(STAMP)
 ## test: the whole test suite (MNIST from ../shared/datasets)
 test: $(STAMP)
 	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q
+
+## test-backends: the backend-sensitive tests under JAX and PyTorch too (installs them, CPU builds)
+test-backends: $(STAMP)
+	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q "jax[cpu]"
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
+	for b in tensorflow jax torch; do \
+		echo "== KERAS_BACKEND=$$b"; \
+		KERAS_BACKEND=$$b CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} \
+			$(BIN)/python -m pytest -q -m backend -p no:cacheprovider || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

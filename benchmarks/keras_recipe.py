@@ -38,27 +38,37 @@ def main() -> None:
     x_test = idx(base / "t10k-images-idx3-ubyte.gz").astype("float32")[..., None] / 255
     y_test = keras.utils.to_categorical(idx(base / "t10k-labels-idx1-ubyte.gz"), 10)
 
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
 
     class Probe(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):  # type: ignore[no-untyped-def]
             pause = time.time()
             accuracy = float(self.model.evaluate(x_test, y_test, verbose=0, batch_size=1024)[1])
-            print(json.dumps({"epoch": epoch + 1, "test_accuracy": accuracy, "t": pause - T0,
-                              "eval_seconds": time.time() - pause}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "epoch": epoch + 1,
+                        "test_accuracy": accuracy,
+                        "t": pause - T0,
+                        "eval_seconds": time.time() - pause,
+                    }
+                ),
+                flush=True,
+            )
 
-    model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_split=0.1, verbose=0,
-              callbacks=[Probe()])
+    model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_split=0.1, verbose=0, callbacks=[Probe()])
     accuracy = float(model.evaluate(x_test, y_test, verbose=0)[1])
     print(json.dumps({"final_test_accuracy": accuracy, "t": time.time() - T0}), flush=True)
 

@@ -39,8 +39,9 @@ EDGES_IM = "3x3: -1,-1,-1 -1,8,-1 -1,-1,-1"
 def run_timed(cmd: list[str] | str, env: dict[str, str] | None = None, shell: bool = False) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (MiB, of the child and its children), and stdout of one process."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})}, cwd=ROOT)
+    proc = subprocess.Popen(
+        cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, cwd=ROOT
+    )
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
@@ -70,9 +71,15 @@ def machine() -> dict[str, Any]:
     import keras
     import PIL
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "keras": keras.__version__, "backend": keras.backend.backend(), "pillow": PIL.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "pillow": PIL.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def table(title: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -175,8 +182,15 @@ def bench_startup(repeat: int) -> None:
     rows = [[name, f"{secs:.3f}"] for name, secs in result.items()]
     rows.append(["ratio gray: convcli / ImageMagick (median of pairs)", f"{median(ratios):.2f}×"])
     table(f"Start-up, median of {runs} runs (seconds)", ["command", "seconds"], rows)
-    save("startup", {"runs": runs, "median_seconds": result, "gray_ratio_vs_imagemagick": median(ratios),
-                     "targets": {"gray_ratio_max": 2.0, "help_kernels_max_seconds": 0.3}})
+    save(
+        "startup",
+        {
+            "runs": runs,
+            "median_seconds": result,
+            "gray_ratio_vs_imagemagick": median(ratios),
+            "targets": {"gray_ratio_max": 2.0, "help_kernels_max_seconds": 0.3},
+        },
+    )
 
 
 def bench_filter(repeat: int) -> None:
@@ -189,8 +203,10 @@ def bench_filter(repeat: int) -> None:
     files = " ".join(str(p) for p in inputs)
     cmds = {
         "convcli": [*CONVCLI, "filter", *map(str, inputs), "-k", "edges", "--out-dir", str(out["convcli"])],
-        "magick": (f'for f in {files}; do {CONVERT} "$f" -morphology Convolve "{EDGES_IM}" '
-                   f'{out["magick"]}/$(basename "$f"); done'),
+        "magick": (
+            f'for f in {files}; do {CONVERT} "$f" -morphology Convolve "{EDGES_IM}" '
+            f'{out["magick"]}/$(basename "$f"); done'
+        ),
         "vips": f'for f in {files}; do {VIPS} conv "$f" {out["vips"]}/$(basename "$f") {mat}; done',
     }
     times: dict[str, list[float]] = {k: [] for k in cmds}
@@ -209,12 +225,21 @@ def bench_filter(repeat: int) -> None:
         agree[anchor] = {"differing_values": diff, "compared_values": total}
     rows = [[name, f"{median(v):.2f}"] for name, v in times.items()]
     rows += [[f"ratio convcli / {a} (median of pairs)", f"{median(r):.2f}×"] for a, r in ratios.items()]
-    rows += [[f"outputs differing from {a} (interior, 10 images)", f"{v['differing_values']} of "
-              f"{v['compared_values']:,}"] for a, v in agree.items()]
+    rows += [
+        [f"outputs differing from {a} (interior, 10 images)", f"{v['differing_values']} of {v['compared_values']:,}"]
+        for a, v in agree.items()
+    ]
     table(f"100 colour 512×512 PNGs, edges kernel, median of {repeat}", ["tool", "seconds"], rows)
-    save("filter-batch", {"repeat": repeat, "median_seconds": {k: median(v) for k, v in times.items()},
-                          "ratios": {k: median(v) for k, v in ratios.items()}, "agreement": agree,
-                          "target": "convcli / magick <= 0.5"})
+    save(
+        "filter-batch",
+        {
+            "repeat": repeat,
+            "median_seconds": {k: median(v) for k, v in times.items()},
+            "ratios": {k: median(v) for k, v in ratios.items()},
+            "agreement": agree,
+            "target": "convcli / magick <= 0.5",
+        },
+    )
 
 
 def bench_large(repeat: int) -> None:
@@ -259,18 +284,27 @@ def bench_large(repeat: int) -> None:
     rows = [[name, f"{median(v):.2f}"] for name, v in times.items()]
     rows += [[f"ratio convcli / {a}", f"{median(r):.2f}×"] for a, r in ratios.items()]
     rows += [[f"in-process {k}", f"{median(v):.3f}"] for k, v in inproc.items()]
-    rows += [["in-process ratio convcli / scipy", f"{in_ratio:.2f}×"],
-             ["max |convcli − scipy|", f"{max_diff:g}"],
-             ["peak RSS of convcli filter (MiB)", str(rss)]]
+    rows += [
+        ["in-process ratio convcli / scipy", f"{in_ratio:.2f}×"],
+        ["max |convcli − scipy|", f"{max_diff:g}"],
+        ["peak RSS of convcli filter (MiB)", str(rss)],
+    ]
     rows += [[f"outputs differing from {a}", f"{d} of {t:,}"] for a, (d, t) in agree.items()]
     table(f"One 4096×4096 gray PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
-    save("large-image", {"repeat": repeat, "median_seconds": {k: median(v) for k, v in times.items()},
-                         "ratios": {k: median(v) for k, v in ratios.items()},
-                         "in_process_seconds": {k: median(v) for k, v in inproc.items()},
-                         "in_process_ratio_vs_scipy": in_ratio, "max_abs_diff_vs_scipy": max_diff,
-                         "peak_rss_mib": rss, "agreement": {a: {"differing": d, "total": t}
-                                                           for a, (d, t) in agree.items()},
-                         "target": "peak RSS < 1024 MiB"})
+    save(
+        "large-image",
+        {
+            "repeat": repeat,
+            "median_seconds": {k: median(v) for k, v in times.items()},
+            "ratios": {k: median(v) for k, v in ratios.items()},
+            "in_process_seconds": {k: median(v) for k, v in inproc.items()},
+            "in_process_ratio_vs_scipy": in_ratio,
+            "max_abs_diff_vs_scipy": max_diff,
+            "peak_rss_mib": rss,
+            "agreement": {a: {"differing": d, "total": t} for a, (d, t) in agree.items()},
+            "target": "peak RSS < 1024 MiB",
+        },
+    )
 
 
 def _probe(cmd: list[str]) -> dict[str, Any]:
@@ -283,9 +317,13 @@ def _probe(cmd: list[str]) -> dict[str, Any]:
     # The probe's own evaluation time is not training: subtract the evaluations before the milestone.
     probe_cost = sum(e["eval_seconds"] for e in epochs if first and e["epoch"] < first["epoch"])
     final = next((line["final_test_accuracy"] for line in lines if "final_test_accuracy" in line), None)
-    return {"seconds_to_99": None if first is None else first["t"] - probe_cost,
-            "epoch_reaching_99": None if first is None else first["epoch"], "final_test_accuracy": final,
-            "total_seconds": elapsed, "epochs": epochs}
+    return {
+        "seconds_to_99": None if first is None else first["t"] - probe_cost,
+        "epoch_reaching_99": None if first is None else first["epoch"],
+        "final_test_accuracy": final,
+        "total_seconds": elapsed,
+        "epochs": epochs,
+    }
 
 
 def bench_train(repeat: int) -> None:
@@ -296,35 +334,57 @@ def bench_train(repeat: int) -> None:
     for _ in range(repeat):
         ours = _probe(ours_cmd)
         recipe = _probe(recipe_cmd)
-        ratio = (ours["seconds_to_99"] / recipe["seconds_to_99"]
-                 if ours["seconds_to_99"] and recipe["seconds_to_99"] else None)
+        ratio = (
+            ours["seconds_to_99"] / recipe["seconds_to_99"]
+            if ours["seconds_to_99"] and recipe["seconds_to_99"]
+            else None
+        )
         runs.append({"convcli": ours, "recipe": recipe, "ratio_time_to_99": ratio})
-    rss = peak_rss_mib([*CONVCLI, "train", "cnn", "--epochs", "1", "--data-dir", data_dir,
-                        "-o", str(WORK / "rss.keras")])
+    rss = peak_rss_mib(
+        [*CONVCLI, "train", "cnn", "--epochs", "1", "--data-dir", data_dir, "-o", str(WORK / "rss.keras")]
+    )
 
-    def med(key: str, who: str) -> float | None:
+    def med(key: str, who: str) -> str:
         values = [r[who][key] for r in runs if r[who][key] is not None]
-        return median(values) if values else None
+        if not values:
+            return "not reached"
+        value = median(values)
+        return f"{value:.4f}" if key == "final_test_accuracy" else f"{value:.1f}"
 
     ratios = [r["ratio_time_to_99"] for r in runs if r["ratio_time_to_99"] is not None]
     rows = [
-        ["seconds to 99.0% test accuracy (start-up included)", f"{med('seconds_to_99', 'convcli')}",
-         f"{med('seconds_to_99', 'recipe')}"],
-        ["epoch reaching 99.0%", f"{med('epoch_reaching_99', 'convcli')}", f"{med('epoch_reaching_99', 'recipe')}"],
-        ["final test accuracy", f"{med('final_test_accuracy', 'convcli')}", f"{med('final_test_accuracy', 'recipe')}"],
-        ["whole run (seconds)", f"{med('total_seconds', 'convcli'):.1f}", f"{med('total_seconds', 'recipe'):.1f}"],
+        [
+            "seconds to 99.0% test accuracy (start-up included)",
+            med("seconds_to_99", "convcli"),
+            med("seconds_to_99", "recipe"),
+        ],
+        ["epoch reaching 99.0%", med("epoch_reaching_99", "convcli"), med("epoch_reaching_99", "recipe")],
+        ["final test accuracy", med("final_test_accuracy", "convcli"), med("final_test_accuracy", "recipe")],
+        ["whole run (seconds)", med("total_seconds", "convcli"), med("total_seconds", "recipe")],
         ["ratio time to 99.0%: convcli / recipe", f"{median(ratios):.2f}×" if ratios else "n/a", ""],
         ["peak RSS of convcli train cnn (MiB)", str(rss), ""],
     ]
     table(f"Training on MNIST, {repeat} run(s) each", ["", "convcli cnn", "Keras recipe"], rows)
-    save("train", {"repeat": repeat, "runs": runs, "ratio_time_to_99": median(ratios) if ratios else None,
-                   "peak_rss_mib": rss, "targets": {"ratio_max": 0.25, "final_min": 0.994, "rss_max_mib": 2048}})
+    save(
+        "train",
+        {
+            "repeat": repeat,
+            "runs": runs,
+            "ratio_time_to_99": median(ratios) if ratios else None,
+            "peak_rss_mib": rss,
+            "targets": {"ratio_max": 0.25, "final_min": 0.994, "rss_max_mib": 2048},
+        },
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("which", nargs="*", default=["startup", "filter", "large", "train"],
-                        choices=["startup", "filter", "large", "train"])
+    parser.add_argument(
+        "which",
+        nargs="*",
+        default=["startup", "filter", "large", "train"],
+        choices=["startup", "filter", "large", "train"],
+    )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)

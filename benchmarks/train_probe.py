@@ -37,21 +37,40 @@ def main() -> None:
     from convcli.training import TrainConfig, train
 
     config = TrainConfig.from_preset(
-        None if args.layers else args.preset, args.layers, output=args.output, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.lr, schedule=args.schedule,
-        augment=None if args.augment is None else bool(args.augment), seed=args.seed, data_dir=args.data_dir,
+        None if args.layers else args.preset,
+        args.layers,
+        output=args.output,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        schedule=args.schedule,
+        augment=None if args.augment is None else bool(args.augment),
+        seed=args.seed,
+        data_dir=args.data_dir,
     )
     test = load_dataset(config.dataset, config.data_dir)
 
     def probe(epoch: int, model) -> None:  # type: ignore[no-untyped-def]
         pause = time.time()
         accuracy = evaluate_arrays(model, test.x_test, test.y_test).accuracy
-        print(json.dumps({"epoch": epoch + 1, "test_accuracy": accuracy, "t": pause - T0,
-                          "eval_seconds": time.time() - pause}), flush=True)
+        print(
+            json.dumps(
+                {"epoch": epoch + 1, "test_accuracy": accuracy, "t": pause - T0, "eval_seconds": time.time() - pause}
+            ),
+            flush=True,
+        )
 
     result = train(config, epoch_hook=probe)
-    print(json.dumps({"final_test_accuracy": result.record["test"]["accuracy"], "t": time.time() - T0,
-                      "train_seconds": result.record["seconds"]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "final_test_accuracy": result.record["test"]["accuracy"],
+                "t": time.time() - T0,
+                "train_seconds": result.record["seconds"],
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from PIL import Image
 from convcli.errors import ConvcliError
 from convcli.prediction import center_of_mass, prepare_digit
 
+pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
+
 MNIST = mnist_dir()
 needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
 

@@ -10,6 +10,8 @@ from convcli import Convolver, list_kernels, load_kernel, parse_kernel
 from convcli.errors import ConvcliError
 from convcli.kernels import named_kernel_files
 
+pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
+
 REQUIRED = [
     "identity",
     "edges",

@@ -11,6 +11,8 @@ from conftest import EXAMPLES
 from convcli import convolve, load_kernel, output_size, read_matrix
 from convcli.textformat import parse_matrix_text
 
+pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
+
 SHARPEN_VALID = [[266, -61, -30], [116, -47, 295], [-135, 256, -128]]
 SHARPEN_SAME = [
     [114, 328, -26, 470, 158],

@@ -9,6 +9,8 @@ import pytest
 from convcli.errors import ConvcliError
 from convcli.models import PRESETS, build_model, describe_model, parse_spec, read_spec_argument
 
+pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
+
 LECTURE_SLIDES = {
     "conv(64,3),flatten,dense(10)": 433_290,
     "conv(64,3),flatten,dense(15,activation=tanh),dense(10)": 649_775,

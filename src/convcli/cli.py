@@ -156,11 +156,13 @@ def _source(input_: str | None, sample: str | None) -> str:
 def main_options(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and TensorFlow's own log lines."),
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU when there is one) or cpu (hide every GPU)."),
 ) -> None:
     """Global options."""
-    from .backend import set_verbose
+    from .backend import select_device, set_verbose
 
     set_verbose(verbose)
+    select_device(device)
     if verbose:
         os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
     if version:
@@ -501,6 +503,15 @@ def train(
     limit: int = typer.Option(None, "--limit", help="Use only the first N training images."),
     resume: str = typer.Option(None, "--resume", help="Continue an interrupted run's checkpoint."),
     plot: bool = typer.Option(False, "--plot", help="Also write loss/accuracy curves (PNG)."),
+    precision: str = typer.Option("float32", "--precision", help="float32, or mixed (on a GPU)."),
+    distribute: bool = typer.Option(
+        False, "--distribute", help="Data-parallel over every local device (JAX or TensorFlow)."
+    ),
+    coordinator: str = typer.Option(
+        None, "--coordinator", envvar="CONVCLI_COORDINATOR", help="HOST:PORT of process 0 (JAX multi-process)."
+    ),
+    num_processes: int = typer.Option(None, "--num-processes", envvar="CONVCLI_NUM_PROCESSES"),
+    process_id: int = typer.Option(None, "--process-id", envvar="CONVCLI_PROCESS_ID"),
     json_: bool = typer.Option(False, "--json", help="Print the run's record as JSON."),
 ) -> None:
     """Train a classifier on MNIST; write MODEL.keras and its JSON record beside it.
@@ -540,6 +551,11 @@ def train(
             dataset=dataset,
             data_dir=data_dir,
             limit=limit,
+            precision=precision,
+            distribute=distribute,
+            coordinator=coordinator,
+            num_processes=num_processes,
+            process_id=process_id,
         )
     reporter = _Progress(sys.stderr if json_ else sys.stdout)
     result = run_training(config, reporter=reporter, resume=resume, log=reporter.log)
@@ -731,6 +747,32 @@ def weights(
     else:
         for path in paths:
             sys.stdout.write(f"{path}\n")
+
+
+@app.command()
+@handle_errors
+def info(json_: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Show the versions, the Keras backend (set KERAS_BACKEND to tensorflow, jax or torch) and
+    the devices it sees.
+
+    Example:
+
+    \b
+        convcli info
+        KERAS_BACKEND=jax convcli info --json
+        convcli --device cpu info
+    """
+    from importlib.metadata import version as pkg_version
+
+    from .backend import backend_info
+
+    data = {"convcli": pkg_version("convcli"), **backend_info()}
+    if json_:
+        _print_json(data)
+        return
+    _table(
+        "convcli", ["what", "value"], [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()]
+    )
 
 
 # --------------------------------------------------------------------------- entry point

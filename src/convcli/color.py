@@ -111,8 +111,7 @@ def gray_file(
 
     With ``output`` ``-`` nothing is written: the caller sends ``pixels`` to stdout as PNG.
     """
-    from .images import read_source
-    from .images import DEFAULT_MAX_PIXELS, encode_image, image_format_for, is_raw_path, write_array
+    from .images import DEFAULT_MAX_PIXELS, encode_image, image_format_for, is_raw_path, read_source, write_array
     from .outputs import check_output_path, write_bytes
 
     if method not in GRAY_WEIGHTS:
@@ -143,8 +142,7 @@ def channels_file(
     """
     from pathlib import Path
 
-    from .images import read_source, source_stem
-    from .images import DEFAULT_MAX_PIXELS, encode_image
+    from .images import DEFAULT_MAX_PIXELS, encode_image, read_source, source_stem
     from .outputs import check_output_dir, write_bytes
 
     folder = check_output_dir(out_dir)

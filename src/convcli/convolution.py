@@ -16,6 +16,7 @@ that T = ceil(N / S), as Keras does.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Sequence
@@ -103,10 +104,8 @@ class Convolver:
 
     def build_quietly(self) -> None:
         """Build the layer now (used to overlap the Keras import with decoding); errors wait."""
-        try:
+        with contextlib.suppress(Exception):
             _ = self.model
-        except Exception:  # noqa: BLE001 - the same error is raised again on first real use
-            pass
 
     @property
     def model(self) -> Any:

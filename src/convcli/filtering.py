@@ -19,7 +19,6 @@ from .convolution import Convolver
 from .errors import ConvcliError, input_error
 from .images import (
     DEFAULT_MAX_PIXELS,
-    MATRIX_SUFFIXES,
     RAW_SUFFIXES,
     image_format_for,
     is_raw_path,
@@ -29,7 +28,6 @@ from .images import (
 )
 from .kernels import Kernel, load_kernel
 from .outputs import check_output_dir, check_output_path
-
 
 
 @dataclass
@@ -166,8 +164,9 @@ def filter_images(
             raise input_error("--range raw keeps values unmapped: use --format npy, txt or csv")
     if output == "-" and range_mode == "raw":
         raise input_error("--range raw cannot be written as PNG on stdout")
-    plan = _Plan(conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, tuple(sources), in_place,
-                 png_level)
+    plan = _Plan(
+        conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, tuple(sources), in_place, png_level
+    )
     records, failures = _run_pipeline(plan, list(sources), keep_going, workers)
     return FilterResult(records, failures)
 
@@ -219,8 +218,13 @@ class _Plan:
         return out
 
     def write(self, target: str, knames: list[str], array: np.ndarray) -> None:
-        write_array(target, array, range_mode=self.range_mode, name=knames[0] if len(knames) == 1 else None,
-                    png_level=self.png_level)
+        write_array(
+            target,
+            array,
+            range_mode=self.range_mode,
+            name=knames[0] if len(knames) == 1 else None,
+            png_level=self.png_level,
+        )
 
 
 def _run_pipeline(

@@ -254,9 +254,12 @@ def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
     """
     arr = np.asarray(array, dtype=np.float32)
     if mode == "clip":
-        out = np.clip(np.rint(arr), 0, 255)
+        out = np.rint(arr)
+        np.clip(out, 0, 255, out=out)  # in place: one temporary, not two (4096² images)
     elif mode == "abs":
-        out = np.clip(np.rint(np.abs(arr)), 0, 255)
+        out = np.abs(arr)
+        np.rint(out, out=out)
+        np.clip(out, 0, 255, out=out)
     elif mode == "rescale":
         lo, hi = float(arr.min()), float(arr.max())
         out = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.clip(arr, 0, 255)
@@ -286,8 +289,18 @@ def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> by
     return buffer.getvalue()
 
 
-_COMMON_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-                   ".bmp": "BMP", ".gif": "GIF", ".webp": "WEBP", ".ppm": "PPM", ".pgm": "PPM"}
+_COMMON_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".webp": "WEBP",
+    ".ppm": "PPM",
+    ".pgm": "PPM",
+}
 """Suffixes answered without loading every Pillow plugin (which costs ~25 ms at start-up)."""
 
 

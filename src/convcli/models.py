@@ -379,7 +379,9 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
         return k.layers.Flatten(name=name)
     if spec.kind == "dense":
         default = "softmax" if last_dense else "relu"
-        return k.layers.Dense(bound["units"], activation=bound.get("activation", default), name=name)
+        # Under mixed precision the class probabilities stay float32, as Keras advises.
+        dtype = "float32" if last_dense and k.mixed_precision.global_policy().name.startswith("mixed") else None
+        return k.layers.Dense(bound["units"], activation=bound.get("activation", default), name=name, dtype=dtype)
     if spec.kind == "dropout":
         return k.layers.Dropout(float(bound["rate"]), name=name)
     return k.layers.BatchNormalization(momentum=float(bound.get("momentum", 0.99)), name=name)

@@ -135,8 +135,7 @@ def predict_files(
     max_pixels: int | None = None,
 ) -> list[Prediction]:
     """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset."""
-    from .images import read_source
-    from .images import DEFAULT_MAX_PIXELS
+    from .images import DEFAULT_MAX_PIXELS, read_source
     from .models import load_model
 
     if index is None and not images:

@@ -8,6 +8,7 @@ only when training completes, by an atomic rename, so it is never partial.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -47,6 +48,21 @@ class TrainConfig:
     data_dir: str | None = None
     output: str = "model.keras"
     limit: int | None = None
+    precision: str = "float32"
+    distribute: bool = False
+    coordinator: str | None = None
+    num_processes: int | None = None
+    process_id: int | None = None
+
+    @property
+    def multi_process(self) -> bool:
+        """Whether this run is one of several processes (JAX's distribution API)."""
+        return self.num_processes is not None and self.num_processes > 1
+
+    @property
+    def is_chief(self) -> bool:
+        """Only process 0 of a multi-process run writes the model, checkpoints and record."""
+        return not self.multi_process or self.process_id == 0
 
     @classmethod
     def from_preset(cls, preset: str | None, spec: str | None = None, **overrides: Any) -> TrainConfig:
@@ -87,6 +103,13 @@ class TrainConfig:
             raise input_error(f"--seed must be in 0 … 2^32−1, got {self.seed}")
         if Path(self.output).suffix != ".keras":
             raise input_error(f"{self.output}: the model file must end in .keras")
+        if self.num_processes is not None or self.process_id is not None or self.coordinator:
+            if not (self.coordinator and self.num_processes and self.process_id is not None):
+                raise input_error(
+                    "a multi-process run needs --coordinator HOST:PORT, --num-processes N and --process-id I together"
+                )
+            if self.num_processes < 1 or not 0 <= self.process_id < self.num_processes:
+                raise input_error(f"--process-id must be in 0 … {self.num_processes - 1}")
 
 
 class Reporter(Protocol):
@@ -324,19 +347,27 @@ def _train(
     checkpoint = checkpoint_path_for(output)
     record_path = record_path_for(output)
 
-    from .backend import keras, seed_everything
+    from .backend import data_parallel, keras, seed_everything, set_precision
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays, prepare_images
     from .models import build_model, load_model
 
     k = keras()
     seed_everything(config.seed)
+    policy = set_precision(config.precision)
+    strategy, replicas = None, 1
+    if config.distribute or config.multi_process:
+        strategy, replicas = data_parallel(config.num_processes, config.coordinator, config.process_id)
     log(f"loading {config.dataset}")
     data = load_dataset(config.dataset, config.data_dir)
     x_all, y_all = data.x_train, data.y_train
     if config.limit is not None:
         x_all, y_all = x_all[: config.limit], y_all[: config.limit]
     x_train, y_train, x_val, y_val = _split(x_all, y_all, config.validation_split, config.seed)
+    if config.multi_process:
+        # Each process trains on its own shard; the global batch is the sum of the local ones.
+        shard = slice(config.process_id, None, config.num_processes)
+        x_train, y_train = x_train[shard], y_train[shard]
     if len(x_train) == 0:
         raise input_error("no training images left after the validation split")
     x_train_f = prepare_images(x_train)
@@ -350,12 +381,14 @@ def _train(
     if resume is not None:
         model = load_model(resume)
     else:
-        model = build_model(config.spec, name=config.preset or "convcli_model")
-        model.compile(
-            optimizer=k.optimizers.Adam(learning_rate=_schedule(config, steps)),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+        with scope:
+            model = build_model(config.spec, name=config.preset or "convcli_model")
+            model.compile(
+                optimizer=k.optimizers.Adam(learning_rate=_schedule(config, steps)),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
 
     log(
         f"model {config.preset or 'from spec'}: {model.count_params():,} parameters"
@@ -407,7 +440,7 @@ def _train(
                 reporter.on_epoch_end(epoch, entry)
             if epoch_hook is not None:
                 epoch_hook(epoch, self.model)
-            if epoch + 1 < config.epochs:
+            if epoch + 1 < config.epochs and config.is_chief:
                 _save_model(self.model, checkpoint, state(epoch + 1, "running"))
 
     bridge = Bridge()
@@ -416,8 +449,9 @@ def _train(
         reporter.on_train_begin(config.epochs, steps, initial_epoch)
     if initial_epoch < config.epochs and flag.signal_name is None:
         model.fit(
-            _batches(k, x_train_f, y_train, config.batch_size, config.seed + initial_epoch, config.augment,
-                     initial_epoch),
+            _batches(
+                k, x_train_f, y_train, config.batch_size, config.seed + initial_epoch, config.augment, initial_epoch
+            ),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             validation_data=(x_val_f, y_val) if x_val_f is not None else None,
@@ -455,7 +489,8 @@ def _train(
         "versions": versions,
     }
     if flag.signal_name is not None and epoch < config.epochs:
-        _save_model(model, checkpoint, state(epoch, "interrupted"))
+        if config.is_chief:
+            _save_model(model, checkpoint, state(epoch, "interrupted"))
         record.update(
             status="interrupted",
             signal=flag.signal_name,
@@ -465,11 +500,13 @@ def _train(
             seconds=seconds_before + time.monotonic() - started,
             resume=f"convcli train --resume {checkpoint}",
         )
-        write_text(record_path, json.dumps(record, indent=2) + "\n")
+        if config.is_chief:
+            write_text(record_path, json.dumps(record, indent=2) + "\n")
         return TrainResult(None, record_path, checkpoint, record, True, flag.signal_name)
 
     result = evaluate_arrays(model, data.x_test, data.y_test)
-    _save_model(model, output)
+    if config.is_chief:
+        _save_model(model, output)
     record.update(
         status="completed",
         epochs_completed=epoch,
@@ -477,6 +514,14 @@ def _train(
         test={"accuracy": result.accuracy, "loss": result.loss, "n": result.n},
         seconds=seconds_before + time.monotonic() - started,
     )
+    record.update(
+        precision=policy,
+        distributed=config.distribute or config.multi_process,
+        replicas=replicas,
+        processes=config.num_processes or 1,
+    )
+    if not config.is_chief:
+        return TrainResult(None, record_path, None, record)
     write_text(record_path, json.dumps(record, indent=2) + "\n")
     if checkpoint.exists():
         checkpoint.unlink()

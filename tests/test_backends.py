@@ -1,0 +1,147 @@
+"""Backend-sensitive checks: the same numbers on TensorFlow, JAX and PyTorch, `info`, and
+data-parallel training on two simulated CPU devices. `make test-backends` runs the modules
+marked ``backend`` under each backend; the default suite runs them on TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, mnist_dir
+
+pytestmark = pytest.mark.backend
+MNIST = mnist_dir()
+REFERENCE = Path(__file__).parent / "data" / "fixed_predictions.npy"
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def fixed_weights_model():  # type: ignore[no-untyped-def]
+    """The lecture's CNN with weights drawn from NumPy (not the backend's RNG)."""
+    from convcli.models import PRESETS, build_model
+
+    model = build_model(PRESETS["lecture-cnn"].spec)
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(0, 0.2, w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+def fixed_inputs() -> np.ndarray:
+    rng = np.random.default_rng(11)
+    return rng.random((16, 28, 28, 1), dtype=np.float32)
+
+
+def test_fixed_weights_predictions_agree_across_backends() -> None:
+    probs = np.asarray(fixed_weights_model().predict(fixed_inputs(), verbose=0))
+    if not REFERENCE.exists():  # written once, on TensorFlow, and committed
+        assert BACKEND == "tensorflow"
+        np.save(REFERENCE, probs)
+    np.testing.assert_allclose(probs, np.load(REFERENCE), atol=1e-5)
+
+
+def test_lecture_examples_on_this_backend(cli) -> None:
+    result = cli(
+        "filter",
+        ROOT / "examples" / "rgb-5x5x3.txt",
+        "-k",
+        "lecture-w0",
+        "-k",
+        "lecture-w1",
+        "--stride",
+        "2",
+        "--padding",
+        "same",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    volume = np.array(json.loads(result.stdout)["values"])
+    assert volume[:, :, 0].tolist() == [[2, 3, 3], [3, 7, 3], [8, 10, -3]]
+    assert volume[:, :, 1].tolist() == [[-8, -8, -3], [-3, 1, 0], [-3, -8, -5]]
+
+
+def test_info_reports_backend_and_devices(cli) -> None:
+    result = cli("info", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["backend"] == BACKEND
+    assert data["backend_version"] and data["devices"]
+
+
+def _train(env: dict[str, str], *extra: str, out: Path) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "convcli",
+        "train",
+        "--layers",
+        "conv(4,3),pool(2),flatten,dense(10)",
+        "--epochs",
+        "1",
+        "--limit",
+        "4000",
+        "--batch-size",
+        "64",
+        "--seed",
+        "3",
+        "--data-dir",
+        str(MNIST),
+        "-o",
+        str(out),
+        "--json",
+        *extra,
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, "KERAS_BACKEND": BACKEND, **env}
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+@pytest.mark.skipif(BACKEND == "torch", reason="--distribute needs jax or tensorflow")
+def test_distribute_on_two_cpu_devices_matches_single_device(tmp_path) -> None:
+    """Two simulated devices, same global batch: the same model within float tolerance."""
+    import keras
+
+    env = {"CONVCLI_TF_CPU_DEVICES": "2", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    single = _train(env, out=tmp_path / "one.keras")
+    double = _train(env, "--distribute", out=tmp_path / "two.keras")
+    assert double["distributed"] and double["replicas"] == 2 and single["replicas"] == 1
+    one = keras.saving.load_model(tmp_path / "one.keras").get_weights()
+    two = keras.saving.load_model(tmp_path / "two.keras").get_weights()
+    for a, b in zip(one, two):
+        np.testing.assert_allclose(a, b, atol=2e-3)  # stated tolerance: all-reduce order differs
+    assert abs(single["test"]["accuracy"] - double["test"]["accuracy"]) <= 0.005
+
+
+def test_torch_refuses_distribute_clearly(cli) -> None:
+    if BACKEND != "torch":
+        pytest.skip("torch backend only")
+    result = cli("train", "softmax", "--distribute", "--epochs", "1", "--limit", "100")
+    assert result.exit_code == 2 and "needs the jax or tensorflow backend" in result.stderr
+
+
+def test_multiworker_tensorflow_points_to_jax(cli, tmp_path) -> None:
+    if BACKEND != "tensorflow":
+        pytest.skip("tensorflow backend only")
+    result = cli(
+        "train",
+        "softmax",
+        "--coordinator",
+        "127.0.0.1:5999",
+        "--num-processes",
+        "2",
+        "--process-id",
+        "0",
+        "--epochs",
+        "1",
+        "--limit",
+        "100",
+        "-o",
+        tmp_path / "m.keras",
+    )
+    assert result.exit_code == 2 and "KERAS_BACKEND=jax" in result.stderr and "20585" in result.stderr
