@@ -4,6 +4,7 @@ marked ``backend`` under each backend; the default suite runs them on TensorFlow
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -159,3 +160,67 @@ def test_multiworker_tensorflow_points_to_jax(cli, tmp_path) -> None:
         tmp_path / "m.keras",
     )
     assert result.exit_code == 2 and "KERAS_BACKEND=jax" in result.stderr and "20585" in result.stderr
+
+
+@pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed (make test-backends)")
+def test_two_jax_processes_on_localhost(tmp_path) -> None:
+    """Two real processes with JAX's CPU collectives: identical weights, process 0 writes."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "mp.keras"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "convcli",
+                "train",
+                "softmax",
+                "--epochs",
+                "2",
+                "--limit",
+                "2000",
+                "--batch-size",
+                "64",
+                "--data-dir",
+                str(MNIST),
+                "-o",
+                str(out),
+                "--json",
+                "--coordinator",
+                f"127.0.0.1:{port}",
+                "--num-processes",
+                "2",
+                "--process-id",
+                str(i),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "KERAS_BACKEND": "jax"},
+        )
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    records = [json.loads(o[0]) for o in outs]  # stdout is pure JSON on both processes
+    assert records[0]["weights_sha256"] == records[1]["weights_sha256"]
+    assert records[0]["processes"] == 2 and records[0]["replicas"] == 2
+    assert (
+        out.exists()
+        and json.loads((tmp_path / "mp.json").read_text())["weights_sha256"] == records[0]["weights_sha256"]
+    )
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "convcli", "evaluate", str(out), "--data-dir", str(MNIST), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(records[0]["test"]["accuracy"], abs=1e-6)

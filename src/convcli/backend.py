@@ -46,6 +46,17 @@ def _native_stderr_silenced():  # type: ignore[no-untyped-def]
         os.close(devnull)
 
 
+def _native_stdout_to_stderr() -> None:
+    """Send native (C++) writes to file descriptor 1 to stderr, keeping Python's stdout for results."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+        sys.stdout = os.fdopen(saved, "w", buffering=1)
+    except (OSError, ValueError):
+        pass
+
+
 def keras() -> ModuleType:
     """Import and return ``keras``, silencing the backend's start-up noise unless verbose."""
     if "keras" in sys.modules and hasattr(sys.modules["keras"], "Sequential"):
@@ -155,9 +166,13 @@ def data_parallel(
             import jax
 
             jax.config.update("jax_cpu_collectives_implementation", "gloo")
+            _native_stdout_to_stderr()  # Gloo prints its connection notes on stdout
             k.distribution.initialize(job_addresses=coordinator, num_processes=num_processes, process_id=process_id)
         devices = k.distribution.list_devices()
-        k.distribution.set_distribution(k.distribution.DataParallel(devices=devices))
+        distribution = k.distribution.DataParallel(devices=devices)
+        if multi:
+            distribution.auto_shard_dataset = False  # each process already reads only its own shard
+        k.distribution.set_distribution(distribution)
         return None, len(devices)
     if multi:
         raise input_error(

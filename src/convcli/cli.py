@@ -85,6 +85,16 @@ def handle_errors(func: F) -> F:
         except MemoryError:
             _stderr("Error: out of memory (try a smaller input or batch)")
             raise typer.Exit(EXIT_FAILURE) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug or a library failure: still one line, never a traceback
+            if is_verbose():
+                import traceback
+
+                traceback.print_exc()
+            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            _stderr(f"Error: unexpected {type(exc).__name__}: {detail} (--verbose shows the traceback)")
+            raise typer.Exit(EXIT_FAILURE) from None
         except OSError as exc:
             if is_verbose():
                 import traceback

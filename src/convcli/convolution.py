@@ -175,7 +175,10 @@ class Convolver:
             batch = arr[None, :, :, None]
         else:
             batch = np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
-        out = np.asarray(self.model(batch, training=False), dtype=np.float32)  # (B, T, U, N)
+        from .backend import keras
+
+        # convert_to_numpy works for every backend (a PyTorch tensor must be detached first).
+        out = np.asarray(keras().ops.convert_to_numpy(self.model(batch, training=False)), dtype=np.float32)
         results = []
         for index, kernel in enumerate(self.kernels):
             plane = out[..., index]  # (B, T, U)

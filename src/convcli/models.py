@@ -558,8 +558,15 @@ def load_model(path: str | Any) -> Any:
     from .backend import keras
 
     k = keras()
+    import warnings
+
+    from .backend import is_verbose
+
     try:
-        return k.saving.load_model(p, safe_mode=True, compile=True)
+        with warnings.catch_warnings():
+            if not is_verbose():  # Keras's notes (optimizer state skipped, …) are not the user's errors
+                warnings.simplefilter("ignore")
+            return k.saving.load_model(p, safe_mode=True, compile=True)
     except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "safe_mode" in str(exc) or "Lambda" in str(exc) or "lambda" in str(exc):

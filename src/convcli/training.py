@@ -255,6 +255,16 @@ def _batches(
     return Batches()
 
 
+def _weights_digest(model: Any) -> str:
+    """SHA-256 of the model's weights, to check that processes of one run agree bit for bit."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
 def _save_model(model: Any, path: Path, state: dict[str, Any] | None = None) -> None:
     """Save atomically; a checkpoint also carries the run's state inside the .keras zip."""
     with atomic_path(path, suffix=".keras") as tmp:
@@ -364,15 +374,21 @@ def _train(
     if config.limit is not None:
         x_all, y_all = x_all[: config.limit], y_all[: config.limit]
     x_train, y_train, x_val, y_val = _split(x_all, y_all, config.validation_split, config.seed)
+    batch_size = config.batch_size
     if config.multi_process:
-        # Each process trains on its own shard; the global batch is the sum of the local ones.
-        shard = slice(config.process_id, None, config.num_processes)
-        x_train, y_train = x_train[shard], y_train[shard]
+        # Each process reads only its own shard (equal sizes, so every process runs the same
+        # number of steps); the global batch is split evenly between the processes.
+        n = config.num_processes
+        if batch_size % n:
+            raise input_error(f"--batch-size {batch_size} must divide evenly between {n} processes")
+        batch_size //= n
+        x_train, y_train = (a[config.process_id :: n][: len(x_train) // n] for a in (x_train, y_train))
+        x_val, y_val = (a[config.process_id :: n][: len(x_val) // n] for a in (x_val, y_val))
     if len(x_train) == 0:
         raise input_error("no training images left after the validation split")
     x_train_f = prepare_images(x_train)
     x_val_f = prepare_images(x_val) if len(x_val) else None
-    steps = math.ceil(len(x_train) / config.batch_size)
+    steps = math.ceil(len(x_train) / batch_size)
     log(
         f"{config.dataset} from {data.source}: {len(x_train):,} training and {len(x_val):,} "
         f"validation images; the {len(data.x_test):,} test images are kept for the end"
@@ -440,7 +456,7 @@ def _train(
                 reporter.on_epoch_end(epoch, entry)
             if epoch_hook is not None:
                 epoch_hook(epoch, self.model)
-            if epoch + 1 < config.epochs and config.is_chief:
+            if epoch + 1 < config.epochs and not config.multi_process:
                 _save_model(self.model, checkpoint, state(epoch + 1, "running"))
 
     bridge = Bridge()
@@ -449,9 +465,7 @@ def _train(
         reporter.on_train_begin(config.epochs, steps, initial_epoch)
     if initial_epoch < config.epochs and flag.signal_name is None:
         model.fit(
-            _batches(
-                k, x_train_f, y_train, config.batch_size, config.seed + initial_epoch, config.augment, initial_epoch
-            ),
+            _batches(k, x_train_f, y_train, batch_size, config.seed + initial_epoch, config.augment, initial_epoch),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
             validation_data=(x_val_f, y_val) if x_val_f is not None else None,
@@ -504,14 +518,31 @@ def _train(
             write_text(record_path, json.dumps(record, indent=2) + "\n")
         return TrainResult(None, record_path, checkpoint, record, True, flag.signal_name)
 
-    result = evaluate_arrays(model, data.x_test, data.y_test)
+    if config.multi_process:
+        # Every process evaluates its shard of the test set; Keras combines the metrics.
+        n = config.num_processes
+        x_shard = data.x_test[config.process_id :: n][: len(data.x_test) // n]
+        y_shard = data.y_test[config.process_id :: n][: len(data.x_test) // n]
+        loss, accuracy = model.evaluate(prepare_images(x_shard), y_shard, batch_size=batch_size, verbose=0)[:2]
+        test = {"accuracy": float(accuracy), "loss": float(loss), "n": len(x_shard) * n}
+        # Every process fetches the (replicated) weights in the same order; then the model is
+        # rebuilt outside the distribution so that process 0 can save it without collectives.
+        weights = [np.asarray(w) for w in model.get_weights()]
+        k.distribution.set_distribution(None)
+        model = build_model(config.spec, name=config.preset or "convcli_model")
+        model.set_weights(weights)
+        model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        record["weights_sha256"] = _weights_digest(model)
+    else:
+        result = evaluate_arrays(model, data.x_test, data.y_test)
+        test = {"accuracy": result.accuracy, "loss": result.loss, "n": result.n}
     if config.is_chief:
         _save_model(model, output)
     record.update(
         status="completed",
         epochs_completed=epoch,
         model=str(output),
-        test={"accuracy": result.accuracy, "loss": result.loss, "n": result.n},
+        test=test,
         seconds=seconds_before + time.monotonic() - started,
     )
     record.update(
