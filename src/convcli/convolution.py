@@ -175,10 +175,10 @@ class Convolver:
             batch = arr[None, :, :, None]
         else:
             batch = np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
-        from .backend import keras
-
-        # convert_to_numpy works for every backend (a PyTorch tensor must be detached first).
-        out = np.asarray(keras().ops.convert_to_numpy(self.model(batch, training=False)), dtype=np.float32)
+        out = self.model(batch, training=False)
+        if hasattr(out, "detach"):  # PyTorch: leave the autograd graph, come back to the CPU
+            out = out.detach().cpu()
+        out = np.asarray(out, dtype=np.float32)  # (B, T, U, N); no copy for TensorFlow and JAX on CPU
         results = []
         for index, kernel in enumerate(self.kernels):
             plane = out[..., index]  # (B, T, U)

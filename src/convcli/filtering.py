@@ -282,6 +282,7 @@ def _run_pipeline(
                 try:
                     image = future.result()
                     results = [r.array for r in plan.conv.apply(image, source)]
+                    del image  # free the input before the outputs are encoded (large images)
                     targets = plan.targets(source, results)
                 except ConvcliError as exc:
                     fail(source, exc)

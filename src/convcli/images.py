@@ -250,25 +250,34 @@ def source_stem(source: str) -> str:
 def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
     """Map float values to 0–255 pixels: ``clip`` (round, clamp), ``abs``, or ``rescale`` (min–max).
 
-    ``raw`` is not a pixel mapping: raw values need a ``.npy`` or text output.
+    ``raw`` is not a pixel mapping: raw values need a ``.npy`` or text output. Works in blocks of
+    rows, so a 4096×4096 image needs a few megabytes of temporaries, not another full copy.
     """
     arr = np.asarray(array, dtype=np.float32)
-    if mode == "clip":
-        out = np.rint(arr)
-        np.clip(out, 0, 255, out=out)  # in place: one temporary, not two (4096² images)
-    elif mode == "abs":
-        out = np.abs(arr)
-        np.rint(out, out=out)
-        np.clip(out, 0, 255, out=out)
-    elif mode == "rescale":
-        lo, hi = float(arr.min()), float(arr.max())
-        out = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.clip(arr, 0, 255)
-        out = np.rint(out)
-    elif mode == "raw":
+    if mode == "raw":
         raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
-    else:
+    if mode not in ("clip", "abs", "rescale"):
         raise input_error(f"unknown range mode {mode!r}: use clip, rescale, abs or raw")
-    return out.astype(np.uint8)
+    lo = hi = 0.0
+    if mode == "rescale" and arr.size:
+        lo, hi = float(arr.min()), float(arr.max())
+    out = np.empty(arr.shape, dtype=np.uint8)
+    rows = max(1, (1 << 20) // max(1, arr[0].size if arr.ndim else 1))
+    for start in range(0, max(1, arr.shape[0] if arr.ndim else 1), rows):
+        block = arr[start : start + rows] if arr.ndim else arr
+        if mode == "abs":
+            work = np.abs(block)
+        elif mode == "rescale" and hi > lo:
+            work = (block - lo) * np.float32(255.0 / (hi - lo))
+        else:
+            work = block.copy()
+        np.rint(work, out=work)
+        np.clip(work, 0, 255, out=work)
+        if arr.ndim:
+            out[start : start + rows] = work
+        else:
+            out[...] = work
+    return out
 
 
 def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> bytes:
