@@ -25,18 +25,38 @@ def main() -> None:
     for preset in presets:
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "convcli", "train", preset, "--seed", "0", "-o", str(work / f"{preset}.keras"),
-             "--json"], capture_output=True, text=True, env=os.environ,
+            [
+                sys.executable,
+                "-m",
+                "convcli",
+                "train",
+                preset,
+                "--seed",
+                "0",
+                "-o",
+                str(work / f"{preset}.keras"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=os.environ,
         )
         wall = time.perf_counter() - started
         if proc.returncode:
             raise SystemExit(proc.stderr)
         record = json.loads(proc.stdout)
-        results[preset] = {"test_accuracy": record["test"]["accuracy"], "wall_seconds": wall,
-                           "epochs": record["hyperparameters"]["epochs"], "params": record["params"],
-                           "target": TARGETS.get(preset)}
-        print(f"{preset:12s} test accuracy {record['test']['accuracy'] * 100:.2f}%  "
-              f"{wall:.0f} s wall  ({record['params']:,} parameters)", flush=True)
+        results[preset] = {
+            "test_accuracy": record["test"]["accuracy"],
+            "wall_seconds": wall,
+            "epochs": record["hyperparameters"]["epochs"],
+            "params": record["params"],
+            "target": TARGETS.get(preset),
+        }
+        print(
+            f"{preset:12s} test accuracy {record['test']['accuracy'] * 100:.2f}%  "
+            f"{wall:.0f} s wall  ({record['params']:,} parameters)",
+            flush=True,
+        )
     out = HERE / "results" / "accuracy.json"
     out.parent.mkdir(exist_ok=True)
     previous = json.loads(out.read_text()) if out.exists() else {}
