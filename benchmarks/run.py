@@ -68,8 +68,11 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    import keras
     import PIL
+
+    from convcli.backend import keras as quiet_keras
+
+    keras = quiet_keras()
 
     return {
         "cpu": cpu,
@@ -156,6 +159,20 @@ def same_interior(convcli_png: Path, anchor_png: Path) -> tuple[int, int]:
     return int((a != b).sum()), int(a.size)
 
 
+def paired_runs(
+    cmds: dict[str, list[str] | str], repeat: int, anchors: tuple[str, ...] = ("magick", "vips")
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Run every command ``repeat`` times, interleaved; ratios convcli / anchor pair by pair."""
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    ratios: dict[str, list[float]] = {a: [] for a in anchors}
+    for _ in range(repeat):
+        for name, cmd in cmds.items():
+            times[name].append(run_timed(cmd, shell=isinstance(cmd, str))[0])
+        for anchor in anchors:
+            ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
+    return times, ratios
+
+
 # --------------------------------------------------------------------------- benchmarks
 
 
@@ -209,13 +226,7 @@ def bench_filter(repeat: int) -> None:
         ),
         "vips": f'for f in {files}; do {VIPS} conv "$f" {out["vips"]}/$(basename "$f") {mat}; done',
     }
-    times: dict[str, list[float]] = {k: [] for k in cmds}
-    ratios: dict[str, list[float]] = {"magick": [], "vips": []}
-    for _ in range(repeat):
-        for name, cmd in cmds.items():
-            times[name].append(run_timed(cmd, shell=isinstance(cmd, str))[0])
-        for anchor in ratios:
-            ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
+    times, ratios = paired_runs(cmds, repeat)
     agree = {}
     for anchor in ("magick", "vips"):
         diff = total = 0
@@ -254,13 +265,7 @@ def bench_large(repeat: int) -> None:
         "magick": [CONVERT, str(big), "-morphology", "Convolve", EDGES_IM, str(outs["magick"])],
         "vips": [VIPS, "conv", str(big), str(outs["vips"]), str(mat)],
     }
-    times: dict[str, list[float]] = {k: [] for k in cmds}
-    ratios: dict[str, list[float]] = {"magick": [], "vips": []}
-    for _ in range(repeat):
-        for name, cmd in cmds.items():
-            times[name].append(run_timed(cmd)[0])
-        for anchor in ratios:
-            ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
+    times, ratios = paired_runs(cmds, repeat)
     rss = peak_rss_mib(cmds["convcli"])
     agree = {a: same_interior(outs["convcli"], outs[a]) for a in ("magick", "vips")}
 

@@ -44,26 +44,6 @@ def test_fixed_weights_predictions_agree_across_backends() -> None:
     np.testing.assert_allclose(probs, np.load(REFERENCE), atol=1e-5)
 
 
-def test_lecture_examples_on_this_backend(cli) -> None:
-    result = cli(
-        "filter",
-        ROOT / "examples" / "rgb-5x5x3.txt",
-        "-k",
-        "lecture-w0",
-        "-k",
-        "lecture-w1",
-        "--stride",
-        "2",
-        "--padding",
-        "same",
-        "--json",
-    )
-    assert result.exit_code == 0, result.stderr
-    volume = np.array(json.loads(result.stdout)["values"])
-    assert volume[:, :, 0].tolist() == [[2, 3, 3], [3, 7, 3], [8, 10, -3]]
-    assert volume[:, :, 1].tolist() == [[-8, -8, -3], [-3, 1, 0], [-3, -8, -5]]
-
-
 def test_info_reports_backend_and_devices(cli) -> None:
     result = cli("info", "--json")
     assert result.exit_code == 0, result.stderr
