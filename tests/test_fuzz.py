@@ -234,7 +234,13 @@ def test_fuzz_layer_spec_builds() -> None:
         st.sampled_from(["flatten", "gap", "batchnorm", "dropout(0.5)", "dense(4)", "dense(10)"]),
     )
 
-    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        derandomize=bool(os.environ.get("CI")),
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(valid_layer, min_size=1, max_size=6).map(",".join))
     def case(text: str) -> None:
         built["n"] += 1
