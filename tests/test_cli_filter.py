@@ -168,3 +168,27 @@ def test_version_and_help_examples() -> None:
     assert run("--version").stdout.startswith(b"convcli ")
     help_text = run("filter", "--help").stdout.decode()
     assert "Example:" in help_text and "convcli filter examples/lecture-5x5.txt" in help_text
+
+
+def test_batches_of_same_size_images_share_layer_calls(tmp_path, rng, monkeypatch) -> None:
+    """Same-size images go through the layer together; results equal one-at-a-time filtering."""
+    import convcli.convolution as conv
+    from convcli import filter_images, load_kernel
+
+    calls = []
+    original = conv.Convolver.apply_many
+
+    def counting(self, images, sources):
+        calls.append(len(images))
+        return original(self, images, sources)
+
+    monkeypatch.setattr(conv.Convolver, "apply_many", counting)
+    inputs = [str(write_png(tmp_path / f"b{i}.png", rng.integers(0, 256, (20, 24, 3)))) for i in range(12)]
+    out = tmp_path / "out"
+    out.mkdir()
+    result = filter_images(inputs, ["sobel-x"], out_dir=out, fmt="npy", range_mode="raw", workers=2)
+    assert sum(calls) == 12 and len(calls) < 12  # batched
+    assert all(r.array is None for r in result.records)  # nothing kept per file: memory stays flat
+    for path in inputs[:3]:
+        alone = conv.convolve(np.asarray(Image.open(path), dtype=np.float32), load_kernel("sobel-x"))[0]
+        np.testing.assert_array_equal(np.load(out / f"{Path(path).stem}-sobel-x.npy"), alone)

@@ -163,30 +163,50 @@ class Convolver:
             return (t, u, shape[2])
         return (t, u)
 
+    def _as_batch(self, arr: np.ndarray) -> np.ndarray:
+        """The layer's input for one image: (1, H, W, C), or one gray image per channel."""
+        if self.depth is not None:
+            return arr[None, ...]
+        if arr.ndim == 2:
+            return arr[None, :, :, None]
+        return np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
+
     def apply(self, image: np.ndarray, source: str = "input") -> list[FilterOutput]:
         """Run ``image`` (H, W) or (H, W, C) through the layer: one output per kernel."""
-        arr = np.asarray(image, dtype=np.float32)
-        if arr.ndim not in (2, 3):
-            raise input_error(f"{source}: expected an H×W or H×W×C array, got shape {arr.shape}")
-        self.check(arr.shape, source)
-        if self.depth is not None:
-            batch = arr[None, ...]
-        elif arr.ndim == 2:
-            batch = arr[None, :, :, None]
-        else:
-            batch = np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
+        return self.apply_many([image], [source])[0]
+
+    def apply_many(self, images: Sequence[np.ndarray], sources: Sequence[str]) -> list[list[FilterOutput]]:
+        """Run images of one shape through the layer in a single call (a batch); per image, one
+        output per kernel. Images of different shapes go through one call each."""
+        arrays = []
+        for image, source in zip(images, sources):
+            arr = np.asarray(image, dtype=np.float32)
+            if arr.ndim not in (2, 3):
+                raise input_error(f"{source}: expected an H×W or H×W×C array, got shape {arr.shape}")
+            self.check(arr.shape, source)
+            arrays.append(arr)
+        if len({a.shape for a in arrays}) > 1:
+            return [self.apply_many([a], [src])[0] for a, src in zip(arrays, sources)]
+        parts = [self._as_batch(a) for a in arrays]
+        batch = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        del parts
         out = self.model(batch, training=False)
         if hasattr(out, "detach"):  # PyTorch: leave the autograd graph, come back to the CPU
             out = out.detach().cpu()
         out = np.asarray(out, dtype=np.float32)  # (B, T, U, N); no copy for TensorFlow and JAX on CPU
+        per_image = len(out) // len(arrays)
         results = []
-        for index, kernel in enumerate(self.kernels):
-            plane = out[..., index]  # (B, T, U)
-            if self.depth is None and arr.ndim == 3:
-                result = np.ascontiguousarray(np.moveaxis(plane, 0, -1))
-            else:
-                result = np.ascontiguousarray(plane[0])
-            results.append(FilterOutput(kernel.name, result))
+        for i, arr in enumerate(arrays):
+            mine = out[i * per_image : (i + 1) * per_image]
+            outputs = []
+            for index, kernel in enumerate(self.kernels):
+                plane = mine[..., index]  # (channels or 1, T, U)
+                if self.depth is None and arr.ndim == 3:
+                    result = np.ascontiguousarray(np.moveaxis(plane, 0, -1))
+                else:
+                    result = np.ascontiguousarray(plane[0])
+                outputs.append(FilterOutput(kernel.name, result))
+            results.append(outputs)
         return results
 
 

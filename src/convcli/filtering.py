@@ -241,6 +241,7 @@ def _run_pipeline(
 
     workers = workers or min(4, os.cpu_count() or 1)
     window = 2 * workers
+    batch_images = window  # images of one shape convolved in one layer call
     records: list[FilterRecord] = []
     failures: list[FilterFailure] = []
     warmup: threading.Thread | None = None
@@ -277,21 +278,44 @@ def _run_pipeline(
         try:
             read_ahead()
             while reads:
-                source, future = reads.popleft()
+                # Take the decoded images that are ready and share a shape: one layer call for all.
+                group: list[tuple[str, np.ndarray]] = []
+                while reads and len(group) < batch_images:
+                    source, future = reads[0]
+                    if group and not future.done():
+                        break
+                    reads.popleft()
+                    try:
+                        image = future.result()
+                    except ConvcliError as exc:
+                        fail(source, exc)
+                        continue
+                    if group and image.shape != group[0][1].shape:
+                        reads.appendleft((source, future))
+                        break
+                    group.append((source, image))
                 read_ahead()
-                try:
-                    image = future.result()
-                    results = [r.array for r in plan.conv.apply(image, source)]
-                    del image  # free the input before the outputs are encoded (large images)
-                    targets = plan.targets(source, results)
-                except ConvcliError as exc:
-                    fail(source, exc)
+                if not group:
                     continue
-                for target, knames, array in targets:
-                    records.append(FilterRecord.of(source, target, knames, array))
-                    if target not in (None, "-"):
-                        writes.append((source, pool.submit(plan.write, target, knames, array)))
-                finish_writes(window)
+                try:
+                    outputs = plan.conv.apply_many([g[1] for g in group], [g[0] for g in group])
+                except ConvcliError as exc:
+                    for source, _ in group:
+                        fail(source, exc)
+                    continue
+                sources_in_group = [g[0] for g in group]
+                del group  # free the inputs before the outputs are encoded (large images)
+                for source, results in zip(sources_in_group, outputs):
+                    try:
+                        targets = plan.targets(source, [r.array for r in results])
+                    except ConvcliError as exc:
+                        fail(source, exc)
+                        continue
+                    for target, knames, array in targets:
+                        records.append(FilterRecord.of(source, target, knames, array))
+                        if target not in (None, "-"):
+                            writes.append((source, pool.submit(plan.write, target, knames, array)))
+                    finish_writes(window)
             finish_writes(0)
         except BaseException:
             for _, pending in list(reads) + list(writes):
