@@ -113,3 +113,11 @@ def test_image_modes_are_normalised(tmp_path) -> None:
     assert read_image(tmp_path / "cmyk.jpg").shape == (8, 8, 3)
     write_png(tmp_path / "one.png", np.array([[7]]))
     assert read_image(tmp_path / "one.png").tolist() == [[7.0]]
+
+
+def test_gray_raw_output_keeps_float_values(cli, color_png, tmp_path) -> None:
+    out = tmp_path / "g.npy"
+    assert cli("gray", color_png, "-o", out, "--method", "bt709").exit_code == 0
+    rgb = np.asarray(Image.open(color_png), dtype=np.float64)
+    expected = 0.2125 * rgb[..., 0] + 0.7154 * rgb[..., 1] + 0.0721 * rgb[..., 2]
+    np.testing.assert_allclose(np.load(out), expected, rtol=1e-6)

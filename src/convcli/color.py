@@ -92,10 +92,11 @@ def colormap_plane(plane: np.ndarray, cmap: str) -> np.ndarray:
 
 @dataclass
 class GrayResult:
-    """A gray conversion: float values, the 8-bit pixels written, and the output path."""
+    """A gray conversion and its output path: float values for raw outputs (``.npy``, ``.txt``),
+    8-bit pixels for images and ``-`` (the caller writes those to stdout as PNG)."""
 
-    gray: np.ndarray
-    pixels: np.ndarray
+    gray: np.ndarray | None
+    pixels: np.ndarray | None
     output: str
 
 
@@ -119,14 +120,14 @@ def gray_file(
     if output != "-":
         check_output_path(output, inputs=(source,), in_place=in_place)
     image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
-    gray = to_gray(image, method)
-    pixels = gray_pixels(image, method)
+    if output != "-" and is_raw_path(output):  # raw outputs keep the exact float values
+        gray = to_gray(image, method)
+        write_array(output, gray)
+        return GrayResult(gray, None, output)
+    pixels = gray_pixels(image, method)  # images get only the 8-bit pixels (start-up matters here)
     if output != "-":
-        if is_raw_path(output):
-            write_array(output, gray)
-        else:
-            write_bytes(output, encode_image(pixels, image_format_for(output), png_level=1))
-    return GrayResult(gray, pixels, output)
+        write_bytes(output, encode_image(pixels, image_format_for(output), png_level=1))
+    return GrayResult(None, pixels, output)
 
 
 def channels_file(
