@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 from conftest import write_png
 from PIL import Image
 
@@ -121,3 +125,48 @@ def test_gray_raw_output_keeps_float_values(cli, color_png, tmp_path) -> None:
     rgb = np.asarray(Image.open(color_png), dtype=np.float64)
     expected = 0.2125 * rgb[..., 0] + 0.7154 * rgb[..., 1] + 0.0721 * rgb[..., 2]
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["luma", "average", "bt709"])
+def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
+    """`convcli gray`'s Pillow-only path gives gray_pixels' values for all 2^24 RGB colours."""
+    from convcli.color import gray_image, gray_pixels
+
+    c = np.arange(1 << 24, dtype=np.uint32)
+    rgb = np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
+    got = np.asarray(gray_image(Image.fromarray(rgb), method))
+    np.testing.assert_array_equal(got, gray_pixels(rgb, method))
+    alpha = np.dstack([rgb[:64, :64], np.full((64, 64), 9, np.uint8)])  # alpha is dropped
+    np.testing.assert_array_equal(np.asarray(gray_image(Image.fromarray(alpha), method)), got[:64, :64])
+
+
+def test_gray_file_paths_agree(tmp_path, rng) -> None:
+    """Image outputs (Pillow path), stdin-style sources and other modes (numpy path) agree."""
+    from convcli.color import gray_file, gray_pixels
+
+    rgb = rng.integers(0, 256, (31, 17, 3)).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    Image.fromarray(rgb).convert("P").save(tmp_path / "p.png")  # palette: the numpy path
+    Image.fromarray(rgb[..., 1]).save(tmp_path / "l.png")  # gray input stays as it is
+    result = gray_file(str(tmp_path / "c.png"), str(tmp_path / "g.png"))
+    np.testing.assert_array_equal(result.pixels, gray_pixels(rgb))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "g.png")), gray_pixels(rgb))
+    palette = np.asarray(Image.open(tmp_path / "p.png").convert("RGB"))
+    np.testing.assert_array_equal(gray_file(str(tmp_path / "p.png"), "-").pixels, gray_pixels(palette))
+    np.testing.assert_array_equal(gray_file(str(tmp_path / "l.png"), "-").pixels, rgb[..., 1])
+    np.save(tmp_path / "c.npy", rgb.astype(np.float32))
+    np.testing.assert_array_equal(gray_file(str(tmp_path / "c.npy"), "-").pixels, gray_pixels(rgb))
+
+
+def test_gray_on_an_image_file_does_not_import_numpy(color_png, tmp_path) -> None:
+    """Start-up is the cost of one-image commands: gray stays in Pillow (issue 5's target)."""
+    code = (
+        "import sys\n"
+        "from convcli.cli import app\n"
+        f"try:\n    app(['gray', {str(color_png)!r}, '-o', {str(tmp_path / 'g.png')!r}])\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert 'numpy' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert (tmp_path / "g.png").stat().st_size > 0

@@ -12,13 +12,20 @@ import os
 import struct
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import input_error, work_error
 from .outputs import atomic_path, write_text
-from .textformat import MAX_TEXT_BYTES, format_matrix, parse_matrix_text
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image as PILImage
+
+# numpy (~70 ms) and the text format are imported inside the functions that need them, so that
+# `convcli gray` can decode, convert and encode in Pillow alone (see color.gray_image).
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Images with more pixels than this are refused before decoding (decompression bombs)."""
@@ -57,6 +64,8 @@ def is_raw_path(path: str | os.PathLike[str]) -> bool:
 
 def load_sample(name: str) -> np.ndarray:
     """Return one of skimage's bundled sample images as float32 0–255 (no download)."""
+    import numpy as np
+
     key = name.strip().lower().replace("-", "_")
     if key not in SAMPLES:
         from .suggest import did_you_mean
@@ -78,6 +87,8 @@ def load_sample(name: str) -> np.ndarray:
 
 def _from_pil(image, source: str) -> np.ndarray:  # type: ignore[no-untyped-def]
     """Convert a decoded Pillow image to a float32 0–255 array (gray or RGB)."""
+    import numpy as np
+
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
         arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
@@ -119,29 +130,16 @@ def _open_image(data: bytes):  # type: ignore[no-untyped-def]
     return Image.open(io.BytesIO(data))
 
 
-def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode image bytes, refusing images above ``max_pixels`` before any pixel is decoded."""
+@contextmanager
+def _decoding(source: str) -> Iterator[None]:
+    """Turn whatever Pillow raises on a damaged or hostile file into one input error."""
     from PIL import Image, UnidentifiedImageError
 
-    if not data:
-        raise input_error(f"{source}: file is empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's notes on damaged files: we answer with errors
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            Image.MAX_IMAGE_PIXELS = None
-            with _open_image(data) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise input_error(
-                        f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
-                        f"the limit of {max_pixels:,} (use --max-pixels to raise it)"
-                    )
-                if width < 1 or height < 1:
-                    raise input_error(f"{source}: image has no pixels")
-                image.seek(0)
-                image.load()
-                return _from_pil(image, source)
+            yield
     except UnidentifiedImageError:
         raise input_error(f"{source}: not an image file (or a format Pillow cannot read)") from None
     except (
@@ -157,6 +155,42 @@ def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXE
     ) as exc:
         detail = str(exc).strip() or type(exc).__name__
         raise input_error(f"{source}: cannot decode image ({detail})") from None
+
+
+def open_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILImage.Image:
+    """Decode image bytes into a loaded Pillow image (first frame), refusing images above
+    ``max_pixels`` before any pixel is decoded. Needs no numpy."""
+    from PIL import Image
+
+    if not data:
+        raise input_error(f"{source}: file is empty")
+    with _decoding(source):
+        Image.MAX_IMAGE_PIXELS = None
+        image = _open_image(data)
+        width, height = image.size
+        if width * height > max_pixels:
+            raise input_error(
+                f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
+                f"the limit of {max_pixels:,} (use --max-pixels to raise it)"
+            )
+        if width < 1 or height < 1:
+            raise input_error(f"{source}: image has no pixels")
+        image.seek(0)
+        image.load()
+        return image
+    raise AssertionError("unreachable")  # _decoding either returns inside or raises
+
+
+def image_to_array(image: PILImage.Image, source: str) -> np.ndarray:
+    """A decoded Pillow image as the float32 0–255 array every command works on."""
+    with _decoding(source):
+        return _from_pil(image, source)
+    raise AssertionError("unreachable")
+
+
+def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode image bytes, refusing images above ``max_pixels`` before any pixel is decoded."""
+    return image_to_array(open_image(data, source, max_pixels=max_pixels), source)
 
 
 def _read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
@@ -188,6 +222,8 @@ def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
 
 def read_matrix(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a text matrix file (the kernel file format) as float32 (H, W) or (H, W, C)."""
+    from .textformat import MAX_TEXT_BYTES, parse_matrix_text
+
     data = _read_bytes(path, limit=MAX_TEXT_BYTES)
     return parse_matrix_text(_decode_text(data, str(path)), str(path)).array
 
@@ -201,6 +237,8 @@ def _decode_text(data: bytes, source: str) -> str:
 
 def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a ``.npy`` array (no pickles) as float32 (H, W) or (H, W, C)."""
+    import numpy as np
+
     data = _read_bytes(path)
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
@@ -253,6 +291,8 @@ def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
     ``raw`` is not a pixel mapping: raw values need a ``.npy`` or text output. Works in blocks of
     rows, so a 4096×4096 image needs a few megabytes of temporaries, not another full copy.
     """
+    import numpy as np
+
     arr = np.asarray(array, dtype=np.float32)
     if mode == "raw":
         raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
@@ -285,10 +325,15 @@ def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> by
 
     ``png_level`` is zlib's compression level for PNG (the pixels are the same at every level).
     """
+    import numpy as np
     from PIL import Image
 
+    return encode_pil(Image.fromarray(np.ascontiguousarray(pixels)), fmt, png_level)
+
+
+def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6) -> bytes:
+    """Encode a Pillow image: JPEG at quality 95, PNG at zlib level ``png_level``."""
     buffer = io.BytesIO()
-    image = Image.fromarray(np.ascontiguousarray(pixels))
     if fmt.upper() in ("JPEG", "JPG"):
         image.save(buffer, format="JPEG", quality=95)
     elif fmt.upper() == "PNG":
@@ -341,12 +386,16 @@ def write_array(
     ``.npy`` stores raw float32; ``.txt``/``.csv`` the matrix text format (raw values); image
     suffixes get pixels mapped by ``range_mode``.
     """
+    import numpy as np
+
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".npy":
         with atomic_path(path) as tmp:
             np.save(tmp, np.asarray(array, dtype=np.float32), allow_pickle=False)
         return Path(path)
     if suffix in MATRIX_SUFFIXES:
+        from .textformat import format_matrix
+
         return write_text(path, format_matrix(array, name=name))
     fmt = image_format_for(path)
     pixels = to_uint8(array, range_mode)
