@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float)
     parser.add_argument("--schedule")
     parser.add_argument("--augment", type=int)
+    parser.add_argument("--label-smoothing", type=float)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=os.environ.get("CONVCLI_DATA_DIR"))
     parser.add_argument("-o", "--output", default="/tmp/convcli-bench-cnn.keras")
@@ -45,6 +46,7 @@ def main() -> None:
         learning_rate=args.lr,
         schedule=args.schedule,
         augment=None if args.augment is None else bool(args.augment),
+        label_smoothing=args.label_smoothing,
         seed=args.seed,
         data_dir=args.data_dir,
     )

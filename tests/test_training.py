@@ -112,6 +112,56 @@ def test_interrupt_then_resume(tmp_path) -> None:
     assert out.exists() and not ckpt.exists()
 
 
+def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:
+    """The cnn preset smooths its targets by 0.1; the setting survives an interruption."""
+    assert TrainConfig.from_preset("cnn").label_smoothing == 0.1
+    assert TrainConfig.from_preset("softmax").label_smoothing == 0.0
+    config = small_config(tmp_path, epochs=2, label_smoothing=0.2)
+    result = train(config, reporter=InterruptAt(1, 1))
+    assert result.interrupted
+    resumed = train(TrainConfig(spec="", output=config.output), resume=checkpoint_path_for(config.output))
+    record = resumed.record
+    assert record["hyperparameters"]["label_smoothing"] == 0.2 and record["epochs_completed"] == 2
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(record["history"][-1])
+    assert 0.3 < record["history"][-1]["val_accuracy"] <= 1 and 0.3 < record["test"]["accuracy"] <= 1
+
+
+def test_smoothed_loss_is_the_formula() -> None:
+    """ε = 0.1: the target is 0.91 on the true class and 0.01 elsewhere; −Σ t·ln p by hand."""
+    from convcli.backend import keras
+    from convcli.training import _loss, _targets
+
+    p = np.array([[0.7, 0.1, 0.2] + [0.0] * 7, [0.05] * 8 + [0.3, 0.3]], dtype=np.float32)
+    y = np.array([0, 9])
+    loss = _loss(keras(), 0.1)
+    got = float(loss(_targets(y, 0.1), p))
+    t = np.full((2, 10), 0.01)
+    t[[0, 1], y] = 0.91
+    expected = float(np.mean(-(t * np.log(np.clip(p, 1e-7, 1))).sum(axis=1)))
+    assert got == pytest.approx(expected, rel=1e-5)
+    assert _loss(keras(), 0.0) == "sparse_categorical_crossentropy"
+
+
+def test_targets_and_batches(rng) -> None:
+    """One-hot smoothing targets; batches scaled one at a time equal the whole set scaled at once."""
+    from convcli.backend import keras
+    from convcli.evaluation import prepare_images
+    from convcli.training import _batches, _targets
+
+    y = np.array([3, 0, 9])
+    np.testing.assert_array_equal(_targets(y, 0.0), y)
+    np.testing.assert_array_equal(_targets(y, 0.1), np.eye(10, dtype=np.float32)[y])
+    x = rng.integers(0, 256, (300, 28, 28)).astype(np.uint8)
+    labels = np.arange(300)
+    batches = _batches(keras(), x, labels, 128, seed=0, augment=False)
+    whole = prepare_images(x)
+    assert len(batches) == 3
+    for i in range(3):
+        xb, yb = batches[i]
+        assert xb.dtype == np.float32 and xb.shape[1:] == (28, 28, 1)
+        np.testing.assert_array_equal(xb, whole[yb])  # labels are the indices here
+
+
 def test_sigterm_is_exit_status_1(tmp_path) -> None:
     result = train(small_config(tmp_path, epochs=1), reporter=InterruptAt(0, 2, signal.SIGTERM))
     assert result.interrupted and result.exit_code == 1
@@ -122,6 +172,8 @@ def test_bad_training_options(cli, tmp_path) -> None:
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--validation-split", "1.5"], "--validation-split"),
         (["--learning-rate", "-1"], "--learning-rate"),
+        (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
+        (["--label-smoothing", "-0.1"], "--label-smoothing"),
         (["-o", str(tmp_path / "m.h5")], "must end in .keras"),
         (["-o", str(tmp_path / "nope" / "m.keras")], "does not exist"),
     ]:

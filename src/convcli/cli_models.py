@@ -140,6 +140,9 @@ def train(
     learning_rate: float = typer.Option(None, "--learning-rate", "--lr", help="Peak learning rate."),
     schedule: str = typer.Option(None, "--schedule", help="constant, cosine or onecycle."),
     augment: bool = typer.Option(None, "--augment/--no-augment", help="Random 2-pixel shifts."),
+    label_smoothing: float = typer.Option(
+        None, "--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (a run repeats on the same machine)."),
     validation_split: float = typer.Option(0.1, "--validation-split", help="Fraction held out."),
     dataset: str = typer.Option("mnist", "--dataset", help="mnist or fashion-mnist."),
@@ -190,6 +193,7 @@ def train(
             learning_rate=learning_rate,
             schedule=schedule,
             augment=augment,
+            label_smoothing=label_smoothing,
             seed=seed,
             validation_split=validation_split,
             dataset=dataset,

@@ -60,6 +60,7 @@ class Preset:
     learning_rate: float = 1e-3
     schedule: str = "constant"
     augment: bool = False
+    label_smoothing: float = 0.0
 
 
 PRESETS: dict[str, Preset] = {
@@ -91,6 +92,7 @@ PRESETS: dict[str, Preset] = {
             learning_rate=3e-3,
             schedule="cosine",
             augment=True,
+            label_smoothing=0.1,
         ),
         Preset(
             "lecture-cnn",

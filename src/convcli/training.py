@@ -42,6 +42,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     schedule: str = "constant"
     augment: bool = False
+    label_smoothing: float = 0.0
     seed: int = 0
     validation_split: float = 0.1
     dataset: str = "mnist"
@@ -79,6 +80,7 @@ class TrainConfig:
                 learning_rate=p.learning_rate,
                 schedule=p.schedule,
                 augment=p.augment,
+                label_smoothing=p.label_smoothing,
             )
         base.update({k: v for k, v in overrides.items() if v is not None})
         if "output" not in overrides or overrides["output"] is None:
@@ -95,6 +97,8 @@ class TrainConfig:
             raise input_error(f"--learning-rate must be a positive number, got {self.learning_rate}")
         if not 0 <= self.validation_split < 1:
             raise input_error(f"--validation-split must be in [0, 1), got {self.validation_split}")
+        if not 0 <= self.label_smoothing < 1:
+            raise input_error(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.schedule not in SCHEDULES:
             raise input_error(f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")
         if self.limit is not None and self.limit < 1:
@@ -223,13 +227,31 @@ AUGMENT_FROM_EPOCH = 2
 generalise (measured: 99.0% test accuracy two epochs earlier than shifting from the start)."""
 
 
+def _targets(y: np.ndarray, label_smoothing: float, num_classes: int = 10) -> np.ndarray:
+    """Labels as the loss wants them: class numbers, or one-hot rows when labels are smoothed
+    (Keras smooths only one-hot targets)."""
+    if label_smoothing <= 0:
+        return y
+    return np.eye(num_classes, dtype=np.float32)[y.astype(np.int64)]
+
+
+def _loss(k: Any, label_smoothing: float) -> Any:
+    """Cross-entropy on class numbers, or on one-hot targets smoothed towards uniform: the
+    true class gets 1 − ε + ε/10 and every other ε/10 (a built-in loss, so models load safely)."""
+    if label_smoothing > 0:
+        return k.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    return "sparse_categorical_crossentropy"
+
+
 def _batches(
     k: Any, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment: bool, first_epoch: int = 0
 ) -> Any:
     """A ``keras.utils.PyDataset`` of shuffled (and, with ``augment``, randomly shifted) batches.
 
-    One ``fit`` call then runs every epoch, with fresh shuffles and shifts each epoch.
+    One ``fit`` call then runs every epoch, with fresh shuffles and shifts each epoch. ``x`` holds
+    uint8 images; each batch is scaled to [0, 1] float32 by ``prepare_images``.
     """
+    from .evaluation import prepare_images
 
     class Batches(k.utils.PyDataset):
         def __init__(self) -> None:
@@ -243,7 +265,7 @@ def _batches(
 
         def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
             idx = self.order[index * batch_size : (index + 1) * batch_size]
-            xb = x[idx]
+            xb = prepare_images(x[idx])
             if augment and self.epoch >= AUGMENT_FROM_EPOCH:
                 xb = shift_images(xb, self.rng.integers(-2, 3, size=(len(idx), 2)))
             return xb, y[idx]
@@ -386,7 +408,8 @@ def _train(
         x_val, y_val = (a[config.process_id :: n][: len(x_val) // n] for a in (x_val, y_val))
     if len(x_train) == 0:
         raise input_error("no training images left after the validation split")
-    x_train_f = prepare_images(x_train)
+    # Training images stay uint8 and each batch is scaled as it is drawn: the same float values
+    # as scaling all 60,000 up front, without ~0.5 s of start-up and 190 MB of memory.
     x_val_f = prepare_images(x_val) if len(x_val) else None
     steps = math.ceil(len(x_train) / batch_size)
     log(
@@ -402,7 +425,7 @@ def _train(
             model = build_model(config.spec, name=config.preset or "convcli_model")
             model.compile(
                 optimizer=k.optimizers.Adam(learning_rate=_schedule(config, steps)),
-                loss="sparse_categorical_crossentropy",
+                loss=_loss(k, config.label_smoothing),
                 metrics=["accuracy"],
             )
 
@@ -465,10 +488,18 @@ def _train(
         reporter.on_train_begin(config.epochs, steps, initial_epoch)
     if initial_epoch < config.epochs and flag.signal_name is None:
         model.fit(
-            _batches(k, x_train_f, y_train, batch_size, config.seed + initial_epoch, config.augment, initial_epoch),
+            _batches(
+                k,
+                x_train,
+                _targets(y_train, config.label_smoothing),
+                batch_size,
+                config.seed + initial_epoch,
+                config.augment,
+                initial_epoch,
+            ),
             epochs=config.epochs,
             initial_epoch=initial_epoch,
-            validation_data=(x_val_f, y_val) if x_val_f is not None else None,
+            validation_data=(x_val_f, _targets(y_val, config.label_smoothing)) if x_val_f is not None else None,
             validation_batch_size=1024,
             verbose=0,
             callbacks=[bridge],
@@ -491,6 +522,7 @@ def _train(
             "learning_rate": config.learning_rate,
             "schedule": config.schedule,
             "augment": config.augment,
+            "label_smoothing": config.label_smoothing,
             "validation_split": config.validation_split,
             "optimizer": "adam",
             "limit": config.limit,
@@ -523,7 +555,9 @@ def _train(
         n = config.num_processes
         x_shard = data.x_test[config.process_id :: n][: len(data.x_test) // n]
         y_shard = data.y_test[config.process_id :: n][: len(data.x_test) // n]
-        loss, accuracy = model.evaluate(prepare_images(x_shard), y_shard, batch_size=batch_size, verbose=0)[:2]
+        loss, accuracy = model.evaluate(
+            prepare_images(x_shard), _targets(y_shard, config.label_smoothing), batch_size=batch_size, verbose=0
+        )[:2]
         test = {"accuracy": float(accuracy), "loss": float(loss), "n": len(x_shard) * n}
         # Every process fetches the (replicated) weights in the same order; then the model is
         # rebuilt outside the distribution so that process 0 can save it without collectives.
