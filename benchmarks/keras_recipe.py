@@ -31,7 +31,9 @@ def idx(path: Path) -> np.ndarray:
 
 
 def main() -> None:
-    base = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ["CONVCLI_DATA_DIR"]) / "mnist"
+    base = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ["CONVCLI_DATA_DIR"])
+    if not (base / "train-images-idx3-ubyte.gz").exists():
+        base = base / "mnist"  # the datasets folder rather than the MNIST one
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 15
     x_train = idx(base / "train-images-idx3-ubyte.gz").astype("float32")[..., None] / 255
     y_train = keras.utils.to_categorical(idx(base / "train-labels-idx1-ubyte.gz"), 10)
