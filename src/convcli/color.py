@@ -118,10 +118,10 @@ def gray_image(image: PILImage.Image, method: str = "luma") -> PILImage.Image | 
 
     if method not in GRAY_RATIONAL:
         raise input_error(f"unknown gray method {method!r}: use {', '.join(GRAY_WEIGHTS)}")
+    if image.mode not in PIL_GRAY_MODES:
+        return None
     if image.mode == "L":
         return image.copy()
-    if image.mode not in ("RGB", "RGBA"):
-        return None
     (wr, wg, wb), den = GRAY_RATIONAL[method]
     r, g, b = (band.convert("I") for band in image.split()[:3])
     num = ImageMath.lambda_eval(lambda a: (a["r"] * wr + a["g"] * wg + a["b"] * wb) * 2 + den, r=r, g=g, b=b)
