@@ -18,7 +18,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -73,14 +73,10 @@ class TrainConfig:
         resolved, name = resolve_architecture(preset, spec)
         base: dict[str, Any] = {"spec": resolved, "preset": name}
         if name is not None:
+            # Every training default a preset carries (epochs … label_smoothing) has the same name here.
             p = PRESETS[name]
             base.update(
-                epochs=p.epochs,
-                batch_size=p.batch_size,
-                learning_rate=p.learning_rate,
-                schedule=p.schedule,
-                augment=p.augment,
-                label_smoothing=p.label_smoothing,
+                {f.name: getattr(p, f.name) for f in fields(p) if f.name not in ("name", "spec", "description")}
             )
         base.update({k: v for k, v in overrides.items() if v is not None})
         if "output" not in overrides or overrides["output"] is None:
