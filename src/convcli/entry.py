@@ -16,7 +16,7 @@ def main() -> None:
         sys.stderr.write("Error: interrupted\n")
         sys.exit(EXIT_INTERRUPTED)
     try:
-        app()
+        app(prog_name="convcli")  # also under `python -m convcli`: help and completion name the command
     except KeyboardInterrupt:
         stderr_line("Error: interrupted")
         sys.exit(EXIT_INTERRUPTED)

@@ -220,9 +220,9 @@ class ConvcliCommand(TyperCommand):
 
     context_class = _HelpContext
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _restore_argument_help(self)
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _restore_argument_help(self)  # here, not at start-up: only help needs it
+        super().format_help(ctx, formatter)
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Nothing: Typer lists the arguments in its own section, beside the options."""
