@@ -114,12 +114,24 @@ def test_unknown_kernel_name(cli, bad_files, tmp_path) -> None:
     assert not out.exists()
 
 
-def test_stride_below_one(cli, bad_files, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("--stride", "0", "Invalid value for '--stride' / '-s': 0 is not in the range x>=1."),
+        ("--png-level", "10", "Invalid value for '--png-level': 10 is not in the range 0<=x<=9."),
+        ("--workers", "0", "Invalid value for '--workers' / '-j': 0 is not in the range 1<=x<=64."),
+        ("--max-pixels", "0", "Invalid value for '--max-pixels': 0 is not in the range x>=1."),
+        ("--padding", "full", "Invalid value for '--padding' / '-p': 'full' is not one of 'valid', 'same'."),
+        ("--range", "foo", "Invalid value for '--range': 'foo' is not one of 'clip', 'rescale', 'abs', 'raw'."),
+    ],
+)
+def test_option_values_checked_by_click(cli, bad_files, tmp_path, option, value, fragment) -> None:
+    """Ranges and choices are Click's: a usage error (exit 2) ending in one `Error:` line."""
     out = tmp_path / "out.png"
-    assert_error(
-        cli("filter", bad_files["good.png"], "-k", "edges", "--stride", "0", "-o", out), "--stride must be at least 1"
-    )
-    assert not out.exists()
+    result = cli("filter", bad_files["good.png"], "-k", "edges", option, value, "-o", out)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {fragment}"
+    assert result.stdout == "" and not out.exists()
 
 
 def test_kernel_larger_than_image(cli, bad_files, tmp_path) -> None:

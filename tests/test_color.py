@@ -142,7 +142,8 @@ def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
 
 def test_gray_file_paths_agree(tmp_path, rng) -> None:
     """Image outputs (Pillow path), stdin-style sources and other modes (numpy path) agree."""
-    from convcli.color import gray_file, gray_pixels
+    from convcli.color import gray_pixels
+    from convcli.jobs import gray_file
 
     rgb = rng.integers(0, 256, (31, 17, 3)).astype(np.uint8)
     Image.fromarray(rgb).save(tmp_path / "c.png")

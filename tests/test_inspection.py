@@ -226,6 +226,29 @@ def test_weights_png_and_folder(cli, trained, tmp_path) -> None:
 
 
 @needs_mnist
+def test_weights_json_records_match_the_files(cli, trained, tmp_path) -> None:
+    r = cli("weights", trained, "-o", tmp_path / "w.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert records == [
+        {"layer": "conv2d", "shape": [3, 3, 1, 8], "output": str(tmp_path / "w-conv2d.png")},
+        {"layer": "conv2d_1", "shape": [3, 3, 8, 8], "output": str(tmp_path / "w-conv2d_1.png")},
+    ]
+    assert all(Path(rec["output"]).stat().st_size > 0 for rec in records)
+    folder = tmp_path / "k"
+    folder.mkdir()
+    r = cli("weights", trained, "--format", "txt", "-o", folder, "--json")
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(rec["layer"], rec["filter"]) for rec in records] == [
+        (n, i) for n in ("conv2d", "conv2d_1") for i in range(8)
+    ]
+    assert sorted(rec["output"] for rec in records) == sorted(str(p) for p in folder.iterdir())
+    text = cli("weights", trained, "--format", "txt", "--layer", "conv2d_1", "--filter", "5").stdout
+    r = cli("weights", trained, "--format", "txt", "--layer", "conv2d_1", "--filter", "5", "--json")
+    assert json.loads(r.stdout) == {"layer": "conv2d_1", "filter": 5, "output": "-", "text": text}
+
+
+@needs_mnist
 def test_train_and_evaluate_plots(cli, tmp_path) -> None:
     out = tmp_path / "s.keras"
     r = cli("train", "softmax", "-o", out, "--epochs", "2", "--limit", "2000", "--data-dir", MNIST, "--plot")
@@ -236,6 +259,10 @@ def test_train_and_evaluate_plots(cli, tmp_path) -> None:
     report.mkdir()
     r = cli("evaluate", out, "--data-dir", MNIST, "--plot", report)
     assert r.exit_code == 0, r.stderr
+    written = [str(report / "s-confusion.png"), str(report / "s-mistakes.png")]
+    assert r.stdout.splitlines()[-2:] == [f"plot: {path}" for path in written]  # says what it wrote
+    r = cli("evaluate", out, "--data-dir", MNIST, "--plot", report, "--json")
+    assert json.loads(r.stdout)["plots"] == written
     for name in ("s-confusion.png", "s-mistakes.png"):
         image = Image.open(report / name)
         image.verify()

@@ -145,7 +145,7 @@ def test_smoothed_loss_is_the_formula() -> None:
 def test_targets_and_batches(rng) -> None:
     """One-hot smoothing targets; batches scaled one at a time equal the whole set scaled at once."""
     from convcli.backend import keras
-    from convcli.evaluation import prepare_images
+    from convcli.datasets import scale_images as prepare_images
     from convcli.training import _batches, _targets
 
     y = np.array([3, 0, 9])

@@ -8,16 +8,23 @@ folder per dataset name), Keras's cache (``~/.keras/datasets``), ``/usr/share/da
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .errors import input_error, work_error
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the functions: the CLI reads DATASETS at start-up, and `convcli gray`
+# must not pay numpy's import.
 
 DATASETS = ("mnist", "fashion-mnist")
 CLASS_NAMES: dict[str, list[str]] = {
@@ -44,7 +51,7 @@ IDX_FILES = {
 NPZ_NAMES = {"mnist": "mnist.npz", "fashion-mnist": "fashion-mnist.npz"}
 MAX_IDX_BYTES = 512 * 1024 * 1024
 """Decompressed IDX files larger than this are refused (a gzip bomb guard)."""
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 @dataclass
@@ -66,6 +73,8 @@ class Dataset:
 
 def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
     """Parse an IDX file's bytes, validating the magic number, dimensions and size."""
+    import numpy as np
+
     if len(data) < 4:
         raise input_error(f"{source}: truncated IDX file ({len(data)} bytes, no header)")
     if data[0] != 0 or data[1] != 0:
@@ -124,6 +133,8 @@ def _find_idx(folder: Path, base: str) -> Path | None:
 
 
 def _validate(name: str, arrays: dict[str, np.ndarray], source: str) -> Dataset:
+    import numpy as np
+
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.ndim != 3 or x.shape[1:] != (28, 28):
@@ -162,6 +173,8 @@ def load_idx_folder(folder: str | os.PathLike[str], name: str = "mnist") -> Data
 
 def load_npz(path: str | os.PathLike[str], name: str = "mnist") -> Dataset:
     """Load Keras's ``mnist.npz`` layout (x_train, y_train, x_test, y_test)."""
+    import numpy as np
+
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in IDX_FILES if k not in data.files]
@@ -179,7 +192,7 @@ def candidate_folders(name: str, data_dir: str | os.PathLike[str] | None = None)
     for base in (data_dir, os.environ.get("CONVCLI_DATA_DIR")):
         if base:
             folders += [Path(base) / name, Path(base)]
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    keras_home = _keras_datasets_folder()
     folders += [keras_home / name, keras_home]
     folders.append(Path("/usr/share/datasets") / name)
     return folders
@@ -188,7 +201,7 @@ def candidate_folders(name: str, data_dir: str | os.PathLike[str] | None = None)
 def find_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[str, Path] | None:
     """Where ``name`` is: ("idx", folder) or ("npz", file), or None when not on disk."""
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise input_error(f"--data-dir {data_dir}: no such folder")
+        raise input_error(f"{data_dir}: no such data folder")
     for folder in candidate_folders(name, data_dir):
         if not folder.is_dir():
             continue
@@ -214,21 +227,44 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike[str] | None = 
 
 
 def _download(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:
-    """Last resort: Keras's own downloader; offline, one clear error saying where to put files."""
+    """Last resort: Keras's own downloader; offline, one clear error saying where to put files.
+
+    Keras announces downloads with ``print``: those lines go to stderr (stdout is for results),
+    and the empty cache folder a failed download leaves behind is removed.
+    """
     hint = (
         f"{name} not found: put the four IDX files (train-images-idx3-ubyte.gz, …) or "
-        f"{NPZ_NAMES[name]} in a folder and pass --data-dir DIR or set CONVCLI_DATA_DIR "
+        f"{NPZ_NAMES[name]} in a folder and pass it as data_dir (--data-dir DIR) or set CONVCLI_DATA_DIR "
         f"(searched: {', '.join(str(p) for p in candidate_folders(name, data_dir))})"
     )
     if os.environ.get("CONVCLI_NO_DOWNLOAD"):
         raise input_error(hint)
+    cache = _keras_datasets_folder()
+    created = [folder for folder in (cache, cache / name) if not folder.exists()]
     try:
         from .backend import keras
 
         k = keras()
         loader = k.datasets.mnist if name == "mnist" else k.datasets.fashion_mnist
-        (x_train, y_train), (x_test, y_test) = loader.load_data()
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception:
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
         raise input_error(hint) from None
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     return _validate(name, arrays, "keras download")
+
+
+def _keras_datasets_folder() -> Path:
+    """Keras's download cache (``$KERAS_HOME/datasets``, by default ``~/.keras/datasets``)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def scale_images(x: np.ndarray, input_shape: tuple[int, ...] = (28, 28, 1)) -> np.ndarray:
+    """uint8 (N, 28, 28) images to the model's input: float32 in [0, 1], shaped ``(N, *input_shape)``."""
+    import numpy as np
+
+    arr = np.asarray(x, dtype=np.float32) / 255.0
+    return arr.reshape((len(arr), *input_shape))

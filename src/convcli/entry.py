@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import sys
 
+from .errors import EXIT_INTERRUPTED
+
 
 def main() -> None:
-    """Run ``convcli``; a Ctrl-C before the CLI is even loaded exits 130 with one line."""
+    """Run ``convcli`` (and ``python -m convcli``); Ctrl-C at any moment exits 130 with one line."""
     try:
-        from .cli import main as cli_main
+        from .cli import app
+        from .cli.common import error_reported, stderr_line
     except KeyboardInterrupt:
         sys.stderr.write("Error: interrupted\n")
-        sys.exit(130)
-    cli_main()
+        sys.exit(EXIT_INTERRUPTED)
+    try:
+        app(prog_name="convcli")  # also under `python -m convcli`: help and completion name the command
+    except KeyboardInterrupt:
+        stderr_line("Error: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as exc:
+        # Typer turns a Ctrl-C outside the commands (while parsing) into a silent exit 130.
+        if exc.code == EXIT_INTERRUPTED and not error_reported():
+            stderr_line("Error: interrupted")
+        raise

@@ -1,4 +1,7 @@
-"""Evaluation: accuracy, loss, confusion matrix and per-class precision/recall/F1."""
+"""Evaluation on arrays: accuracy, loss, confusion matrix and per-class precision/recall/F1.
+
+Loading a model and a dataset to evaluate is a job: :func:`convcli.jobs.evaluate_file`.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,6 @@ class EvalResult:
     confusion: np.ndarray
     per_class: list[dict[str, float | int]]
     predictions: np.ndarray
-    probabilities: np.ndarray
 
     def as_json(self) -> dict[str, Any]:
         """The ``--json`` object."""
@@ -55,12 +57,6 @@ def per_class_metrics(confusion: np.ndarray) -> list[dict[str, float | int]]:
     return rows
 
 
-def prepare_images(x: np.ndarray, input_shape: tuple[int, ...] = (28, 28, 1)) -> np.ndarray:
-    """uint8 (N, 28, 28) images to float32 in [0, 1], shaped for the model's input."""
-    arr = np.asarray(x, dtype=np.float32) / 255.0
-    return arr.reshape((len(arr), *input_shape))
-
-
 def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Class probabilities for prepared images; applies softmax if the model outputs logits."""
     probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
@@ -74,12 +70,13 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> 
 
 def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, num_classes: int = 10) -> EvalResult:
     """Evaluate a model on uint8 images ``x`` and labels ``y``."""
+    from .datasets import scale_images
     from .models import check_image_model
 
     if len(x) == 0:
         raise input_error("no images to evaluate")
     shape = check_image_model(model)
-    probs = predict_probabilities(model, prepare_images(x, shape))
+    probs = predict_probabilities(model, scale_images(x, shape))
     if probs.shape[1] != num_classes:
         raise input_error(f"the model predicts {probs.shape[1]} classes, the dataset has {num_classes}")
     pred = probs.argmax(axis=1)
@@ -88,14 +85,4 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, num_classes: int =
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], eps, 1.0))))
     confusion = confusion_matrix(labels, pred, num_classes)
     accuracy = float((pred == labels).mean())
-    return EvalResult(accuracy, loss, len(labels), confusion, per_class_metrics(confusion), pred, probs)
-
-
-def evaluate_file(model_path: str, *, dataset: str = "mnist", data_dir: str | None = None) -> EvalResult:
-    """Load a ``.keras`` model (safe mode) and evaluate it on a dataset's test set."""
-    from .datasets import load_dataset
-    from .models import load_model
-
-    model = load_model(model_path)
-    data = load_dataset(dataset, data_dir)
-    return evaluate_arrays(model, data.x_test, data.y_test)
+    return EvalResult(accuracy, loss, len(labels), confusion, per_class_metrics(confusion), pred)

@@ -51,7 +51,7 @@ def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[
 def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
     """Run one 28×28 uint8 image through ``model``; return each selected layer's maps."""
     from .backend import keras
-    from .evaluation import prepare_images
+    from .datasets import scale_images as prepare_images
     from .models import check_image_model
 
     shape = check_image_model(model)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .color import colormap_plane, stretch
 from .outputs import atomic_path
 
 
@@ -112,71 +113,37 @@ def plot_digit_grid(
     return _save(fig, path)
 
 
-def plot_map_grid(
-    maps: np.ndarray,
-    path: str | os.PathLike[str],
-    title: str,
-    tile_titles: Sequence[str] | None = None,
-    columns: int = 8,
-) -> Path:
-    """One tile per channel of ``maps`` (H, W, N), with a shared colour scale and colour bar.
-
-    Signed values get a diverging map centred on zero; non-negative ones a sequential map.
-    """
-    plt = _pyplot()
-    count = maps.shape[-1]
-    cols = min(columns, count)
-    rows = math.ceil(count / cols)
-    signed = bool(maps.min() < 0)
-    vmax = float(np.abs(maps).max()) or 1.0
-    vmin = -vmax if signed else float(maps.min())
-    cmap = "RdBu_r" if signed else "viridis"
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols + 1.0, 1.7 * rows + 0.6), squeeze=False)
-    image = None
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, ax in enumerate(axes.flat[:count]):
-        image = ax.imshow(maps[..., i], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-        ax.set_title(tile_titles[i] if tile_titles else f"#{i}", fontsize=8)
-    if image is not None:
-        fig.colorbar(image, ax=list(axes.flat), shrink=0.8, label="activation" if not signed else "value")
-    fig.suptitle(title)
-    return _save(fig, path)
-
-
 def plot_evaluation(
     result: Any,
-    model_path: str | os.PathLike[str],
+    x_test: np.ndarray,
+    y_test: np.ndarray,
     folder: str | os.PathLike[str],
     *,
-    dataset: str = "mnist",
-    data_dir: str | None = None,
+    stem: str,
+    class_names: Sequence[str] | None = None,
     max_mistakes: int = 50,
 ) -> list[Path]:
-    """Write the confusion heat map and a grid of misclassified test images into ``folder``."""
-    from .datasets import CLASS_NAMES, load_dataset
-
-    names = CLASS_NAMES.get(dataset)
-    stem = Path(model_path).stem
+    """Write ``STEM-confusion.png`` (the heat map) and ``STEM-mistakes.png`` (the first
+    misclassified test images ``x_test``, with labels ``y_test``) into ``folder``."""
     out = Path(folder)
     written = [
         plot_confusion(
             result.confusion,
             out / f"{stem}-confusion.png",
-            names,
+            class_names,
             f"{stem}: confusion matrix, accuracy {result.accuracy * 100:.2f}%",
         )
     ]
-    data = load_dataset(dataset, data_dir)
-    wrong = np.nonzero(result.predictions != data.y_test)[0][:max_mistakes]
-    captions = [f"#{i} true {data.y_test[i]}\npred {result.predictions[i]}" for i in wrong]
-    images = data.x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
+    mistakes = result.predictions != y_test
+    wrong = np.nonzero(mistakes)[0][:max_mistakes]
+    captions = [f"#{i} true {y_test[i]}\npred {result.predictions[i]}" for i in wrong]
+    images = x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
     written.append(
         plot_digit_grid(
             images,
             captions or ["no mistakes"],
             out / f"{stem}-mistakes.png",
-            f"{stem}: {int((result.predictions != data.y_test).sum())} misclassified test images (first {len(wrong)})",
+            f"{stem}: {int(mistakes.sum())} misclassified test images (first {len(wrong)})",
         )
     )
     return written
@@ -210,15 +177,10 @@ def tile_pixels(maps: np.ndarray, signed: bool) -> tuple[np.ndarray, float, floa
     diverging blue–white–red map symmetric around zero. Returns (H, W, N, 3) uint8, lo, hi."""
     arr = np.asarray(maps, dtype=np.float64)
     if signed:
-        from matplotlib import colormaps
-
         hi = float(np.abs(arr).max()) or 1.0
-        lo = -hi
-        rgba = colormaps["RdBu_r"]((arr - lo) / (hi - lo), bytes=True)
-        return rgba[..., :3], lo, hi
+        return colormap_plane(arr, "RdBu_r", (-hi, hi)), -hi, hi
     lo, hi = float(arr.min()), float(arr.max())
-    norm = (arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)
-    gray = np.rint(norm * 255).astype(np.uint8)
+    gray = np.rint(stretch(arr) * 255).astype(np.uint8)
     return np.repeat(gray[..., None], 3, axis=-1), lo, hi
 
 
@@ -242,6 +204,7 @@ def render_tiles(
     header states the value range, and signed values get a colour bar under the grid.
     """
     from PIL import Image, ImageDraw, ImageFont
+    from skimage.util import montage
 
     title = _ascii(title)
     arr = np.asarray(maps, dtype=np.float32)
@@ -260,10 +223,10 @@ def render_tiles(
     bar = 30 if signed else 0
     height = header + layout.rows * (label + h * scale + pad) + bar + pad
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
-    for i in range(n):
-        top, left, bottom, right = layout.box(i)
-        tile = np.repeat(np.repeat(colours[:, :, i], scale, axis=0), scale, axis=1)
-        canvas[top:bottom, left:right] = tile
+    tiles = np.repeat(np.repeat(np.moveaxis(colours, 2, 0), scale, axis=1), scale, axis=2)
+    tiles = np.pad(tiles, ((0, 0), (label, 0), (0, 0), (0, 0)), constant_values=255)  # room for each caption
+    grid = montage(tiles, fill=(255, 255, 255), grid_shape=(layout.rows, cols), padding_width=pad, channel_axis=-1)
+    canvas[header - pad : header - pad + grid.shape[0], : grid.shape[1]] = grid  # tiles where layout.box says
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
     draw.text((pad, 4), title, fill=(0, 0, 0), font=font)
@@ -275,10 +238,7 @@ def render_tiles(
     out = np.asarray(image).copy()
     if signed:
         y0 = height - bar - pad + 6
-        ramp = np.linspace(lo, hi, width - 2 * pad)
-        from matplotlib import colormaps
-
-        strip = colormaps["RdBu_r"]((ramp - lo) / (hi - lo), bytes=True)[:, :3]
+        strip = colormap_plane(np.linspace(lo, hi, width - 2 * pad), "RdBu_r", (lo, hi))
         out[y0 : y0 + 10, pad : width - pad] = strip[None, :, :]
         image = Image.fromarray(out)
         draw = ImageDraw.Draw(image)

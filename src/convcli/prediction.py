@@ -117,7 +117,8 @@ def predict_digits(
     names: list[str],
 ) -> list[Prediction]:
     """Classify prepared uint8 (N, 28, 28) digits with a loaded model."""
-    from .evaluation import predict_probabilities, prepare_images
+    from .datasets import scale_images as prepare_images
+    from .evaluation import predict_probabilities
     from .models import check_image_model
 
     shape = check_image_model(model)

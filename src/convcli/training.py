@@ -247,7 +247,7 @@ def _batches(
     One ``fit`` call then runs every epoch, with fresh shuffles and shifts each epoch. ``x`` holds
     uint8 images; each batch is scaled to [0, 1] float32 by ``prepare_images``.
     """
-    from .evaluation import prepare_images
+    from .datasets import scale_images as prepare_images
 
     class Batches(k.utils.PyDataset):
         def __init__(self) -> None:
@@ -377,7 +377,8 @@ def _train(
 
     from .backend import data_parallel, keras, seed_everything, set_precision
     from .datasets import load_dataset
-    from .evaluation import evaluate_arrays, prepare_images
+    from .datasets import scale_images as prepare_images
+    from .evaluation import evaluate_arrays
     from .models import build_model, load_model
 
     k = keras()

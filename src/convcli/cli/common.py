@@ -1,0 +1,302 @@
+"""The ``convcli`` app, its error handling (applied once, to every command) and the rendering helpers
+every command uses: JSON lines, tables, PNG bytes on stdout, one ``Error:`` line on stderr.
+
+Library modules are imported inside the commands so that ``convcli --help`` stays fast and never
+imports numpy or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, work_error
+
+# --------------------------------------------------------------------------- stdout and stderr
+
+
+class _Reported:
+    """Whether an ``Error:`` line was printed (so a late Ctrl-C is not reported twice)."""
+
+    flag = False
+
+
+def error_reported() -> bool:
+    """True once :func:`stderr_line` has printed something."""
+    return _Reported.flag
+
+
+def stderr_line(message: str) -> None:
+    """One line on stderr, flushed (errors and notes: never mixed with results on stdout)."""
+    _Reported.flag = True
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def _stdout_error(exc: OSError) -> ConvcliError:
+    return work_error(f"standard output: cannot write ({exc.strerror or exc})")
+
+
+def echo(text: str) -> None:
+    """Write ``text`` to stdout as it is; a full disk or closed device names stdout in the error."""
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def flush_stdout() -> None:
+    """Flush stdout now, so a write error is reported like any other (not at interpreter exit)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+    except ValueError:  # stdout already closed
+        pass
+
+
+def print_json(obj: Any) -> None:
+    """One JSON document on its own line of stdout."""
+    echo(json.dumps(obj) + "\n")
+
+
+def is_tty() -> bool:
+    """Whether stdout is a terminal (rich output) rather than a pipe or file (plain lines)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def console() -> Any:
+    """A rich console for terminal output (imported on use: rich costs start-up time)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    """A rich table on a terminal; tab-separated plain text (with a header) when piped."""
+    if is_tty():
+        from rich.table import Table
+
+        grid = Table(title=title)
+        for column in columns:
+            grid.add_column(column)
+        for row in rows:
+            grid.add_row(*row)
+        console().print(grid)
+    else:
+        echo("\t".join(columns) + "\n")
+        for row in rows:
+            echo("\t".join(row) + "\n")
+
+
+def write_png_stdout(array: Any) -> None:
+    """Send an image to stdout as PNG bytes (``-o -``); refused when stdout is a terminal."""
+    from ..images import encode_image, to_uint8
+
+    if is_tty():
+        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+    pixels = array if array.dtype.name == "uint8" else to_uint8(array, "clip")
+    data = encode_image(pixels)
+    flush_stdout()
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _stdout_error(exc) from None
+
+
+def single_source(input_: str | None, sample: str | None) -> str:
+    """The one input of a command: a path, ``-`` (stdin) or ``sample:NAME`` from ``--sample``."""
+    if sample and input_:
+        raise ConvcliError("give INPUT or --sample NAME, not both")
+    if sample:
+        return f"sample:{sample}"
+    if not input_:
+        raise ConvcliError("no input given: name an image file, '-' for stdin, or --sample NAME")
+    return input_
+
+
+# --------------------------------------------------------------------------- errors, once
+
+
+def _traceback_if_verbose() -> None:
+    from ..backend import is_verbose
+
+    if is_verbose():
+        import traceback
+
+        traceback.print_exc()
+
+
+def _silence_stdout() -> None:
+    """The reader of our stdout went away (e.g. ``| head``): drop what is still buffered."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def error_status(exc: BaseException) -> int | None:
+    """Print ``exc`` as one ``Error:`` line and return the exit status it documents.
+
+    None for exceptions that are not errors to report (Click's own usage errors and exits).
+    The order matters: the specific kinds (BrokenPipeError, then any OSError) come before the
+    catch-all for unexpected exceptions.
+    """
+    if isinstance(exc, ConvcliError):
+        _traceback_if_verbose()
+        stderr_line(f"Error: {exc.message}")
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        stderr_line("Error: interrupted")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        _silence_stdout()  # not an error of ours: no message
+        return EXIT_FAILURE
+    if isinstance(exc, MemoryError):
+        stderr_line("Error: out of memory (try a smaller input or batch)")
+        return EXIT_FAILURE
+    if isinstance(exc, OSError):
+        _traceback_if_verbose()
+        where = f"{exc.filename}: " if exc.filename else ""
+        stderr_line(f"Error: {where}{exc.strerror or exc}")
+        return EXIT_FAILURE
+    if isinstance(exc, Exception):  # a bug or a library failure: still one line, never a traceback
+        _traceback_if_verbose()
+        text = str(exc).strip()
+        detail = text.splitlines()[0][:300] if text else ""
+        stderr_line(f"Error: unexpected {type(exc).__name__}: {detail} (--verbose shows the traceback)")
+        return EXIT_FAILURE
+    return None
+
+
+class _HelpFormatter(click.HelpFormatter):
+    """Click's plain help, without the backslash Typer puts before ``[`` for rich markup
+    (Typer does so whenever rich is installed, even with rich help turned off)."""
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(term, text.replace("\\[", "[")) for term, text in rows], col_max, col_spacing)
+
+
+class _HelpContext(click.Context):
+    formatter_class = _HelpFormatter
+
+
+def _restore_argument_help(command: click.Command) -> None:
+    """Typer 0.20 sets an argument's help before Click 8.3+'s own ``help`` attribute resets it to
+    None (fixed in Typer 0.21, which costs 90 ms of start-up): put the declared text back."""
+    from typer.models import ArgumentInfo
+    from typer.utils import get_params_from_function
+
+    declared = getattr(command.callback, "__wrapped__", None)
+    arguments = [p for p in command.params if isinstance(p, click.Argument) and not getattr(p, "help", None)]
+    if declared is None or not arguments:
+        return
+    infos = get_params_from_function(declared)
+    for param in arguments:
+        meta = infos.get(param.name or "")
+        if meta is not None and isinstance(meta.default, ArgumentInfo):
+            param.help = meta.default.help  # type: ignore[attr-defined]
+
+
+class ConvcliCommand(TyperCommand):
+    """A command whose ``--help`` shows its arguments' help once and no stray backslashes."""
+
+    context_class = _HelpContext
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        _restore_argument_help(self)  # here, not at start-up: only help needs it
+        super().format_help(ctx, formatter)
+
+    def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Nothing: Typer lists the arguments in its own section, beside the options."""
+
+
+class HelpGroup(TyperGroup):
+    """A command group whose ``--help`` shows no stray backslashes."""
+
+    context_class = _HelpContext
+
+
+class Typer(typer.Typer):
+    """``typer.Typer`` whose commands are :class:`ConvcliCommand` unless told otherwise."""
+
+    def command(self, *args: Any, cls: type[TyperCommand] | None = None, **kwargs: Any) -> Any:
+        return super().command(*args, cls=cls or ConvcliCommand, **kwargs)
+
+
+class ConvcliGroup(HelpGroup):
+    """The top-level group: every command runs inside one error handler (:func:`error_status`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            result = super().invoke(ctx)
+            flush_stdout()
+            return result
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except BaseException as exc:
+            status = error_status(exc)
+            if status is None:
+                raise
+            raise click.exceptions.Exit(status) from None
+
+
+# --------------------------------------------------------------------------- the app
+
+app = Typer(
+    cls=ConvcliGroup,
+    name="convcli",
+    help=(
+        "Images as matrices, convolution kernels through a Keras Conv2D layer, and MNIST "
+        "classifiers (softmax, MLP, CNN): the ideas of a CNN lecture as commands.\n\n"
+        "Exit status: 0 success, 1 failure while working, 2 bad usage or input, 130 Ctrl-C.\n\n"
+        "Shell completion (bash, zsh, fish): convcli --install-completion"
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DEVICES = ("auto", "cpu")
+"""``--device`` values (backend.select_device checks them too)."""
+
+
+@app.callback(invoke_without_command=True)
+def main_options(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show tracebacks and TensorFlow's own log lines."),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    device: str = typer.Option(
+        "auto", "--device", click_type=click.Choice(DEVICES), help="auto (a GPU when there is one) or cpu (no GPU)."
+    ),
+) -> None:
+    """Global options."""
+    from ..backend import select_device, set_verbose
+
+    set_verbose(verbose)
+    select_device(device)
+    if verbose:
+        os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    if version:
+        from importlib.metadata import version as pkg_version
+
+        echo(f"convcli {pkg_version('convcli')}\n")
+        raise typer.Exit(0)

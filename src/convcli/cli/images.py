@@ -1,0 +1,259 @@
+"""``convcli`` commands on images: gray, channels, kernels, filter."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import click
+import typer
+
+from ..errors import EXIT_FAILURE, ConvcliError
+from ..images import DEFAULT_MAX_PIXELS
+from .common import HelpGroup, Typer, app, echo, print_json, single_source, stderr_line, table, write_png_stdout
+from .options import (
+    ACTIVATIONS,
+    PADDINGS,
+    RANGES,
+    GrayMethod,
+    InPlace,
+    Json,
+    MaxPixels,
+    Sample,
+    complete_kernels,
+)
+
+kernels_app = Typer(
+    cls=HelpGroup,
+    help="List the named kernels, or show one as a matrix.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    rich_markup_mode=None,
+)
+app.add_typer(kernels_app, name="kernels")
+
+ImageInput = Annotated[
+    str | None,
+    typer.Argument(metavar="INPUT", help="An image file (PNG, JPEG, TIFF, BMP…), a .npy array, or - for stdin."),
+]
+
+
+@app.command()
+def gray(
+    input_: ImageInput = None,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Output image, .npy/.txt (raw values) or - (PNG).")
+    ] = ...,
+    method: GrayMethod = "luma",
+    sample: Sample = None,
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    in_place: InPlace = False,
+    json_: Json = False,
+) -> None:
+    """Convert a colour image to gray, by the lecture's formulas.
+
+    Example:
+
+    \b
+        convcli gray photo.jpg -o photo-gray.png --method average
+        convcli gray --sample astronaut -o astronaut-gray.png
+    """
+    from ..jobs import gray_file
+
+    source = single_source(input_, sample)
+    if output == "-" and json_:
+        raise ConvcliError("--json and -o - both want stdout: write the image to a file")
+    result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place)
+    if result.output == "-":
+        write_png_stdout(result.pixels)
+    elif json_:
+        print_json({"input": source, "output": result.output, "method": method, "shape": list(result.shape)})
+
+
+@app.command()
+def channels(
+    input_: ImageInput = None,
+    out_dir: Annotated[str, typer.Option("--out-dir", "-d", help="Existing folder for the planes.")] = ...,
+    sample: Sample = None,
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    json_: Json = False,
+) -> None:
+    """Write the R, G and B planes of a colour image, gray and colour-mapped (Reds, Greens, Blues).
+
+    Example:
+
+    \b
+        mkdir planes && convcli channels --sample coffee --out-dir planes
+    """
+    from ..jobs import channels_file
+
+    source = single_source(input_, sample)
+    written = channels_file(source, out_dir, max_pixels=max_pixels)
+    if json_:
+        print_json({"input": source, "outputs": written})
+    else:
+        for path in written:
+            echo(path + "\n")
+
+
+@kernels_app.callback()
+def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
+    """List the named kernels (name, size, description).
+
+    Example:
+
+    \b
+        convcli kernels
+        convcli kernels show sharpen > my-kernel.txt
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..kernels import list_kernels
+
+    kernels = list_kernels()
+    if json_:
+        print_json(
+            [
+                {"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description}
+                for k in kernels
+            ]
+        )
+        return
+    table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
+
+
+@kernels_app.command("show")
+def kernels_show(
+    name: Annotated[
+        str,
+        typer.Argument(help="A kernel name (see `convcli kernels`) or a kernel file.", autocompletion=complete_kernels),
+    ],
+    json_: Json = False,
+) -> None:
+    """Print a kernel as a matrix, in the kernel file format (save it, edit it, use it).
+
+    Example:
+
+    \b
+        convcli kernels show edges
+    """
+    from ..kernels import load_kernel
+
+    kernel = load_kernel(name)
+    if json_:
+        print_json(
+            {
+                "name": kernel.name,
+                "size": list(kernel.weights.shape),
+                "weights": kernel.weights.tolist(),
+                "bias": kernel.bias,
+                "description": kernel.description,
+            }
+        )
+        return
+    echo(kernel.to_text())
+
+
+@app.command("filter")
+def filter_(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="INPUT...",
+            help="Images (PNG, JPEG, TIFF…), .npy arrays, text matrices (.txt/.csv, the kernel file format), "
+            "or - for image bytes on stdin.",
+        ),
+    ] = None,
+    kernel: Annotated[
+        list[str],
+        typer.Option(
+            "-k", "--kernel", help="Kernel name or file; repeat for several filters.", autocompletion=complete_kernels
+        ),
+    ] = ...,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "-o", "--output", help="Output file: image suffix, .npy (raw float32), .txt/.csv (raw), or - for PNG."
+        ),
+    ] = None,
+    out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output format with --out-dir: png, jpg, tif…, npy, txt, csv.")
+    ] = "png",
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
+    padding: Annotated[
+        str, typer.Option("--padding", "-p", click_type=click.Choice(PADDINGS), help="valid (P=0) or same.")
+    ] = "valid",
+    activation: Annotated[
+        str, typer.Option("--activation", "-a", click_type=click.Choice(ACTIVATIONS), help="Applied after the bias.")
+    ] = "linear",
+    bias: Annotated[float | None, typer.Option("--bias", help="Bias added to every filter's output.")] = None,
+    to_gray: Annotated[bool, typer.Option("--gray", help="Convert colour input to gray first.")] = False,
+    range_mode: Annotated[
+        str,
+        typer.Option("--range", click_type=click.Choice(RANGES), help="Values to pixels; raw: .npy/.txt outputs only."),
+    ] = "clip",
+    sample: Sample = None,
+    json_: Json = False,
+    max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="In a batch, continue past bad files and report them at the end.")
+    ] = False,
+    in_place: InPlace = False,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", min=1, max=64, help="Threads decoding and encoding (default: up to 4)."),
+    ] = None,
+    png_level: Annotated[
+        int, typer.Option("--png-level", min=0, max=9, help="zlib level for PNG outputs (same pixels).")
+    ] = 1,
+) -> None:
+    """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
+
+    Example:
+
+    \b
+        convcli filter examples/lecture-5x5.txt -k sharpen      # prints 266 -61 -30 ...
+        convcli filter examples/lecture-5x5.txt -k sharpen --padding same
+        convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
+        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding same
+        convcli filter --sample astronaut -k edges --gray -o edges.png
+        convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
+    """
+    from ..filtering import filter_images
+    from ..textformat import format_matrix
+
+    sources = list(inputs or [])
+    if sample:
+        sources.append(f"sample:{sample}")
+    if output == "-" and json_:
+        raise ConvcliError("--json and -o - both want stdout: write the image to a file")
+    result = filter_images(
+        sources,
+        kernel,
+        output=output,
+        out_dir=out_dir,
+        fmt=fmt,
+        stride=stride,
+        padding=padding,
+        activation=activation,
+        bias=bias,
+        gray=to_gray,
+        range_mode=range_mode,
+        max_pixels=max_pixels,
+        keep_going=keep_going,
+        in_place=in_place,
+        workers=workers,
+        png_level=png_level,
+    )
+    for record in result.records:
+        if json_:
+            print_json(record.as_json(with_values=record.output is None))
+        elif record.output is None:
+            echo(format_matrix(record.array))
+        elif record.output == "-":
+            write_png_stdout(record.array)
+    for failure in result.failures:
+        stderr_line(f"Error: {failure.message}")
+    if result.failures:
+        stderr_line(f"{len(result.failures)} of {len(sources)} inputs failed")
+        raise typer.Exit(EXIT_FAILURE)

@@ -1,0 +1,125 @@
+"""``convcli`` commands that look inside a model or the installation: feature-maps, weights, info."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import click
+import typer
+
+from .common import app, echo, print_json, table
+from .options import WEIGHT_FORMATS, DataDir, Dataset, Json, ModelFile, TestIndex
+
+LayerName = Annotated[str | None, typer.Option("--layer", help="Only this layer (its name, as `summary` shows).")]
+
+
+@app.command("feature-maps")
+def feature_maps_cmd(
+    model: ModelFile,
+    image: Annotated[
+        str | None, typer.Argument(metavar="IMAGE", help="A digit image, any format (or use --index).")
+    ] = None,
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Grid PNG (several layers: one GRID-<layer>.png each).")
+    ] = ...,
+    layer: LayerName = None,
+    index: TestIndex = None,
+    dataset: Dataset = "mnist",
+    data_dir: DataDir = None,
+    json_: Json = False,
+) -> None:
+    """Draw what each Conv2D and pooling layer sees: one tile per filter, like the lecture's figures.
+
+    Example:
+
+    \b
+        convcli feature-maps lecture-cnn.keras --index 0 -o maps.png
+        convcli feature-maps cnn.keras my-digit.png --layer conv2d -o conv1.png
+    """
+    from ..inspection import feature_maps_file
+
+    written = feature_maps_file(
+        model, output, image=image, index=index, layer=layer, dataset=dataset, data_dir=data_dir
+    )
+    for maps, path, _ in written:
+        if json_:
+            print_json({"layer": maps.name, "type": maps.type, "shape": list(maps.maps.shape), "output": str(path)})
+        else:
+            echo(f"{path}\t{maps.name}\t{maps.maps.shape[-1]} maps of {maps.maps.shape[0]}×{maps.maps.shape[1]}\n")
+
+
+def _weight_records(
+    kernels: list[Any], paths: list[Any], texts: list[str], fmt: str, filter_index: int | None
+) -> list[dict[str, Any]]:
+    """The ``--json`` records of ``weights``: one per PNG grid or per kernel file written (with
+    no folder, the kernel file's text instead of a path)."""
+    if fmt == "png":
+        return [{"layer": k.name, "shape": list(k.weights.shape), "output": str(p)} for k, p in zip(kernels, paths)]
+    filters = [
+        (k.name, i) for k in kernels for i in (range(k.weights.shape[-1]) if filter_index is None else [filter_index])
+    ]
+    if paths:
+        return [{"layer": name, "filter": i, "output": str(p)} for (name, i), p in zip(filters, paths)]
+    return [{"layer": name, "filter": i, "output": "-", "text": t} for (name, i), t in zip(filters, texts)]
+
+
+@app.command()
+def weights(
+    model: ModelFile,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Grid PNG, or an existing folder with --format txt.")
+    ] = None,
+    layer: LayerName = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", click_type=click.Choice(WEIGHT_FORMATS), help="png: a grid; txt: kernel files for `filter`."
+        ),
+    ] = "png",
+    filter_index: Annotated[int | None, typer.Option("--filter", min=0, help="With txt: only filter N.")] = None,
+    json_: Json = False,
+) -> None:
+    """Show the learned kernels of each Conv2D layer, as a picture or as kernel files
+    that `convcli filter` can apply.
+
+    Example:
+
+    \b
+        convcli weights cnn.keras -o kernels.png
+        convcli weights cnn.keras --format txt --layer conv2d --filter 3 > k3.txt
+        convcli filter --sample camera --gray -k k3.txt -o what-filter-3-sees.png
+    """
+    from ..inspection import weights_file
+
+    kernels, paths, texts = weights_file(model, output, layer=layer, fmt=fmt, filter_index=filter_index)
+    if json_:
+        for record in _weight_records(kernels, paths, texts, fmt, filter_index):
+            print_json(record)
+    elif fmt == "txt" and output is None:
+        echo("\n# ----\n".join(texts))
+    else:
+        for path in paths:
+            echo(f"{path}\n")
+
+
+@app.command()
+def info(json_: Json = False) -> None:
+    """Show the versions, the Keras backend (set KERAS_BACKEND to tensorflow, jax or torch) and
+    the devices it sees.
+
+    Example:
+
+    \b
+        convcli info
+        KERAS_BACKEND=jax convcli info --json
+        convcli --device cpu info
+    """
+    from importlib.metadata import version as pkg_version
+
+    from ..backend import backend_info
+
+    data = {"convcli": pkg_version("convcli"), **backend_info()}
+    if json_:
+        print_json(data)
+        return
+    table("convcli", ["what", "value"], [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()])

@@ -1,0 +1,99 @@
+"""Options and arguments shared by several commands, declared once, and shell-completion sources.
+
+Choices are Click choices, so ``--help`` lists them and a wrong value is a usage error (exit 2)
+before any work. Where the library's own list lives in a module that imports numpy (which
+``convcli gray`` must not pay for), the list is repeated here and tests/test_cli_help.py checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import click
+import typer
+
+from ..color import GRAY_METHODS
+from ..datasets import DATASETS
+
+PADDINGS = ("valid", "same")
+"""convolution.PADDINGS."""
+ACTIVATIONS = ("linear", "relu")
+"""convolution.ACTIVATIONS."""
+RANGES = ("clip", "rescale", "abs", "raw")
+"""images.to_uint8's modes, and raw (values kept: .npy and text outputs only)."""
+SCHEDULES = ("constant", "cosine", "onecycle")
+"""training.SCHEDULES."""
+PRECISIONS = ("float32", "mixed")
+"""backend.set_precision's values."""
+WEIGHT_FORMATS = ("png", "txt")
+"""inspection.weights_file's formats."""
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def complete_kernels(incomplete: str) -> list[str]:
+    """Named kernels starting with what was typed (files complete by the shell itself)."""
+    from ..kernels import named_kernel_files
+
+    return [name for name in named_kernel_files() if name.startswith(incomplete)]
+
+
+def complete_samples(incomplete: str) -> list[str]:
+    """skimage's bundled sample images starting with what was typed."""
+    from ..images import SAMPLES
+
+    return [name for name in SAMPLES if name.startswith(incomplete)]
+
+
+def complete_presets(incomplete: str) -> list[str]:
+    """Model presets starting with what was typed."""
+    from ..models import PRESETS
+
+    return [name for name in PRESETS if name.startswith(incomplete)]
+
+
+# --------------------------------------------------------------------------- shared options
+
+Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout (one object per line).")]
+MaxPixels = Annotated[
+    int, typer.Option("--max-pixels", min=1, help="Refuse images with more pixels (checked before decoding).")
+]
+Sample = Annotated[
+    str | None,
+    typer.Option(
+        "--sample",
+        help="Use a bundled sample image instead (astronaut, camera, coffee…).",
+        autocompletion=complete_samples,
+    ),
+]
+InPlace = Annotated[bool, typer.Option("--in-place", help="Allow an output to replace its input.")]
+Dataset = Annotated[
+    str, typer.Option("--dataset", click_type=click.Choice(DATASETS), help="Which MNIST-family dataset.")
+]
+DataDir = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir",
+        help="Folder with the dataset's IDX files or .npz (default: $CONVCLI_DATA_DIR, ~/.keras/datasets, "
+        "/usr/share/datasets).",
+    ),
+]
+GrayMethod = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        "-m",
+        click_type=click.Choice(GRAY_METHODS),
+        help="luma: 0.3R+0.59G+0.11B; average: (R+G+B)/3; bt709: 0.2125R+0.7154G+0.0721B.",
+    ),
+]
+ModelFile = Annotated[str, typer.Argument(metavar="MODEL.keras", help="A trained model file (loaded in safe mode).")]
+Layers = Annotated[
+    str | None,
+    typer.Option(
+        "--layers", "-l", help='Layer spec such as "conv(32,3),pool(2),flatten,dense(10)", or @FILE holding one.'
+    ),
+]
+TestIndex = Annotated[int | None, typer.Option("--index", "-i", min=0, help="Use test image N of --dataset.")]

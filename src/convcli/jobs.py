@@ -1,0 +1,161 @@
+"""File-to-file jobs: read inputs, call the array functions of the domain modules, write outputs.
+
+``gray`` and ``channels`` (colour), ``evaluate`` (a model on a dataset's test set, with its
+plots). Every output is checked before any work and written atomically; nothing is printed:
+each job returns what it wrote, and the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .color import check_gray_method, gray_image, gray_pixels, to_gray
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image as PILImage
+
+    from .evaluation import EvalResult
+
+
+@dataclass
+class GrayResult:
+    """Where a gray conversion went and its (H, W) shape; for image outputs and ``-`` also the
+    8-bit gray Pillow image (the caller writes ``-`` to stdout as PNG)."""
+
+    output: str
+    shape: tuple[int, int]
+    image: PILImage.Image | None = field(default=None, repr=False)
+
+    @property
+    def pixels(self) -> np.ndarray | None:
+        """The 8-bit gray pixels as a (H, W) uint8 array, or None for raw outputs."""
+        import numpy as np
+
+        return None if self.image is None else np.asarray(self.image)
+
+
+def gray_file(
+    source: str,
+    output: str,
+    *,
+    method: str = "luma",
+    max_pixels: int | None = None,
+    in_place: bool = False,
+) -> GrayResult:
+    """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
+
+    With ``output`` ``-`` nothing is written: the caller sends ``pixels`` to stdout as PNG.
+    ``.npy`` and text outputs keep the exact float values. 8-bit RGB/RGBA/gray image files
+    written as images take the Pillow-only path (start-up matters for one image); everything
+    else goes through numpy, with the same pixels.
+    """
+    from PIL import Image
+
+    from .images import (
+        DEFAULT_MAX_PIXELS,
+        SAMPLE_PREFIX,
+        _read_bytes,
+        encode_pil,
+        image_format_for,
+        image_to_array,
+        is_raw_path,
+        open_image,
+        read_source,
+        write_array,
+    )
+    from .outputs import check_output_path, write_bytes
+
+    check_gray_method(method)
+    if output != "-":
+        check_output_path(output, inputs=(source,), in_place=in_place)
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    raw_output = output != "-" and is_raw_path(output)
+    fmt = "PNG" if output == "-" else None if raw_output else image_format_for(output)
+    pil: PILImage.Image | None = None
+    array: np.ndarray | None = None
+    if source.startswith(SAMPLE_PREFIX) or is_raw_path(source):  # samples, .npy and text matrices
+        array = read_source(source, max_pixels=limit)
+    else:
+        decoded = open_image(_read_bytes(source), source, max_pixels=limit)
+        if not raw_output:
+            pil = gray_image(decoded, method)
+        if pil is None:
+            array = image_to_array(decoded, source)
+    if raw_output:
+        assert array is not None
+        gray = to_gray(array, method)
+        write_array(output, gray)
+        return GrayResult(output, (gray.shape[0], gray.shape[1]))
+    if pil is None:
+        assert array is not None
+        pil = Image.fromarray(gray_pixels(array, method))
+    if output != "-":
+        assert fmt is not None
+        write_bytes(output, encode_pil(pil, fmt, png_level=1))
+    return GrayResult(output, (pil.height, pil.width), pil)
+
+
+def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None) -> list[str]:
+    """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
+
+    Files: ``<stem>-red.png`` (gray) and ``<stem>-red-Reds.png`` (Reds colour map, as the
+    lecture's notebook shows with ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on.
+    """
+    import numpy as np
+
+    from .color import CHANNEL_CMAPS, channel_planes, colormap_plane
+    from .images import DEFAULT_MAX_PIXELS, encode_image, read_source, source_stem
+    from .outputs import check_output_dir, write_bytes
+
+    folder = check_output_dir(out_dir)
+    image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    stem = source_stem(source)
+    written: list[str] = []
+    for (name, plane), cmap in zip(channel_planes(image).items(), CHANNEL_CMAPS):
+        pixels = np.clip(np.rint(plane), 0, 255).astype(np.uint8)
+        gray_path = folder / f"{stem}-{name}.png"
+        write_bytes(gray_path, encode_image(pixels))
+        cmap_path = folder / f"{stem}-{name}-{cmap}.png"
+        write_bytes(cmap_path, encode_image(colormap_plane(plane, cmap)))
+        written += [str(gray_path), str(cmap_path)]
+    return written
+
+
+@dataclass
+class Evaluation:
+    """A model's test-set metrics and the pictures drawn of them (empty without a plot folder)."""
+
+    result: EvalResult
+    plots: list[Path]
+
+
+def evaluate_file(
+    model_path: str | os.PathLike[str],
+    *,
+    dataset: str = "mnist",
+    data_dir: str | os.PathLike[str] | None = None,
+    plot_dir: str | os.PathLike[str] | None = None,
+) -> Evaluation:
+    """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
+    ``plot_dir``, draw the confusion heat map and the misclassified images there."""
+    from .datasets import load_dataset
+    from .evaluation import evaluate_arrays
+    from .models import load_model
+    from .outputs import check_output_dir
+
+    folder = check_output_dir(plot_dir) if plot_dir is not None else None
+    model = load_model(model_path)
+    data = load_dataset(dataset, data_dir)
+    result = evaluate_arrays(model, data.x_test, data.y_test)
+    if folder is None:
+        return Evaluation(result, [])
+    from .plots import plot_evaluation
+
+    plots = plot_evaluation(
+        result, data.x_test, data.y_test, folder, stem=Path(model_path).stem, class_names=data.class_names
+    )
+    return Evaluation(result, plots)

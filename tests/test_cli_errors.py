@@ -1,0 +1,97 @@
+"""The CLI's error handling and its stdout: real OS errors name the file and reason, stdout carries
+nothing but results (no download notes, no status lines before a usage error)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from conftest import EXAMPLES, ROOT
+from PIL import Image
+
+PY = sys.executable
+
+
+def only_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
+    assert "unexpected" not in lines[0] and "Traceback" not in stderr
+    return lines[0]
+
+
+def test_os_error_names_the_file_and_reason(cli, color_png, tmp_path) -> None:
+    """A real OSError (a folder name longer than the file system allows) is one `Error:` line with
+    the path and the reason, exit status 1: not "unexpected OSError"."""
+    folder = tmp_path / ("a" * 300)
+    result = cli("gray", color_png, "-o", folder / "g.png")
+    assert result.exit_code == 1, result.stderr
+    assert only_error_line(result.stderr) == f"Error: {folder}: File name too long"
+
+
+def test_full_stdout_is_an_error_naming_stdout(color_png) -> None:
+    """Writing results to a full device (/dev/full): exit 1 and one line saying so."""
+    for args in (["gray", str(color_png), "-o", "-"], ["filter", str(EXAMPLES / "lecture-5x5.txt"), "-k", "sharpen"]):
+        with open("/dev/full", "wb") as full:
+            result = subprocess.run(
+                [PY, "-m", "convcli", *args], stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120
+            )
+        assert result.returncode == 1, (args, result.stderr)
+        assert only_error_line(result.stderr) == "Error: standard output: cannot write (No space left on device)"
+
+
+def test_gray_json_records_the_file_written(cli, color_png, tmp_path) -> None:
+    out = tmp_path / "g.png"
+    result = cli("gray", color_png, "-o", out, "--method", "average", "--json")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record == {"input": str(color_png), "output": str(out), "method": "average", "shape": [24, 31]}
+    assert np.asarray(Image.open(out)).shape == (24, 31)
+    raw = tmp_path / "g.npy"
+    record = json.loads(cli("gray", color_png, "-o", raw, "--json").stdout)
+    assert record["output"] == str(raw) and list(np.load(raw).shape) == record["shape"]
+    both = cli("gray", color_png, "-o", "-", "--json")
+    assert both.exit_code == 2 and both.stdout == "" and "both want stdout" in both.stderr
+
+
+def test_unknown_dataset_is_refused_before_anything_prints(cli) -> None:
+    """`train --dataset cifar10` used to print "loading cifar10" on stdout before its error."""
+    result = cli("train", "softmax", "--dataset", "cifar10")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for '--dataset': 'cifar10' is not one of 'mnist', 'fashion-mnist'."
+    )
+
+
+def test_failed_download_prints_nothing_on_stdout_and_leaves_no_folder(tmp_path) -> None:
+    """With fashion-mnist nowhere on disk and no network, Keras's "Downloading data from …" goes to
+    stderr, the error is one line, and no empty ~/.keras/datasets/fashion-mnist/ is left behind."""
+    keras_home = tmp_path / "keras"
+    keras_home.mkdir()
+    code = (
+        "import sys\n"
+        "import convcli.datasets as d\n"
+        "d.candidate_folders = lambda name, data_dir=None: []  # not on disk (hides /usr/share/datasets)\n"
+        "from convcli.entry import main\n"
+        "sys.argv = ['convcli', *sys.argv[1:]]\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CONVCLI_DATA_DIR", "CONVCLI_NO_DOWNLOAD")}
+    env.update(KERAS_HOME=str(keras_home), HOME=str(tmp_path))
+    result = subprocess.run(
+        [PY, "-c", code, "train", "softmax", "--dataset", "fashion-mnist", "--json", "-o", str(tmp_path / "m.keras")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: fashion-mnist not found: put the four IDX files")
+    assert not (keras_home / "datasets" / "fashion-mnist").exists()
+    assert not (keras_home / "datasets").exists()
+    assert not Path(tmp_path / "m.keras").exists()

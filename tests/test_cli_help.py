@@ -1,0 +1,197 @@
+"""Every command's ``--help`` (clean, with argument help, choices and examples), shell completion,
+start-up time, and the CLI's choice lists agreeing with the library's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+import typer
+from conftest import ROOT
+from typer.testing import CliRunner
+
+from convcli.cli import app
+
+PY = sys.executable
+
+
+def all_commands() -> list[list[str]]:
+    """The argument lists that reach every command and group: [], ["filter"], ["kernels", "show"]…"""
+    found: list[list[str]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        found.append(path)
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+COMMANDS = all_commands()
+
+
+def help_text(path: list[str]) -> str:
+    result = CliRunner().invoke(app, [*path, "--help"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_every_command_is_reached() -> None:
+    names = {" ".join(p) for p in COMMANDS}
+    assert {"gray", "channels", "filter", "kernels", "kernels show", "summary", "train", "evaluate", "predict"} <= names
+    assert {"feature-maps", "weights", "info"} <= names
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "convcli")
+def test_help_is_clean_on_a_pipe(path: list[str]) -> None:
+    """No backslash before '[' (Typer escapes it for rich even when rich is off), arguments have
+    their help, and every command ends its description with examples."""
+    text = help_text(path)
+    assert "\\[" not in text and "\\b" not in text
+    if path and path != ["kernels"]:
+        example = text.split("Example:", 1)[1].split("Arguments:" if "Arguments:" in text else "Options:")[0]
+        assert f"convcli {' '.join(path)}" in example
+    lines = text.splitlines()
+    if "Arguments:" in lines:
+        start = lines.index("Arguments:") + 1
+        block = lines[start : lines.index("", start)] if "" in lines[start:] else lines[start:]
+        for line in block:
+            if line.startswith("  ") and not line.startswith("   "):
+                assert len(line.split(None, 1)) == 2, f"argument without help: {line!r}"
+    assert text.count("Arguments:") <= 1 and "Positional arguments" not in text
+
+
+def test_argument_help_says_what_inputs_may_be() -> None:
+    text = " ".join(help_text(["filter"]).split())
+    assert "Arguments: [INPUT...] Images (PNG, JPEG, TIFF…), .npy arrays, text matrices" in text
+    assert "or - for image bytes on stdin" in text
+    assert "Arguments: [INPUT] An image file (PNG, JPEG, TIFF, BMP…), a .npy array, or - for stdin." in " ".join(
+        help_text(["gray"]).split()
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "listed"),
+    [
+        (["filter"], "--padding [valid|same]"),
+        (["filter"], "--activation [linear|relu]"),
+        (["filter"], "--range [clip|rescale|abs|raw]"),
+        (["gray"], "--method [luma|average|bt709]"),
+        (["train"], "--schedule [constant|cosine|onecycle]"),
+        (["train"], "--dataset [mnist|fashion-mnist]"),
+        (["train"], "--precision [float32|mixed]"),
+        (["evaluate"], "--dataset [mnist|fashion-mnist]"),
+        (["weights"], "--format [png|txt]"),
+        ([], "--device [auto|cpu]"),
+    ],
+)
+def test_choices_are_listed(path: list[str], listed: str) -> None:
+    assert listed in help_text(path)
+
+
+def test_max_pixels_default_is_the_library_constant() -> None:
+    from convcli.images import DEFAULT_MAX_PIXELS
+
+    for path in (["gray"], ["channels"], ["filter"]):
+        assert f"[default: {DEFAULT_MAX_PIXELS};" in " ".join(help_text(path).split())
+
+
+def test_cli_choices_agree_with_the_library(tmp_path) -> None:
+    """The lists the CLI offers are the ones the library accepts (some live in modules the CLI
+    must not import at start-up, so they are written twice; this keeps them equal)."""
+    import numpy as np
+
+    from convcli.backend import set_precision
+    from convcli.cli import options
+    from convcli.color import GRAY_METHODS, to_gray
+    from convcli.convolution import ACTIVATIONS, PADDINGS
+    from convcli.datasets import DATASETS
+    from convcli.errors import ConvcliError
+    from convcli.images import to_uint8
+    from convcli.inspection import weights_file
+    from convcli.training import SCHEDULES
+
+    assert options.PADDINGS == PADDINGS and options.ACTIVATIONS == ACTIVATIONS
+    assert options.SCHEDULES == SCHEDULES
+    assert options.GRAY_METHODS == GRAY_METHODS == ("luma", "average", "bt709")
+    assert options.DATASETS == DATASETS
+    for method in GRAY_METHODS:
+        to_gray(np.zeros((2, 2, 3)), method)
+    assert options.RANGES[-1] == "raw"
+    for mode in options.RANGES[:-1]:
+        to_uint8(np.zeros((2, 2)), mode)
+    for mode in ("raw", "wrap"):
+        with pytest.raises(ConvcliError):
+            to_uint8(np.zeros((2, 2)), mode)
+    with pytest.raises(ConvcliError, match=f"use {' or '.join(options.PRECISIONS)}$"):
+        set_precision("bfloat16")
+    with pytest.raises(ConvcliError, match="use png or txt"):
+        weights_file(tmp_path / "m.keras", None, fmt="jpg")
+    assert options.WEIGHT_FORMATS == ("png", "txt")
+
+
+# --------------------------------------------------------------------------- completion
+
+
+def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What bash completion offers after ``words`` (the protocol the installed script speaks)."""
+    variables = {
+        "_CONVCLI_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    result = CliRunner().invoke(app, [], env={**variables, **(env or {})}, prog_name="convcli")
+    return result.stdout.split()
+
+
+def test_completion_of_kernels_presets_samples_and_choices() -> None:
+    assert complete("convcli filter -k sob") == ["sobel-x", "sobel-y"]
+    assert complete("convcli kernels show sharp") == ["sharpen"]
+    assert "lecture-cnn" in complete("convcli train lec") and complete("convcli summary mlp") == ["mlp"]
+    assert complete("convcli gray --sample astro") == ["astronaut"]
+    assert complete("convcli filter --padding ") == ["valid", "same"]
+    assert complete("convcli fea") == ["feature-maps"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_show_completion_script(shell: str) -> None:
+    """``--show-completion`` prints the script ``--install-completion`` installs, for each shell."""
+    result = subprocess.run(
+        [PY, "-m", "convcli", "--show-completion", shell],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"_CONVCLI_COMPLETE=complete_{shell}" in result.stdout
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def cpu_seconds(args: list[str]) -> float:
+    """CPU time (user + system) a child process used: steadier than wall time on a busy machine."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_help_starts_fast_and_imports_neither_numpy_nor_keras() -> None:
+    """``convcli --help`` under 0.3 s of CPU (best of 5), without numpy, TensorFlow or Keras."""
+    code = (
+        "import sys\nfrom convcli.entry import main\nsys.argv = ['convcli', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('numpy', 'tensorflow', 'keras') if m in sys.modules]\nassert not bad, bad\n"
+    )
+    result = subprocess.run([PY, "-c", code], capture_output=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr.decode()
+    best = min(cpu_seconds([PY, "-m", "convcli", "--help"]) for _ in range(5))
+    assert best < 0.3, f"convcli --help took {best:.3f} s of CPU"
