@@ -1,8 +1,14 @@
-"""Shared fixtures: a CLI runner with separate stdout/stderr, paths, and data location."""
+"""Shared test helpers: CLI runners (in-process and subprocess), the MNIST location and its skip
+marker, and builders for the image and IDX bytes that tests write."""
 
 from __future__ import annotations
 
+import io
 import os
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,25 @@ if not os.environ.get("CONVCLI_DATA_DIR"):
         os.environ["CONVCLI_DATA_DIR"] = str(shared)
 
 
+def mnist_dir() -> Path | None:
+    """Folder holding the MNIST IDX files, or None when they are not beside the project."""
+    base = os.environ.get("CONVCLI_DATA_DIR")
+    if not base:
+        return None
+    for candidate in (Path(base) / "mnist", Path(base)):
+        if (candidate / "t10k-labels-idx1-ubyte.gz").exists():
+            return candidate
+    return None
+
+
+MNIST = mnist_dir()
+"""The MNIST folder for ``--data-dir`` (None when absent: tests that need it carry ``requires_mnist``)."""
+requires_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+
+
+# --------------------------------------------------------------------------- running convcli
+
+
 @pytest.fixture
 def cli():
     """Invoke ``convcli`` in-process; returns the click Result (exit_code, stdout, stderr)."""
@@ -31,16 +56,71 @@ def cli():
     return invoke
 
 
+def convcli_argv(*args: str | os.PathLike[str]) -> list[str]:
+    """The command line that runs ``convcli ARGS`` with this interpreter (for Popen as well)."""
+    return [sys.executable, "-m", "convcli", *map(str, args)]
+
+
+def run_convcli(
+    *args: str | os.PathLike[str],
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``convcli ARGS`` in a fresh process from the project root, ``input`` on its stdin and
+    ``env`` added to this environment; stdout and stderr come back as bytes."""
+    return subprocess.run(
+        convcli_argv(*args),
+        input=input,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+# --------------------------------------------------------------------------- files tests write
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-def write_png(path: Path, array: np.ndarray) -> Path:
+def png_bytes(array: np.ndarray) -> bytes:
+    """A uint8 (H, W) or (H, W, 3|4) array encoded as PNG by Pillow."""
     from PIL import Image
 
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path)
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    """Write ``array`` as a PNG file at ``path`` and return the path."""
+    path.write_bytes(png_bytes(array))
     return path
+
+
+def png_claiming(width: int, height: int, *, bit_depth: int = 8, colour: int = 0, data: bytes = bytes(64)) -> bytes:
+    """A hand-made PNG whose header claims ``width``×``height`` pixels over a small IDAT of
+    ``data`` (a decompression bomb when the claim is large)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b"")
+
+
+def idx_header(type_code: int, dims: list[int] | tuple[int, ...]) -> bytes:
+    """An IDX header: two zero bytes, the type code (0x08 = uint8), the rank, each dimension."""
+    return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">I", d & 0xFFFFFFFF) for d in dims)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An array as an uint8 IDX file (the MNIST format), uncompressed."""
+    return idx_header(0x08, array.shape) + np.asarray(array).astype(np.uint8).tobytes()
 
 
 @pytest.fixture
@@ -51,14 +131,3 @@ def color_png(tmp_path: Path, rng: np.random.Generator) -> Path:
 @pytest.fixture
 def gray_png(tmp_path: Path, rng: np.random.Generator) -> Path:
     return write_png(tmp_path / "gray.png", rng.integers(0, 256, (20, 17)))
-
-
-def mnist_dir() -> Path | None:
-    """Folder holding the MNIST IDX files, or None when they are not beside the project."""
-    base = os.environ.get("CONVCLI_DATA_DIR")
-    if not base:
-        return None
-    for candidate in (Path(base) / "mnist", Path(base)):
-        if (candidate / "t10k-labels-idx1-ubyte.gz").exists():
-            return candidate
-    return None

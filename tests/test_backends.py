@@ -8,16 +8,16 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, mnist_dir
+from conftest import MNIST, ROOT, convcli_argv, requires_mnist, run_convcli
 
 pytestmark = pytest.mark.backend
-MNIST = mnist_dir()
 REFERENCE = Path(__file__).parent / "data" / "fixed_predictions.npy"
+"""The fixed-weights model's probabilities under TensorFlow, committed; regenerate on purpose
+with ``KERAS_BACKEND=tensorflow python tests/test_backends.py``."""
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
@@ -36,12 +36,15 @@ def fixed_inputs() -> np.ndarray:
     return rng.random((16, 28, 28, 1), dtype=np.float32)
 
 
+def fixed_predictions() -> np.ndarray:
+    return np.asarray(fixed_weights_model().predict(fixed_inputs(), verbose=0))
+
+
 def test_fixed_weights_predictions_agree_across_backends() -> None:
-    probs = np.asarray(fixed_weights_model().predict(fixed_inputs(), verbose=0))
-    if not REFERENCE.exists():  # written once, on TensorFlow, and committed
-        assert BACKEND == "tensorflow"
-        np.save(REFERENCE, probs)
-    np.testing.assert_allclose(probs, np.load(REFERENCE), atol=1e-5)
+    assert REFERENCE.exists(), f"{REFERENCE} is missing: it is committed, not written by the test"
+    expected = np.load(REFERENCE)
+    assert expected.shape == (16, 10)
+    np.testing.assert_allclose(fixed_predictions(), expected, atol=1e-5)
 
 
 def test_info_reports_backend_and_devices(cli) -> None:
@@ -53,10 +56,7 @@ def test_info_reports_backend_and_devices(cli) -> None:
 
 
 def _train(env: dict[str, str], *extra: str, out: Path) -> dict:
-    cmd = [
-        sys.executable,
-        "-m",
-        "convcli",
+    proc = run_convcli(
         "train",
         "--layers",
         "conv(4,3),pool(2),flatten,dense(10)",
@@ -74,15 +74,14 @@ def _train(env: dict[str, str], *extra: str, out: Path) -> dict:
         str(out),
         "--json",
         *extra,
-    ]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, "KERAS_BACKEND": BACKEND, **env}
+        env={"KERAS_BACKEND": BACKEND, **env},
+        timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr.decode()
     return json.loads(proc.stdout)
 
 
-@pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+@requires_mnist
 @pytest.mark.skipif(BACKEND == "torch", reason="--distribute needs jax or tensorflow")
 def test_distribute_on_two_cpu_devices_matches_single_device(tmp_path) -> None:
     """Two simulated devices, same global batch: the same model within float tolerance."""
@@ -142,7 +141,7 @@ def test_multiworker_tensorflow_points_to_jax(cli, tmp_path) -> None:
     assert result.exit_code == 2 and "KERAS_BACKEND=jax" in result.stderr and "20585" in result.stderr
 
 
-@pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+@requires_mnist
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed (make test-backends)")
 def test_two_jax_processes_on_localhost(tmp_path) -> None:
     """Two real processes with JAX's CPU collectives: identical weights, process 0 writes."""
@@ -154,10 +153,7 @@ def test_two_jax_processes_on_localhost(tmp_path) -> None:
     out = tmp_path / "mp.keras"
     procs = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "convcli",
+            convcli_argv(
                 "train",
                 "softmax",
                 "--epochs",
@@ -177,7 +173,7 @@ def test_two_jax_processes_on_localhost(tmp_path) -> None:
                 "2",
                 "--process-id",
                 str(i),
-            ],
+            ),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -195,12 +191,12 @@ def test_two_jax_processes_on_localhost(tmp_path) -> None:
         out.exists()
         and json.loads((tmp_path / "mp.json").read_text())["weights_sha256"] == records[0]["weights_sha256"]
     )
-    evaluated = subprocess.run(
-        [sys.executable, "-m", "convcli", "evaluate", str(out), "--data-dir", str(MNIST), "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    assert evaluated.returncode == 0, evaluated.stderr
+    evaluated = run_convcli("evaluate", out, "--data-dir", MNIST, "--json", timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr.decode()
     assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(records[0]["test"]["accuracy"], abs=1e-6)
+
+
+if __name__ == "__main__":  # regenerate the committed reference, on TensorFlow only
+    assert BACKEND == "tensorflow", "the reference is TensorFlow's: run with KERAS_BACKEND=tensorflow"
+    np.save(REFERENCE, fixed_predictions())
+    print(f"wrote {REFERENCE}")

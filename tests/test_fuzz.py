@@ -10,12 +10,13 @@ import contextlib
 import gzip
 import io
 import os
-import struct
 import time
-import zlib
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
+from conftest import idx_header, png_claiming
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -23,7 +24,7 @@ from PIL import Image
 from convcli.datasets import parse_idx
 from convcli.errors import ConvcliError
 from convcli.images import decode_image, read_input
-from convcli.kernels import parse_kernel
+from convcli.kernels import load_kernel, parse_kernel
 from convcli.models import parse_spec
 
 FUZZ_CASES = int(os.environ.get("CONVCLI_FUZZ_CASES", "2000"))
@@ -38,15 +39,32 @@ FUZZ = settings(
 )
 
 
-def run_counted(name: str, inner) -> int:  # type: ignore[no-untyped-def]
-    """Run a hypothesis test, count its cases, assert the minimum and print the figure."""
-    counter = {"n": 0}
+def run_fuzz(name: str, strategy: st.SearchStrategy, check: Callable[[Any], None], *, cases: int = FUZZ_CASES) -> None:
+    """Run ``check`` on ``cases`` values drawn from ``strategy``, count them, assert that many ran
+    and print the figure."""
+    count = 0
+
+    @settings(FUZZ, max_examples=cases)
+    @given(strategy)
+    def case(value: Any) -> None:
+        nonlocal count
+        count += 1
+        check(value)
+
     started = time.monotonic()
-    inner(counter)
-    elapsed = time.monotonic() - started
-    print(f"\nfuzz {name}: {counter['n']} cases in {elapsed:.1f} s")
-    assert counter["n"] >= FUZZ_CASES
-    return counter["n"]
+    case()
+    print(f"\nfuzz {name}: {count} cases in {time.monotonic() - started:.1f} s")
+    assert count >= cases
+
+
+def result_or_error(source: str, read: Callable[[], Any]) -> Any:
+    """``read()``'s result, or None when it raises a ConvcliError whose message starts with
+    ``source``; any other exception, or an error that names something else, fails the test."""
+    try:
+        return read()
+    except ConvcliError as exc:
+        assert exc.message.startswith(source), exc.message
+        return None
 
 
 # --------------------------------------------------------------------------- kernel / matrix text
@@ -95,10 +113,8 @@ kernel_text = st.tuples(
 
 
 def check_kernel_text(text: str) -> None:
-    try:
-        kernel = parse_kernel(text, "fuzz.txt")
-    except ConvcliError as exc:
-        assert exc.message.startswith("fuzz.txt")
+    kernel = result_or_error("fuzz.txt", lambda: parse_kernel(text, "fuzz.txt"))
+    if kernel is None:
         return
     assert kernel.weights.ndim in (2, 3) and kernel.weights.dtype == np.float32
     assert np.all(np.isfinite(kernel.weights))
@@ -106,57 +122,30 @@ def check_kernel_text(text: str) -> None:
 
 
 def test_fuzz_kernel_text_structured() -> None:
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(kernel_text)
-        def case(text: str) -> None:
-            counter["n"] += 1
-            check_kernel_text(text)
-
-        case()
-
-    run_counted("kernel-text", inner)
+    run_fuzz("kernel-text", kernel_text, check_kernel_text)
 
 
 def test_fuzz_kernel_text_random() -> None:
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(st.text(max_size=300))
-        def case(text: str) -> None:
-            counter["n"] += 1
-            check_kernel_text(text)
-
-        case()
-
-    run_counted("kernel-random-text", inner)
+    run_fuzz("kernel-random-text", st.text(max_size=300), check_kernel_text)
 
 
 def test_fuzz_kernel_files_bytes(tmp_path_factory) -> None:
-    folder = tmp_path_factory.mktemp("kernels")
+    path = tmp_path_factory.mktemp("kernels") / "k.txt"
 
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(
-            st.one_of(
-                st.binary(max_size=300),
-                kernel_text.map(lambda t: t.encode("utf-8", "replace")),
-                st.integers(1, 5000).map(lambda n: b"1 " * n + b"\n"),
-            )
-        )
-        def case(data: bytes) -> None:
-            counter["n"] += 1
-            path = folder / "k.txt"
-            path.write_bytes(data)
-            from convcli.kernels import load_kernel
+    def check(data: bytes) -> None:
+        path.write_bytes(data)
+        result_or_error(str(path), lambda: load_kernel(str(path)))
+        result_or_error(str(path), lambda: read_input(path))  # the same bytes as a matrix input
 
-            with contextlib.suppress(ConvcliError):
-                load_kernel(str(path))
-            with contextlib.suppress(ConvcliError):
-                read_input(path)  # the same bytes as a matrix input
-
-        case()
-
-    run_counted("kernel-file-bytes", inner)
+    run_fuzz(
+        "kernel-file-bytes",
+        st.one_of(
+            st.binary(max_size=300),
+            kernel_text.map(lambda t: t.encode("utf-8", "replace")),
+            st.integers(1, 5000).map(lambda n: b"1 " * n + b"\n"),
+        ),
+        check,
+    )
 
 
 # --------------------------------------------------------------------------- layer specs
@@ -202,29 +191,19 @@ spec_text = st.one_of(
 )
 
 
+def check_spec_text(text: str) -> None:
+    specs = result_or_error("layer spec", lambda: parse_spec(text))
+    assert specs is None or specs  # a spec that parses has at least one layer
+
+
 def test_fuzz_layer_spec_parser() -> None:
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(spec_text)
-        def case(text: str) -> None:
-            counter["n"] += 1
-            try:
-                specs = parse_spec(text)
-            except ConvcliError as exc:
-                assert exc.message.startswith("layer spec")
-                return
-            assert specs
-
-        case()
-
-    run_counted("layer-spec", inner)
+    run_fuzz("layer-spec", spec_text, check_spec_text)
 
 
 def test_fuzz_layer_spec_builds() -> None:
     """Specs that parse are built with Keras: shape errors must still be ConvcliError."""
     from convcli.models import build_model
 
-    built = {"n": 0}
     valid_layer = st.one_of(
         st.tuples(st.integers(1, 8), st.integers(1, 30), st.integers(1, 4), st.sampled_from(["valid", "same"])).map(
             lambda t: f"conv({t[0]},{t[1]},strides={t[2]},padding={t[3]})"
@@ -234,32 +213,14 @@ def test_fuzz_layer_spec_builds() -> None:
         st.sampled_from(["flatten", "gap", "batchnorm", "dropout(0.5)", "dense(4)", "dense(10)"]),
     )
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        database=None,
-        derandomize=bool(os.environ.get("CI")),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(st.lists(valid_layer, min_size=1, max_size=6).map(",".join))
-    def case(text: str) -> None:
-        built["n"] += 1
-        try:
-            model = build_model(text)
-        except ConvcliError as exc:
-            assert exc.message.startswith("layer spec")
-            return
-        assert model.output_shape == (None, 10)
+    def check(text: str) -> None:
+        model = result_or_error("layer spec", lambda: build_model(text))
+        assert model is None or model.output_shape == (None, 10)
 
-    case()
-    print(f"\nfuzz layer-spec-build: {built['n']} cases")
+    run_fuzz("layer-spec-build", st.lists(valid_layer, min_size=1, max_size=6).map(",".join), check, cases=150)
 
 
 # --------------------------------------------------------------------------- IDX files
-
-
-def idx_header(type_code: int, dims: list[int]) -> bytes:
-    return bytes([0, 0, type_code, len(dims)]) + b"".join(struct.pack(">I", d & 0xFFFFFFFF) for d in dims)
 
 
 idx_bytes = st.one_of(
@@ -277,22 +238,13 @@ idx_bytes = st.one_of(
 )
 
 
+def check_idx(data: bytes) -> None:
+    array = result_or_error("fuzz.idx", lambda: parse_idx(data, "fuzz.idx"))
+    assert array is None or array.nbytes == len(data) - 4 - 4 * array.ndim
+
+
 def test_fuzz_idx_parser() -> None:
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(idx_bytes)
-        def case(data: bytes) -> None:
-            counter["n"] += 1
-            try:
-                array = parse_idx(data, "fuzz.idx")
-            except ConvcliError as exc:
-                assert exc.message.startswith("fuzz.idx")
-                return
-            assert array.nbytes == len(data) - 4 - 4 * array.ndim
-
-        case()
-
-    run_counted("idx", inner)
+    run_fuzz("idx", idx_bytes, check_idx)
 
 
 def test_fuzz_idx_folders(tmp_path_factory) -> None:
@@ -307,31 +259,27 @@ def test_fuzz_idx_folders(tmp_path_factory) -> None:
         "y_test": idx_header(0x08, [2]) + bytes([4, 5]),
     }
 
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(
-            st.sampled_from(list(IDX_FILES)),
-            st.one_of(idx_bytes, st.binary(max_size=100)),
-            st.booleans(),
-            st.integers(0, 2000),
-        )
-        def case(which: str, damaged: bytes, compress: bool, cut: int) -> None:
-            counter["n"] += 1
-            for f in folder.iterdir():
-                f.unlink()
-            for key, data in good.items():
-                payload = damaged if key == which else data
-                if compress:
-                    payload = gzip.compress(payload)
-                    if key == which and cut:
-                        payload = payload[: max(1, len(payload) - cut)]
-                (folder / (IDX_FILES[key] + (".gz" if compress else ""))).write_bytes(payload)
-            with contextlib.suppress(ConvcliError):
-                load_idx_folder(folder)
+    def check(case: tuple[str, bytes, bool, int]) -> None:
+        which, damaged, compress, cut = case
+        for f in folder.iterdir():
+            f.unlink()
+        for key, data in good.items():
+            payload = damaged if key == which else data
+            if compress:
+                payload = gzip.compress(payload)
+                if key == which and cut:
+                    payload = payload[: max(1, len(payload) - cut)]
+            (folder / (IDX_FILES[key] + (".gz" if compress else ""))).write_bytes(payload)
+        with contextlib.suppress(ConvcliError):
+            load_idx_folder(folder)
 
-        case()
-
-    run_counted("idx-folder", inner)
+    damage = st.tuples(
+        st.sampled_from(list(IDX_FILES)),
+        st.one_of(idx_bytes, st.binary(max_size=100)),
+        st.booleans(),
+        st.integers(0, 2000),
+    )
+    run_fuzz("idx-folder", damage, check)
 
 
 # --------------------------------------------------------------------------- images
@@ -383,26 +331,12 @@ def image_bytes(draw):  # type: ignore[no-untyped-def]
     return data
 
 
-def png_claiming(width: int, height: int, bit_depth: int = 8, colour: int = 0) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
-    )
-
-
 def check_image(data: bytes) -> None:
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            array = decode_image(data, "fuzz.img", max_pixels=10_000)
-        except ConvcliError as exc:
-            assert exc.message.startswith("fuzz.img")
-            array = None
+        array = result_or_error("fuzz.img", lambda: decode_image(data, "fuzz.img", max_pixels=10_000))
     assert not caught, [str(w.message) for w in caught]  # nothing may leak onto stderr
     if array is None:
         return
@@ -412,41 +346,41 @@ def check_image(data: bytes) -> None:
 
 
 def test_fuzz_image_decoder() -> None:
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(
-            st.one_of(
-                image_bytes(),
-                st.binary(max_size=200),
-                st.tuples(
-                    st.integers(0, 2**31 - 1),
-                    st.integers(0, 2**31 - 1),
-                    st.sampled_from([1, 8, 16]),
-                    st.sampled_from([0, 2, 3, 4, 6]),
-                ).map(lambda t: png_claiming(*t)),
-            )
-        )
-        def case(data: bytes) -> None:
-            counter["n"] += 1
-            check_image(data)
-
-        case()
-
-    run_counted("image", inner)
+    bombs = st.tuples(
+        st.integers(0, 2**31 - 1),
+        st.integers(0, 2**31 - 1),
+        st.sampled_from([1, 8, 16]),
+        st.sampled_from([0, 2, 3, 4, 6]),
+    ).map(lambda t: png_claiming(t[0], t[1], bit_depth=t[2], colour=t[3]))
+    run_fuzz("image", st.one_of(image_bytes(), st.binary(max_size=200), bombs), check_image)
 
 
-@pytest.mark.parametrize("suffix", [".png", ".jpg", ".txt", ".npy", ".gif", ""])
-def test_wrong_extension_is_a_clear_error(tmp_path, suffix: str) -> None:
+def bmp_4x4() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), (10, 20, 30)).save(buffer, format="BMP")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".gif", ""])
+def test_image_under_a_wrong_image_suffix_is_read_by_content(tmp_path, suffix: str) -> None:
     path = tmp_path / f"img{suffix}"
-    path.write_bytes(buffer.getvalue() if suffix != ".txt" else b"\x00\xff\x10")
-    try:
-        array = read_input(path)
-    except ConvcliError as exc:
-        assert str(path) in exc.message
-    else:
-        assert array.shape[:2] == (4, 4)
+    path.write_bytes(bmp_4x4())
+    np.testing.assert_array_equal(read_input(path), np.full((4, 4, 3), (10, 20, 30), dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data", "fragment"),
+    [
+        (".npy", bmp_4x4(), "not a valid .npy file"),
+        (".txt", b"\x00\xff\x10", "not a text file (byte 1 is not UTF-8)"),
+    ],
+)
+def test_wrong_bytes_for_a_raw_suffix_is_a_clear_error(tmp_path, suffix: str, data: bytes, fragment: str) -> None:
+    path = tmp_path / f"img{suffix}"
+    path.write_bytes(data)
+    with pytest.raises(ConvcliError) as info:
+        read_input(path)
+    assert info.value.message.startswith(f"{path}: {fragment}")
 
 
 def test_decompression_bomb_refused_before_decoding() -> None:
@@ -455,35 +389,21 @@ def test_decompression_bomb_refused_before_decoding() -> None:
 
 
 def test_npy_fuzz(tmp_path_factory) -> None:
-    folder = tmp_path_factory.mktemp("npy")
+    path = tmp_path_factory.mktemp("npy") / "a.npy"
 
-    def inner(counter):  # type: ignore[no-untyped-def]
-        @FUZZ
-        @given(
-            st.one_of(
-                st.binary(max_size=200),
-                st.tuples(
-                    st.lists(st.integers(0, 5), max_size=4),
-                    st.sampled_from(["f4", "u1", "c8", "U3", "?", "O"]),
-                    st.integers(0, 40),
-                ).map(lambda t: (t[0], t[1], t[2])),
-            )
-        )
-        def case(item) -> None:  # type: ignore[no-untyped-def]
-            counter["n"] += 1
-            path = folder / "a.npy"
-            if isinstance(item, bytes):
-                path.write_bytes(b"\x93NUMPY" + item)
-            else:
-                shape, dtype, cut = item
-                buffer = io.BytesIO()
-                arr = np.zeros(shape, dtype=dtype) if dtype != "O" else np.array([None] * 2, dtype=object)
-                np.save(buffer, arr, allow_pickle=True)
-                data = buffer.getvalue()
-                path.write_bytes(data[: len(data) - cut] if cut else data)
-            with contextlib.suppress(ConvcliError):
-                read_input(path)
+    def check(item: bytes | tuple[list[int], str, int]) -> None:
+        if isinstance(item, bytes):
+            path.write_bytes(b"\x93NUMPY" + item)
+        else:
+            shape, dtype, cut = item
+            buffer = io.BytesIO()
+            arr = np.zeros(shape, dtype=dtype) if dtype != "O" else np.array([None] * 2, dtype=object)
+            np.save(buffer, arr, allow_pickle=True)
+            data = buffer.getvalue()
+            path.write_bytes(data[: len(data) - cut] if cut else data)
+        result_or_error(str(path), lambda: read_input(path))
 
-        case()
-
-    run_counted("npy", inner)
+    arrays = st.tuples(
+        st.lists(st.integers(0, 5), max_size=4), st.sampled_from(["f4", "u1", "c8", "U3", "?", "O"]), st.integers(0, 40)
+    )
+    run_fuzz("npy", st.one_of(st.binary(max_size=200), arrays), check)

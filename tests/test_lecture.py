@@ -150,9 +150,18 @@ def test_output_size_formula(n: int, k: int, s: int, p: int, expected: int) -> N
     assert output_size(n, k, s, p) == expected
 
 
+@pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("size", [(9, 9), (10, 7)])
-def test_keras_output_shape_matches_formula(stride: int, size: tuple[int, int]) -> None:
-    x = np.ones(size, dtype=np.float32)
-    out = convolve(x, load_kernel("edges"), stride=stride)[0]
-    assert out.shape == (output_size(size[0], 3, stride), output_size(size[1], 3, stride))
+@pytest.mark.parametrize(
+    ("size", "kernel"), [((9, 9), "edges"), ((10, 7), "edges"), ((10, 7), "box5"), ((7, 6), "diag")]
+)
+def test_keras_output_shape_matches_formula(padding: str, stride: int, size: tuple[int, int], kernel: str) -> None:
+    """Keras's output shapes are the formula's, P = 0 for ``valid`` and ⌈N / S⌉ for ``same``."""
+    k = load_kernel(kernel)
+    out = convolve(np.ones(size, dtype=np.float32), k, stride=stride, padding=padding)[0]
+    kh, kw = k.weights.shape
+    assert out.shape == (output_size(size[0], kh, stride, padding), output_size(size[1], kw, stride, padding))
+    if padding == "valid":  # the lecture's P = 0
+        assert out.shape == (output_size(size[0], kh, stride, 0), output_size(size[1], kw, stride, 0))
+    else:
+        assert out.shape == (-(-size[0] // stride), -(-size[1] // stride))

@@ -24,7 +24,7 @@ _EXPORTS = {
     "read_image": "images",
     "read_matrix": "images",
     "read_input": "images",
-    "load_sample": "images",
+    "load_sample": "samples",
     "write_array": "images",
     "to_uint8": "images",
     "to_gray": "color",

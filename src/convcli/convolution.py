@@ -10,50 +10,47 @@ Two ways to apply 2-D kernels and one for 3-D ones:
 * colour image, K×K kernels: each channel filtered separately, (T, U, C) per filter;
 * K×K×C kernels: the filter spans the C channels, one (T, U) map per filter.
 
-Output size: T = (N + 2P − K) / S + 1 (floor), with P = 0 for ``valid``; ``same`` pads so
-that T = ceil(N / S), as Keras does.
+Output size (:func:`output_size`): T = (N + 2P − K) / S + 1 (floor), with P = 0 for ``valid``;
+``same`` pads so that T = ceil(N / S), as Keras does.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .errors import input_error
+from .errors import check_bounds, input_error
 from .kernels import Kernel
 
 PADDINGS = ("valid", "same")
+"""Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
 ACTIVATIONS = ("linear", "relu")
+"""The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
 
 
-def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
-    """The lecture's formula T = (N + 2·P − K) / S + 1, with integer (floor) division."""
-    if stride < 1:
-        raise input_error(f"stride must be at least 1, got {stride}")
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise input_error(f"unknown {name} {value!r}: use {' or '.join(choices)}")
+    return value
+
+
+def output_size(n: int, k: int, stride: int = 1, padding: int | str = 0) -> int:
+    """The lecture's formula T = (N + 2·P − K) / S + 1, with integer (floor) division.
+
+    ``padding`` is P, or a Keras name: ``valid`` (P = 0) or ``same`` (T = ⌈N / S⌉ for any K).
+    """
+    check_bounds("stride", stride, 1)
+    if isinstance(padding, str):
+        if _choice("padding", padding, PADDINGS) == "same":
+            return -(-n // stride)  # ⌈N / S⌉ in integers
+        padding = 0
     if n + 2 * padding < k:
         raise input_error(f"kernel of size {k} does not fit an input of {n} padded by {padding}")
     return (n + 2 * padding - k) // stride + 1
-
-
-def keras_output_size(n: int, k: int, stride: int, padding: str) -> int:
-    """Output length of a Keras Conv2D along one axis for ``valid`` or ``same`` padding."""
-    if padding == "same":
-        return math.ceil(n / stride)
-    return output_size(n, k, stride, 0)
-
-
-@dataclass(frozen=True)
-class FilterOutput:
-    """The map one kernel produced: (T, U) or, for a colour image filtered per channel, (T, U, C)."""
-
-    kernel: str
-    array: np.ndarray
 
 
 class Convolver:
@@ -72,23 +69,16 @@ class Convolver:
         bias: float | None = None,
     ) -> None:
         if not kernels:
-            raise input_error("no kernel given: use -k NAME or -k FILE")
-        if stride < 1:
-            raise input_error(f"--stride must be at least 1, got {stride}")
-        if padding not in PADDINGS:
-            raise input_error(f"unknown padding {padding!r}: use valid or same")
-        if activation not in ACTIVATIONS:
-            raise input_error(f"unknown activation {activation!r}: use linear or relu")
+            raise input_error("no kernel given: name at least one kernel or kernel file")
+        self.stride = check_bounds("stride", stride, 1)
+        self.padding = _choice("padding", padding, PADDINGS)
+        self.activation = _choice("activation", activation, ACTIVATIONS)
         shapes = {k.weights.shape for k in kernels}
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
             raise input_error(
                 f"kernels of different sizes cannot share one Conv2D layer ({listed}); run them in separate calls"
             )
-        self.kernels = list(kernels)
-        self.stride = stride
-        self.padding = padding
-        self.activation = activation
         shape = next(iter(shapes))
         self.kernel_shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.depth: int | None = int(shape[2]) if len(shape) == 3 else None
@@ -151,17 +141,8 @@ class Convolver:
         if self.padding == "valid" and (kh > height or kw > width):
             raise input_error(
                 f"{source}: kernel {kh}×{kw} is larger than the image {height}×{width} "
-                "with --padding valid (use --padding same)"
+                "with padding 'valid' (use padding 'same')"
             )
-
-    def output_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        """The shape of each filter's output for an input of ``shape``."""
-        kh, kw = self.kernel_shape
-        t = keras_output_size(shape[0], kh, self.stride, self.padding)
-        u = keras_output_size(shape[1], kw, self.stride, self.padding)
-        if self.depth is None and len(shape) == 3:
-            return (t, u, shape[2])
-        return (t, u)
 
     def _as_batch(self, arr: np.ndarray) -> np.ndarray:
         """The layer's input for one image: (1, H, W, C), or one gray image per channel."""
@@ -171,13 +152,14 @@ class Convolver:
             return arr[None, :, :, None]
         return np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
 
-    def apply(self, image: np.ndarray, source: str = "input") -> list[FilterOutput]:
-        """Run ``image`` (H, W) or (H, W, C) through the layer: one output per kernel."""
+    def apply(self, image: np.ndarray, source: str = "input") -> list[np.ndarray]:
+        """Run ``image`` (H, W) or (H, W, C) through the layer: one map per kernel, (T, U) or,
+        for a colour image filtered per channel, (T, U, C)."""
         return self.apply_many([image], [source])[0]
 
-    def apply_many(self, images: Sequence[np.ndarray], sources: Sequence[str]) -> list[list[FilterOutput]]:
+    def apply_many(self, images: Sequence[np.ndarray], sources: Sequence[str]) -> list[list[np.ndarray]]:
         """Run images of one shape through the layer in a single call (a batch); per image, one
-        output per kernel. Images of different shapes go through one call each."""
+        map per kernel. Images of different shapes go through one call each."""
         arrays = []
         for image, source in zip(images, sources):
             arr = np.asarray(image, dtype=np.float32)
@@ -199,13 +181,12 @@ class Convolver:
         for i, arr in enumerate(arrays):
             mine = out[i * per_image : (i + 1) * per_image]
             outputs = []
-            for index, kernel in enumerate(self.kernels):
+            for index in range(self.weights.shape[3]):
                 plane = mine[..., index]  # (channels or 1, T, U)
                 if self.depth is None and arr.ndim == 3:
-                    result = np.ascontiguousarray(np.moveaxis(plane, 0, -1))
+                    outputs.append(np.ascontiguousarray(np.moveaxis(plane, 0, -1)))
                 else:
-                    result = np.ascontiguousarray(plane[0])
-                outputs.append(FilterOutput(kernel.name, result))
+                    outputs.append(np.ascontiguousarray(plane[0]))
             results.append(outputs)
         return results
 
@@ -226,4 +207,4 @@ def convolve(
     """
     ks = [kernels] if isinstance(kernels, Kernel) else list(kernels)
     conv = Convolver(ks, stride=stride, padding=padding, activation=activation, bias=bias)
-    return [r.array for r in conv.apply(image)]
+    return conv.apply(image)

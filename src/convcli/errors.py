@@ -40,3 +40,12 @@ def input_error(message: str) -> ConvcliError:
 def work_error(message: str) -> ConvcliError:
     """A failure while working, such as an I/O error (exit status 1)."""
     return ConvcliError(message, exit_code=EXIT_FAILURE)
+
+
+def check_bounds(name: str, value: int, low: int, high: int | None = None) -> int:
+    """Return ``value`` if ``low <= value`` (``<= high``), else raise an input error naming ``name``."""
+    if high is None and value < low:
+        raise input_error(f"{name} must be at least {low}, got {value}")
+    if high is not None and not low <= value <= high:
+        raise input_error(f"{name} must be between {low} and {high}, got {value}")
+    return value

@@ -8,7 +8,10 @@ returned, not printed (the CLI renders them).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +19,10 @@ import numpy as np
 
 from .color import to_gray
 from .convolution import Convolver
-from .errors import ConvcliError, input_error
+from .errors import ConvcliError, check_bounds, input_error
 from .images import (
     DEFAULT_MAX_PIXELS,
-    RAW_SUFFIXES,
+    check_range,
     image_format_for,
     is_raw_path,
     read_source,
@@ -91,8 +94,7 @@ def _plan_single(output: str, results: list[np.ndarray], names: list[str]) -> li
     """Decide the files for one input written to ``-o OUTPUT``."""
     if len(results) == 1:
         return [(output, names, results[0])]
-    suffix = Path(output).suffix.lower()
-    matrix = output == "-matrix" or suffix in RAW_SUFFIXES
+    matrix = output == "-matrix" or is_raw_path(output)
     if matrix and all(r.ndim == 2 for r in results):
         return [(output, names, np.stack(results, axis=-1))]
     if output in ("-", "-matrix"):
@@ -139,36 +141,41 @@ def filter_images(
         raise input_error("give either -o OUTPUT or --out-dir DIR, not both")
     if len(sources) > 1 and out_dir is None:
         raise input_error(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
-    if stride < 1:
-        raise input_error(f"--stride must be at least 1, got {stride}")
-    if max_pixels < 1:
-        raise input_error(f"--max-pixels must be at least 1, got {max_pixels}")
-    if workers is not None and not 1 <= workers <= 64:
-        raise input_error(f"--workers must be between 1 and 64, got {workers}")
-    if not 0 <= png_level <= 9:
-        raise input_error(f"--png-level must be between 0 and 9, got {png_level}")
+    check_bounds("max_pixels", max_pixels, 1)
+    if workers is not None:
+        check_bounds("workers", workers, 1, 64)
+    check_bounds("png_level", png_level, 0, 9)
     loaded = [k if isinstance(k, Kernel) else load_kernel(k) for k in kernels]
     conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias)
-    names = [k.name for k in loaded]
     fmt = fmt.lower().lstrip(".")
-    out_folder = check_output_dir(out_dir) if out_dir is not None else None
-    if output is not None and output != "-":
-        check_output_path(output, inputs=tuple(sources), in_place=in_place)
-        if range_mode == "raw" and not is_raw_path(output):
-            raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
-        if not is_raw_path(output):
-            image_format_for(output)
-    if out_folder is not None and f".{fmt}" not in RAW_SUFFIXES:
-        image_format_for(f"x.{fmt}")
-        if range_mode == "raw":
-            raise input_error("--range raw keeps values unmapped: use --format npy, txt or csv")
-    if output == "-" and range_mode == "raw":
-        raise input_error("--range raw cannot be written as PNG on stdout")
+    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place)
+    names = [k.name for k in loaded]
     plan = _Plan(
         conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, tuple(sources), in_place, png_level
     )
-    records, failures = _run_pipeline(plan, list(sources), keep_going, workers)
+    records, failures = _Pipeline(plan, keep_going, workers).run(list(sources))
     return FilterResult(records, failures)
+
+
+def _check_outputs(
+    sources: Sequence[str],
+    output: str | None,
+    out_dir: str | os.PathLike[str] | None,
+    fmt: str,
+    range_mode: str,
+    in_place: bool,
+) -> Path | None:
+    """Check where the results go before any work: the folder or file, its format, and that the
+    format can hold ``range_mode``'s values. Returns the output folder, if any."""
+    out_folder = check_output_dir(out_dir) if out_dir is not None else None
+    if output is not None and output != "-":
+        check_output_path(output, inputs=tuple(sources), in_place=in_place)
+    target = output if output is not None else f"x.{fmt}" if out_folder is not None else None
+    pixels = target is not None and not is_raw_path(target)  # None: matrices on stdout
+    check_range(range_mode, pixels=pixels)
+    if pixels and target != "-":
+        image_format_for(target)
+    return out_folder
 
 
 @dataclass
@@ -188,6 +195,7 @@ class _Plan:
     png_level: int
 
     def read(self, source: str) -> np.ndarray:
+        """Decode one input (gray first if asked) and check that it fits the layer."""
         image = read_source(source, max_pixels=self.max_pixels)
         if self.gray and image.ndim == 3:
             image = to_gray(image)
@@ -204,13 +212,12 @@ class _Plan:
                 out.append((str(target), [name], result))
             return out
         if self.output is None:
-            if not source.lower().endswith(tuple(RAW_SUFFIXES)):
+            if not is_raw_path(source):
                 raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
             return [(None, n, a) for _, n, a in _plan_single("-matrix", results, self.names)]
         out = []
         for target, knames, array in _plan_single(self.output, results, self.names):
-            suffix = Path(target).suffix.lower()
-            if target != "-" and suffix not in RAW_SUFFIXES and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
+            if target != "-" and not is_raw_path(target) and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
                 raise input_error(
                     f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir"
                 )
@@ -218,6 +225,7 @@ class _Plan:
         return out
 
     def write(self, target: str, knames: list[str], array: np.ndarray) -> None:
+        """Write one output; a single kernel's name goes into a text matrix's header."""
         write_array(
             target,
             array,
@@ -227,100 +235,110 @@ class _Plan:
         )
 
 
-def _run_pipeline(
-    plan: _Plan, sources: list[str], keep_going: bool, workers: int | None
-) -> tuple[list[FilterRecord], list[FilterFailure]]:
-    """Decode ahead and encode behind in worker threads; convolve in order in this thread.
+class _Pipeline:
+    """Decode ahead and encode behind in worker threads; convolve in order in the calling thread.
 
     At most ``2 × workers`` images are decoded ahead and ``2 × workers`` writes are pending,
     so memory stays bounded however many files there are.
     """
-    import threading
-    from collections import deque
-    from concurrent.futures import Future, ThreadPoolExecutor
 
-    workers = workers or min(4, os.cpu_count() or 1)
-    window = 2 * workers
-    batch_images = window  # images of one shape convolved in one layer call
-    records: list[FilterRecord] = []
-    failures: list[FilterFailure] = []
-    warmup: threading.Thread | None = None
-    if len(sources) > 1:
-        # Import Keras and build the layer while the first images decode.
-        warmup = threading.Thread(target=plan.conv.build_quietly, daemon=True)
-        warmup.start()
+    def __init__(self, plan: _Plan, keep_going: bool, workers: int | None) -> None:
+        self.plan = plan
+        self.keep_going = keep_going
+        workers = workers or min(4, os.cpu_count() or 1)
+        self.window = 2 * workers  # also the most images of one shape convolved in one layer call
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io")
+        self.upcoming: Iterator[str] = iter(())
+        self.reads: deque[tuple[str, Future[np.ndarray]]] = deque()
+        self.writes: deque[tuple[str, Future[None]]] = deque()
+        self.records: list[FilterRecord] = []
+        self.failures: list[FilterFailure] = []
 
-    def fail(source: str, exc: ConvcliError) -> None:
-        if not keep_going:
+    def run(self, sources: list[str]) -> tuple[list[FilterRecord], list[FilterFailure]]:
+        """Filter every source; a failure stops the run unless ``keep_going``."""
+        self.upcoming = iter(sources)
+        warmup: threading.Thread | None = None
+        if len(sources) > 1:
+            # Import Keras and build the layer while the first images decode.
+            warmup = threading.Thread(target=self.plan.conv.build_quietly, daemon=True)
+            warmup.start()
+        with self.pool:
+            try:
+                self._read_ahead()
+                while self.reads:
+                    group = self._take_group()
+                    self._read_ahead()
+                    if group:
+                        self._convolve(group)
+                self._finish_writes(0)
+            except BaseException:
+                for _, pending in list(self.reads) + list(self.writes):
+                    pending.cancel()
+                if warmup is not None:
+                    warmup.join()  # the import silences stderr: let it finish before the error shows
+                raise
+        return self.records, self.failures
+
+    def _fail(self, source: str, exc: ConvcliError) -> None:
+        if not self.keep_going:
             raise exc
-        failures.append(FilterFailure(source, exc.message))
+        self.failures.append(FilterFailure(source, exc.message))
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io") as pool:
-        reads: deque[tuple[str, Future[np.ndarray]]] = deque()
-        writes: deque[tuple[str, Future[None]]] = deque()
-        upcoming = iter(sources)
+    def _read_ahead(self) -> None:
+        """Start decoding the next sources until ``window`` are in flight."""
+        while len(self.reads) < self.window:
+            source = next(self.upcoming, None)
+            if source is None:
+                return
+            self.reads.append((source, self.pool.submit(self.plan.read, source)))
 
-        def read_ahead() -> None:
-            while len(reads) < window:
-                source = next(upcoming, None)
-                if source is None:
-                    return
-                reads.append((source, pool.submit(plan.read, source)))
+    def _take_group(self) -> list[tuple[str, np.ndarray]]:
+        """The first decoded image (waited for) and those after it that are ready and share its
+        shape: they go through the layer in one call."""
+        group: list[tuple[str, np.ndarray]] = []
+        while self.reads and len(group) < self.window:
+            source, future = self.reads[0]
+            if group and not future.done():
+                break
+            self.reads.popleft()
+            try:
+                image = future.result()
+            except ConvcliError as exc:
+                self._fail(source, exc)
+                continue
+            if group and image.shape != group[0][1].shape:
+                self.reads.appendleft((source, future))
+                break
+            group.append((source, image))
+        return group
 
-        def finish_writes(limit: int) -> None:
-            while len(writes) > limit:
-                source, future = writes.popleft()
-                try:
-                    future.result()
-                except ConvcliError as exc:
-                    fail(source, exc)
-
+    def _convolve(self, group: list[tuple[str, np.ndarray]]) -> None:
+        """Run one group through the layer and queue the writes of its outputs."""
+        sources = [source for source, _ in group]
         try:
-            read_ahead()
-            while reads:
-                # Take the decoded images that are ready and share a shape: one layer call for all.
-                group: list[tuple[str, np.ndarray]] = []
-                while reads and len(group) < batch_images:
-                    source, future = reads[0]
-                    if group and not future.done():
-                        break
-                    reads.popleft()
-                    try:
-                        image = future.result()
-                    except ConvcliError as exc:
-                        fail(source, exc)
-                        continue
-                    if group and image.shape != group[0][1].shape:
-                        reads.appendleft((source, future))
-                        break
-                    group.append((source, image))
-                read_ahead()
-                if not group:
-                    continue
-                try:
-                    outputs = plan.conv.apply_many([g[1] for g in group], [g[0] for g in group])
-                except ConvcliError as exc:
-                    for source, _ in group:
-                        fail(source, exc)
-                    continue
-                sources_in_group = [g[0] for g in group]
-                del group  # free the inputs before the outputs are encoded (large images)
-                for source, results in zip(sources_in_group, outputs):
-                    try:
-                        targets = plan.targets(source, [r.array for r in results])
-                    except ConvcliError as exc:
-                        fail(source, exc)
-                        continue
-                    for target, knames, array in targets:
-                        records.append(FilterRecord.of(source, target, knames, array))
-                        if target not in (None, "-"):
-                            writes.append((source, pool.submit(plan.write, target, knames, array)))
-                    finish_writes(window)
-            finish_writes(0)
-        except BaseException:
-            for _, pending in list(reads) + list(writes):
-                pending.cancel()
-            if warmup is not None:
-                warmup.join()  # the import silences stderr: let it finish before the error shows
-            raise
-    return records, failures
+            outputs = self.plan.conv.apply_many([image for _, image in group], sources)
+        except ConvcliError as exc:
+            for source in sources:
+                self._fail(source, exc)
+            return
+        group.clear()  # free the inputs before the outputs are encoded (large images)
+        for source, results in zip(sources, outputs):
+            try:
+                targets = self.plan.targets(source, results)
+            except ConvcliError as exc:
+                self._fail(source, exc)
+                continue
+            for target, knames, array in targets:
+                self.records.append(FilterRecord.of(source, target, knames, array))
+                if target not in (None, "-"):
+                    self.writes.append((source, self.pool.submit(self.plan.write, target, knames, array)))
+            self._finish_writes(self.window)
+
+    def _finish_writes(self, limit: int) -> None:
+        """Wait for the oldest writes until at most ``limit`` are pending."""
+        while len(self.writes) > limit:
+            source, future = self.writes.popleft()
+            try:
+                future.result()
+            except ConvcliError as exc:
+                self._fail(source, exc)

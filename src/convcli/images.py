@@ -1,4 +1,4 @@
-"""Reading and writing images and matrices: files, stdin/stdout, bundled samples, size limits.
+"""Reading and writing images and matrices: files, stdin/stdout, size limits, pixel ranges.
 
 Images are returned as float32 arrays holding 0–255 intensities, (H, W) for gray and
 (H, W, 3) for colour, which is how the lecture writes them. Alpha is dropped; palette, CMYK and
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import input_error, work_error
 from .outputs import atomic_path, write_text
+from .samples import load_sample
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,29 +33,9 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 MATRIX_SUFFIXES = {".txt", ".csv", ".tsv", ".mat", ".kernel"}
 RAW_SUFFIXES = MATRIX_SUFFIXES | {".npy"}
-SAMPLES = (
-    "astronaut",
-    "brick",
-    "camera",
-    "cat",
-    "chelsea",
-    "checkerboard",
-    "clock",
-    "coffee",
-    "coins",
-    "colorwheel",
-    "grass",
-    "gravel",
-    "horse",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "logo",
-    "moon",
-    "page",
-    "rocket",
-    "text",
-)
-"""skimage's bundled sample images (no download needed): the embedded default inputs."""
+RANGES = ("clip", "rescale", "abs", "raw")
+"""How float results become 0–255 pixels (see :func:`to_uint8`); ``raw`` keeps the values, so
+only ``.npy`` and text outputs can hold it."""
 
 
 def is_raw_path(path: str | os.PathLike[str]) -> bool:
@@ -62,27 +43,22 @@ def is_raw_path(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in RAW_SUFFIXES
 
 
-def load_sample(name: str) -> np.ndarray:
-    """Return one of skimage's bundled sample images as float32 0–255 (no download)."""
-    import numpy as np
+def check_range(range_mode: str, *, pixels: bool = True) -> None:
+    """Raise unless ``range_mode`` is one of :data:`RANGES` and fits the output: ``raw`` cannot
+    become ``pixels`` (an image file or PNG on stdout)."""
+    if range_mode not in RANGES:
+        raise input_error(f"unknown range mode {range_mode!r}: use {', '.join(RANGES[:-1])} or {RANGES[-1]}")
+    if pixels and range_mode == "raw":
+        raise input_error("range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
 
-    key = name.strip().lower().replace("-", "_")
-    if key not in SAMPLES:
-        from .suggest import did_you_mean
 
-        raise input_error(f"unknown sample {name!r}{did_you_mean(key, SAMPLES)}; available: {', '.join(SAMPLES)}")
-    import skimage.data
-
-    array = np.asarray(getattr(skimage.data, key)())
-    if array.dtype == bool:
-        array = array.astype(np.uint8) * 255
-    if array.ndim == 3 and array.shape[2] == 4:
-        array = array[:, :, :3]
-    if array.dtype != np.uint8:
-        lo, hi = float(array.min()), float(array.max())
-        scale = 255.0 / (hi - lo) if hi > lo else 1.0
-        array = (array.astype(np.float64) - lo) * scale
-    return np.ascontiguousarray(array, dtype=np.float32)
+def check_pixels(source: str, width: int, height: int, max_pixels: int) -> None:
+    """Refuse an image of ``width``×``height`` over ``max_pixels`` (checked before decoding)."""
+    if width * height > max_pixels:
+        raise input_error(
+            f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
+            f"the limit of {max_pixels:,} (raise max_pixels to allow it)"
+        )
 
 
 def _from_pil(image, source: str) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -168,11 +144,7 @@ def open_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         image = _open_image(data)
         width, height = image.size
-        if width * height > max_pixels:
-            raise input_error(
-                f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
-                f"the limit of {max_pixels:,} (use --max-pixels to raise it)"
-            )
+        check_pixels(source, width, height, max_pixels)
         if width < 1 or height < 1:
             raise input_error(f"{source}: image has no pixels")
         image.seek(0)
@@ -193,8 +165,9 @@ def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXE
     return image_to_array(open_image(data, source, max_pixels=max_pixels), source)
 
 
-def _read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
-    """Read a whole file (or stdin for ``-``), turning OS errors into clear messages."""
+def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """Read a whole file (or stdin for ``-``), refusing files over ``limit`` bytes; OS errors
+    become messages naming the file."""
     if str(path) == "-":
         data = sys.stdin.buffer.read()
         if not data:
@@ -217,18 +190,19 @@ def _read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file (or ``-`` for stdin) as a float32 0–255 array, (H, W) or (H, W, 3)."""
-    return decode_image(_read_bytes(path), str(path), max_pixels=max_pixels)
+    return decode_image(read_bytes(path), str(path), max_pixels=max_pixels)
 
 
 def read_matrix(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a text matrix file (the kernel file format) as float32 (H, W) or (H, W, C)."""
     from .textformat import MAX_TEXT_BYTES, parse_matrix_text
 
-    data = _read_bytes(path, limit=MAX_TEXT_BYTES)
-    return parse_matrix_text(_decode_text(data, str(path)), str(path)).array
+    data = read_bytes(path, limit=MAX_TEXT_BYTES)
+    return parse_matrix_text(decode_text(data, str(path)), str(path)).array
 
 
-def _decode_text(data: bytes, source: str) -> str:
+def decode_text(data: bytes, source: str) -> str:
+    """Decode a text file's bytes as UTF-8 (a byte-order mark is dropped), naming the first bad byte."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -239,7 +213,7 @@ def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXE
     """Read a ``.npy`` array (no pickles) as float32 (H, W) or (H, W, C)."""
     import numpy as np
 
-    data = _read_bytes(path)
+    data = read_bytes(path)
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError, TypeError) as exc:
@@ -248,8 +222,7 @@ def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXE
         raise input_error(f"{path}: .npy holds {array.dtype}, expected numbers")
     if array.ndim not in (2, 3) or 0 in array.shape:
         raise input_error(f"{path}: .npy has shape {array.shape}, expected H×W or H×W×C")
-    if array.shape[0] * array.shape[1] > max_pixels:
-        raise input_error(f"{path}: array has more than {max_pixels:,} pixels")
+    check_pixels(str(path), array.shape[1], array.shape[0], max_pixels)
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
         raise input_error(f"{path}: array holds NaN or infinite values")
@@ -293,11 +266,8 @@ def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
     """
     import numpy as np
 
+    check_range(mode)
     arr = np.asarray(array, dtype=np.float32)
-    if mode == "raw":
-        raise input_error("--range raw keeps values unmapped: write a .npy, .txt or .csv output")
-    if mode not in ("clip", "abs", "rescale"):
-        raise input_error(f"unknown range mode {mode!r}: use clip, rescale, abs or raw")
     lo = hi = 0.0
     if mode == "rescale" and arr.size:
         lo, hi = float(arr.min()), float(arr.max())

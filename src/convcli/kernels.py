@@ -15,33 +15,31 @@ from pathlib import Path
 import numpy as np
 
 from .errors import input_error
-from .images import _decode_text, _read_bytes
+from .images import decode_text, read_bytes
 from .textformat import format_matrix, parse_matrix_text
 
 MAX_KERNEL_SIZE = 64
 """Kernels larger than 64×64 are refused (they are almost always a mistaken input)."""
+MAX_KERNEL_DEPTH = 4096
+"""A K×K×C kernel spans at most this many channels."""
+MAX_KERNEL_BYTES = 1024 * 1024
+"""Kernel files larger than 1 MiB are refused before parsing."""
 KERNEL_SUFFIX = ".txt"
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """One convolution filter: weights (KH, KW) or (KH, KW, C), bias, and where it came from."""
+    """One convolution filter: weights (KH, KW) or (KH, KW, C), its bias and description."""
 
     name: str
     weights: np.ndarray
     bias: float | None = None
     description: str = ""
-    source: str = ""
 
     @property
     def size(self) -> str:
         """Human-readable size such as ``3×3`` or ``3×3×3``."""
         return "×".join(str(d) for d in self.weights.shape)
-
-    @property
-    def depth(self) -> int | None:
-        """Channels a 3-D kernel spans, or None for a 2-D (per-channel) kernel."""
-        return int(self.weights.shape[2]) if self.weights.ndim == 3 else None
 
     def to_text(self) -> str:
         """The kernel in the kernel file format."""
@@ -74,14 +72,13 @@ def parse_kernel(text: str, source: str = "<kernel>", name: str | None = None) -
             f"{source}: kernel is {'×'.join(map(str, weights.shape))}, over the "
             f"{MAX_KERNEL_SIZE}×{MAX_KERNEL_SIZE} limit"
         )
-    if weights.ndim == 3 and weights.shape[2] > 4096:
-        raise input_error(f"{source}: kernel has {weights.shape[2]} slices, over the 4096 limit")
+    if weights.ndim == 3 and weights.shape[2] > MAX_KERNEL_DEPTH:
+        raise input_error(f"{source}: kernel has {weights.shape[2]} slices, over the {MAX_KERNEL_DEPTH} limit")
     return Kernel(
         name=parsed.name or name or Path(source).stem,
         weights=weights,
         bias=parsed.bias,
         description=parsed.description or "",
-        source=source,
     )
 
 
@@ -94,11 +91,11 @@ def load_kernel(name_or_path: str | os.PathLike[str]) -> Kernel:
     files = named_kernel_files()
     if text in files:
         path = files[text]
-        return parse_kernel(_decode_text(path.read_bytes(), str(path)), str(path), name=text)
+        return parse_kernel(decode_text(path.read_bytes(), str(path)), str(path), name=text)
     path = Path(text)
     if path.exists() or os.sep in text or path.suffix:
-        data = _read_bytes(path, limit=1024 * 1024)
-        return parse_kernel(_decode_text(data, text), text, name=path.stem)
+        data = read_bytes(path, limit=MAX_KERNEL_BYTES)
+        return parse_kernel(decode_text(data, text), text, name=path.stem)
     from .suggest import did_you_mean
 
     raise input_error(

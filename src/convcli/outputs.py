@@ -11,9 +11,8 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 from .errors import input_error, work_error
 
@@ -42,7 +41,7 @@ def check_output_path(
                 continue
             with contextlib.suppress(OSError):
                 if out.exists() and out.samefile(item):
-                    raise input_error(f"{out}: output would overwrite its own input (use --in-place to allow)")
+                    raise input_error(f"{out}: output would overwrite its own input (in_place allows it)")
     return out
 
 
@@ -118,10 +117,3 @@ def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Atomically write ``text`` (UTF-8) to ``path``."""
     return write_bytes(path, text.encode("utf-8"))
-
-
-def write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:
-    """Atomically write ``path`` by calling ``writer`` with an open binary file."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        writer(handle)
-    return Path(path)

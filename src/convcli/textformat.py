@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,7 +32,6 @@ class ParsedMatrix:
     bias: float | None = None
     name: str | None = None
     description: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
 
 
 def _number(token: str, source: str, lineno: int) -> float:
@@ -122,7 +121,6 @@ def parse_matrix_text(text: str, source: str = "<text>") -> ParsedMatrix:
         bias=bias,
         name=meta.get("name"),
         description=meta.get("description"),
-        meta=meta,
     )
 
 
