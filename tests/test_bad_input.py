@@ -199,7 +199,7 @@ def test_failed_write_keeps_previous_output(cli, bad_files, tmp_path, monkeypatc
 
 def test_raw_range_needs_raw_format(cli, bad_files, tmp_path) -> None:
     out = tmp_path / "o.png"
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--range", "raw", "-o", out), "--range raw")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges", "--range", "raw", "-o", out), "range mode 'raw'")
 
 
 def test_image_needs_an_output(cli, bad_files) -> None:

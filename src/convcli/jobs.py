@@ -58,7 +58,7 @@ def gray_file(
     from .images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
-        _read_bytes,
+        read_bytes,
         encode_pil,
         image_format_for,
         image_to_array,
@@ -80,7 +80,7 @@ def gray_file(
     if source.startswith(SAMPLE_PREFIX) or is_raw_path(source):  # samples, .npy and text matrices
         array = read_source(source, max_pixels=limit)
     else:
-        decoded = open_image(_read_bytes(source), source, max_pixels=limit)
+        decoded = open_image(read_bytes(source), source, max_pixels=limit)
         if not raw_output:
             pil = gray_image(decoded, method)
         if pil is None:

@@ -42,7 +42,7 @@ def complete_kernels(incomplete: str) -> list[str]:
 
 def complete_samples(incomplete: str) -> list[str]:
     """skimage's bundled sample images starting with what was typed."""
-    from ..images import SAMPLES
+    from ..samples import SAMPLES
 
     return [name for name in SAMPLES if name.startswith(incomplete)]
 
