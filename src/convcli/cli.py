@@ -201,3 +201,6 @@ def main() -> None:
 
 # The commands live in two modules by group; importing them registers them on ``app``.
 from . import cli_images, cli_models  # noqa: E402,F401  (after app and the helpers exist)
+
+# isort: split
+from . import cli_explain  # noqa: E402,F401  (issue 17: the lead moves it into the cli/ package)
