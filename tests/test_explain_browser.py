@@ -94,7 +94,7 @@ class Page:
         self.page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
         self.page.mouse.down()
         for x, y in points[1:]:
-            self.page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+            self.page.mouse.move(box["x"] + x, box["y"] + y)
         self.page.mouse.up()
         self.settle()
 
@@ -140,6 +140,10 @@ def test_draw_a_one_then_a_zero(browser, cnn_server) -> None:
     page.stroke(ZERO)
     assert page.prediction() == "0"
     page.shot("explain-drawn-0.png")
+    timings = sorted(page.state("timings"))
+    median = timings[len(timings) // 2]
+    print(f"page updates while drawing: median {median:.0f} ms, max {timings[-1]:.0f} ms over {len(timings)}")
+    assert len(timings) >= 4 and median <= 150  # the budget for one update (cnn preset)
     page.close()
 
 

@@ -16,6 +16,7 @@
     unitLoads: 0,
     drawn: false,
     tiles: {}, // layer name → [canvas per filter]
+    timings: [], // ms per update, from reading the canvas to the maps drawn
   };
   window.convcliExplain = state; // for scripts and tests
 
@@ -79,7 +80,8 @@
     clearTimeout(state.timer);
     state.timer = setTimeout(() => {
       state.timer = 0;
-      send({ body: { image: $("draw").toDataURL("image/png").split(",")[1] } });
+      const start = performance.now();
+      send({ body: { image: $("draw").toDataURL("image/png").split(",")[1] }, start });
     }, delay);
     setBusy();
   }
@@ -89,7 +91,9 @@
     state.inFlight = true;
     setBusy();
     try {
+      const start = request.start ?? performance.now();
       showResult(await api("/api/predict", request.body, request.type));
+      state.timings.push(performance.now() - start); // canvas → PNG → server → bars and maps drawn
       if (state.unit) await loadUnit();
     } catch (error) {
       status(error.message);
