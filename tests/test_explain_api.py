@@ -280,6 +280,26 @@ def test_fashion_model_uses_its_class_names(tmp_path_factory, tmp_path) -> None:
         assert class_names_for(explainer.model, alone) == [str(i) for i in range(10)]
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_other_input_sizes_get_pictures_of_their_size(tmp_path, mnist, channels) -> None:
+    """A model taking 32×32 gray or RGB pictures: photos are prepared, then resized to 32×32."""
+    from convcli.explain import Explainer
+    from convcli.models import build_model
+
+    path = tmp_path / f"wide{channels}.keras"
+    build_model("conv(2,3),flatten,dense(10)", name="wide", input_shape=(32, 32, channels)).save(path)
+    explainer = Explainer.from_file(path)
+    assert explainer.model_info()["input_shape"] == [32, 32, channels]
+    answer = explainer.predict(image=png_bytes(mnist.x_test[0]))
+    assert np.array(answer["input"]).shape == (32, 32) and answer["layers"][0]["shape"] == [30, 30, 2]
+    with pytest.raises(ConvcliError, match="shape 32×32, got 28×28"):
+        explainer.predict(pixels=mnist.x_test[0])
+    unit = explainer.arithmetic(pixels=answer["input"], layer="conv2d", filter=1, row=4, col=9)
+    assert len(unit["patch"]) == channels  # RGB: the gray picture in every channel
+    assert unit["z"] == pytest.approx(unit["sum"] + unit["bias"])
+    np.testing.assert_allclose(unit["patch"][-1], np.array(answer["input"])[4:7, 9:12] / 255, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- bad requests
 
 
