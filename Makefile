@@ -24,6 +24,10 @@ demo: $(STAMP)
 	$(BIN)/convcli gray --sample astronaut -o $(DEMO)/astronaut-gray.png
 	$(BIN)/convcli channels --sample astronaut --out-dir $(DEMO)
 	@echo "demo images written to $(DEMO)/"
+	@echo ""
+	@echo "Watch your own network think, live in the browser (about 20 s of training, 98%):"
+	@echo "  $(if $(wildcard $(DATA_DIR)),CONVCLI_DATA_DIR=$(DATA_DIR) )$(BIN)/convcli train cnn --epochs 2 --limit 20000 -o $(DEMO)/cnn.keras"
+	@echo "  $(BIN)/convcli explain $(DEMO)/cnn.keras --open"
 
 ## test: the whole test suite (MNIST from ../shared/datasets)
 test: $(STAMP)

@@ -58,12 +58,12 @@ def gray_file(
     from .images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
-        read_bytes,
         encode_pil,
         image_format_for,
         image_to_array,
         is_raw_path,
         open_image,
+        read_bytes,
         read_source,
         write_array,
     )

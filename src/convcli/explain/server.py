@@ -1,0 +1,233 @@
+"""The local web server behind ``convcli explain``: three packaged files and a small JSON API.
+
+Python's threaded ``http.server`` is enough for one local user and adds no dependency. Routes:
+
+- ``GET /`` (``/index.html``), ``/app.js``, ``/style.css``: the page, read once from the
+  package; no other path is ever mapped to a file.
+- ``GET /api/model``: name, input shape, class names, layers with their arithmetic, templates.
+- ``POST /api/predict``: JSON ``{"pixels": H×W}`` or ``{"image": base64}`` (optionally
+  ``"layers": [names]``), or raw image bytes with an ``image/*`` content type.
+- ``POST /api/arithmetic``: JSON ``{"pixels", "layer", "filter", "row", "col"}``.
+
+Bad requests get a 4xx status and ``{"error": message}``; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConvcliError, input_error
+from .probe import Explainer
+
+MAX_BODY = 16 * 1024 * 1024
+"""Request bodies above this many bytes are refused (413) without being read."""
+STATIC = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/index.html": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(host: str) -> str | None:
+    """A warning to show when the server would be reachable from other machines."""
+    if is_loopback(host):
+        return None
+    return (
+        f"listening on {host}: anyone who can reach this machine can use the page and the API "
+        "(the default, 127.0.0.1, keeps it local)"
+    )
+
+
+def packaged_static() -> dict[str, tuple[bytes, str]]:
+    """The page's files, read from the installed package (never from a request's path)."""
+    folder = resources.files(__package__) / "static"
+    return {route: ((folder / name).read_bytes(), kind) for route, (name, kind) in STATIC.items()}
+
+
+class ExplainServer(ThreadingHTTPServer):
+    """A threaded HTTP server holding one :class:`Explainer` and the packaged page."""
+
+    daemon_threads = True
+
+    def __init__(self, explainer: Explainer, host: str = "127.0.0.1", port: int = 0, *, max_body: int = MAX_BODY):
+        self.explainer = explainer
+        self.max_body = max_body
+        self.static = packaged_static()
+        self.allowed_hosts = {"localhost", "127.0.0.1", "[::1]", host.lower(), f"[{host.lower().strip('[]')}]"}
+        self.check_host = is_loopback(host)
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+        self.address_family = infos[0][0]
+        super().__init__((host.strip("[]"), port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a browser closing a connection early is normal; bugs already answer 500."""
+
+    @property
+    def url(self) -> str:
+        """``http://HOST:PORT/`` for the bound address (IPv6 hosts in brackets)."""
+        host, port = self.server_address[:2]
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        return f"http://{shown}:{port}/"
+
+
+def open_server(
+    model_path: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = 0, max_body: int = MAX_BODY
+) -> ExplainServer:
+    """Load the model (safe mode), then bind ``host:port`` (0: a free port). Call
+    ``serve_forever()`` on the result and ``server_close()`` when done."""
+    if isinstance(port, bool) or not 0 <= port <= 65535:
+        raise input_error(f"port must be from 0 to 65535, got {port}")
+    explainer = Explainer.from_file(model_path)
+    try:
+        return ExplainServer(explainer, host, port, max_body=max_body)
+    except OSError as exc:  # busy port, unknown host, no permission
+        raise input_error(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ExplainServer
+    server_version = "convcli-explain"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: a local page needs no access log (and nothing below the CLI prints)."""
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:  # the browser went away mid-answer (a newer drawing, a closed tab)
+            self.close_connection = True
+
+    def _send(self, status: int, body: bytes, kind: str, *, close: bool = False) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, obj: Any, *, close: bool = False) -> None:
+        self._send(status, json.dumps(obj, allow_nan=False).encode(), "application/json", close=close)
+
+    def _error(self, status: int, message: str, *, close: bool = False) -> None:
+        self._json(status, {"error": message}, close=close)
+
+    def _host_ok(self) -> bool:
+        """Refuse other Host headers on a loopback server (DNS-rebinding pages)."""
+        if not self.server.check_host:
+            return True
+        host = (self.headers.get("Host") or "").lower()
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if name in self.server.allowed_hosts:
+            return True
+        self._error(HTTPStatus.FORBIDDEN, f"unexpected Host header {host!r}: open the URL convcli printed")
+        return False
+
+    def do_GET(self) -> None:
+        if not self._host_ok():
+            return
+        path = urlsplit(self.path).path
+        if path in self.server.static:
+            body, kind = self.server.static[path]
+            self._send(HTTPStatus.OK, body, kind)
+        elif path == "/api/model":
+            self._json(HTTPStatus.OK, self.server.explainer.model_info())
+        elif path.startswith("/api/"):
+            self._error(HTTPStatus.NOT_FOUND, f"no API endpoint {path}: use /api/model, /api/predict, /api/arithmetic")
+        else:
+            self._error(HTTPStatus.NOT_FOUND, "not found: only the page's own files are served")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        if not self._host_ok():
+            return
+        path = urlsplit(self.path).path
+        if path not in ("/api/predict", "/api/arithmetic"):
+            status = HTTPStatus.METHOD_NOT_ALLOWED if path in self.server.static or path == "/api/model" else 404
+            self._error(status, f"POST is for /api/predict and /api/arithmetic, not {path}", close=True)
+            return
+        body = self._body()
+        if body is None:
+            return
+        try:
+            self._json(HTTPStatus.OK, self._answer(path, body))
+        except ConvcliError as exc:
+            self._error(HTTPStatus.BAD_REQUEST, exc.message)
+        except ConnectionError:
+            raise
+        except Exception as exc:  # a bug of ours: answer 500 and keep serving
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}: {exc}")
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering 411/413/400 (the body left unread)."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self._error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required", close=True)
+            return None
+        if not length.strip().isdigit():
+            self._error(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}", close=True)
+            return None
+        if int(length) > self.server.max_body:
+            limit = self.server.max_body
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over the {limit:,}-byte limit", close=True)
+            return None
+        return self.rfile.read(int(length))
+
+    def _answer(self, path: str, body: bytes) -> dict[str, Any]:
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        explainer = self.server.explainer
+        if kind.startswith("image/") or kind == "application/octet-stream":
+            if path != "/api/predict":
+                raise input_error(f"{path} takes JSON, not image bytes")
+            return explainer.predict(image=body)
+        if kind != "application/json":
+            raise input_error(f"unsupported Content-Type {kind or 'none'!r}: send application/json or image bytes")
+        try:
+            request = json.loads(body)
+        except (ValueError, RecursionError):
+            raise input_error("the body is not valid JSON") from None
+        if not isinstance(request, dict):
+            raise input_error("the JSON body must be an object")
+        allowed = (
+            {"pixels", "image", "layers"} if path == "/api/predict" else {"pixels", "layer", "filter", "row", "col"}
+        )
+        unknown = sorted(set(request) - allowed)
+        if unknown:
+            raise input_error(f"unknown field(s) {', '.join(unknown)}; {path} takes {', '.join(sorted(allowed))}")
+        if path == "/api/predict":
+            return explainer.predict(**request)
+        for key in ("pixels", "layer", "filter"):
+            if key not in request:
+                raise input_error(f"{path} needs {key!r}")
+        return explainer.arithmetic(**request)

@@ -1,0 +1,426 @@
+"use strict";
+// convcli explain: draw (or upload) → POST /api/predict → bars and feature maps;
+// click a tile → POST /api/arithmetic → the kernel, the patch, the products and their sum.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const THROTTLE_MS = 50; // while drawing, at most one update per this many ms (plus the request)
+  const state = {
+    model: null, // GET /api/model
+    last: null, // the last POST /api/predict answer
+    unit: null, // {layer, filter, row, col}: the selected tile and pixel
+    unitAnswer: null, // the last POST /api/arithmetic answer
+    channel: 0,
+    timer: 0,
+    inFlight: false,
+    pending: null,
+    unitLoads: 0,
+    drawn: false,
+    tiles: {}, // layer name → [canvas per filter]
+    timings: [], // ms per update, from reading the canvas to the maps drawn
+  };
+  window.convcliExplain = state; // for scripts and tests
+
+  // ---------------------------------------------------------------- helpers
+
+  async function api(path, body, type) {
+    const options = body === undefined ? {} : {
+      method: "POST",
+      headers: { "Content-Type": type || "application/json" },
+      body: type ? body : JSON.stringify(body),
+    };
+    const response = await fetch(path, options);
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  }
+
+  function el(tag, attrs = {}, text = "") {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  const fmt = (v) => (v === null || v === undefined ? "pad" : Number(v).toFixed(4));
+  const status = (text) => { $("status").textContent = text; };
+  const setBusy = () => {
+    const busy = Boolean(state.timer || state.inFlight || state.pending || state.unitLoads);
+    document.body.dataset.busy = String(busy);
+  };
+
+  // Gray for activations (≥ 0), blue–white–red for signed values (kernels, templates).
+  function colour(v, scale, signed) {
+    const t = scale > 0 ? Math.max(-1, Math.min(1, v / scale)) : 0;
+    if (!signed) { const g = Math.round(255 * Math.max(0, t)); return [g, g, g]; }
+    const fade = Math.round(255 * (1 - Math.abs(t)));
+    return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
+  }
+  const css = (rgb) => `rgb(${rgb.join(",")})`;
+
+  function paint(canvas, grid, scale, signed) {
+    const h = grid.length, w = grid[0].length;
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(w, h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const [r, g, b] = colour(grid[y][x], scale, signed);
+        image.data.set([r, g, b, 255], 4 * (y * w + x));
+      }
+    }
+    ctx.putImageData(image, 0, 0);
+  }
+
+  const maxAbs = (grid) => grid.flat(2).reduce((m, v) => Math.max(m, Math.abs(v ?? 0)), 0);
+
+  // ---------------------------------------------------------------- predictions
+
+  function schedule(delay) {
+    if (state.timer && delay > 0) return; // throttle: one update already on its way
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => {
+      state.timer = 0;
+      const start = performance.now();
+      send({ body: { image: $("draw").toDataURL("image/png").split(",")[1] }, start });
+    }, delay);
+    setBusy();
+  }
+
+  async function send(request) {
+    if (state.inFlight) { state.pending = request; setBusy(); return; }
+    state.inFlight = true;
+    setBusy();
+    try {
+      const start = request.start ?? performance.now();
+      showResult(await api("/api/predict", request.body, request.type));
+      state.timings.push(performance.now() - start); // canvas → PNG → server → bars and maps drawn
+      if (state.unit) await loadUnit();
+    } catch (error) {
+      status(error.message);
+    } finally {
+      state.inFlight = false;
+      const next = state.pending;
+      state.pending = null;
+      if (next) send(next); else setBusy();
+    }
+  }
+
+  function showResult(result) {
+    state.last = result;
+    const best = result.prediction;
+    const p = $("prediction");
+    p.dataset.class = String(best);
+    p.textContent = result.class_name;
+    result.probabilities.forEach((prob, i) => {
+      const row = $("probs").children[i];
+      row.querySelector(".fill").style.width = `${(100 * prob).toFixed(1)}%`;
+      row.querySelector(".pct").textContent = `${(100 * prob).toFixed(1)}%`;
+      row.classList.toggle("best", i === best);
+    });
+    paint($("seen"), result.input, 255, false);
+    for (const layer of result.layers) {
+      const scale = Math.max(Math.abs(layer.min), Math.abs(layer.max));
+      layer.maps.forEach((grid, i) => paint(state.tiles[layer.name][i], grid, scale, layer.min < 0));
+    }
+    const pct = (100 * result.probabilities[best]).toFixed(1);
+    status(`The model says ${result.class_name} (${pct}%).`);
+  }
+
+  // ---------------------------------------------------------------- one unit's arithmetic
+
+  async function loadUnit() {
+    if (!state.last || !state.unit) return;
+    const u = state.unit;
+    state.unitLoads += 1;
+    setBusy();
+    try {
+      const answer = await api("/api/arithmetic", {
+        pixels: state.last.input, layer: u.layer, filter: u.filter, row: u.row, col: u.col,
+      });
+      u.row = answer.row; u.col = answer.col;
+      state.unitAnswer = answer;
+      showUnit(answer);
+    } catch (error) {
+      status(error.message);
+    } finally {
+      state.unitLoads -= 1;
+      setBusy();
+    }
+  }
+
+  function selectTile(layer, filter) {
+    for (const button of document.querySelectorAll(".tile")) {
+      button.setAttribute("aria-pressed", String(button.dataset.layer === layer && Number(button.dataset.filter) === filter));
+    }
+    state.unit = { layer, filter, row: null, col: null };
+    state.channel = 0;
+    loadUnit();
+  }
+
+  function table(caption, grid, scale, signed) {
+    const t = el("table");
+    t.append(el("caption", {}, caption));
+    for (const line of grid) {
+      const tr = el("tr");
+      for (const v of line) {
+        const td = el("td", {}, fmt(v));
+        if (v !== null) {
+          const rgb = colour(v, scale, signed);
+          td.style.background = css(rgb);
+          td.style.color = signed || rgb[0] > 130 ? "#000" : "#fff";
+        } else td.className = "pad";
+        tr.append(td);
+      }
+      t.append(tr);
+    }
+    return t;
+  }
+
+  function showUnitMap(answer) {
+    const layer = state.last.layers.find((l) => l.name === answer.layer);
+    const grid = layer ? layer.maps[answer.filter] : [[0]];
+    const source = el("canvas");
+    paint(source, grid, Math.max(Math.abs(layer.min), Math.abs(layer.max)), layer.min < 0);
+    const cell = Math.max(4, Math.floor(240 / Math.max(grid.length, grid[0].length)));
+    const canvas = $("unit-map");
+    canvas.width = cell * grid[0].length; canvas.height = cell * grid.length;
+    canvas.dataset.cell = String(cell);
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    ctx.strokeStyle = "#ff9800"; ctx.lineWidth = 2;
+    ctx.strokeRect(answer.col * cell + 1, answer.row * cell + 1, cell - 2, cell - 2);
+    const value = grid[answer.row][answer.col];
+    const shown = $("pixel-value");
+    shown.dataset.value = String(value);
+    shown.textContent = `Map value at row ${answer.row}, column ${answer.col}: ${fmt(value)}`;
+  }
+
+  function showUnit(answer) {
+    $("unit-body").hidden = false;
+    $("unit-hint").hidden = true;
+    $("unit-title").textContent = `${answer.layer} (${answer.type}), filter ${answer.filter}: ` +
+      `pixel (row ${answer.row}, column ${answer.col})`;
+    showUnitMap(answer);
+    const arith = $("arith");
+    const tables = $("unit-tables");
+    tables.replaceChildren();
+    if (answer.type === "Conv2D") {
+      Object.assign(arith.dataset, { sum: answer.sum, bias: answer.bias, z: answer.z, value: answer.value });
+      const act = answer.activated === null ? `${answer.activation}(z)` : `${answer.activation}(z) = ${fmt(answer.activated)}`;
+      arith.textContent = `Σ patch ⊙ kernel = ${fmt(answer.sum)}\n` +
+        `z = Σ + bias = ${fmt(answer.sum)} + (${fmt(answer.bias)}) = ${fmt(answer.z)}\n` +
+        `${act}: the map value ${fmt(answer.value)}`;
+      showChannels(answer);
+      const c = state.channel;
+      const patchScale = maxAbs(answer.patch[c]);
+      tables.append(
+        table(`Input patch (channel ${c})`, answer.patch[c], patchScale, answer.patch[c].flat().some((v) => v < 0)),
+        table(`Kernel (channel ${c}), bias ${fmt(answer.bias)}`, answer.kernel[c], maxAbs(answer.kernel), true),
+        table(`Products, patch ⊙ kernel (channel ${c})`, answer.products[c], maxAbs(answer.products), true),
+      );
+    } else {
+      Object.assign(arith.dataset, { sum: "", bias: "", z: "", value: answer.value });
+      arith.textContent = `${answer.op} of the ${answer.size.join("×")} window = ${fmt(answer.pooled)}`;
+      showChannels(null);
+      tables.append(table(`Window of input channel ${answer.filter}`, answer.window, maxAbs(answer.window), false));
+    }
+  }
+
+  function showChannels(answer) {
+    const many = answer && answer.channel_sums.length > 1;
+    $("channel-label").hidden = !many;
+    $("channel-sums").hidden = !many;
+    if (!many) return;
+    const select = $("channel");
+    select.replaceChildren(...answer.channel_sums.map((s, i) => el("option", { value: String(i) }, `${i} (sum ${fmt(s)})`)));
+    select.value = String(state.channel);
+    $("channel-sums").replaceChildren(
+      el("li", {}, `Σ over ${answer.channel_sums.length} channels: ` + answer.channel_sums.map(fmt).join(" + ") +
+        ` = ${fmt(answer.sum)}`),
+    );
+  }
+
+  function moveUnit(row, col) {
+    const a = state.unitAnswer;
+    if (!a) return;
+    const [h, w] = a.output_shape;
+    if (row < 0 || col < 0 || row >= h || col >= w) return;
+    Object.assign(state.unit, { row, col });
+    loadUnit();
+  }
+
+  // ---------------------------------------------------------------- page set-up
+
+  function setupDrawing() {
+    const canvas = $("draw");
+    const ctx = canvas.getContext("2d");
+    let last = null;
+    const point = (e) => {
+      const r = canvas.getBoundingClientRect();
+      return [(e.clientX - r.left) * (canvas.width / r.width), (e.clientY - r.top) * (canvas.height / r.height)];
+    };
+    const line = (from, to) => {
+      ctx.beginPath(); ctx.moveTo(...from); ctx.lineTo(...to); ctx.stroke();
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      canvas.setPointerCapture(e.pointerId);
+      last = point(e);
+      line(last, [last[0] + 0.01, last[1]]);
+      state.drawn = true;
+      schedule(THROTTLE_MS);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (!last) return;
+      const next = point(e);
+      line(last, next);
+      last = next;
+      schedule(THROTTLE_MS);
+    });
+    const stop = () => { if (last) { last = null; schedule(0); } };
+    canvas.addEventListener("pointerup", stop);
+    canvas.addEventListener("pointercancel", stop);
+    clear();
+  }
+
+  function clear() {
+    const canvas = $("draw");
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    Object.assign(ctx, { strokeStyle: "#fff", lineWidth: 20, lineCap: "round", lineJoin: "round" });
+    state.drawn = false;
+    clearTimeout(state.timer);
+    state.timer = 0;
+    setBusy();
+  }
+
+  async function upload() {
+    const file = $("upload").files[0];
+    if (!file) return;
+    clear();
+    try {
+      const bitmap = await createImageBitmap(file);
+      const canvas = $("draw");
+      const s = Math.min(canvas.width / bitmap.width, canvas.height / bitmap.height);
+      const w = bitmap.width * s, h = bitmap.height * s;
+      canvas.getContext("2d").drawImage(bitmap, (canvas.width - w) / 2, (canvas.height - h) / 2, w, h);
+      state.drawn = true;
+    } catch (error) {
+      // not an image the browser can show: the server still answers (with an error message)
+    }
+    send({ body: file, type: file.type.startsWith("image/") ? file.type : "application/octet-stream" });
+  }
+
+  function setupModel(model) {
+    const [h, w] = model.input_shape;
+    $("model-name").textContent = `${model.source} (${model.name}): input ${model.input_shape.join("×")}, ` +
+      `classes ${model.class_names.join(", ")}`;
+    $("seen-caption").textContent = `What the model sees (${h}×${w})`;
+    $("probs").replaceChildren(...model.class_names.map((name) => {
+      const li = el("li");
+      li.append(el("span", { class: "name" }, name), el("span", { class: "bar" }), el("span", { class: "pct" }, "–"));
+      li.querySelector(".bar").append(el("span", { class: "fill" }));
+      return li;
+    }));
+    const layers = $("layers");
+    layers.replaceChildren(summaryTable(model));
+    const mapped = model.layers.filter((l) => l.maps);
+    if (!mapped.length) {
+      $("layers-hint").textContent = "This model has no Conv2D or pooling layers: no feature maps.";
+      $("unit-panel").hidden = true;
+      $("layers-panel").classList.add("wide");
+    }
+    for (const layer of mapped) layers.append(layerBlock(layer));
+    if (model.templates) {
+      $("templates-block").hidden = false;
+      const scale = maxAbs(model.templates);
+      $("templates").replaceChildren(...model.templates.map((grid, i) => {
+        const fig = el("figure", { class: "template" });
+        const canvas = el("canvas", { role: "img", "aria-label": `weights of class ${model.class_names[i]}` });
+        paint(canvas, grid, scale, true);
+        fig.append(canvas, el("figcaption", {}, model.class_names[i]));
+        return fig;
+      }));
+    }
+  }
+
+  function summaryTable(model) {
+    const details = el("details", { class: "summary" });
+    details.append(el("summary", {}, "All layers: shapes and parameters, with the arithmetic (as convcli summary)"));
+    const t = el("table", { class: "summary" });
+    const head = el("tr");
+    for (const name of ["Layer (type)", "Output shape", "Shape arithmetic", "Parameters"]) head.append(el("th", {}, name));
+    t.append(head);
+    for (const l of model.layers) {
+      const tr = el("tr");
+      tr.append(el("td", {}, `${l.name} (${l.type})`), el("td", {}, `(${l.output_shape.join(", ")})`),
+        el("td", {}, l.shape_formula), el("td", {}, l.params_formula));
+      t.append(tr);
+    }
+    details.append(t);
+    return details;
+  }
+
+  function layerBlock(layer) {
+    const block = el("section", { class: "layer", "data-layer": layer.name });
+    const [h, w, n] = layer.output_shape;
+    block.append(el("h3", {}, `${layer.name} (${layer.type}): ${n} maps of ${h}×${w}`));
+    block.append(el("p", { class: "formula" }, `T = (N + 2P − K)/S + 1: ${layer.shape_formula}`));
+    const tiles = el("div", { class: "tiles" });
+    state.tiles[layer.name] = [];
+    for (let i = 0; i < n; i++) {
+      const button = el("button", {
+        type: "button", class: "tile", "data-layer": layer.name, "data-filter": String(i),
+        "aria-pressed": "false", "aria-label": `${layer.name} filter ${i}`, title: `${layer.name} filter ${i}`,
+      });
+      const canvas = el("canvas", { width: String(w), height: String(h) });
+      button.append(canvas);
+      button.addEventListener("click", () => selectTile(layer.name, i));
+      state.tiles[layer.name].push(canvas);
+      tiles.append(button);
+    }
+    block.append(tiles);
+    return block;
+  }
+
+  function wire() {
+    $("clear").addEventListener("click", () => {
+      clear();
+      $("prediction").dataset.class = "";
+      $("prediction").textContent = "–";
+      status("Draw a digit, or upload a photo of one.");
+    });
+    $("upload").addEventListener("change", upload);
+    $("channel").addEventListener("change", () => {
+      state.channel = Number($("channel").value);
+      if (state.unitAnswer) showUnit(state.unitAnswer);
+    });
+    const map = $("unit-map");
+    map.addEventListener("click", (e) => {
+      const r = map.getBoundingClientRect();
+      const cell = Number(map.dataset.cell) * (r.width / map.width);
+      moveUnit(Math.floor((e.clientY - r.top) / cell), Math.floor((e.clientX - r.left) / cell));
+    });
+    map.addEventListener("keydown", (e) => {
+      const steps = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] }[e.key];
+      if (!steps || !state.unit) return;
+      e.preventDefault();
+      moveUnit(state.unit.row + steps[0], state.unit.col + steps[1]);
+    });
+  }
+
+  async function init() {
+    wire();
+    setupDrawing();
+    try {
+      state.model = await api("/api/model");
+      setupModel(state.model);
+    } catch (error) {
+      status(`Could not load the model: ${error.message}`);
+    }
+  }
+
+  init();
+})();
