@@ -17,18 +17,31 @@ from .errors import input_error
 
 BOX = 20
 FIELD = 28
+UNCERTAIN_BELOW = 0.5
+"""A prediction whose top probability is below this is reported as uncertain."""
 
 
 def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
-    """Turn an image of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
+    """Turn a picture of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
 
-    Steps: gray; invert when the background (the border's median) is light; subtract the
-    background; crop to the digit; scale into a 20×20 box keeping the aspect ratio; place in
-    28×28 with the centre of mass at the centre. A blank or uniform image is an error. A 28×28
-    image that is already light on a black field (an MNIST digit saved as PNG) is kept as is.
+    Steps: gray; the digit's ink, found by :func:`convcli.digits.digit_ink` (noise, lighting,
+    paper colour, ruled lines and other marks removed; either polarity); crop to the digit; scale
+    into a 20×20 box keeping the aspect ratio; place in 28×28 with the centre of mass at the
+    centre. A picture with no digit is an error naming ``source``. A 28×28 image that is already
+    light on a black field (an MNIST digit saved as PNG) is kept as it is.
     """
-    from PIL import Image
+    from .digits import digit_ink
 
+    arr = gray_picture(image, source)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
+        # Already an MNIST-format digit (28×28, light on a black field): use it as it is.
+        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+    return mnist_field(digit_ink(arr, source) * 255.0, source)
+
+
+def gray_picture(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """A picture as a float64 gray (H, W) array (luma for colour), or an error naming ``source``."""
     from .color import to_gray
 
     arr = np.asarray(image, dtype=np.float64)
@@ -36,23 +49,18 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
         arr = to_gray(arr).astype(np.float64)
     if arr.ndim != 2 or arr.size == 0:
         raise input_error(f"{source}: expected an image, got shape {arr.shape}")
-    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-    if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
-        # Already an MNIST-format digit (28×28, light on a black field): use it as it is.
-        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-    background = float(np.median(border))
-    if background > (float(arr.min()) + float(arr.max())) / 2:
-        arr = 255.0 - arr
-        background = 255.0 - background
-    arr = np.clip(arr - background, 0, None)
-    peak = float(arr.max())
-    if peak < 24:  # less than about a tenth of the 0–255 range stands out: nothing to classify
+    return arr
+
+
+def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
+    """Light-on-black ink (0–255, zero off the digit) cropped, fit into 20×20, centred by mass in 28×28."""
+    from PIL import Image
+
+    rows = np.nonzero(ink.max(axis=1) > 0)[0]
+    cols = np.nonzero(ink.max(axis=0) > 0)[0]
+    if not rows.size:
         raise input_error(f"{source}: no digit found (the image is blank or uniform)")
-    arr = arr * (255.0 / peak)
-    arr[arr < 0.1 * 255] = 0.0  # drop faint noise and paper texture
-    rows = np.nonzero(arr.max(axis=1) > 0)[0]
-    cols = np.nonzero(arr.max(axis=0) > 0)[0]
-    crop = arr[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -67,11 +75,9 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     yy, xx = np.indices(resized.shape)
     cy, cx = (yy * resized).sum() / total, (xx * resized).sum() / total
     centre = FIELD / 2  # 14: where MNIST puts the centre of mass (measured on its test set)
-    top = round(centre - cy)
-    left = round(centre - cx)
     # keep the whole box inside the field
-    top = min(max(top, 0), FIELD - new_h)
-    left = min(max(left, 0), FIELD - new_w)
+    top = min(max(round(centre - cy), 0), FIELD - new_h)
+    left = min(max(round(centre - cx), 0), FIELD - new_w)
     out = np.zeros((FIELD, FIELD), dtype=np.float64)
     out[top : top + new_h, left : left + new_w] = resized
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -1,0 +1,197 @@
+"""Finding the ink of digits in a photo or scan: which pixels are writing, and which marks are digits.
+
+A photo of a digit on paper has everything MNIST's digits lack: camera noise, uneven light, tinted
+paper, ruled lines, JPEG artefacts, and a digit that fills only a corner of the picture. This
+module turns such a picture into an *ink map* (how much darker than the paper around it each
+pixel is), thresholds it, and picks the connected ink components that make up one digit
+(:func:`digit_ink`) or each digit of a number written on one line (:func:`number_inks`). The
+scikit-image pieces: ``filters.median``, ``morphology.closing`` (the paper's local brightness),
+``filters.threshold_otsu`` and ``apply_hysteresis_threshold``, ``measure.label``/``regionprops``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import input_error
+
+WORK_SIDE = 1024
+"""Pictures whose long side is larger are shrunk to this first: a 20×20 digit needs no more."""
+BACKGROUND_SIDE = 64
+"""The paper's brightness is estimated on a copy this large (long side): lighting is smooth."""
+NOISE_FACTOR = 6.0
+"""A stroke must stand out from the paper by this many noise standard deviations…"""
+MIN_CONTRAST = 24.0
+"""…and by at least this many gray levels (of 255); otherwise the picture holds no digit."""
+SUPPORT = 0.25
+"""Pixels with at least this fraction of the stroke's ink, touching a stroke, belong to the digit."""
+
+
+@dataclass
+class InkMap:
+    """A picture's ink (gray levels darker than the local paper), its noise, and its ink components.
+
+    ``labels`` numbers the connected components of the thresholded ink; ``regions`` are those that
+    may be writing (lines across the sheet and specks left out), as ``skimage.measure.regionprops``.
+    """
+
+    ink: np.ndarray
+    sigma: float
+    labels: np.ndarray
+    regions: list[Any]
+    high: float
+
+
+def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
+    """Ink of a gray picture, dark-on-light or light-on-dark, with lighting and noise removed.
+
+    Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter when the picture is noisy; polarity
+    from the median against the mid-range (the paper is the majority); the paper's brightness by a
+    gray closing on a small copy (strokes narrower than a third of the picture vanish), and ink =
+    paper − picture; Otsu's threshold (at least :data:`NOISE_FACTOR` σ of the noise) with
+    hysteresis down to half of it; connected components.
+    """
+    from skimage import filters, measure, morphology, transform
+
+    gray = np.asarray(image, dtype=np.float64)
+    if max(gray.shape) > WORK_SIDE:
+        gray = transform.rescale(gray, WORK_SIDE / max(gray.shape), anti_aliasing=True, preserve_range=True)
+    if _noise(gray) > 2.0:
+        gray = filters.median(gray, footprint=np.ones((3, 3)))
+    lo, hi = float(gray.min()), float(gray.max())
+    if float(np.median(gray)) < (lo + hi) / 2:  # light ink on dark paper: work on the negative
+        gray = 255.0 - gray
+    paper = paper_brightness(gray)
+    ink = np.clip(paper - gray, 0, None)
+    sigma = _noise(ink)
+    standing_out = ink[ink > 3 * sigma]  # Otsu between strokes and faint marks, not the paper's noise
+    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
+    high = max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2)
+    mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
+    labels = measure.label(mask, connectivity=2)
+    regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
+    return InkMap(ink, sigma, labels, regions, float(high))
+
+
+def paper_brightness(gray: np.ndarray, rounds: int = 5) -> np.ndarray:
+    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper.
+
+    Fitted on a copy :data:`BACKGROUND_SIDE` px long by least squares, leaving out, round after
+    round, the pixels darker than the fit by more than 2.5 robust σ (the ink). Lighting across a
+    sheet (a gradient, a vignette, their product) is smooth; a morphological closing or a median
+    overestimates it at the picture's edges by the slope times the window. scikit-image has no
+    robust surface fit, hence the few lines of numpy.
+    """
+    from skimage import transform
+
+    scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
+    small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
+    basis = _cubic_basis(small.shape)
+    values = small.ravel()
+    keep = np.ones(values.size, dtype=bool)
+    for _ in range(rounds):
+        chosen = basis[keep]  # normal equations: a 10×10 solve, faster than lstsq's SVD
+        coef = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(basis.shape[1]), chosen.T @ values[keep])
+        residual = values - basis @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 1e-6
+        keep = residual > -2.5 * spread
+    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
+    return sum(c * x**i * y**j for c, (i, j) in zip(coef, _POWERS))
+
+
+_POWERS = [(i, j) for i in range(4) for j in range(4 - i)]
+
+
+def _cubic_basis(shape: tuple[int, int]) -> np.ndarray:
+    """The ten monomials x^i y^j (i + j ≤ 3) on a grid spanning [-1, 1]², one row per pixel."""
+    y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
+    x, y = x.ravel(), y.ravel()
+    return np.stack([x**i * y**j for i, j in _POWERS], axis=1)
+
+
+def _noise(values: np.ndarray) -> float:
+    """Robust noise σ of a picture: the median absolute deviation of its horizontal differences / √2."""
+    diff = np.diff(values, axis=1)
+    return float(1.4826 * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2)) if diff.size else 0.0
+
+
+def _is_ruled_line(region: Any, shape: tuple[int, int]) -> bool:
+    """A long thin mark across much of the sheet: a ruled line or the paper's edge, not writing."""
+    top, left, bottom, right = region.bbox
+    height, width = bottom - top, right - left
+    return width >= 0.5 * shape[1] and height <= 0.2 * width
+
+
+def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """The ink of the one digit in a picture, 0–1 (1 = a full stroke), zero elsewhere.
+
+    The digit is the component with the most ink, together with the components at least a tenth of
+    its size that lie within a third of its height (the parts of a broken stroke). A picture whose
+    strongest mark does not stand out from the noise is an error naming ``source``.
+    """
+    found = ink_map(image, source)
+    if not found.regions:
+        raise _no_digit(source)
+    main = max(found.regions, key=lambda r: r.area * r.intensity_mean)
+    near = [r for r in found.regions if r is main or (r.area >= 0.1 * main.area and _near(r, main))]
+    return _strength(found, [r.label for r in near], source)
+
+
+def _near(region: Any, main: Any) -> bool:
+    """Whether ``region``'s box lies within a third of ``main``'s height of ``main``'s box."""
+    t0, l0, b0, r0 = main.bbox
+    t1, l1, b1, r1 = region.bbox
+    reach = (b0 - t0) / 3
+    return t1 < b0 + reach and b1 > t0 - reach and l1 < r0 + reach and r1 > l0 - reach
+
+
+def _no_digit(source: str) -> Exception:
+    return input_error(f"{source}: no digit found (the image is blank, uniform or only noise)")
+
+
+def _strength(found: InkMap, keep: list[int], source: str) -> np.ndarray:
+    """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it."""
+    from skimage import measure
+
+    core = np.isin(found.labels, keep)
+    level = float(np.median(found.ink[core & (found.ink >= found.high)])) if core.any() else 0.0
+    if level < max(MIN_CONTRAST, NOISE_FACTOR * found.sigma):
+        raise _no_digit(source)
+    faint = found.ink >= max(SUPPORT * level, 3 * found.sigma)
+    faint_labels = measure.label(faint, connectivity=2)
+    support = np.isin(faint_labels, np.unique(faint_labels[core])) & faint
+    return np.clip(found.ink / level, 0, 1) * support
+
+
+def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit of a number written on one line, left to right: (box, ink 0–1) pairs.
+
+    Components on the line of the tallest one (overlapping its rows) and at least a third of its
+    height are digits; components whose column ranges overlap are parts of one broken digit.
+    ``box`` is (top, left, bottom, right) in the working picture's pixels.
+    """
+    found = ink_map(image, source)
+    if not found.regions:
+        raise _no_digit(source)
+    tallest = max(found.regions, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
+    t0, b0 = tallest.bbox[0], tallest.bbox[2]
+    on_line = [r for r in found.regions if r.bbox[0] < b0 and r.bbox[2] > t0 and r.bbox[2] - r.bbox[0] >= (b0 - t0) / 3]
+    groups: list[list[Any]] = []
+    for region in sorted(on_line, key=lambda r: r.bbox[1]):
+        if groups and region.bbox[1] < max(r.bbox[3] for r in groups[-1]):
+            groups[-1].append(region)
+        else:
+            groups.append([region])
+    digits = []
+    for group in groups:
+        box = (
+            min(r.bbox[0] for r in group),
+            min(r.bbox[1] for r in group),
+            max(r.bbox[2] for r in group),
+            max(r.bbox[3] for r in group),
+        )
+        digits.append((box, _strength(found, [r.label for r in group], source)))
+    return digits
