@@ -18,6 +18,9 @@ import numpy as np
 
 from .errors import input_error
 
+MEDIAN_SIDE = 64
+"""Pictures at least this large (short side), or noisy ones, get a 3×3 median filter (camera
+noise, JPEG speckle, dust) before anything else; smaller clean ones might lose a 1-px stroke."""
 WORK_SIDE = 1024
 """Pictures whose long side is larger are shrunk to this first: a 20×20 digit needs no more."""
 BACKGROUND_SIDE = 64
@@ -26,6 +29,8 @@ NOISE_FACTOR = 6.0
 """A stroke must stand out from the paper by this many noise standard deviations…"""
 MIN_CONTRAST = 24.0
 """…and by at least this many gray levels (of 255); otherwise the picture holds no digit."""
+MIN_HEIGHT = 0.03
+"""A digit is at least this fraction of the picture's short side tall: smaller marks are specks."""
 SUPPORT = 0.25
 """Pixels with at least this fraction of the stroke's ink, touching a stroke, belong to the digit."""
 
@@ -59,14 +64,16 @@ def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
     gray = np.asarray(image, dtype=np.float64)
     if max(gray.shape) > WORK_SIDE:
         gray = transform.rescale(gray, WORK_SIDE / max(gray.shape), anti_aliasing=True, preserve_range=True)
-    if _noise(gray) > 2.0:
+    if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
         gray = filters.median(gray, footprint=np.ones((3, 3)))
     lo, hi = float(gray.min()), float(gray.max())
     if float(np.median(gray)) < (lo + hi) / 2:  # light ink on dark paper: work on the negative
         gray = 255.0 - gray
     paper = paper_brightness(gray)
-    ink = np.clip(paper - gray, 0, None)
-    sigma = _noise(ink)
+    residual = paper - gray
+    brighter = -residual[residual < 0]  # the paper's noise alone: ink is only ever darker
+    sigma = float(1.4826 * np.median(brighter)) if brighter.size else 0.0
+    ink = np.clip(residual, 0, None)
     standing_out = ink[ink > 3 * sigma]  # Otsu between strokes and faint marks, not the paper's noise
     otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
     high = max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2)
@@ -76,14 +83,16 @@ def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
     return InkMap(ink, sigma, labels, regions, float(high))
 
 
-def paper_brightness(gray: np.ndarray, rounds: int = 5) -> np.ndarray:
+def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper.
 
-    Fitted on a copy :data:`BACKGROUND_SIDE` px long by least squares, leaving out, round after
-    round, the pixels darker than the fit by more than 2.5 robust σ (the ink). Lighting across a
-    sheet (a gradient, a vignette, their product) is smooth; a morphological closing or a median
-    overestimates it at the picture's edges by the slope times the window. scikit-image has no
-    robust surface fit, hence the few lines of numpy.
+    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
+    so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
+    a bold digit covers a third of the picture), and the later ones to every pixel no more than
+    3 noise σ below it (the paper, not the ink). Lighting across a sheet (a gradient, a vignette,
+    their product) is smooth; a morphological closing or a large median overestimates it at the
+    picture's edges by the slope times the window. scikit-image has no robust surface fit, hence
+    these few lines of numpy.
     """
     from skimage import transform
 
@@ -91,13 +100,13 @@ def paper_brightness(gray: np.ndarray, rounds: int = 5) -> np.ndarray:
     small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
     basis = _cubic_basis(small.shape)
     values = small.ravel()
+    tolerance = 3 * max(_noise(small), 1.0)
     keep = np.ones(values.size, dtype=bool)
-    for _ in range(rounds):
+    for step in range(rounds):
         chosen = basis[keep]  # normal equations: a 10×10 solve, faster than lstsq's SVD
         coef = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(basis.shape[1]), chosen.T @ values[keep])
         residual = values - basis @ coef
-        spread = 1.4826 * float(np.median(np.abs(residual[keep]))) + 1e-6
-        keep = residual > -2.5 * spread
+        keep = residual >= 0 if step < rounds // 2 else residual > -tolerance
     y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
     return sum(c * x**i * y**j for c, (i, j) in zip(coef, _POWERS))
 
@@ -128,23 +137,36 @@ def _is_ruled_line(region: Any, shape: tuple[int, int]) -> bool:
 def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
     """The ink of the one digit in a picture, 0–1 (1 = a full stroke), zero elsewhere.
 
-    The digit is the component with the most ink, together with the components at least a tenth of
-    its size that lie within a third of its height (the parts of a broken stroke). A picture whose
+    The digit is the component with the most ink among those tall enough to be one, together with
+    the parts of a broken stroke: components at least a tenth of its size within a third of its
+    height of its box, and those at least 2% of its size inside its box. A picture whose
     strongest mark does not stand out from the noise is an error naming ``source``.
     """
     found = ink_map(image, source)
-    if not found.regions:
+    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
+    if not candidates:
         raise _no_digit(source)
-    main = max(found.regions, key=lambda r: r.area * r.intensity_mean)
-    near = [r for r in found.regions if r is main or (r.area >= 0.1 * main.area and _near(r, main))]
+    main = max(candidates, key=lambda r: r.area * r.intensity_mean)
+    near = [
+        r
+        for r in found.regions
+        if r is main
+        or (r.area >= 0.1 * main.area and _near(r, main, 1 / 3))
+        or (r.area >= 0.02 * main.area and _near(r, main, 0))
+    ]
     return _strength(found, [r.label for r in near], source)
 
 
-def _near(region: Any, main: Any) -> bool:
-    """Whether ``region``'s box lies within a third of ``main``'s height of ``main``'s box."""
+def _tall_enough(region: Any, shape: tuple[int, int]) -> bool:
+    """A mark that can be a digit: at least :data:`MIN_HEIGHT` of the picture's short side (and 4 px)."""
+    return region.bbox[2] - region.bbox[0] >= max(4, MIN_HEIGHT * min(shape))
+
+
+def _near(region: Any, main: Any, reach: float) -> bool:
+    """Whether ``region``'s box overlaps ``main``'s box grown by ``reach`` times its height."""
     t0, l0, b0, r0 = main.bbox
     t1, l1, b1, r1 = region.bbox
-    reach = (b0 - t0) / 3
+    reach = (b0 - t0) * reach
     return t1 < b0 + reach and b1 > t0 - reach and l1 < r0 + reach and r1 > l0 - reach
 
 
