@@ -284,13 +284,21 @@ def predict(
     images: list[str] = typer.Argument(None, metavar="IMAGE...", help="Photos or scans of one digit each."),
     top: int = typer.Option(3, "--top", "-k", help="How many classes to show."),
     index: int = typer.Option(None, "--index", "-i", help="Predict test image N instead of files."),
-    show_input: str = typer.Option(None, "--show-input", help="Save the 28×28 image the model saw (PNG)."),
+    show_input: str = typer.Option(
+        None,
+        "--show-input",
+        help="Save the 28×28 image(s) the model saw: a PNG (a grid for several), or a folder for <stem>-seen.png each.",
+    ),
+    digits: bool = typer.Option(False, "--digits", help="Read a whole number written on one line."),
     dataset: str = typer.Option("mnist", "--dataset", help="Dataset for --index."),
     data_dir: str = typer.Option(None, "--data-dir", help="Folder with the dataset files."),
     json_: bool = typer.Option(False, "--json", help="One JSON object per image."),
 ) -> None:
-    """Classify your own digit images, prepared the way MNIST was (gray, inverted if the
-    background is light, cropped, fit into 20×20, centred by mass in 28×28).
+    """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
+    lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
+
+    A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
+    is marked uncertain ("uncertain": true in --json).
 
     Example:
 
@@ -298,22 +306,26 @@ def predict(
         convcli predict cnn.keras my-seven.jpg --top 3
         convcli predict cnn.keras --index 0 --json
         convcli predict cnn.keras scan.png --show-input seen.png
+        convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
+        convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
     """
-    from .prediction import predict_files
+    from .prediction import predict_files, predict_number_files
 
     if top < 1:
         raise ConvcliError(f"--top must be at least 1, got {top}")
-    if show_input:
-        from .outputs import check_output_path
-
-        check_output_path(show_input, inputs=tuple(images or []))
-        if len(images or []) > 1:
-            raise ConvcliError("--show-input takes one IMAGE (or --index)")
-    results = predict_files(model, list(images or []), index=index, dataset=dataset, data_dir=data_dir)
-    if show_input:
-        from .images import write_array
-
-        write_array(show_input, results[0].digit.astype("float32"))
+    if digits:
+        if index is not None:
+            raise ConvcliError("--digits reads IMAGE files, not --index")
+        numbers = predict_number_files(model, list(images or []), show_input=show_input)
+        for number in numbers:
+            if json_:
+                _print_json(number.as_json(top))
+            else:
+                _render_number(number)
+        return
+    results = predict_files(
+        model, list(images or []), index=index, dataset=dataset, data_dir=data_dir, show_input=show_input
+    )
     for result in results:
         if json_:
             _print_json(result.as_json(top))
@@ -322,7 +334,8 @@ def predict(
         if _is_tty():
             from rich.table import Table
 
-            table = Table(title=f"{result.input}: {result.prediction}")
+            doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
+            table = Table(title=f"{result.input}: {result.prediction}{doubt}")
             table.add_column("class")
             table.add_column("probability", justify="right")
             table.add_column("")
@@ -331,7 +344,26 @@ def predict(
             _console().print(table)
         else:
             shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
-            sys.stdout.write(f"{result.input}\t{result.prediction}\t{shown}\n")
+            doubt = "\tuncertain" if result.uncertain else ""
+            sys.stdout.write(f"{result.input}\t{result.prediction}\t{shown}{doubt}\n")
+
+
+def _render_number(number: Any) -> None:
+    """One number read by ``predict --digits``: a table at a terminal, else one tab-separated line."""
+    if _is_tty():
+        from rich.table import Table
+
+        table = Table(title=f"{number.input}: {number.number}" + (" (uncertain)" if number.uncertain else ""))
+        for column in ("position", "digit", "probability", ""):
+            table.add_column(column, justify="right" if column == "probability" else "left")
+        for i, digit in enumerate(number.digits):
+            mark = "uncertain" if digit.uncertain else ""
+            table.add_row(str(i + 1), str(digit.prediction), f"{digit.probability * 100:.2f}%", mark)
+        _console().print(table)
+        return
+    shown = "  ".join(f"{d.prediction}:{d.probability:.4f}" for d in number.digits)
+    doubt = "\tuncertain" if number.uncertain else ""
+    sys.stdout.write(f"{number.input}\t{number.number}\t{shown}{doubt}\n")
 
 
 @app.command("feature-maps")

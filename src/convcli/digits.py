@@ -48,6 +48,8 @@ class InkMap:
     labels: np.ndarray
     regions: list[Any]
     high: float
+    scale: float = 1.0
+    """Working-picture pixels per pixel of the original (below 1 when a large picture was shrunk)."""
 
 
 def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
@@ -62,8 +64,9 @@ def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
     from skimage import filters, measure, morphology, transform
 
     gray = np.asarray(image, dtype=np.float64)
-    if max(gray.shape) > WORK_SIDE:
-        gray = transform.rescale(gray, WORK_SIDE / max(gray.shape), anti_aliasing=True, preserve_range=True)
+    scale = min(1.0, WORK_SIDE / max(gray.shape))
+    if scale < 1:
+        gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
     if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
         gray = filters.median(gray, footprint=np.ones((3, 3)))
     lo, hi = float(gray.min()), float(gray.max())
@@ -80,7 +83,7 @@ def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
     mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
     labels = measure.label(mask, connectivity=2)
     regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
-    return InkMap(ink, sigma, labels, regions, float(high))
+    return InkMap(ink, sigma, labels, regions, float(high), scale)
 
 
 def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
@@ -174,8 +177,9 @@ def _no_digit(source: str) -> Exception:
     return input_error(f"{source}: no digit found (the image is blank, uniform or only noise)")
 
 
-def _strength(found: InkMap, keep: list[int], source: str) -> np.ndarray:
-    """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it."""
+def _strength(found: InkMap, keep: list[int], source: str, columns: slice | None = None) -> np.ndarray:
+    """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it
+    (only within ``columns``, when given: a digit of a number does not grow into its neighbour)."""
     from skimage import measure
 
     core = np.isin(found.labels, keep)
@@ -185,6 +189,9 @@ def _strength(found: InkMap, keep: list[int], source: str) -> np.ndarray:
     faint = found.ink >= max(SUPPORT * level, 3 * found.sigma)
     faint_labels = measure.label(faint, connectivity=2)
     support = np.isin(faint_labels, np.unique(faint_labels[core])) & faint
+    if columns is not None:
+        support[:, : columns.start] = False
+        support[:, columns.stop :] = False
     return np.clip(found.ink / level, 0, 1) * support
 
 
@@ -193,27 +200,29 @@ def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[in
 
     Components on the line of the tallest one (overlapping its rows) and at least a third of its
     height are digits; components whose column ranges overlap are parts of one broken digit.
-    ``box`` is (top, left, bottom, right) in the working picture's pixels.
+    ``box`` is (top, left, bottom, right) in the picture's pixels; the ink is the working picture's
+    (the picture itself, or shrunk to :data:`WORK_SIDE`).
     """
     found = ink_map(image, source)
-    if not found.regions:
+    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
+    if not candidates:
         raise _no_digit(source)
-    tallest = max(found.regions, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
+    tallest = max(candidates, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
     t0, b0 = tallest.bbox[0], tallest.bbox[2]
     on_line = [r for r in found.regions if r.bbox[0] < b0 and r.bbox[2] > t0 and r.bbox[2] - r.bbox[0] >= (b0 - t0) / 3]
     groups: list[list[Any]] = []
     for region in sorted(on_line, key=lambda r: r.bbox[1]):
         if groups and region.bbox[1] < max(r.bbox[3] for r in groups[-1]):
-            groups[-1].append(region)
+            groups[-1].append(region)  # overlapping columns: another part of the same digit
         else:
             groups.append([region])
     digits = []
+    margin = max(2, round(0.05 * (b0 - t0)))
     for group in groups:
-        box = (
-            min(r.bbox[0] for r in group),
-            min(r.bbox[1] for r in group),
-            max(r.bbox[2] for r in group),
-            max(r.bbox[3] for r in group),
+        box = tuple(
+            f(r.bbox[k] for r in group) for k, f in zip(range(4), (min, min, max, max))
         )
-        digits.append((box, _strength(found, [r.label for r in group], source)))
+        columns = slice(max(0, box[1] - margin), box[3] + margin)
+        ink = _strength(found, [r.label for r in group], source, columns)
+        digits.append((tuple(round(v / found.scale) for v in box), ink))
     return digits

@@ -99,6 +99,18 @@ class Prediction:
     prediction: int
     probabilities: list[float]
     digit: np.ndarray
+    seen: str | None = None
+    """Where ``show_input`` wrote the 28×28 the model saw (None when not asked)."""
+
+    @property
+    def probability(self) -> float:
+        """The predicted class's probability."""
+        return float(self.probabilities[self.prediction])
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the model is too unsure to trust: top probability below :data:`UNCERTAIN_BELOW`."""
+        return self.probability < UNCERTAIN_BELOW
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The ``k`` most likely classes with their probabilities."""
@@ -106,14 +118,51 @@ class Prediction:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
     def as_json(self, top_k: int | None = None) -> dict[str, Any]:
-        """The ``--json`` object: input, prediction, probabilities (and top K)."""
+        """The ``--json`` object: input, prediction, its probability, uncertain, probabilities (top K)."""
         record: dict[str, Any] = {
             "input": self.input,
             "prediction": self.prediction,
+            "probability": self.probability,
+            "uncertain": self.uncertain,
             "probabilities": self.probabilities,
         }
         if top_k:
             record["top"] = [{"class": c, "probability": p} for c, p in self.top(top_k)]
+        if self.seen is not None:
+            record["seen"] = self.seen
+        return record
+
+
+@dataclass
+class NumberPrediction:
+    """A number written on one line: each digit's prediction, left to right, and where it was."""
+
+    input: str
+    digits: list[Prediction]
+    boxes: list[tuple[int, int, int, int]]
+    """Each digit's (top, left, bottom, right) in the picture's pixels."""
+
+    @property
+    def number(self) -> str:
+        """The digits read, as a string ("2026"; leading zeros kept)."""
+        return "".join(str(d.prediction) for d in self.digits)
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether any digit is uncertain."""
+        return any(d.uncertain for d in self.digits)
+
+    def as_json(self, top_k: int | None = None) -> dict[str, Any]:
+        """The ``--json`` object: input, number, uncertain, and one record per digit with its box."""
+        digits = []
+        for digit, box in zip(self.digits, self.boxes):
+            record = digit.as_json(top_k)
+            del record["input"]
+            record.pop("seen", None)
+            digits.append({**record, "box": list(box)})
+        record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        if self.digits and self.digits[0].seen is not None:
+            record["seen"] = self.digits[0].seen
         return record
 
 
@@ -139,24 +188,71 @@ def predict_files(
     dataset: str = "mnist",
     data_dir: str | None = None,
     max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
-    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset."""
+    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset.
+
+    ``show_input``: where to save what the model saw (see :func:`convcli.seen.plan_seen`).
+    """
     from .images import DEFAULT_MAX_PIXELS, read_source
     from .models import load_model
+    from .seen import plan_seen, write_seen
 
     if index is None and not images:
         raise input_error("give one or more IMAGE files, or --index N for a test image")
     if index is not None and images:
         raise input_error("give IMAGE files or --index N, not both")
+    names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
+    targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
-        digits, names = [dataset_test_image(index, dataset, data_dir)], [f"{dataset}:test[{index}]"]
+        digits = [dataset_test_image(index, dataset, data_dir)]
     else:
         digits = [
             prepare_digit(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images
         ]
-        names = list(images)
     model = load_model(model_path)
-    return predict_digits(model, np.stack(digits), names)
+    results = predict_digits(model, np.stack(digits), names)
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
+            result.seen = str(path)
+    return results
+
+
+def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
+    from .digits import number_inks
+
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in number_inks(gray_picture(image, source), source)]
+
+
+def predict_number_files(
+    model_path: str | os.PathLike[str],
+    images: list[str],
+    *,
+    max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
+) -> list[NumberPrediction]:
+    """Read the number written on one line in each image: its digits segmented and classified."""
+    from .images import DEFAULT_MAX_PIXELS, read_source
+    from .models import load_model
+    from .seen import plan_seen, write_seen
+
+    if not images:
+        raise input_error("give one or more IMAGE files with a number written on one line")
+    targets = plan_seen(show_input, images) if show_input is not None else None
+    found = [prepare_number(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images]
+    model = load_model(model_path)
+    flat = np.stack([digit for digits in found for _, digit in digits])
+    predicted = iter(predict_digits(model, flat, [f"{path}[{i}]" for path, d in zip(images, found) for i in range(len(d))]))
+    results = [
+        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
+        for path, digits in zip(images, found)
+    ]
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[d.digit for d in r.digits] for r in results])):
+            for digit in result.digits:
+                digit.seen = str(path)
+    return results
 
 
 def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:
