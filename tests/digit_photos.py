@@ -112,7 +112,7 @@ def photograph(glyph: np.ndarray, look: Look, rng: np.random.Generator) -> np.nd
     """An RGB uint8 photo of ``glyph`` (ink coverage) written on paper, as ``look`` describes."""
     gh, gw = glyph.shape
     height = max(gh + 8, round(gh * look.frame))
-    width = max(gw + 8, round(height * rng.uniform(1.0, 1.5)))
+    width = max(gw + gh // 2, round(height * rng.uniform(1.0, 1.5)))
     top, left = int(rng.integers(2, height - gh - 2)), int(rng.integers(2, width - gw - 2))
     coverage = np.zeros((height, width))
     coverage[top : top + gh, left : left + gw] = glyph
