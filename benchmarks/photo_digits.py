@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from digit_photos import font_set, machine_fonts, photo_set  # noqa: E402
+from digit_photos import font_set, machine_fonts, photo_set
 
-from convcli.prediction import UNCERTAIN_BELOW, prepare_digit  # noqa: E402
+from convcli.prediction import UNCERTAIN_BELOW, prepare_digit
 
 TUNING_SEED = 2024  # the test uses another seed (tests/test_prediction.py)
 
@@ -83,20 +83,22 @@ def score(model, photos: list[np.ndarray], labels: np.ndarray, prepare) -> tuple
     return float((predictions == labels).mean()), predictions, top, seconds
 
 
-def report(name: str, model, photos, labels) -> list[np.ndarray]:
-    """Print old/new accuracy on one set; return the new preparation's 28×28 digits."""
+def report(name: str, model, photos, labels) -> None:
+    """Print the old and the new preparation's accuracy on one set, and the new one's mistakes."""
     for label, prepare in (("old", legacy_prepare), ("new", prepare_digit)):
         acc, pred, top, secs = score(model, photos, labels, prepare)
         wrong = pred != labels
         sure_wrong = int((wrong & (top >= UNCERTAIN_BELOW)).sum())
         print(
             f"{name:<22} {label}: {acc * 100:6.2f}%  ({int(wrong.sum())} wrong, {sure_wrong} of them with "
-            f"p ≥ {UNCERTAIN_BELOW}; flagged uncertain: {int((top < UNCERTAIN_BELOW).sum())})  {secs * 1000:.0f} ms/picture"
+            f"p ≥ {UNCERTAIN_BELOW}; flagged uncertain: {int((top < UNCERTAIN_BELOW).sum())})  "
+            f"{secs * 1000:.0f} ms/picture"
         )
         if label == "new" and wrong.any():
-            print("    wrong (index true→pred p):", ", ".join(
-                f"{i} {labels[i]}→{pred[i]} {top[i]:.2f}" for i in np.nonzero(wrong)[0][:30]))
-    return [prepare_digit(p) if True else None for p in photos[:0]]
+            print(
+                "    wrong (index true→pred p):",
+                ", ".join(f"{i} {labels[i]}→{pred[i]} {top[i]:.2f}" for i in np.nonzero(wrong)[0][:30]),
+            )
 
 
 def main() -> None:

@@ -65,7 +65,11 @@ def flat_model(tmp_path_factory) -> Path:
     import keras
 
     model = keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax", kernel_initializer="zeros")]
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax", kernel_initializer="zeros"),
+        ]
     )
     path = tmp_path_factory.mktemp("flat") / "flat.keras"
     model.save(path)
@@ -135,6 +139,7 @@ def test_no_digit_on_the_command_line(cli, flat_model, tmp_path) -> None:
 
 # --------------------------------------------------------------------------- uncertainty
 
+
 def test_an_unsure_model_says_so(cli, flat_model, tmp_path) -> None:
     digit = write_png(tmp_path / "d.png", np.pad(np.full((14, 4), 255), 7))
     result = cli("predict", flat_model, digit, "--json")
@@ -145,6 +150,7 @@ def test_an_unsure_model_says_so(cli, flat_model, tmp_path) -> None:
 
 
 # --------------------------------------------------------------------------- numbers
+
 
 def broken(glyph: np.ndarray) -> np.ndarray:
     """``glyph`` cut by a 3-px horizontal gap across its middle: two parts, overlapping columns."""
@@ -170,11 +176,14 @@ def test_number_segments_left_to_right_joining_broken_digits() -> None:
 
 # --------------------------------------------------------------------------- --show-input
 
+
 def test_show_input_for_many_inputs(cli, flat_model, tmp_path) -> None:
     rng = np.random.default_rng(TEST_SEED)
     sources = [np.pad(np.full((10 + 4 * i, 3 + i), 250.0), 12) for i in range(3)]
-    files = [write_rgb(tmp_path / f"in{i}.png", np.clip(s + rng.normal(0, 3, s.shape), 0, 255).astype(np.uint8))
-             for i, s in enumerate(sources)]
+    files = [
+        write_rgb(tmp_path / f"in{i}.png", np.clip(s + rng.normal(0, 3, s.shape), 0, 255).astype(np.uint8))
+        for i, s in enumerate(sources)
+    ]
     expected = [prepare_digit(np.asarray(Image.open(f)), str(f)) for f in files]
     folder = tmp_path / "seen"
     folder.mkdir()
@@ -203,6 +212,7 @@ def test_show_input_refuses_two_inputs_with_one_stem(cli, flat_model, tmp_path) 
 
 
 # --------------------------------------------------------------------------- the trained model
+
 
 @pytest.mark.slow
 @needs_mnist

@@ -61,7 +61,7 @@ def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
     paper − picture; Otsu's threshold (at least :data:`NOISE_FACTOR` σ of the noise) with
     hysteresis down to half of it; connected components.
     """
-    from skimage import filters, measure, morphology, transform
+    from skimage import filters, measure, transform
 
     gray = np.asarray(image, dtype=np.float64)
     scale = min(1.0, WORK_SIDE / max(gray.shape))
@@ -219,9 +219,7 @@ def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[in
     digits = []
     margin = max(2, round(0.05 * (b0 - t0)))
     for group in groups:
-        box = tuple(
-            f(r.bbox[k] for r in group) for k, f in zip(range(4), (min, min, max, max))
-        )
+        box = tuple(f(r.bbox[k] for r in group) for k, f in zip(range(4), (min, min, max, max)))
         columns = slice(max(0, box[1] - margin), box[3] + margin)
         ink = _strength(found, [r.label for r in group], source, columns)
         digits.append((tuple(round(v / found.scale) for v in box), ink))

@@ -243,7 +243,8 @@ def predict_number_files(
     found = [prepare_number(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images]
     model = load_model(model_path)
     flat = np.stack([digit for digits in found for _, digit in digits])
-    predicted = iter(predict_digits(model, flat, [f"{path}[{i}]" for path, d in zip(images, found) for i in range(len(d))]))
+    names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
+    predicted = iter(predict_digits(model, flat, names))
     results = [
         NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
         for path, digits in zip(images, found)
