@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from digit_photos import Look, font_glyph, machine_fonts, mnist_glyph, photograph
 
 from convcli.digits import digit_ink, ink_map
 from convcli.prediction import gray_picture, prepare_digit
 
+ROOT = Path(__file__).resolve().parents[1]
 SEED = 7
 
 

@@ -132,9 +132,10 @@ def test_no_digit_is_an_error_naming_the_file(picture) -> None:
 
 def test_no_digit_on_the_command_line(cli, flat_model, tmp_path) -> None:
     blank = write_rgb(tmp_path / "blank.jpg", blank_paper(np.random.default_rng(TEST_SEED), Look(noise=8, jpeg=60)))
-    result = cli("predict", flat_model, blank)
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith(f"Error: {blank}: no digit found")
+    for extra in ([], ["--digits"]):
+        result = cli("predict", flat_model, blank, *extra)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.startswith(f"Error: {blank}: no digit found")
 
 
 # --------------------------------------------------------------------------- uncertainty

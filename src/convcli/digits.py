@@ -5,8 +5,9 @@ paper, ruled lines, JPEG artefacts, and a digit that fills only a corner of the 
 module turns such a picture into an *ink map* (how much darker than the paper around it each
 pixel is), thresholds it, and picks the connected ink components that make up one digit
 (:func:`digit_ink`) or each digit of a number written on one line (:func:`number_inks`). The
-scikit-image pieces: ``filters.median``, ``morphology.closing`` (the paper's local brightness),
-``filters.threshold_otsu`` and ``apply_hysteresis_threshold``, ``measure.label``/``regionprops``.
+scikit-image pieces: ``filters.median``, ``transform.rescale``, ``filters.threshold_otsu`` and
+``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the paper's brightness is a
+robust polynomial fit (:func:`paper_brightness`).
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ class InkMap:
     """Working-picture pixels per pixel of the original (below 1 when a large picture was shrunk)."""
 
 
-def ink_map(image: np.ndarray, source: str = "image") -> InkMap:
+def ink_map(image: np.ndarray) -> InkMap:
     """Ink of a gray picture, dark-on-light or light-on-dark, with lighting and noise removed.
 
-    Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter when the picture is noisy; polarity
-    from the median against the mid-range (the paper is the majority); the paper's brightness by a
-    gray closing on a small copy (strokes narrower than a third of the picture vanish), and ink =
-    paper − picture; Otsu's threshold (at least :data:`NOISE_FACTOR` σ of the noise) with
-    hysteresis down to half of it; connected components.
+    Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter (photos, or noisy small pictures);
+    polarity from the median against the mid-range (the paper is the majority); ink = the paper's
+    brightness (:func:`paper_brightness`) − picture; the noise σ from the pixels brighter than the
+    paper fit (ink is only ever darker); Otsu's threshold among the pixels above 3 σ, at least
+    :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, ruled lines
+    left out.
     """
     from skimage import filters, measure, transform
 
@@ -92,7 +94,8 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
     so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
     a bold digit covers a third of the picture), and the later ones to every pixel no more than
-    3 noise σ below it (the paper, not the ink). Lighting across a sheet (a gradient, a vignette,
+    3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
+    paper: a cubic would bend into their strokes. Lighting across a sheet (a gradient, a vignette,
     their product) is smooth; a morphological closing or a large median overestimates it at the
     picture's edges by the slope times the window. scikit-image has no robust surface fit, hence
     these few lines of numpy.
@@ -101,7 +104,8 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
 
     scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
     small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
-    basis = _cubic_basis(small.shape)
+    powers = _POWERS if min(small.shape) >= 16 else _POWERS[:1]
+    basis = _basis(small.shape, powers)
     values = small.ravel()
     tolerance = 3 * max(_noise(small), 1.0)
     keep = np.ones(values.size, dtype=bool)
@@ -111,17 +115,18 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
         residual = values - basis @ coef
         keep = residual >= 0 if step < rounds // 2 else residual > -tolerance
     y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
-    return sum(c * x**i * y**j for c, (i, j) in zip(coef, _POWERS))
+    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
 
 
 _POWERS = [(i, j) for i in range(4) for j in range(4 - i)]
+"""The exponents of the ten monomials x^i y^j with i + j ≤ 3 (the constant first)."""
 
 
-def _cubic_basis(shape: tuple[int, int]) -> np.ndarray:
-    """The ten monomials x^i y^j (i + j ≤ 3) on a grid spanning [-1, 1]², one row per pixel."""
+def _basis(shape: tuple[int, int], powers: list[tuple[int, int]]) -> np.ndarray:
+    """The monomials x^i y^j on a grid spanning [-1, 1]², one row per pixel."""
     y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
     x, y = x.ravel(), y.ravel()
-    return np.stack([x**i * y**j for i, j in _POWERS], axis=1)
+    return np.stack([x**i * y**j for i, j in powers], axis=1)
 
 
 def _noise(values: np.ndarray) -> float:
@@ -145,7 +150,7 @@ def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
     height of its box, and those at least 2% of its size inside its box. A picture whose
     strongest mark does not stand out from the noise is an error naming ``source``.
     """
-    found = ink_map(image, source)
+    found = ink_map(image)
     candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
     if not candidates:
         raise _no_digit(source)
@@ -203,7 +208,7 @@ def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[in
     ``box`` is (top, left, bottom, right) in the picture's pixels; the ink is the working picture's
     (the picture itself, or shrunk to :data:`WORK_SIDE`).
     """
-    found = ink_map(image, source)
+    found = ink_map(image)
     candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
     if not candidates:
         raise _no_digit(source)

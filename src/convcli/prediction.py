@@ -2,7 +2,9 @@
 
 MNIST digits are light on dark, size-normalised into a 20×20 box keeping their aspect ratio,
 and placed in a 28×28 field so that their centre of mass is at the centre. :func:`prepare_digit`
-does the same to any photo or scan of one digit (dark-on-light or light-on-dark, any size).
+does the same to any photo or scan of one digit (dark-on-light or light-on-dark, any size), once
+:mod:`convcli.digits` has found the digit's ink among the noise, lighting, paper and lines;
+:func:`prepare_number` does it for each digit of a number written on one line.
 """
 
 from __future__ import annotations
