@@ -2,7 +2,9 @@
 
 MNIST digits are light on dark, size-normalised into a 20×20 box keeping their aspect ratio,
 and placed in a 28×28 field so that their centre of mass is at the centre. :func:`prepare_digit`
-does the same to any photo or scan of one digit (dark-on-light or light-on-dark, any size).
+does the same to any photo or scan of one digit (dark-on-light or light-on-dark, any size), once
+:mod:`convcli.digits` has found the digit's ink among the noise, lighting, paper and lines;
+:func:`prepare_number` does it for each digit of a number written on one line.
 """
 
 from __future__ import annotations
@@ -17,18 +19,31 @@ from .errors import input_error
 
 BOX = 20
 FIELD = 28
+UNCERTAIN_BELOW = 0.5
+"""A prediction whose top probability is below this is reported as uncertain."""
 
 
 def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
-    """Turn an image of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
+    """Turn a picture of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
 
-    Steps: gray; invert when the background (the border's median) is light; subtract the
-    background; crop to the digit; scale into a 20×20 box keeping the aspect ratio; place in
-    28×28 with the centre of mass at the centre. A blank or uniform image is an error. A 28×28
-    image that is already light on a black field (an MNIST digit saved as PNG) is kept as is.
+    Steps: gray; the digit's ink, found by :func:`convcli.digits.digit_ink` (noise, lighting,
+    paper colour, ruled lines and other marks removed; either polarity); crop to the digit; scale
+    into a 20×20 box keeping the aspect ratio; place in 28×28 with the centre of mass at the
+    centre. A picture with no digit is an error naming ``source``. A 28×28 image that is already
+    light on a black field (an MNIST digit saved as PNG) is kept as it is.
     """
-    from PIL import Image
+    from .digits import digit_ink
 
+    arr = gray_picture(image, source)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
+        # Already an MNIST-format digit (28×28, light on a black field): use it as it is.
+        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+    return mnist_field(digit_ink(arr, source) * 255.0, source)
+
+
+def gray_picture(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """A picture as a float64 gray (H, W) array (luma for colour), or an error naming ``source``."""
     from .color import to_gray
 
     arr = np.asarray(image, dtype=np.float64)
@@ -36,23 +51,18 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
         arr = to_gray(arr).astype(np.float64)
     if arr.ndim != 2 or arr.size == 0:
         raise input_error(f"{source}: expected an image, got shape {arr.shape}")
-    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
-    if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
-        # Already an MNIST-format digit (28×28, light on a black field): use it as it is.
-        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-    background = float(np.median(border))
-    if background > (float(arr.min()) + float(arr.max())) / 2:
-        arr = 255.0 - arr
-        background = 255.0 - background
-    arr = np.clip(arr - background, 0, None)
-    peak = float(arr.max())
-    if peak < 24:  # less than about a tenth of the 0–255 range stands out: nothing to classify
+    return arr
+
+
+def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
+    """Light-on-black ink (0–255, zero off the digit) cropped, fit into 20×20, centred by mass in 28×28."""
+    from PIL import Image
+
+    rows = np.nonzero(ink.max(axis=1) > 0)[0]
+    cols = np.nonzero(ink.max(axis=0) > 0)[0]
+    if not rows.size:
         raise input_error(f"{source}: no digit found (the image is blank or uniform)")
-    arr = arr * (255.0 / peak)
-    arr[arr < 0.1 * 255] = 0.0  # drop faint noise and paper texture
-    rows = np.nonzero(arr.max(axis=1) > 0)[0]
-    cols = np.nonzero(arr.max(axis=0) > 0)[0]
-    crop = arr[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -67,11 +77,9 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     yy, xx = np.indices(resized.shape)
     cy, cx = (yy * resized).sum() / total, (xx * resized).sum() / total
     centre = FIELD / 2  # 14: where MNIST puts the centre of mass (measured on its test set)
-    top = round(centre - cy)
-    left = round(centre - cx)
     # keep the whole box inside the field
-    top = min(max(top, 0), FIELD - new_h)
-    left = min(max(left, 0), FIELD - new_w)
+    top = min(max(round(centre - cy), 0), FIELD - new_h)
+    left = min(max(round(centre - cx), 0), FIELD - new_w)
     out = np.zeros((FIELD, FIELD), dtype=np.float64)
     out[top : top + new_h, left : left + new_w] = resized
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
@@ -93,6 +101,18 @@ class Prediction:
     prediction: int
     probabilities: list[float]
     digit: np.ndarray
+    seen: str | None = None
+    """Where ``show_input`` wrote the 28×28 the model saw (None when not asked)."""
+
+    @property
+    def probability(self) -> float:
+        """The predicted class's probability."""
+        return float(self.probabilities[self.prediction])
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the model is too unsure to trust: top probability below :data:`UNCERTAIN_BELOW`."""
+        return self.probability < UNCERTAIN_BELOW
 
     def top(self, k: int) -> list[tuple[int, float]]:
         """The ``k`` most likely classes with their probabilities."""
@@ -100,14 +120,51 @@ class Prediction:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
     def as_json(self, top_k: int | None = None) -> dict[str, Any]:
-        """The ``--json`` object: input, prediction, probabilities (and top K)."""
+        """The ``--json`` object: input, prediction, its probability, uncertain, probabilities (top K)."""
         record: dict[str, Any] = {
             "input": self.input,
             "prediction": self.prediction,
+            "probability": self.probability,
+            "uncertain": self.uncertain,
             "probabilities": self.probabilities,
         }
         if top_k:
             record["top"] = [{"class": c, "probability": p} for c, p in self.top(top_k)]
+        if self.seen is not None:
+            record["seen"] = self.seen
+        return record
+
+
+@dataclass
+class NumberPrediction:
+    """A number written on one line: each digit's prediction, left to right, and where it was."""
+
+    input: str
+    digits: list[Prediction]
+    boxes: list[tuple[int, int, int, int]]
+    """Each digit's (top, left, bottom, right) in the picture's pixels."""
+
+    @property
+    def number(self) -> str:
+        """The digits read, as a string ("2026"; leading zeros kept)."""
+        return "".join(str(d.prediction) for d in self.digits)
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether any digit is uncertain."""
+        return any(d.uncertain for d in self.digits)
+
+    def as_json(self, top_k: int | None = None) -> dict[str, Any]:
+        """The ``--json`` object: input, number, uncertain, and one record per digit with its box."""
+        digits = []
+        for digit, box in zip(self.digits, self.boxes):
+            record = digit.as_json(top_k)
+            del record["input"]
+            record.pop("seen", None)
+            digits.append({**record, "box": list(box)})
+        record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        if self.digits and self.digits[0].seen is not None:
+            record["seen"] = self.digits[0].seen
         return record
 
 
@@ -134,24 +191,72 @@ def predict_files(
     dataset: str = "mnist",
     data_dir: str | None = None,
     max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
-    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset."""
+    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset.
+
+    ``show_input``: where to save what the model saw (see :func:`convcli.seen.plan_seen`).
+    """
     from .images import DEFAULT_MAX_PIXELS, read_source
     from .models import load_model
+    from .seen import plan_seen, write_seen
 
     if index is None and not images:
         raise input_error("give one or more IMAGE files, or --index N for a test image")
     if index is not None and images:
         raise input_error("give IMAGE files or --index N, not both")
+    names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
+    targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
-        digits, names = [dataset_test_image(index, dataset, data_dir)], [f"{dataset}:test[{index}]"]
+        digits = [dataset_test_image(index, dataset, data_dir)]
     else:
         digits = [
             prepare_digit(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images
         ]
-        names = list(images)
     model = load_model(model_path)
-    return predict_digits(model, np.stack(digits), names)
+    results = predict_digits(model, np.stack(digits), names)
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
+            result.seen = str(path)
+    return results
+
+
+def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
+    from .digits import number_inks
+
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in number_inks(gray_picture(image, source), source)]
+
+
+def predict_number_files(
+    model_path: str | os.PathLike[str],
+    images: list[str],
+    *,
+    max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
+) -> list[NumberPrediction]:
+    """Read the number written on one line in each image: its digits segmented and classified."""
+    from .images import DEFAULT_MAX_PIXELS, read_source
+    from .models import load_model
+    from .seen import plan_seen, write_seen
+
+    if not images:
+        raise input_error("give one or more IMAGE files with a number written on one line")
+    targets = plan_seen(show_input, images) if show_input is not None else None
+    found = [prepare_number(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images]
+    model = load_model(model_path)
+    flat = np.stack([digit for digits in found for _, digit in digits])
+    names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
+    predicted = iter(predict_digits(model, flat, names))
+    results = [
+        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
+        for path, digits in zip(images, found)
+    ]
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[d.digit for d in r.digits] for r in results])):
+            for digit in result.digits:
+                digit.seen = str(path)
+    return results
 
 
 def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:

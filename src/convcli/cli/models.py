@@ -295,14 +295,23 @@ def predict(
     top: Annotated[int, typer.Option("--top", "-k", min=1, help="How many classes to show.")] = 3,
     index: TestIndex = None,
     show_input: Annotated[
-        str | None, typer.Option("--show-input", help="Save the 28×28 image the model saw (PNG).")
+        str | None,
+        typer.Option(
+            "--show-input",
+            help="Save the 28×28 image(s) the model saw: a PNG (a grid for several), or a folder for "
+            "<stem>-seen.png each.",
+        ),
     ] = None,
+    digits: Annotated[bool, typer.Option("--digits", help="Read a whole number written on one line.")] = False,
     dataset: Dataset = "mnist",
     data_dir: DataDir = None,
     json_: Json = False,
 ) -> None:
-    """Classify your own digit images, prepared the way MNIST was (gray, inverted if the
-    background is light, cropped, fit into 20×20, centred by mass in 28×28).
+    """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
+    lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
+
+    A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
+    is marked uncertain ("uncertain": true in --json).
 
     Example:
 
@@ -310,35 +319,67 @@ def predict(
         convcli predict cnn.keras my-seven.jpg --top 3
         convcli predict cnn.keras --index 0 --json
         convcli predict cnn.keras scan.png --show-input seen.png
+        convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
+        convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
     """
-    from ..prediction import predict_files
+    from ..prediction import predict_files, predict_number_files
 
-    if show_input:
-        from ..outputs import check_output_path
-
-        check_output_path(show_input, inputs=tuple(images or []))
-        if len(images or []) > 1:
-            raise ConvcliError("--show-input takes one IMAGE (or --index)")
-    results = predict_files(model, list(images or []), index=index, dataset=dataset, data_dir=data_dir)
-    if show_input:
-        from ..images import write_array
-
-        write_array(show_input, results[0].digit.astype("float32"))
+    if digits:
+        if index is not None:
+            raise ConvcliError("--digits reads IMAGE files, not --index")
+        for number in predict_number_files(model, list(images or []), show_input=show_input):
+            if json_:
+                print_json(number.as_json(top))
+            else:
+                _render_number(number)
+        return
+    results = predict_files(
+        model, list(images or []), index=index, dataset=dataset, data_dir=data_dir, show_input=show_input
+    )
     for result in results:
         if json_:
             print_json(result.as_json(top))
             continue
-        pairs = result.top(min(top, len(result.probabilities)))
-        if is_tty():
-            from rich.table import Table
+        _render_prediction(result, top)
 
-            grid = Table(title=f"{result.input}: {result.prediction}")
-            grid.add_column("class")
-            grid.add_column("probability", justify="right")
-            grid.add_column("")
-            for c, p in pairs:
-                grid.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
-            console().print(grid)
-        else:
-            shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
-            echo(f"{result.input}\t{result.prediction}\t{shown}\n")
+
+def _render_prediction(result: Any, top: int) -> None:
+    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended when so)."""
+    pairs = result.top(min(top, len(result.probabilities)))
+    if is_tty():
+        from rich.table import Table
+
+        doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
+        grid = Table(title=f"{result.input}: {result.prediction}{doubt}")
+        grid.add_column("class")
+        grid.add_column("probability", justify="right")
+        grid.add_column("")
+        for c, p in pairs:
+            grid.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+        console().print(grid)
+        return
+    shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
+    doubt = "\tuncertain" if result.uncertain else ""
+    echo(f"{result.input}\t{result.prediction}\t{shown}{doubt}\n")
+
+
+def _render_number(number: Any) -> None:
+    """One number read by ``predict --digits``: a table at a terminal, else one tab-separated line."""
+    if is_tty():
+        from rich.table import Table
+
+        grid = Table(title=f"{number.input}: {number.number}" + (" (uncertain)" if number.uncertain else ""))
+        for column in ("position", "digit", "probability", ""):
+            grid.add_column(column, justify="right" if column == "probability" else "left")
+        for i, digit in enumerate(number.digits):
+            grid.add_row(
+                str(i + 1),
+                str(digit.prediction),
+                f"{digit.probability * 100:.2f}%",
+                "uncertain" if digit.uncertain else "",
+            )
+        console().print(grid)
+        return
+    shown = "  ".join(f"{d.prediction}:{d.probability:.4f}" for d in number.digits)
+    doubt = "\tuncertain" if number.uncertain else ""
+    echo(f"{number.input}\t{number.number}\t{shown}{doubt}\n")
