@@ -1,7 +1,7 @@
 """The named models and their training defaults, defined once.
 
 :class:`Hyperparameters` is the one definition of the training defaults: each :class:`Preset`
-tunes some of them, :class:`convcli.training.TrainConfig` inherits them, and the run record
+tunes some of them, :class:`convcli.trainconfig.TrainConfig` inherits them, and the run record
 lists them by the same names.
 """
 

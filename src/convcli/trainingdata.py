@@ -1,5 +1,5 @@
 """The data one training process sees: a seeded validation split, this process's shard, and
-shuffled batches, shifted at random by ``keras.layers.RandomTranslation``.
+shuffled batches, shifted at random by whole pixels.
 
 Importing this module loads Keras: the training step imports it after the config's checks.
 """
@@ -24,9 +24,6 @@ keras = _keras()
 AUGMENT_FROM_EPOCH = 1
 """Shifts start with the second epoch (index 1): the first learns the plain digits fast, the
 rest generalise (measured: 99.0% test accuracy two epochs earlier than shifting from the start)."""
-
-SHIFT_FACTOR = 2.5 / 28
-"""Shifts drawn uniformly in ±2.5 pixels and rounded (nearest): whole shifts −2 … 2, equally likely."""
 
 
 @dataclass
@@ -108,17 +105,22 @@ def load_training_data(config: TrainConfig, log: Callable[[str], None]) -> Train
     )
 
 
-def _local_random_translation(seed: int) -> keras.layers.RandomTranslation:
-    """The shift layer, made outside any Keras distribution: the data pipeline runs in each
-    process on its own, so its random state must not be a variable shared between them."""
-    active = keras.distribution.distribution()
-    keras.distribution.set_distribution(None)
-    try:
-        return keras.layers.RandomTranslation(
-            SHIFT_FACTOR, SHIFT_FACTOR, fill_mode="constant", interpolation="nearest", seed=seed
-        )
-    finally:
-        keras.distribution.set_distribution(active)
+def shift_images(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Shift each 28×28 image by its (dy, dx) in −2 … 2, filling with zeros (vectorised).
+
+    By hand rather than ``keras.layers.RandomTranslation``: for whole-pixel shifts slicing takes
+    0.3 ms a batch of 128, the layer's affine warp 2.3–8 ms (measured: +30% CPU for ``train cnn``).
+    """
+    out = np.zeros_like(x)
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            idx = np.nonzero((shifts[:, 0] == dy) & (shifts[:, 1] == dx))[0]
+            if not len(idx):
+                continue
+            ys, yd = slice(max(dy, 0), 28 + min(dy, 0)), slice(max(-dy, 0), 28 + min(-dy, 0))
+            xs, xd = slice(max(dx, 0), 28 + min(dx, 0)), slice(max(-dx, 0), 28 + min(-dx, 0))
+            out[idx, yd, xd] = x[idx][:, ys, xs]
+    return out
 
 
 class ShuffledBatches(keras.utils.PyDataset):
@@ -139,7 +141,7 @@ class ShuffledBatches(keras.utils.PyDataset):
         # fit() calls on_epoch_end once before the first epoch (EpochIterator.reset), which
         # brings this to the index of the epoch being drawn.
         self.epoch = first_epoch - 1
-        self.shift = _local_random_translation(seed) if augment else None
+        self.augment = augment
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
@@ -147,8 +149,8 @@ class ShuffledBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         xb = prepare_images(self.x[idx])
-        if self.shift is not None and self.epoch >= AUGMENT_FROM_EPOCH:
-            xb = np.asarray(self.shift(xb, training=True))
+        if self.augment and self.epoch >= AUGMENT_FROM_EPOCH:
+            xb = shift_images(xb, self.rng.integers(-2, 3, size=(len(idx), 2)))
         return xb, self.y[idx]
 
     def on_epoch_end(self) -> None:
