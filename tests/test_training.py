@@ -292,6 +292,24 @@ def test_bad_training_options(cli, tmp_path) -> None:
     assert cli("train", "sofmax").stderr.startswith("Error: unknown preset 'sofmax' (did you mean 'softmax'?)")
 
 
+def test_bad_options_fail_before_keras_loads() -> None:
+    """The run's checks come first: a wrong option costs no TensorFlow start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from convcli.cli import app\n"
+        "for args in (['softmax', '--epochs', '0'], ['--resume', 'missing.ckpt.keras']):\n"
+        "    result = CliRunner().invoke(app, ['train', *args])\n"
+        "    assert result.exit_code == 2, result.output\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 def test_evaluate_confusion_matches_independent_count(cli, tmp_path) -> None:
     import keras
 

@@ -74,14 +74,9 @@ def train(
         config.validate()
         output = check_output_path(config.output)
 
-        from .backend import data_parallel, seed_everything, set_precision
         from .trainingdata import load_training_data
 
-        seed_everything(config.seed)
-        precision = set_precision(config.precision)
-        strategy, replicas = None, 1
-        if config.distribute or config.multi_process:
-            strategy, replicas = data_parallel(config.num_processes, config.coordinator, config.process_id)
+        strategy, setup = _prepare_backend(config)
         data = load_training_data(config, log)
         model = _model(config, data.steps, resume, strategy)
         log(
@@ -95,8 +90,22 @@ def train(
         record = _record(run, data, model)
         if flag.signal_name is not None and run.epochs_done < config.epochs:
             return _interrupted(model, run, record, output, flag.signal_name)
-        setup = {"precision": precision, "distributed": config.distribute or config.multi_process}
-        return _completed(model, run, data, record, output, {**setup, "replicas": replicas})
+        return _completed(model, run, data, record, output, setup)
+
+
+def _prepare_backend(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
+    """Seed, precision and data parallelism. Returns the TensorFlow strategy (or None) and what
+    the record says about them."""
+    from .backend import data_parallel, seed_everything, set_precision
+
+    seed_everything(config.seed)
+    precision = set_precision(config.precision)
+    strategy, replicas = None, 1
+    distributed = config.distribute or config.multi_process
+    if distributed:
+        strategy, replicas = data_parallel(config.num_processes, config.coordinator, config.process_id)
+    processes = config.num_processes or 1
+    return strategy, {"precision": precision, "distributed": distributed, "replicas": replicas, "processes": processes}
 
 
 def _model(config: TrainConfig, steps: int, resume: str | os.PathLike[str] | None, strategy: Any) -> Any:
@@ -121,8 +130,8 @@ def _model(config: TrainConfig, steps: int, resume: str | os.PathLike[str] | Non
 def _fit(
     model: Any, run: RunState, data: TrainingData, flag: StopFlag, callbacks: Sequence[Any], checkpoint: Path
 ) -> None:
-    """One ``fit`` call from the first epoch not done to the last; the callbacks given run
-    first, then the history and checkpoint (process 0 of one process only), then the stop check."""
+    """One ``fit`` call from the first epoch not done to the last. The callbacks given run
+    first, then the history and the epoch checkpoint (single-process runs), then the stop check."""
     from .callbacks import EpochRecorder, StopOnSignal
     from .trainingdata import ShuffledBatches
 
@@ -255,7 +264,7 @@ def _completed(
     if config.is_chief:
         save_model(model, output)
     record.update(status="completed", epochs_completed=run.epochs_done, model=str(output), test=test)
-    record.update(seconds=run.seconds, **setup, processes=config.num_processes or 1)
+    record.update(seconds=run.seconds, **setup)
     record_path = record_path_for(output)
     if not config.is_chief:
         return TrainResult(None, record_path, None, record)
