@@ -156,8 +156,8 @@ def check_outcome(tmp_path: Path, returncode: int, stderr: str, sig: int | None)
     [
         ("loading mnist", signal.SIGINT, 0.0, True, "during data loading"),
         ("epoch 1/3", signal.SIGINT, 0.0, True, "during the epoch-1 checkpoint save"),
-        ("epoch 1/3", signal.SIGTERM, 0.5, True, "mid-epoch 2"),
-        ("epoch 2/3", signal.SIGINT, 0.5, True, "mid-epoch 3"),
+        ("epoch 1/3", signal.SIGTERM, 0.2, True, "mid-epoch 2"),
+        ("epoch 2/3", signal.SIGINT, 0.2, True, "mid-epoch 3"),
         ("epoch 3/3", signal.SIGTERM, 0.0, False, "during the final evaluation and save"),
     ],
 )
