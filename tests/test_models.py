@@ -7,7 +7,10 @@ import json
 import pytest
 
 from convcli.errors import ConvcliError
-from convcli.models import PRESETS, build_model, describe_model, parse_spec, read_spec_argument
+from convcli.layerspec import parse_spec, read_spec_argument
+from convcli.models import build_model
+from convcli.presets import PRESETS
+from convcli.summary import describe_model
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 
@@ -54,6 +57,24 @@ def test_slide_dense_arithmetic() -> None:
     rows = describe_model(build_model("conv(64,3),flatten,dense(15,activation=tanh),dense(10)"))
     assert rows[1].shape_formula == "26·26·64 = 43264"
     assert rows[2].params_formula == "43264·15 + 15 = 648975"
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula"),
+    [
+        ("conv(4,3,padding=same),flatten,dense(10)", "(28 + 2·1 − 3)/1 + 1 = 28"),
+        ("conv(4,5,strides=2,padding=same),flatten,dense(10)", "⌈28/2⌉ = 14 (same)"),
+        ("conv(4,4,strides=3),flatten,dense(10)", "(28 + 2·0 − 4)/3 + 1 = 9"),
+        ("conv(4,5,strides=2),flatten,dense(10)", "⌊(28 + 2·0 − 5)/2⌋ + 1 = 12"),
+        ("pool(3),flatten,dense(10)", "⌊(28 + 2·0 − 3)/3⌋ + 1 = 9"),
+        ("avgpool(2,strides=1),flatten,dense(10)", "(28 + 2·0 − 2)/1 + 1 = 27"),
+    ],
+)
+def test_shape_formula_gives_the_size_keras_builds(spec: str, formula: str) -> None:
+    """T = (N + 2P − K)/S + 1 (floored; ⌈N/S⌉ for Keras's uneven 'same'), and Keras agrees."""
+    row = describe_model(build_model(spec))[0]
+    assert row.shape_formula == formula
+    assert row.output_shape[:2] == (int(formula.split("= ")[1].split()[0]),) * 2
 
 
 def test_spec_defaults() -> None:

@@ -52,7 +52,7 @@ def plot_history(
     for key, style in (("accuracy", "-o"), ("val_accuracy", "--s")):
         if any(key in h for h in history):
             ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
-    ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    ax_loss.set(title="Loss", xlabel="epoch", ylabel=record.get("loss_label", "cross-entropy"))
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)

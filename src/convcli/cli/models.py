@@ -39,7 +39,8 @@ def summary(
         convcli summary --layers "conv(64,3),flatten,dense(10)"     # 433,290 parameters
         convcli summary cnn.keras --json
     """
-    from ..models import describe_model, model_from_argument
+    from ..models import model_from_argument
+    from ..summary import describe_model
 
     keras_model = model_from_argument(model, layers)
     rows = describe_model(keras_model)
@@ -58,74 +59,6 @@ def summary(
     )
     if not is_tty():
         echo(f"Total params: {total:,}\n")
-
-
-class _Progress:
-    """Training progress: a rich bar on a terminal, one plain line per epoch otherwise."""
-
-    def __init__(self, plain_stream: Any) -> None:
-        self.plain = plain_stream
-        self.rich = is_tty()
-        self.progress: Any = None
-        self.task: Any = None
-        self.epochs = 0
-        self.steps = 0
-
-    def log(self, message: str) -> None:
-        """A status line: through rich on a terminal, plain otherwise."""
-        if self.rich:
-            console().print(f"[dim]{message}[/dim]")
-        else:
-            self.plain.write(message + "\n")
-            self.plain.flush()
-
-    def on_train_begin(self, epochs: int, steps: int, initial_epoch: int) -> None:
-        self.epochs, self.steps = epochs, steps
-        if self.rich:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[metrics]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console(),
-            )
-            self.progress.start()
-            self.task = self.progress.add_task(
-                "train", total=(epochs - initial_epoch) * steps, epoch=initial_epoch + 1, epochs=epochs, metrics=""
-            )
-
-    def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
-        if self.progress is not None:
-            metrics = f"loss {logs.get('loss', float('nan')):.4f} acc {logs.get('accuracy', 0):.4f}"
-            self.progress.update(self.task, advance=1, epoch=epoch + 1, metrics=metrics)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        parts = [f"epoch {epoch + 1}/{self.epochs}"]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            if key in logs:
-                parts.append(f"{key} {logs[key]:.4f}")
-        parts.append(f"{logs.get('seconds', 0):.1f}s")
-        if self.progress is not None:
-            self.progress.console.print("  ".join(parts))
-        else:
-            self.plain.write("  ".join(parts) + "\n")
-            self.plain.flush()
-
-    def on_train_end(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 @app.command()
@@ -188,15 +121,14 @@ def train(
         convcli train --layers "conv(32,3),pool(2),flatten,dense(10)" --epochs 3 -o mine.keras
         convcli train --resume cnn.ckpt.keras
     """
+    from ..checkpoints import read_checkpoint_state
+    from ..objective import loss_key
     from ..training import TrainConfig, interrupted_error
     from ..training import train as run_training
 
     if resume:
-        config = TrainConfig(spec="", output=output or "", data_dir=data_dir)
-        if not output:
-            from ..training import read_checkpoint_state
-
-            config.output = read_checkpoint_state(resume)["config"]["output"]
+        output = output or read_checkpoint_state(resume)["config"]["output"]
+        config = TrainConfig(spec="", output=output, data_dir=data_dir)
     else:
         config = TrainConfig.from_preset(
             preset,
@@ -219,8 +151,11 @@ def train(
             num_processes=num_processes,
             process_id=process_id,
         )
-    reporter = _Progress(sys.stderr if json_ else sys.stdout)
-    result = run_training(config, reporter=reporter, resume=resume, log=reporter.log)
+        config.validate()  # bad options fail before Keras loads (the progress callback needs it)
+    from .progress import TrainingProgress
+
+    progress = TrainingProgress(sys.stderr if json_ else sys.stdout, console() if is_tty() else None)
+    result = run_training(config, callbacks=[progress], resume=resume, log=progress.log)
     if result.interrupted:
         raise interrupted_error(result)
     if plot:
@@ -230,9 +165,9 @@ def train(
     if json_:
         print_json(result.record)
         return
-    test = result.record["test"]
+    test, loss = result.record["test"], loss_key("loss", result.record["hyperparameters"]["label_smoothing"])
     echo(
-        f"test accuracy {test['accuracy'] * 100:.2f}%  loss {test['loss']:.4f}  "
+        f"test accuracy {test['accuracy'] * 100:.2f}%  {loss} {test['loss']:.4f}  "
         f"({result.record['seconds']:.0f} s)\nmodel: {result.model_path}\nrecord: {result.record_path}\n"
     )
 

@@ -49,7 +49,7 @@ def complete_samples(incomplete: str) -> list[str]:
 
 def complete_presets(incomplete: str) -> list[str]:
     """Model presets starting with what was typed."""
-    from ..models import PRESETS
+    from ..presets import PRESETS
 
     return [name for name in PRESETS if name.startswith(incomplete)]
 
