@@ -260,6 +260,8 @@ class _Pipeline:
         with self.pool, self.guard:
             try:
                 self._read_ahead()
+                if warmup is not None:  # the import silences stderr: report nothing until it is done
+                    warmup.join()
                 while self.reads:
                     group = self._take_group()
                     self._read_ahead()
@@ -330,6 +332,9 @@ class _Pipeline:
             try:
                 image = future.result()
             except ConvcliError as exc:
+                if group and not self.keep_going:  # the run stops here: finish the inputs before it
+                    self.reads.appendleft((source, future))
+                    break
                 self._fail(source, exc)
                 continue
             if group and image.shape != group[0][1].shape:

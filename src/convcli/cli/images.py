@@ -198,7 +198,11 @@ def filter_(
     json_: Json = False,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     keep_going: Annotated[
-        bool, typer.Option("--keep-going", help="In a batch, continue past bad files and report them at the end.")
+        bool,
+        typer.Option(
+            "--keep-going",
+            help="In a batch, continue past bad files (each reported as it fails; exit status 1 at the end).",
+        ),
     ] = False,
     in_place: InPlace = False,
     workers: Annotated[
