@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import input_error
+from .images import SAMPLE_PREFIX
 
-SAMPLE_PREFIX = "sample:"
-"""images.SAMPLE_PREFIX (repeated: images imports more than planning needs)."""
 NAME_FIELDS = ("stem", "ext", "kernel", "parent", "index")
 """The fields a name template may use."""
 DEFAULT_NAME = "{stem}-{kernel}"
