@@ -102,12 +102,17 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
             echo("\t".join(row) + "\n")
 
 
+def check_png_stdout(output: str | None) -> None:
+    """Refuse ``-o -`` (PNG bytes on stdout) when stdout is a terminal: checked before any work."""
+    if output == "-" and is_tty():
+        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+
+
 def write_png_stdout(array: Any) -> None:
     """Send an image to stdout as PNG bytes (``-o -``); refused when stdout is a terminal."""
     from ..images import encode_image, to_uint8
 
-    if is_tty():
-        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+    check_png_stdout("-")
     pixels = array if array.dtype.name == "uint8" else to_uint8(array, "clip")
     data = encode_image(pixels)
     flush_stdout()
