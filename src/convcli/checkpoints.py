@@ -60,13 +60,20 @@ class RunState:
         }
 
 
-def save_model(model: Any, path: Path, state: dict[str, Any] | None = None) -> None:
-    """Save atomically; a checkpoint also carries the run's state inside the .keras zip."""
+def save_model(model: Any, path: Path, state: dict[str, Any] | None = None, *, dataset: str | None = None) -> None:
+    """Save atomically; a checkpoint also carries the run's state inside the .keras zip, and a
+    model trained on ``dataset`` its metadata (:mod:`convcli.modelmeta`)."""
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
         if state is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(STATE_ENTRY, json.dumps(state))
+        if dataset is not None:
+            # Issue 14 (s14-meta): a minimal metadata write (built-in datasets only) so that the
+            # reading side can be tested; issue 16's branch owns this step and replaces it.
+            from .modelmeta import default_meta, write_meta
+
+            write_meta(tmp, default_meta(dataset))
 
 
 def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def build_model(
     return model
 
 
-def _check_model_archive(p: Path) -> None:
+def check_model_archive(p: Path) -> None:
     """Refuse what is not a readable ``.keras`` zip before Keras sees it (clear errors, no traceback)."""
     if not p.exists():
         raise input_error(f"{p}: no such model file")
@@ -129,7 +129,7 @@ def load_model(path: str | Any) -> Any:
     """Load a ``.keras`` model in Keras's safe mode: files carrying code (Lambda layers,
     custom objects) are refused, and a damaged file is a clear error, not a traceback."""
     p = Path(path)
-    _check_model_archive(p)
+    check_model_archive(p)
     from .backend import is_verbose, keras
 
     k = keras()

@@ -212,7 +212,7 @@ def _interrupted(model: Any, run: RunState, record: dict[str, Any], output: Path
     """Stopped by a signal: process 0 saves a checkpoint and a record saying how to resume."""
     checkpoint = checkpoint_path_for(output)
     if run.config.is_chief:
-        save_model(model, checkpoint, run.as_json("interrupted"))
+        save_model(model, checkpoint, run.as_json("interrupted"), dataset=run.config.dataset)
     record.update(
         status="interrupted",
         signal=signal_name,
@@ -262,7 +262,7 @@ def _completed(
         model = _gathered(model, config)
         record["weights_sha256"] = _weights_digest(model)
     if config.is_chief:
-        save_model(model, output)
+        save_model(model, output, dataset=config.dataset)
     record.update(status="completed", epochs_completed=run.epochs_done, model=str(output), test=test)
     record.update(seconds=run.seconds, **setup)
     record_path = record_path_for(output)

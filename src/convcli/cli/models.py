@@ -10,7 +10,18 @@ import typer
 
 from ..errors import ConvcliError
 from .common import app, console, echo, is_tty, print_json, table
-from .options import PRECISIONS, SCHEDULES, DataDir, Dataset, Json, Layers, ModelFile, TestIndex, complete_presets
+from .options import (
+    PRECISIONS,
+    SCHEDULES,
+    DataDir,
+    Dataset,
+    Json,
+    Layers,
+    ModelDataset,
+    ModelFile,
+    TestIndex,
+    complete_presets,
+)
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -172,10 +183,16 @@ def train(
     )
 
 
+def _class_label(index: int, names: list[str]) -> str:
+    """A class as tables show it: the digit for MNIST ("7"), index and name otherwise ("9 Ankle boot")."""
+    name = names[index] if index < len(names) else str(index)
+    return name if name == str(index) else f"{index} {name}"
+
+
 @app.command()
 def evaluate(
     model: ModelFile,
-    dataset: Dataset = "mnist",
+    dataset: ModelDataset = None,
     data_dir: DataDir = None,
     plot: Annotated[
         str | None, typer.Option("--plot", help="Existing folder for the confusion heat map and the mistakes.")
@@ -184,7 +201,9 @@ def evaluate(
 ) -> None:
     """Test accuracy and loss, the confusion matrix, and per-class precision/recall/F1.
 
-    Models load in Keras's safe mode: a file carrying code is refused.
+    The test set is the dataset the model was trained on (stored in the model file; MNIST for
+    older models), classes shown by name. Models load in Keras's safe mode: a file carrying code
+    is refused.
 
     Example:
 
@@ -203,16 +222,17 @@ def evaluate(
         return
     echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     n = result.confusion.shape[0]
+    named = [_class_label(i, result.class_names) for i in range(n)]
     table(
         "Confusion matrix (rows: true class, columns: predicted)",
         ["true\\pred", *map(str, range(n))],
-        [[str(i), *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
+        [[named[i], *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
     )
     table(
         "Per class",
         ["class", "precision", "recall", "f1", "support"],
         [
-            [str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
+            [named[r["class"]], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
             for r in result.per_class
         ],
     )
@@ -238,7 +258,7 @@ def predict(
         ),
     ] = None,
     digits: Annotated[bool, typer.Option("--digits", help="Read a whole number written on one line.")] = False,
-    dataset: Dataset = "mnist",
+    dataset: ModelDataset = None,
     data_dir: DataDir = None,
     json_: Json = False,
 ) -> None:
@@ -246,7 +266,8 @@ def predict(
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
 
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
-    is marked uncertain ("uncertain": true in --json).
+    is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
+    ("label" in --json); --index takes a test image of the dataset the model was trained on.
 
     Example:
 
@@ -279,23 +300,24 @@ def predict(
 
 
 def _render_prediction(result: Any, top: int) -> None:
-    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended when so)."""
+    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended
+    when so); classes by name ("Ankle boot"; the digit for MNIST)."""
     pairs = result.top(min(top, len(result.probabilities)))
     if is_tty():
         from rich.table import Table
 
         doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
-        grid = Table(title=f"{result.input}: {result.prediction}{doubt}")
+        grid = Table(title=f"{result.input}: {result.label}{doubt}")
         grid.add_column("class")
         grid.add_column("probability", justify="right")
         grid.add_column("")
         for c, p in pairs:
-            grid.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+            grid.add_row(result.label_of(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
         console().print(grid)
         return
-    shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
+    shown = "  ".join(f"{result.label_of(c)}:{p:.4f}" for c, p in pairs)
     doubt = "\tuncertain" if result.uncertain else ""
-    echo(f"{result.input}\t{result.prediction}\t{shown}{doubt}\n")
+    echo(f"{result.input}\t{result.label}\t{shown}{doubt}\n")
 
 
 def _render_number(number: Any) -> None:
