@@ -54,7 +54,8 @@ def idx_sha256(array: np.ndarray) -> str:
 
 
 def canonical_origin(data: Any) -> dict[str, str]:
-    """For each of a :class:`~convcli.datasets.Dataset`'s four arrays that is a canonical file, the dataset it belongs to."""
+    """For each of a :class:`~convcli.datasets.Dataset`'s four arrays that is a canonical file,
+    the dataset it belongs to."""
     known = {sha: name for name, files in CANONICAL_SHA256.items() for sha in files.values()}
     found = {}
     for key in FILE_NAMES:

@@ -74,6 +74,7 @@ def summary(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     preset: Annotated[
         str | None,
         typer.Argument(
@@ -132,41 +133,39 @@ def train(
         convcli train --layers "conv(32,3),pool(2),flatten,dense(10)" --epochs 3 -o mine.keras
         convcli train --resume cnn.ckpt.keras
     """
-    from ..checkpoints import read_checkpoint_state
     from ..objective import loss_key
     from ..training import TrainConfig, interrupted_error
     from ..training import train as run_training
 
+    options = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "schedule": schedule,
+        "augment": augment,
+        "label_smoothing": label_smoothing,
+        "seed": seed,
+        "validation_split": validation_split,
+        "dataset": dataset,
+        "data_dir": data_dir,
+        "limit": limit,
+        "precision": precision,
+        "distribute": distribute,
+        "coordinator": coordinator,
+        "num_processes": num_processes,
+        "process_id": process_id,
+    }
+    changes: dict[str, Any] = {}
     if resume:
-        output = output or read_checkpoint_state(resume)["config"]["output"]
-        config = TrainConfig(spec="", output=output, data_dir=data_dir)
+        changes, output = _resume_changes(ctx, resume, {**options, "preset": preset, "layers": layers}, output)
+        config = TrainConfig(spec="", output=output)
     else:
-        config = TrainConfig.from_preset(
-            preset,
-            layers,
-            output=output,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            schedule=schedule,
-            augment=augment,
-            label_smoothing=label_smoothing,
-            seed=seed,
-            validation_split=validation_split,
-            dataset=dataset,
-            data_dir=data_dir,
-            limit=limit,
-            precision=precision,
-            distribute=distribute,
-            coordinator=coordinator,
-            num_processes=num_processes,
-            process_id=process_id,
-        )
+        config = TrainConfig.from_preset(preset, layers, output=output, **options)
         config.validate()  # bad options fail before Keras loads (the progress callback needs it)
     from .progress import TrainingProgress
 
     progress = TrainingProgress(sys.stderr if json_ else sys.stdout, console() if is_tty() else None)
-    result = run_training(config, callbacks=[progress], resume=resume, log=progress.log)
+    result = run_training(config, callbacks=[progress], resume=resume, changes=changes, log=progress.log)
     if result.interrupted:
         raise interrupted_error(result)
     if plot:
@@ -181,6 +180,49 @@ def train(
         f"test accuracy {test['accuracy'] * 100:.2f}%  {loss} {test['loss']:.4f}  "
         f"({result.record['seconds']:.0f} s)\nmodel: {result.model_path}\nrecord: {result.record_path}\n"
     )
+
+
+def _resume_changes(
+    ctx: click.Context, checkpoint: str, values: dict[str, Any], output: str | None
+) -> tuple[dict[str, Any], str]:
+    """The options typed beside ``--resume`` (not left at their defaults) as TrainConfig fields,
+    and the output file. Those that define the run and differ from the checkpoint's are refused
+    here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
+    from click.core import ParameterSource
+
+    from ..checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
+    from ..layerspec import read_spec_argument
+
+    stored = read_checkpoint_state(checkpoint).get("config", {})
+    typed = {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    if "layers" in typed:
+        typed["spec"] = read_spec_argument(typed.pop("layers"))
+    conflicts = resume_conflicts(stored, typed)
+    if conflicts:
+        params = {p.name: p for p in ctx.command.params}
+        params["spec"] = params["layers"]
+        listed = "; ".join(
+            f"{_as_typed(params[name], given)} (the checkpoint has "
+            f"{_as_typed(params[name], old) if old is not None else 'no ' + _as_typed(params[name])})"
+            for name, (old, given) in conflicts.items()
+        )
+        allowed = ", ".join(_as_typed(params[name]) for name in RESUMABLE)
+        raise ConvcliError(
+            f"--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
+            f"Only {allowed} can change on resume"
+        )
+    return typed, output or stored.get("output", "model.keras")
+
+
+def _as_typed(param: click.Parameter, value: Any = None) -> str:
+    """An option as one would type it: ``--learning-rate 0.1``, ``--no-augment``, ``PRESET cnn``."""
+    if not isinstance(param, click.Option):
+        return param.human_readable_name + ("" if value is None else f" {value}")
+    name = max(param.opts, key=len)
+    if param.is_flag and isinstance(value, bool):
+        off = param.secondary_opts[0] if param.secondary_opts else f"no {name}"
+        return name if value else off
+    return name if value is None else f"{name} {value}"
 
 
 def _class_label(index: int, names: list[str]) -> str:
