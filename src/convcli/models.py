@@ -11,9 +11,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .errors import input_error
+from .errors import input_error, warn
 from .layerspec import LayerSpec, bind_arguments, parse_spec, spec_error
 from .presets import resolve_architecture
+from .speccheck import classifier_warnings, spec_shapes
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -68,8 +69,14 @@ def build_model(
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
 ) -> Any:
-    """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities."""
+    """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities.
+
+    A last layer that is not softmax is built with a :class:`~convcli.errors.ConvcliWarning`.
+    """
     specs = parse_spec(spec) if isinstance(spec, str) else spec
+    spec_shapes(specs, input_shape)  # an impossible spec is explained in its own terms, before Keras
+    for message in classifier_warnings(specs):
+        warn(message)
     from .backend import keras
 
     k = keras()
