@@ -123,6 +123,8 @@ def train(
     """Train a classifier on MNIST; write MODEL.keras and its JSON record beside it.
 
     Ctrl-C or SIGTERM stops after the current batch and saves a checkpoint to resume from.
+    --resume goes on with the checkpoint's settings: --epochs, -o and --data-dir may change;
+    any other option that differs from the checkpoint's is refused (exit 2).
 
     Example:
 
