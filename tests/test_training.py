@@ -124,6 +124,52 @@ def test_interrupt_then_resume(tmp_path) -> None:
     assert out.exists() and not ckpt.exists()
 
 
+def test_resume_applies_epochs_and_refuses_what_defines_the_run(cli, tmp_path) -> None:
+    """`train --resume CKPT --epochs 3 --lr 0.1 --batch-size 7` used to ignore all three silently."""
+    from convcli.errors import ConvcliError
+
+    config = small_config(tmp_path, epochs=2)
+    assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+    ckpt = checkpoint_path_for(config.output)
+    before = read_checkpoint_state(ckpt)
+    refused = cli("train", "--resume", ckpt, "--epochs", "3", "--lr", "0.1", "--batch-size", "7")
+    assert refused.exit_code == 2
+    error = refused.stderr.strip()
+    assert error.startswith("Error: --resume goes on with the checkpoint's settings")
+    assert "--learning-rate 0.1 (the checkpoint has --learning-rate 0.001)" in error
+    assert "--batch-size 7 (the checkpoint has --batch-size 128)" in error
+    assert "--epochs 3" not in error and "Only --epochs, --output, --data-dir can change" in error
+    assert read_checkpoint_state(ckpt) == before  # nothing touched
+    with pytest.raises(ConvcliError, match=r"learning_rate=0\.1 \(the checkpoint's: 0\.001\)"):
+        train(TrainConfig(spec="", output=config.output), resume=ckpt, changes={"learning_rate": 0.1})
+
+    # Options equal to the checkpoint's are fine; --epochs applies.
+    args = ("train", "softmax", "--resume", ckpt, "--epochs", "3", "--batch-size", "128", "--no-augment", "--json")
+    resumed = cli(*args, "--data-dir", MNIST)
+    assert resumed.exit_code == 0, resumed.stderr
+    record = json.loads(resumed.stdout)
+    assert record["epochs_completed"] == 3 and record["hyperparameters"]["epochs"] == 3
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
+    assert record["resumed"] == {"from": str(ckpt), "epochs_before": 1, "seconds_before": before["seconds"]}
+    second_part = sum(h["seconds"] for h in record["history"][1:])
+    assert record["seconds"] >= before["seconds"] + second_part  # both parts counted
+    assert not ckpt.exists()
+    from convcli.modelmeta import read_meta
+
+    assert read_meta(config.output).stored and read_meta(config.output).dataset == "mnist"
+
+
+def test_resume_cannot_go_below_the_epochs_done(tmp_path) -> None:
+    from convcli.errors import ConvcliError
+
+    config = small_config(tmp_path, epochs=3)
+    assert train(config, callbacks=[interrupt_at(2, 1)]).interrupted
+    with pytest.raises(ConvcliError, match=r"epochs=1: .* has already completed 2 epochs"):
+        train(
+            TrainConfig(spec="", output=config.output), resume=checkpoint_path_for(config.output), changes={"epochs": 1}
+        )
+
+
 def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:
     """The cnn preset smooths its targets by 0.1; the setting survives an interruption."""
     assert TrainConfig.from_preset("cnn").label_smoothing == 0.1

@@ -62,4 +62,4 @@ class EpochRecorder(keras.callbacks.Callback):
         )
         self.run.epochs_done = epoch + 1
         if self.checkpoint is not None and epoch + 1 < self.run.config.epochs:
-            save_model(self.model, self.checkpoint, self.run.as_json("running"))
+            save_model(self.model, self.checkpoint, self.run.as_json("running"), dataset=self.run.config.dataset)

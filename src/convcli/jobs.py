@@ -142,28 +142,34 @@ class Evaluation:
 def evaluate_file(
     model_path: str | os.PathLike[str],
     *,
-    dataset: str = "mnist",
+    dataset: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     plot_dir: str | os.PathLike[str] | None = None,
 ) -> Evaluation:
     """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
-    ``plot_dir``, draw the confusion heat map and the misclassified images there."""
+    ``plot_dir``, draw the confusion heat map and the misclassified images there.
+
+    ``dataset``: by default the one the model was trained on (its stored metadata; MNIST for
+    models that carry none); another one is used as asked, with a warning.
+    """
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays
+    from .modelmeta import class_names_for, dataset_for
     from .models import load_model
     from .outputs import check_output_dir
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
-    model = load_model(model_path)
-    data = load_dataset(dataset, data_dir)
-    result = evaluate_arrays(model, data.x_test, data.y_test)
+    model = load_model(model_path)  # first: its errors say best what is wrong with the file
+    meta, name = dataset_for(model_path, dataset)
+    data = load_dataset(name, data_dir)
+    names = class_names_for(meta, name)
+    result = evaluate_arrays(model, data.x_test, data.y_test, len(names), names)
+    result.dataset = name
     if folder is None:
         return Evaluation(result, [])
     from .plots import plot_evaluation
 
-    plots = plot_evaluation(
-        result, data.x_test, data.y_test, folder, stem=Path(model_path).stem, class_names=data.class_names
-    )
+    plots = plot_evaluation(result, data.x_test, data.y_test, folder, stem=Path(model_path).stem, class_names=names)
     return Evaluation(result, plots)
 
 

@@ -3,19 +3,23 @@
 A spec is a comma-separated list of layers for 28×28×1 inputs, e.g.
 ``conv(32,3),pool(2),conv(16,3),pool(2),flatten,dense(10)``. Layers:
 
-=========  ==========================================================================
-conv       conv(filters, kernel, strides=1, padding=valid, activation=relu)
-pool       pool(size=2, strides=size, padding=valid): max pooling
-avgpool    avgpool(size=2, strides=size, padding=valid)
-gap        global average pooling (one value per channel)
-flatten    flatten to a vector
-dense      dense(units, activation=relu); the last dense defaults to softmax
-dropout    dropout(rate)
-batchnorm  batch normalisation
-=========  ==========================================================================
+=========  ======================  ==========================================================
+layer      also written            arguments
+=========  ======================  ==========================================================
+conv       Conv2D                  conv(filters, kernel, strides=1, padding=valid, activation=relu)
+pool       MaxPooling2D, maxpool   pool(size=2, strides=size, padding=valid): max pooling
+avgpool    AveragePooling2D        avgpool(size=2, strides=size, padding=valid)
+gap        GlobalAveragePooling2D  global average pooling (one value per channel)
+flatten    Flatten                 flatten to a vector
+dense      Dense                   dense(units, activation=relu); the last dense defaults to softmax
+dropout    Dropout                 dropout(rate)
+batchnorm  BatchNormalization      batch normalisation
+=========  ======================  ==========================================================
 
-Every layer takes ``name=``. Nothing here imports Keras: a spec is checked before any model
-is built. (Written by hand: no library parses this small notation.)
+Names are read in any letter case, ``_`` ignored (Keras's default layer names such as
+``max_pooling2d`` work too). Layers are separated by commas; every layer takes ``name=``.
+Nothing here imports Keras: a spec is checked before any model is built (shapes:
+:mod:`convcli.speccheck`). (Written by hand: no library parses this small notation.)
 """
 
 from __future__ import annotations
@@ -48,15 +52,29 @@ LAYER_ACTIVATIONS = (
 """The Keras activations a spec's ``conv`` and ``dense`` layers accept."""
 
 LAYER_KINDS = ("conv", "pool", "avgpool", "gap", "flatten", "dense", "dropout", "batchnorm")
-_ALIASES = {
-    "conv2d": "conv",
+KERAS_NAMES = {
+    "Conv2D": "conv",
+    "MaxPooling2D": "pool",
+    "AveragePooling2D": "avgpool",
+    "GlobalAveragePooling2D": "gap",
+    "Flatten": "flatten",
+    "Dense": "dense",
+    "Dropout": "dropout",
+    "BatchNormalization": "batchnorm",
+}
+"""Keras's class names, accepted as aliases of the spec's layers (any letter case)."""
+OTHER_ALIASES = {
     "maxpool": "pool",
-    "max_pool": "pool",
-    "maxpooling": "pool",
-    "avg_pool": "avgpool",
+    "avgpool2d": "avgpool",
     "globalavgpool": "gap",
     "bn": "batchnorm",
-    "batch_norm": "batchnorm",
+}
+"""Short names people write for the same layers (any letter case; ``_`` ignored)."""
+_ALIASES = {
+    **{name.lower(): kind for name, kind in KERAS_NAMES.items()},
+    **{name.lower(): kind for name, kind in OTHER_ALIASES.items()},
+    "maxpool2d": "pool",
+    "maxpooling": "pool",
     "linear": "dense",
 }
 _TOKEN = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
@@ -117,6 +135,35 @@ def _split_top_level(text: str) -> list[tuple[str, int]]:
     return pieces
 
 
+def _missing_commas(text: str) -> list[int]:
+    """Where layers follow each other with only spaces between them (outside parentheses):
+    the index of each such gap's first space."""
+    gaps: list[int] = []
+    depth, previous, gap = 0, "", -1
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if depth == 0 and gap < 0:
+                gap = i
+            continue
+        if depth == 0 and gap >= 0 and (ch.isalpha() or ch == "_") and (previous == ")" or previous.isalnum()):
+            gaps.append(gap)
+        depth += (ch == "(") - (ch == ")")
+        previous, gap = ch, -1
+    return gaps
+
+
+def _check_commas(text: str) -> None:
+    """Layers written with spaces instead of commas: say so, with the spec as it should read."""
+    gaps = _missing_commas(text)
+    if not gaps:
+        return
+    pieces = [text[start:end].strip() for start, end in zip([0, *gaps], [*gaps, len(text)])]
+    raise input_error(
+        f"layer spec: layers are separated by commas, found only spaces at column {gaps[0] + 1}; "
+        f"write {','.join(pieces)!r}"
+    )
+
+
 def _value(raw: str) -> Any:
     raw = raw.strip()
     if re.fullmatch(r"[+-]?\d+", raw):
@@ -151,6 +198,25 @@ def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str,
     return args, kwargs
 
 
+def layer_kind(name: str) -> str | None:
+    """The spec's layer kind for a written name (``pool``, ``MaxPooling2D``, ``max_pooling2d``,
+    ``maxpool``…), or None when it names no layer."""
+    for key in (name.lower(), name.lower().replace("_", "")):
+        if key in LAYER_KINDS or key in _ALIASES:
+            return _ALIASES.get(key, key)
+    return None
+
+
+def _suggestion(name: str) -> str:
+    """A close layer name, spelled as written in the docs (``pool``, or ``MaxPooling2D`` for a
+    misspelt Keras name)."""
+    spellings = {n.lower(): n for n in (*LAYER_KINDS, *KERAS_NAMES, *OTHER_ALIASES)}
+    hint = did_you_mean(name.lower().replace("_", ""), spellings)
+    for lower, spelt in spellings.items():
+        hint = hint.replace(f"'{lower}'", f"'{spelt}'")
+    return hint
+
+
 def _parse_layer(piece: str, index: int, column: int) -> LayerSpec:
     lead = len(piece) - len(piece.lstrip())
     token = piece.strip()
@@ -160,12 +226,12 @@ def _parse_layer(piece: str, index: int, column: int) -> LayerSpec:
     match = _TOKEN.match(token)
     if not match:
         raise spec_error(probe, "expected NAME or NAME(args), e.g. conv(32,3)")
-    kind = match.group(1).lower()
-    kind = _ALIASES.get(kind, kind)
-    if kind not in LAYER_KINDS:
+    kind = layer_kind(match.group(1))
+    if kind is None:
         raise spec_error(
             probe,
-            f"unknown layer {match.group(1)!r}{did_you_mean(kind, LAYER_KINDS)}; layers: {', '.join(LAYER_KINDS)}",
+            f"unknown layer {match.group(1)!r}{_suggestion(match.group(1))}; layers: {', '.join(LAYER_KINDS)} "
+            f"(or Keras's names: {', '.join(KERAS_NAMES)})",
         )
     args, kwargs = _arguments(probe, match.group(2))
     spec = LayerSpec(kind, tuple(args), kwargs, token, index, column + lead)
@@ -179,6 +245,7 @@ def parse_spec(text: str) -> list[LayerSpec]:
         raise input_error("layer spec is empty: give layers such as 'flatten,dense(10)'")
     if len(text) > 100_000:
         raise input_error("layer spec is too long (over 100,000 characters)")
+    _check_commas(text)
     return [_parse_layer(piece, index, column) for index, (piece, column) in enumerate(_split_top_level(text))]
 
 

@@ -11,9 +11,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .errors import input_error
+from .errors import input_error, warn
 from .layerspec import LayerSpec, bind_arguments, parse_spec, spec_error
 from .presets import resolve_architecture
+from .speccheck import classifier_warnings, spec_shapes
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -68,8 +69,14 @@ def build_model(
     input_shape: tuple[int, int, int] = INPUT_SHAPE,
     num_classes: int = NUM_CLASSES,
 ) -> Any:
-    """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities."""
+    """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities.
+
+    A last layer that is not softmax is built with a :class:`~convcli.errors.ConvcliWarning`.
+    """
     specs = parse_spec(spec) if isinstance(spec, str) else spec
+    spec_shapes(specs, input_shape)  # an impossible spec is explained in its own terms, before Keras
+    for message in classifier_warnings(specs):
+        warn(message)
     from .backend import keras
 
     k = keras()
@@ -104,7 +111,7 @@ def build_model(
     return model
 
 
-def _check_model_archive(p: Path) -> None:
+def check_model_archive(p: Path) -> None:
     """Refuse what is not a readable ``.keras`` zip before Keras sees it (clear errors, no traceback)."""
     if not p.exists():
         raise input_error(f"{p}: no such model file")
@@ -129,7 +136,7 @@ def load_model(path: str | Any) -> Any:
     """Load a ``.keras`` model in Keras's safe mode: files carrying code (Lambda layers,
     custom objects) are refused, and a damaged file is a clear error, not a traceback."""
     p = Path(path)
-    _check_model_archive(p)
+    check_model_archive(p)
     from .backend import is_verbose, keras
 
     k = keras()

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,18 +58,24 @@ def train(
     *,
     callbacks: Sequence[Any] = (),
     resume: str | os.PathLike[str] | None = None,
+    changes: Mapping[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``config``'s model on its dataset; save the model, a checkpoint and a JSON record.
 
     ``callbacks``: Keras callbacks for ``fit`` (progress display, benchmarks' probes); they run
     before each epoch's checkpoint. ``resume``: a checkpoint written by an interrupted run;
-    training continues from it to the configured number of epochs (only ``config.output`` is
-    taken from ``config``). ``log(message)`` receives one-line status messages.
+    training continues from it with the checkpoint's config, ``config.output`` and ``changes``
+    (TrainConfig fields: only ``epochs``, ``output`` and ``data_dir`` may differ from the
+    checkpoint's, see :func:`~convcli.checkpoints.resume_state`). ``log(message)`` receives
+    one-line status messages.
     """
     log = log or (lambda message: None)
     with signals_caught() as flag:
-        run = resume_state(resume, config.output) if resume is not None else RunState(config)
+        if resume is not None:
+            run = resume_state(resume, {"output": config.output, **(changes or {})})
+        else:
+            run = RunState(config)
         config = run.config
         config.validate()
         output = check_output_path(config.output)
@@ -205,6 +211,7 @@ def _record(run: RunState, data: TrainingData, model: Any) -> dict[str, Any]:
         "train_images": len(data.x_train),
         "validation_images": len(data.x_val),
         "versions": _versions(),
+        **({"resumed": run.resumed} if run.resumed else {}),
     }
 
 
@@ -212,7 +219,7 @@ def _interrupted(model: Any, run: RunState, record: dict[str, Any], output: Path
     """Stopped by a signal: process 0 saves a checkpoint and a record saying how to resume."""
     checkpoint = checkpoint_path_for(output)
     if run.config.is_chief:
-        save_model(model, checkpoint, run.as_json("interrupted"))
+        save_model(model, checkpoint, run.as_json("interrupted"), dataset=run.config.dataset)
     record.update(
         status="interrupted",
         signal=signal_name,
@@ -262,7 +269,7 @@ def _completed(
         model = _gathered(model, config)
         record["weights_sha256"] = _weights_digest(model)
     if config.is_chief:
-        save_model(model, output)
+        save_model(model, output, dataset=config.dataset)
     record.update(status="completed", epochs_completed=run.epochs_done, model=str(output), test=test)
     record.update(seconds=run.seconds, **setup)
     record_path = record_path_for(output)

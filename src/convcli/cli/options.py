@@ -72,6 +72,15 @@ InPlace = Annotated[bool, typer.Option("--in-place", help="Allow an output to re
 Dataset = Annotated[
     str, typer.Option("--dataset", click_type=click.Choice(DATASETS), help="Which MNIST-family dataset.")
 ]
+ModelDataset = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        click_type=click.Choice(DATASETS),
+        help="Which MNIST-family dataset (default: the one the model was trained on; another one is "
+        "used with a warning).",
+    ),
+]
 DataDir = Annotated[
     str | None,
     typer.Option(
