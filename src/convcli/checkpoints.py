@@ -13,11 +13,15 @@ import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import input_error
+from .modelmeta import write_meta
 from .outputs import atomic_path
 from .trainconfig import TrainConfig
+
+if TYPE_CHECKING:
+    from .modelmeta import ModelMeta
 
 STATE_ENTRY = "convcli_state.json"
 
@@ -60,10 +64,13 @@ class RunState:
         }
 
 
-def save_model(model: Any, path: Path, state: dict[str, Any] | None = None) -> None:
-    """Save atomically; a checkpoint also carries the run's state inside the .keras zip."""
+def save_model(model: Any, path: Path, state: dict[str, Any] | None = None, meta: ModelMeta | None = None) -> None:
+    """Save atomically, with what the model was trained on (``meta``, :mod:`convcli.modelmeta`)
+    inside the .keras zip; a checkpoint also carries the run's state there."""
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
+        if meta is not None:
+            write_meta(tmp, meta)
         if state is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(STATE_ENTRY, json.dumps(state))

@@ -13,11 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .color import check_gray_method, gray_image, gray_pixels, to_gray
+from .errors import input_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     from PIL import Image as PILImage
 
+    from .datasets import Dataset
     from .evaluation import EvalResult
 
 
@@ -127,10 +131,13 @@ def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None) -
 
 @dataclass
 class Evaluation:
-    """A model's test-set metrics and the pictures drawn of them (empty without a plot folder)."""
+    """A model's test-set metrics and the pictures drawn of them (empty without a plot folder);
+    for a model trained on a folder, what it was evaluated on and its class names."""
 
     result: EvalResult
     plots: list[Path]
+    evaluated_on: str | None = None
+    class_names: list[str] | None = None
 
 
 def evaluate_file(
@@ -139,23 +146,60 @@ def evaluate_file(
     dataset: str = "mnist",
     data_dir: str | os.PathLike[str] | None = None,
     plot_dir: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
-    ``plot_dir``, draw the confusion heat map and the misclassified images there."""
+    ``plot_dir``, draw the confusion heat map and the misclassified images there.
+
+    ``data``: a folder of pictures or an IDX set (see :func:`convcli.imagefolders.load_test_folder`);
+    a model trained on a folder is by default evaluated on its run's own test split.
+    """
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays
     from .models import load_model
     from .outputs import check_output_dir
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
+    labelled = _folder_test_set(model_path, data, warn)
     model = load_model(model_path)
-    data = load_dataset(dataset, data_dir)
-    result = evaluate_arrays(model, data.x_test, data.y_test)
-    if folder is None:
-        return Evaluation(result, [])
-    from .plots import plot_evaluation
+    if labelled is None:
+        test_set, evaluated_on, names = load_dataset(dataset, data_dir), None, None
+    else:
+        (test_set, evaluated_on), names = labelled, labelled[0].class_names
+    result = evaluate_arrays(model, test_set.x_test, test_set.y_test, len(test_set.class_names))
+    plots: list[Path] = []
+    if folder is not None:
+        from .plots import plot_evaluation
 
-    plots = plot_evaluation(
-        result, data.x_test, data.y_test, folder, stem=Path(model_path).stem, class_names=data.class_names
-    )
-    return Evaluation(result, plots)
+        plots = plot_evaluation(
+            result,
+            test_set.x_test,
+            test_set.y_test,
+            folder,
+            stem=Path(model_path).stem,
+            class_names=test_set.class_names,
+        )
+    return Evaluation(result, plots, evaluated_on, names)
+
+
+def _folder_test_set(
+    model_path: str | os.PathLike[str], data: str | os.PathLike[str] | None, warn: Callable[[str], None] | None
+) -> tuple[Dataset, str] | None:
+    """The test pictures of ``data``, or of the folder the model was trained on (named by its
+    run record); None for a model of a built-in dataset evaluated on one."""
+    from .datasets import DATASETS
+    from .imagefolders import load_test_folder, recorded_data
+    from .modelmeta import read_meta
+
+    meta = read_meta(model_path)
+    if data is None and (not meta.stored or meta.dataset in DATASETS):
+        return None
+    record = recorded_data(model_path)
+    if data is None:
+        if record is None:
+            raise input_error(
+                f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data)"
+            )
+        data = record["folder"]
+    return load_test_folder(data, meta, record, warn)
