@@ -12,7 +12,6 @@ see benchmarks/results/folders.json. Pictures are resized with Pillow's bilinear
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -357,18 +356,6 @@ def load_data_folder(
     if options.image_size is not None or options.color is not None:
         raise input_error(f"{folder}: image_size and color apply to folders of pictures, not to an IDX set")
     return load_idx_set(folder)
-
-
-def recorded_data(model_path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """What the run record beside a model says about a folder it was trained on, or None."""
-    from .checkpoints import record_path_for
-
-    try:
-        record = json.loads(record_path_for(model_path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    data = record.get("data") if isinstance(record, dict) else None
-    return data if isinstance(data, dict) and isinstance(data.get("folder"), str) else None
 
 
 def load_test_folder(

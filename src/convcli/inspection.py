@@ -49,7 +49,8 @@ def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[
 
 
 def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
-    """Run one 28×28 uint8 image through ``model``; return each selected layer's maps."""
+    """Run one uint8 image (a 28×28 digit, or an (H, W, C) picture) through ``model``; return
+    each selected layer's maps."""
     from .backend import keras
     from .datasets import scale_images as prepare_images
     from .models import check_image_model
@@ -96,20 +97,17 @@ def feature_maps_file(
     data_dir: str | None = None,
 ) -> list[tuple[LayerMaps, Path, Any]]:
     """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each."""
-    from .images import read_source
     from .models import load_model
     from .plots import save_tiles
-    from .prediction import dataset_test_image, prepare_digit
+    from .prediction import model_input
 
     check_output_path(output, inputs=(image,) if image else ())
     if Path(str(output)).suffix.lower() != ".png":
         raise input_error(f"{output}: the grid is written as PNG; use a .png name")
     if (image is None) == (index is None):
         raise input_error("give an IMAGE or --index N (one of them)")
+    digit = model_input(model_path, image=image, index=index, dataset=dataset, data_dir=data_dir)
     model = load_model(model_path)
-    digit = (
-        dataset_test_image(index, dataset, data_dir) if index is not None else prepare_digit(read_source(image), image)
-    )
     layers = feature_maps(model, digit, layer)
     written = []
     for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .color import check_gray_method, gray_image, gray_pixels, to_gray
 from .errors import input_error
@@ -189,7 +189,7 @@ def _folder_test_set(
     """The test pictures of ``data``, or of the folder the model was trained on (named by its
     run record); None for a model of a built-in dataset evaluated on one."""
     from .datasets import DATASETS
-    from .imagefolders import load_test_folder, recorded_data
+    from .imagefolders import load_test_folder
     from .modelmeta import read_meta
 
     meta = read_meta(model_path)
@@ -203,3 +203,17 @@ def _folder_test_set(
             )
         data = record["folder"]
     return load_test_folder(data, meta, record, warn)
+
+
+def recorded_data(model_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """What the run record beside a model says about a folder it was trained on, or None."""
+    import json
+
+    from .checkpoints import record_path_for
+
+    try:
+        record = json.loads(record_path_for(model_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    data = record.get("data") if isinstance(record, dict) else None
+    return data if isinstance(data, dict) and isinstance(data.get("folder"), str) else None

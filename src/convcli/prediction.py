@@ -95,14 +95,26 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class Prediction:
-    """One classified image: the class, all probabilities, and the 28×28 input the model saw."""
+    """One classified image: the class, all probabilities, and the input the model saw (28×28
+    for a digit model, the resized picture for a model trained on a folder)."""
 
     input: str
     prediction: int
     probabilities: list[float]
     digit: np.ndarray
     seen: str | None = None
-    """Where ``show_input`` wrote the 28×28 the model saw (None when not asked)."""
+    """Where ``show_input`` wrote the input the model saw (None when not asked)."""
+    class_names: list[str] | None = None
+    """The model's class names, for models not trained on a built-in dataset (None: numbers)."""
+
+    def name_of(self, index: int) -> str:
+        """Class ``index``'s name (its number when the model has no names of its own)."""
+        return self.class_names[index] if self.class_names and 0 <= index < len(self.class_names) else str(index)
+
+    @property
+    def label(self) -> str:
+        """The predicted class's name."""
+        return self.name_of(self.prediction)
 
     @property
     def probability(self) -> float:
@@ -128,8 +140,13 @@ class Prediction:
             "uncertain": self.uncertain,
             "probabilities": self.probabilities,
         }
+        if self.class_names:
+            record["class_name"] = self.label
         if top_k:
             record["top"] = [{"class": c, "probability": p} for c, p in self.top(top_k)]
+            if self.class_names:
+                for entry in record["top"]:
+                    entry["name"] = self.name_of(entry["class"])
         if self.seen is not None:
             record["seen"] = self.seen
         return record
@@ -172,15 +189,41 @@ def predict_digits(
     model: Any,
     digits: np.ndarray,
     names: list[str],
+    class_names: list[str] | None = None,
 ) -> list[Prediction]:
-    """Classify prepared uint8 (N, 28, 28) digits with a loaded model."""
+    """Classify prepared uint8 inputs, (N, 28, 28) digits or (N, H, W, C) pictures, with a loaded model."""
     from .datasets import scale_images as prepare_images
     from .evaluation import predict_probabilities
     from .models import check_image_model
 
     shape = check_image_model(model)
     probs = predict_probabilities(model, prepare_images(digits, shape))
-    return [Prediction(name, int(p.argmax()), [float(v) for v in p], d) for name, p, d in zip(names, probs, digits)]
+    return [
+        Prediction(name, int(p.argmax()), [float(v) for v in p], d, class_names=class_names)
+        for name, p, d in zip(names, probs, digits)
+    ]
+
+
+def _own_names(model_path: str | os.PathLike[str]) -> tuple[Any, list[str] | None]:
+    """The model's metadata, and its class names when they are its own (not a built-in dataset's)."""
+    from .datasets import DATASETS
+    from .modelmeta import read_meta
+
+    meta = read_meta(model_path)
+    return meta, (list(meta.class_names) if meta.stored and meta.dataset not in DATASETS else None)
+
+
+def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
+    """Each picture as the model takes it: resized as a folder model's training pictures were,
+    or prepared like MNIST's digits for a digit model."""
+    from .images import DEFAULT_MAX_PIXELS, read_source
+
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    if meta.preparation == "resize":
+        from .imagefolders import read_picture
+
+        return [read_picture(path, meta.input_shape[:2], meta.color, max_pixels=limit) for path in images]
+    return [prepare_digit(read_source(path, max_pixels=limit), path) for path in images]
 
 
 def predict_files(
@@ -193,11 +236,12 @@ def predict_files(
     max_pixels: int | None = None,
     show_input: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
-    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset.
+    """Classify image files or, with ``index``, one test image of the dataset. Pictures are
+    prepared as the model's metadata says: like MNIST's digits, or resized as the folder's
+    pictures were in training (models trained on a folder, which also name their classes).
 
     ``show_input``: where to save what the model saw (see :func:`convcli.seen.plan_seen`).
     """
-    from .images import DEFAULT_MAX_PIXELS, read_source
     from .models import load_model
     from .seen import plan_seen, write_seen
 
@@ -205,16 +249,17 @@ def predict_files(
         raise input_error("give one or more IMAGE files, or --index N for a test image")
     if index is not None and images:
         raise input_error("give IMAGE files or --index N, not both")
+    meta, class_names = _own_names(model_path)
+    if index is not None and meta.preparation == "resize":
+        raise input_error(f"{model_path}: trained on {meta.dataset}, not {dataset}: give IMAGE files, not an index")
     names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
     targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
         digits = [dataset_test_image(index, dataset, data_dir)]
     else:
-        digits = [
-            prepare_digit(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images
-        ]
+        digits = prepared_inputs(images, meta, max_pixels)
     model = load_model(model_path)
-    results = predict_digits(model, np.stack(digits), names)
+    results = predict_digits(model, np.stack(digits), names, class_names)
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
             result.seen = str(path)
@@ -257,6 +302,24 @@ def predict_number_files(
             for digit in result.digits:
                 digit.seen = str(path)
     return results
+
+
+def model_input(
+    model_path: str | os.PathLike[str],
+    *,
+    image: str | None = None,
+    index: int | None = None,
+    dataset: str = "mnist",
+    data_dir: str | None = None,
+) -> np.ndarray:
+    """One input for a model: test image ``index`` of ``dataset``, or ``image`` prepared as the
+    model's metadata says (like MNIST's digits, or resized as its folder's pictures were)."""
+    meta, _ = _own_names(model_path)
+    if index is not None:
+        if meta.preparation == "resize":
+            raise input_error(f"{model_path}: trained on {meta.dataset}, not {dataset}: give an IMAGE, not an index")
+        return dataset_test_image(index, dataset, data_dir)
+    return prepared_inputs([str(image)], meta, None)[0]
 
 
 def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:

@@ -313,6 +313,8 @@ def predict(
 ) -> None:
     """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
+    A model trained on a folder (train --data) gets each picture resized as its training
+    pictures were, and its class names are printed.
 
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
     is marked uncertain ("uncertain": true in --json).
@@ -325,6 +327,7 @@ def predict(
         convcli predict cnn.keras scan.png --show-input seen.png
         convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
         convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
+        convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
     """
     from ..prediction import predict_files, predict_number_files
 
@@ -354,17 +357,17 @@ def _render_prediction(result: Any, top: int) -> None:
         from rich.table import Table
 
         doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
-        grid = Table(title=f"{result.input}: {result.prediction}{doubt}")
+        grid = Table(title=f"{result.input}: {result.label}{doubt}")
         grid.add_column("class")
         grid.add_column("probability", justify="right")
         grid.add_column("")
         for c, p in pairs:
-            grid.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+            grid.add_row(result.name_of(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
         console().print(grid)
         return
-    shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
+    shown = "  ".join(f"{result.name_of(c)}:{p:.4f}" for c, p in pairs)
     doubt = "\tuncertain" if result.uncertain else ""
-    echo(f"{result.input}\t{result.prediction}\t{shown}{doubt}\n")
+    echo(f"{result.input}\t{result.label}\t{shown}{doubt}\n")
 
 
 def _render_number(number: Any) -> None:
