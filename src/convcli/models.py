@@ -194,11 +194,15 @@ def parse_input_shape(text: str) -> tuple[int, int, int]:
 
 
 def model_from_argument(model: str | None, layers: str | None, input_shape: tuple[int, int, int] | None = None) -> Any:
-    """A Keras model from ``summary``'s arguments: a ``.keras`` file, or a preset or a spec built
-    for ``input_shape`` (default MNIST's 28×28×1)."""
+    """A Keras model from ``summary``'s arguments: a ``.keras`` file, or a preset (ten classes) or
+    a spec (as many classes as its last dense has units) built for ``input_shape`` (default
+    MNIST's 28×28×1)."""
     if model and (model.endswith(".keras") or Path(model).exists()) and not layers:
         if input_shape is not None:
             raise input_error(f"{model}: a saved model has its own input shape; input_shape is for presets and specs")
         return load_model(model)
     spec, name = resolve_architecture(model, layers)
-    return build_model(spec, name=name or "convcli_model", input_shape=input_shape or INPUT_SHAPE)
+    last = parse_spec(spec)[-1]
+    # A spec of one's own may score any number of classes: its last dense says how many.
+    classes = bind_arguments(last).get("units", NUM_CLASSES) if name is None and last.kind == "dense" else NUM_CLASSES
+    return build_model(spec, name=name or "convcli_model", input_shape=input_shape or INPUT_SHAPE, num_classes=classes)
