@@ -100,15 +100,15 @@ def test_unreadable_files_are_skipped_with_a_warning_each_or_refused(tmp_path) -
     warnings: list[str] = []
     data = load_image_folder(root, warn=warnings.append)
     assert len(data.x_train) + len(data.x_test) == 9
-    # Headers are read first (notes.txt has none), then pixels (cut.png's end is missing).
-    assert warnings[0] == f"skipped {root / 'red' / 'notes.txt'}: not an image file (or a format Pillow cannot read)"
-    assert warnings[1].startswith(f"skipped {root / 'green' / 'cut.png'}: damaged image")
+    # One line per file, in the folder's order, then the count.
+    assert warnings[0] == f"skipped {root / 'green' / 'cut.png'}: damaged image (OSError: image file is truncated)"
+    assert warnings[1] == f"skipped {root / 'red' / 'notes.txt'}: not an image file (or a format Pillow cannot read)"
     assert warnings[2] == "skipped 2 of 11 files: not readable pictures (strict refuses them)"
     assert len(data.details["skipped"]) == 2
-    with pytest.raises(ConvcliError, match=r"notes.txt: not an image file.*strict: every file must be a readable"):
+    with pytest.raises(ConvcliError, match=r"cut.png: damaged image .*strict: every file must be a readable"):
         load_image_folder(root, FolderOptions(strict=True))
-    (root / "red" / "notes.txt").unlink()
-    with pytest.raises(ConvcliError, match=r"cut.png: damaged image.*strict: every file must be a readable"):
+    (root / "green" / "cut.png").unlink()
+    with pytest.raises(ConvcliError, match=r"notes.txt: not an image file .*strict: every file must be a readable"):
         load_image_folder(root, FolderOptions(strict=True))
 
 
@@ -271,6 +271,9 @@ def test_idx_set_trains_a_preset_for_its_26_classes(tmp_path, cli) -> None:
     assert record["test"]["n"] == 260 and record["test"]["accuracy"] >= 0.95
     meta = read_meta(out)
     assert meta.class_names[0] == "A" and meta.num_classes == 26 and meta.preparation == "digit"
+    evaluated = json.loads(cli("evaluate", out, "--json").stdout)  # the record names the IDX folder
+    assert evaluated["n"] == 260 and evaluated["accuracy"] == pytest.approx(record["test"]["accuracy"])
+    assert evaluated["class_names"][-1] == "Z" and evaluated["evaluated_on"] == f"the IDX test set of {folder}"
     mine = cli("train", "--layers", "flatten,dense(10)", "--data", folder, "-o", tmp_path / "x.keras")
     assert mine.exit_code == 2 and "must end in dense(26)" in mine.stderr
 

@@ -1,13 +1,13 @@
 """Folders of pictures as datasets: one sub-folder per class (its name is the class name), or
 ``train/`` and ``test/`` folders each laid out so; any IDX set given the same way.
 
-Every picture is decoded once, with Pillow, into one uint8 array that training then batches
-exactly as it batches MNIST's IDX arrays. Written by hand rather than read with
-``keras.utils.image_dataset_from_directory``: that decodes again every epoch unless cached,
-stops at the first unreadable file instead of skipping it, and cannot tell the pictures' own
-size or colour beforehand. Measured (benchmarks/folders.py, 70,000 MNIST PNGs, 2 shared cores):
-see benchmarks/results/folders.json. Pictures are resized with Pillow's bilinear filter
-(antialiased when shrinking), the same function for training and for ``predict``.
+Every picture is opened once and decoded with Pillow into one uint8 array that training batches
+exactly as it batches MNIST's IDX arrays. By hand rather than
+``keras.utils.image_dataset_from_directory``, which stops at the first unreadable file instead of
+skipping it, cannot tell the pictures' own size or colour, and decodes again every epoch unless
+cached; its one pass is no faster (benchmarks/folders.py: 5.2 s for MNIST's 70,000 PNGs here,
+5.4 s for its 60,000). Resizing is Pillow's bilinear filter (antialiased when shrinking), one
+function for training and for ``predict``.
 """
 
 from __future__ import annotations
@@ -80,37 +80,36 @@ def check_image_size(size: Any) -> None:
 @dataclass
 class Listing:
     """A folder's labelled files: class names, the training files and the ``test/`` files
-    (None without a ``test/`` folder), as (path, label) pairs in a fixed order."""
+    (None without a ``test/`` folder), as (path, label) pairs in a fixed order. Paths are
+    strings: a folder of 70,000 pictures lists in a fraction of the time ``pathlib`` takes."""
 
     root: Path
     class_names: list[str]
-    train: list[tuple[Path, int]]
-    test: list[tuple[Path, int]] | None
-    ignored: list[Path]
+    train: list[tuple[str, int]]
+    test: list[tuple[str, int]] | None
 
 
-def _visible(path: Path, base: Path) -> bool:
-    return not any(part.startswith(".") for part in path.relative_to(base).parts)
+def _files_under(folder: str) -> list[str]:
+    """Every file below ``folder``, sorted; hidden files and folders (``.DS_Store``) left out."""
+    found: list[str] = []
+    for top, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        found += [os.path.join(top, name) for name in files if not name.startswith(".")]
+    return sorted(found)
 
 
-def _class_files(folder: Path, known: list[str] | None) -> tuple[list[str], list[tuple[Path, int]], list[Path]]:
-    """Class names (sorted sub-folder names, or ``known``), each class's files (sub-folders
-    included, hidden ones left out) and the files lying beside the class folders."""
-    entries = sorted(p for p in folder.iterdir() if _visible(p, folder))
-    folders = [p for p in entries if p.is_dir()]
+def _class_files(folder: Path, known: list[str] | None) -> tuple[list[str], list[tuple[str, int]]]:
+    """Class names (sorted sub-folder names, or ``known``) and each class's files, sub-folders
+    included; files lying beside the class folders belong to no class and are left out."""
+    folders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise input_error(f"{folder}: no class folders (put each class's pictures in a sub-folder named after it)")
-    names = known if known is not None else [p.name for p in folders]
-    for p in folders:
-        if p.name not in names:
-            raise input_error(f"{p}: the model has no class {p.name!r} (its classes: {', '.join(names)})")
-    files = [
-        (path, names.index(cls.name))
-        for cls in folders
-        for path in sorted(cls.rglob("*"))
-        if path.is_file() and _visible(path, cls)
-    ]
-    return names, files, [p for p in entries if p.is_file()]
+    names = known if known is not None else folders
+    for name in folders:
+        if name not in names:
+            raise input_error(f"{folder / name}: the model has no class {name!r} (its classes: {', '.join(names)})")
+    files = [(path, names.index(name)) for name in folders for path in _files_under(str(folder / name))]
+    return names, files
 
 
 def list_folder(root: str | os.PathLike[str], known: list[str] | None = None) -> Listing:
@@ -120,17 +119,14 @@ def list_folder(root: str | os.PathLike[str], known: list[str] | None = None) ->
     path = Path(root)
     if not path.is_dir():
         raise input_error(f"{path}: no such folder")
-    split = {p.name: p for p in path.iterdir() if p.is_dir() and p.name in ("train", "test")}
-    if len(split) == 2:
-        names, train, ignored = _class_files(split["train"], known)
-        _, test, more = _class_files(split["test"], names)
-        ignored += more
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        names, train = _class_files(path / "train", known)
+        test: list[tuple[str, int]] | None = _class_files(path / "test", names)[1]
     else:
-        names, train, ignored = _class_files(path, known)
-        test = None
+        (names, train), test = _class_files(path, known), None
     if len(names) < 2:
         raise input_error(f"{path}: only one class ({names[0]!r}); a classifier needs two classes or more")
-    return Listing(path, names, train, test, ignored)
+    return Listing(path, names, train, test)
 
 
 # --------------------------------------------------------------------------- pictures
@@ -184,7 +180,7 @@ def read_picture(path: str, size: tuple[int, int], color: str, *, max_pixels: in
     return picture_pixels(open_image(read_bytes(path), path, max_pixels=max_pixels), size, color)
 
 
-def _problem(path: Path, exc: Exception) -> ConvcliError:
+def _problem(path: str, exc: Exception) -> ConvcliError:
     if isinstance(exc, ConvcliError):
         return exc
     from PIL import UnidentifiedImageError
@@ -192,32 +188,6 @@ def _problem(path: Path, exc: Exception) -> ConvcliError:
     if isinstance(exc, UnidentifiedImageError):
         return input_error(f"{path}: not an image file (or a format Pillow cannot read)")
     return input_error(f"{path}: damaged image ({type(exc).__name__}: {str(exc)[:120]})")
-
-
-def _probe(path: Path, max_pixels: int) -> tuple[tuple[int, int], bool]:
-    """(height, width) as displayed, and whether it has colour, from the file's header alone."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            check_pixels(str(path), width, height, max_pixels)
-            if image.format in _ORIENTED and image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width
-            return (height, width), _has_colour(image)
-    except Exception as exc:  # Pillow raises many kinds on hostile files: each becomes one message
-        raise _problem(path, exc) from None
-
-
-def _decode(path: Path, size: tuple[int, int], color: str) -> np.ndarray:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return picture_pixels(image, size, color)
-    except Exception as exc:
-        raise _problem(path, exc) from None
 
 
 class _Skipper:
@@ -233,43 +203,76 @@ class _Skipper:
         self.warn(f"skipped {error.message}")
 
 
-def _choose_size(probes: dict[Path, tuple[tuple[int, int], bool]], root: Path) -> tuple[int, int]:
-    sizes = Counter(size for size, _ in probes.values())
-    if not sizes:
-        raise input_error(f"{root}: no readable pictures")
-    if len(sizes) > 1:
-        listed = ", ".join(f"{h}×{w} ({n:,} files)" for (h, w), n in sizes.most_common(3))
-        raise input_error(
-            f"{root}: the pictures have {len(sizes)} different sizes ({listed}{', …' if len(sizes) > 3 else ''}); "
-            "choose one with image_size (H or HxW): every picture is resized to it"
-        )
-    return next(iter(sizes))
+MAX_BYTES = 8 << 30  # the decoded pictures of one folder may take 8 GiB of memory
+
+
+class _Stack:
+    """The decoded pictures, in one uint8 (N, H, W, C) array allocated once; gray pictures gain
+    three equal channels (as Pillow's L → RGB does) once a colour one arrives."""
+
+    def __init__(self, capacity: int, root: Path) -> None:
+        self.capacity, self.root, self.count = capacity, root, 0
+        self.x: np.ndarray | None = None
+
+    def add(self, pixels: np.ndarray) -> None:
+        if self.x is None:
+            height, width, channels = pixels.shape
+            if self.capacity * height * width * 3 > MAX_BYTES:
+                raise input_error(
+                    f"{self.root}: {self.capacity:,} pictures of {height}×{width} would take over "
+                    f"{MAX_BYTES >> 30} GiB; choose a smaller image_size"
+                )
+            self.x = np.empty((self.capacity, height, width, channels), dtype=np.uint8)
+        if pixels.shape[2] < self.x.shape[3]:
+            pixels = np.repeat(pixels, 3, axis=2)
+        elif pixels.shape[2] > self.x.shape[3]:
+            self.x = np.repeat(self.x, 3, axis=3)
+        self.x[self.count] = pixels
+        self.count += 1
+
+
+def _size_error(sizes: Counter[tuple[int, int]], root: Path) -> ConvcliError:
+    listed = ", ".join(f"{h}×{w} ({n:,} files)" for (h, w), n in sizes.most_common(3))
+    return input_error(
+        f"{root}: the pictures have {len(sizes)} different sizes ({listed}{', …' if len(sizes) > 3 else ''}); "
+        "choose one with image_size (H or HxW): every picture is resized to it"
+    )
 
 
 def read_pictures(
-    files: list[tuple[Path, int]], root: Path, options: FolderOptions, skip: _Skipper, color: str | None = None
-) -> tuple[np.ndarray, np.ndarray, list[Path], str]:
-    """Decode ``files`` once into (N, H, W, C) uint8 and their labels; returns the files kept and the colour."""
-    probes: dict[Path, tuple[tuple[int, int], bool]] = {}
-    for path, _ in files:
-        try:
-            probes[path] = _probe(path, options.max_pixels)
-        except ConvcliError as error:
-            skip(error)
-    size = options.image_size or _choose_size(probes, root)
-    color = color or options.color or ("rgb" if any(c for _, c in probes.values()) else "gray")
-    x = np.empty((len(probes), size[0], size[1], 1 if color == "gray" else 3), dtype=np.uint8)
-    labels, kept = [], []
+    files: list[tuple[str, int]], root: Path, options: FolderOptions, skip: _Skipper, color: str | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """Decode ``files`` once, each opened once, into (N, H, W, C) uint8 and their labels; returns
+    the files kept and the colour. Without ``image_size`` the first picture's size is the size,
+    and a picture of another size makes the rest only counted, for the error listing them."""
+    from PIL import Image
+
+    color = color or options.color
+    size, sizes = options.image_size, Counter[tuple[int, int]]()
+    stack, labels, kept = _Stack(len(files), root), [], []
     for path, label in files:
-        if path in probes:
-            try:
-                x[len(kept)] = _decode(path, size, color)
-            except ConvcliError as error:
-                skip(error)
-                continue
-            labels.append(label)
-            kept.append(path)
-    return x[: len(kept)], np.asarray(labels, dtype=np.int32), kept, color
+        try:
+            with Image.open(path) as image:
+                own = (image.height, image.width)
+                check_pixels(path, own[1], own[0], options.max_pixels)
+                if image.format in _ORIENTED and image.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                    own = own[::-1]
+                sizes[own] += 1
+                if size is None and len(sizes) > 1:
+                    continue  # the sizes disagree: only counting them now, for the error
+                pixels = picture_pixels(image, size or own, color or ("rgb" if _has_colour(image) else "gray"))
+        except Exception as exc:  # Pillow raises many kinds on hostile files: each becomes one message
+            skip(_problem(path, exc))
+            continue
+        stack.add(pixels)
+        labels.append(label)
+        kept.append(path)
+    if size is None and len(sizes) > 1:
+        raise _size_error(sizes, root)
+    if stack.x is None:
+        raise input_error(f"{root}: no readable pictures")
+    x = stack.x[: stack.count]
+    return x, np.asarray(labels, dtype=np.int32), kept, "rgb" if x.shape[3] == 3 else "gray"
 
 
 # --------------------------------------------------------------------------- datasets
@@ -317,6 +320,8 @@ def load_image_folder(
         train_idx, test_idx = np.nonzero(~is_test)[0], np.nonzero(is_test)[0]
     else:
         train_idx, test_idx = split_by_class(y, options.test_split, options.seed)
+    # Files come class by class: a seeded shuffle, so that a limit or a validation split takes every class.
+    train_idx = np.random.default_rng(options.seed).permutation(train_idx)
     if skip.skipped and warn is not None:
         warn(f"skipped {len(skip.skipped)} of {len(everything)} files: not readable pictures (strict refuses them)")
     details: dict[str, Any] = {
@@ -330,7 +335,7 @@ def load_image_folder(
     }
     if listing.test is None:
         details["test_split"] = options.test_split
-        details["test_files"] = [kept[i].relative_to(listing.root).as_posix() for i in test_idx]
+        details["test_files"] = [Path(os.path.relpath(kept[i], listing.root)).as_posix() for i in test_idx]
     return Dataset(
         f"folder:{listing.root.resolve().name}",
         x[train_idx],
@@ -377,16 +382,16 @@ def load_test_folder(
                 f"{root}: the model has no class {unknown[0]!r} (its classes: {', '.join(meta.class_names)})"
             )
         lookup = np.array([meta.class_names.index(n) for n in data.class_names])
-        return Dataset(
-            data.name, data.x_train[:0], data.y_train[:0], data.x_test, lookup[data.y_test], data.source
-        ), "the IDX test set"
+        test = Dataset(data.name, data.x_train[:0], data.y_train[:0], data.x_test, lookup[data.y_test], data.source)
+        test.names = meta.class_names
+        return test, f"the IDX test set of {root}"
     listing = list_folder(root, meta.class_names)
     files, what = listing.train, f"every picture in {root}"
     if listing.test is not None:
         files, what = listing.test, f"{root / 'test'}"
     elif record is not None and Path(record["folder"]) == root.resolve() and "test_files" in record:
         named = set(record["test_files"])
-        files = [(p, label) for p, label in listing.train if p.relative_to(root).as_posix() in named]
+        files = [(p, label) for p, label in listing.train if Path(os.path.relpath(p, root)).as_posix() in named]
         what = f"the run's own test split of {root} ({len(named):,} files named in its record)"
         if len(files) < len(named):
             raise input_error(f"{root}: {len(named) - len(files):,} of the run's test files are gone from the folder")
