@@ -337,3 +337,27 @@ def test_flips_and_shifts_on_colour_pictures(rng) -> None:
     mirrored = [np.array_equal(b, o[:, ::-1]) for b, o in zip(xb, originals)]
     same = [np.array_equal(b, o) for b, o in zip(xb, originals)]
     assert all(m or s for m, s in zip(mirrored, same)) and 20 < sum(mirrored) < 44
+
+
+def test_checkpoints_carry_the_metadata_and_folder_runs_resume(tmp_path) -> None:
+    from convcli.checkpoints import RunState, read_checkpoint_state, resume_state, save_model
+    from convcli.modelmeta import ModelMeta
+    from convcli.models import build_model
+    from convcli.training import TrainConfig
+
+    config = TrainConfig.from_preset(
+        "cnn", None, data=str(tmp_path), image_size=(20, 30), color="rgb", flip=True, output=str(tmp_path / "m.keras")
+    )
+    config.validate()
+    meta = ModelMeta("folder:shapes", ["a", "b", "c"], (20, 30, 3), "rgb", preparation="resize")
+    checkpoint = tmp_path / "m.ckpt.keras"
+    save_model(
+        build_model("flatten,dense(3)", input_shape=(20, 30, 3), num_classes=3),
+        checkpoint,
+        RunState(config).as_json("interrupted"),
+        meta,
+    )
+    assert read_meta(checkpoint) == meta and read_checkpoint_state(checkpoint)["status"] == "interrupted"
+    resumed = resume_state(checkpoint, config.output).config
+    resumed.validate()
+    assert (resumed.data, resumed.image_size, resumed.color, resumed.flip) == (str(tmp_path), (20, 30), "rgb", True)

@@ -5,8 +5,8 @@ Every picture is opened once and decoded with Pillow into one uint8 array that t
 exactly as it batches MNIST's IDX arrays. By hand rather than
 ``keras.utils.image_dataset_from_directory``, which stops at the first unreadable file instead of
 skipping it, cannot tell the pictures' own size or colour, and decodes again every epoch unless
-cached; its one pass is no faster (benchmarks/folders.py: 5.2 s for MNIST's 70,000 PNGs here,
-5.4 s for its 60,000). Resizing is Pillow's bilinear filter (antialiased when shrinking), one
+cached; its one pass is no faster (benchmarks/folders.py: 3.0 s for MNIST's 70,000 PNGs here,
+2.8 s for its 60,000). Resizing is Pillow's bilinear filter (antialiased when shrinking), one
 function for training and for ``predict``.
 """
 

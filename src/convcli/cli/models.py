@@ -101,7 +101,10 @@ def train(
         str | None,
         typer.Option("--schedule", click_type=click.Choice(SCHEDULES), help="Learning-rate schedule (preset default)."),
     ] = None,
-    augment: Annotated[bool | None, typer.Option("--augment/--no-augment", help="Random 2-pixel shifts.")] = None,
+    augment: Annotated[
+        bool | None,
+        typer.Option("--augment/--no-augment", help="Random shifts: 2 px on 28×28, as much in proportion on larger."),
+    ] = None,
     label_smoothing: Annotated[
         float | None,
         typer.Option("--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."),
@@ -232,6 +235,7 @@ def evaluate(
         str | None,
         typer.Option(
             "--data",
+            metavar="DIR",
             help="Labelled pictures laid out as for training (its test/ folder if it has one; the run's own "
             "test split if it is the training folder), or an IDX set. Default for a model trained on a "
             "folder: its run's test split.",

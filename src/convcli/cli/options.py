@@ -100,6 +100,7 @@ DataFolder = Annotated[
     str | None,
     typer.Option(
         "--data",
+        metavar="DIR",
         help="Your own images: a folder with one sub-folder of pictures per class (or train/ and test/ "
         "folders laid out so), or a folder holding an IDX set (EMNIST…).",
     ),
