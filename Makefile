@@ -46,7 +46,7 @@ test-backends: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-## bench: convcli against ImageMagick, libvips, scipy and the Keras recipe (several minutes)
+## bench: convcli against ImageMagick, libvips, scipy and the Keras recipe; PNG folder vs IDX (several minutes)
 bench: $(STAMP)
 	bash benchmarks/setup.sh
 	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python benchmarks/run.py $(BENCH)

@@ -1,6 +1,6 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
-    python benchmarks/run.py [startup] [filter] [large] [train] [--repeat N]   (default: all)
+    python benchmarks/run.py [startup] [filter] [large] [train] [folders] [--repeat N]   (default: all)
 
 Each benchmark prints a table and writes ``benchmarks/results/<name>.json``. Every figure is a
 median over repeated runs, and each ratio (convcli / anchor) is computed pair by pair within
@@ -387,13 +387,16 @@ def main() -> None:
     parser.add_argument(
         "which",
         nargs="*",
-        default=["startup", "filter", "large", "train"],
-        choices=["startup", "filter", "large", "train"],
+        default=["startup", "filter", "large", "train", "folders"],
+        choices=["startup", "filter", "large", "train", "folders"],
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     for name in args.which:
+        if name == "folders":  # its own script (benchmarks/folders.py): PNG folder against IDX files
+            subprocess.run([PY, str(HERE / "folders.py")], check=True, cwd=ROOT)
+            continue
         fn = {"startup": bench_startup, "filter": bench_filter, "large": bench_large, "train": bench_train}[name]
         fn(1 if name == "train" and args.repeat == 3 else args.repeat)
 

@@ -112,6 +112,7 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
     from convcli.convolution import ACTIVATIONS, PADDINGS
     from convcli.datasets import DATASETS
     from convcli.errors import ConvcliError
+    from convcli.imagefolders import COLORS
     from convcli.images import to_uint8
     from convcli.inspection import weights_file
     from convcli.objective import SCHEDULES
@@ -120,6 +121,7 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
     assert options.SCHEDULES == SCHEDULES
     assert options.GRAY_METHODS == GRAY_METHODS == ("luma", "average", "bt709")
     assert options.DATASETS == DATASETS
+    assert options.COLORS == COLORS
     for method in GRAY_METHODS:
         to_gray(np.zeros((2, 2, 3)), method)
     assert options.RANGES[-1] == "raw"

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backend import keras as _keras
 from .checkpoints import RunState, save_model
 from .interrupts import StopFlag
+
+if TYPE_CHECKING:
+    from .modelmeta import ModelMeta
 
 keras = _keras()
 
@@ -31,15 +34,15 @@ class StopOnSignal(keras.callbacks.Callback):
 
 class EpochRecorder(keras.callbacks.Callback):
     """Appends each completed epoch's metrics and time to the run's history, then saves the
-    checkpoint (every epoch but the last, and only where ``checkpoint`` is given).
+    checkpoint (every epoch but the last, and only where ``checkpoint`` is given) carrying ``meta``.
 
     Own rather than ``keras.callbacks.History``: that one starts afresh on resume and also
     records an epoch cut short by a signal, which must not count as done.
     """
 
-    def __init__(self, run: RunState, checkpoint: Path | None) -> None:
+    def __init__(self, run: RunState, checkpoint: Path | None, meta: ModelMeta | None = None) -> None:
         super().__init__()
-        self.run, self.checkpoint = run, checkpoint
+        self.run, self.checkpoint, self.meta = run, checkpoint, meta
         self.epoch_started = time.monotonic()
         self.batches = 0
 
@@ -62,4 +65,4 @@ class EpochRecorder(keras.callbacks.Callback):
         )
         self.run.epochs_done = epoch + 1
         if self.checkpoint is not None and epoch + 1 < self.run.config.epochs:
-            save_model(self.model, self.checkpoint, self.run.as_json("running"), dataset=self.run.config.dataset)
+            save_model(self.model, self.checkpoint, self.run.as_json("running"), self.meta)

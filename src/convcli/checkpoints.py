@@ -14,11 +14,15 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import input_error
+from .modelmeta import write_meta
 from .outputs import atomic_path
 from .trainconfig import TrainConfig
+
+if TYPE_CHECKING:
+    from .modelmeta import ModelMeta
 
 STATE_ENTRY = "convcli_state.json"
 
@@ -77,20 +81,16 @@ class RunState:
         }
 
 
-def save_model(model: Any, path: Path, state: dict[str, Any] | None = None, *, dataset: str | None = None) -> None:
-    """Save atomically; a checkpoint also carries the run's state inside the .keras zip, and a
-    model trained on ``dataset`` its metadata (:mod:`convcli.modelmeta`)."""
+def save_model(model: Any, path: Path, state: dict[str, Any] | None = None, meta: ModelMeta | None = None) -> None:
+    """Save atomically, with what the model was trained on (``meta``, :mod:`convcli.modelmeta`)
+    inside the .keras zip; a checkpoint also carries the run's state there."""
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
+        if meta is not None:
+            write_meta(tmp, meta)
         if state is not None:
             with zipfile.ZipFile(tmp, "a") as archive:
                 archive.writestr(STATE_ENTRY, json.dumps(state))
-        if dataset is not None:
-            # Issue 14 (s14-meta): a minimal metadata write (built-in datasets only) so that the
-            # reading side can be tested; issue 16's branch owns this step and replaces it.
-            from .modelmeta import default_meta, write_meta
-
-            write_meta(tmp, default_meta(dataset))
 
 
 def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -119,8 +119,13 @@ def resume_conflicts(stored: dict[str, Any], changes: Mapping[str, Any]) -> dict
     return {
         name: (stored.get(name), value)
         for name, value in changes.items()
-        if name not in RESUMABLE and value != stored.get(name)
+        if name not in RESUMABLE and _plain(value) != _plain(stored.get(name))
     }
+
+
+def _plain(value: Any) -> Any:
+    """A value as the checkpoint's JSON stores it (tuples as lists), for comparison."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def resume_state(checkpoint: str | os.PathLike[str], changes: str | Mapping[str, Any]) -> RunState:

@@ -49,7 +49,8 @@ def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[
 
 
 def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
-    """Run one 28×28 uint8 image through ``model``; return each selected layer's maps."""
+    """Run one uint8 image (a 28×28 digit, or an (H, W, C) picture) through ``model``; return
+    each selected layer's maps."""
     from .backend import keras
     from .datasets import scale_images as prepare_images
     from .models import check_image_model
@@ -98,12 +99,11 @@ def feature_maps_file(
     """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each.
 
     ``index``: a test image of ``dataset`` (default: the one the model was trained on), its
-    class named in each grid's title."""
-    from .images import read_source
+    class named in each grid's title; ``image``: prepared as the model's metadata says."""
     from .modelmeta import dataset_for
     from .models import load_model
     from .plots import save_tiles
-    from .prediction import dataset_test_item, prepare_digit
+    from .prediction import dataset_test_item, model_input
 
     check_output_path(output, inputs=(image,) if image else ())
     if Path(str(output)).suffix.lower() != ".png":
@@ -112,11 +112,13 @@ def feature_maps_file(
         raise input_error("give an IMAGE or --index N (one of them)")
     model = load_model(model_path)
     if index is not None:
-        dataset = dataset_for(model_path, dataset)[1]
+        meta, dataset = dataset_for(model_path, dataset)
+        if meta.preparation == "resize":
+            raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give an IMAGE, not an index")
         digit, label = dataset_test_item(index, dataset, data_dir)
         what = f"{dataset} test image {index} ({label})"
     else:
-        digit, what = prepare_digit(read_source(image), image), Path(str(image)).name
+        digit, what = model_input(model_path, str(image)), Path(str(image)).name
     layers = feature_maps(model, digit, layer)
     written = []
     for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):

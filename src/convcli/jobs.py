@@ -16,14 +16,18 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .color import check_gray_method, gray_image, gray_pixels, to_gray
+from .errors import input_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     from PIL import Image as PILImage
 
+    from .datasets import Dataset
     from .evaluation import EvalResult
 
 
@@ -133,10 +137,13 @@ def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None) -
 
 @dataclass
 class Evaluation:
-    """A model's test-set metrics and the pictures drawn of them (empty without a plot folder)."""
+    """A model's test-set metrics and the pictures drawn of them (empty without a plot folder);
+    for a model trained on a folder, what it was evaluated on and its class names."""
 
     result: EvalResult
     plots: list[Path]
+    evaluated_on: str | None = None
+    class_names: list[str] | None = None
 
 
 def evaluate_file(
@@ -145,12 +152,16 @@ def evaluate_file(
     dataset: str | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     plot_dir: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
     ``plot_dir``, draw the confusion heat map and the misclassified images there.
 
     ``dataset``: by default the one the model was trained on (its stored metadata; MNIST for
-    models that carry none); another one is used as asked, with a warning.
+    models that carry none); another one is used as asked, with a warning. ``data``: a folder
+    of pictures or an IDX set (see :func:`convcli.imagefolders.load_test_folder`); a model
+    trained on a folder is by default evaluated on its run's own test split.
     """
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays
@@ -160,17 +171,60 @@ def evaluate_file(
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_model(model_path)  # first: its errors say best what is wrong with the file
-    meta, name = dataset_for(model_path, dataset)
-    data = load_dataset(name, data_dir)
-    names = class_names_for(meta, name)
-    result = evaluate_arrays(model, data.x_test, data.y_test, len(names), names)
+    labelled = _folder_test_set(model_path, data, warn)
+    if labelled is None:
+        meta, name = dataset_for(model_path, dataset)
+        test_set, evaluated_on = load_dataset(name, data_dir), None
+        names = class_names_for(meta, name)
+    else:
+        (test_set, evaluated_on), name = labelled, labelled[0].name
+        names = test_set.class_names
+    result = evaluate_arrays(model, test_set.x_test, test_set.y_test, len(names), names)
     result.dataset = name
-    if folder is None:
-        return Evaluation(result, [])
-    from .plots import plot_evaluation
+    plots: list[Path] = []
+    if folder is not None:
+        from .plots import plot_evaluation
 
-    plots = plot_evaluation(result, data.x_test, data.y_test, folder, stem=Path(model_path).stem, class_names=names)
-    return Evaluation(result, plots)
+        plots = plot_evaluation(
+            result, test_set.x_test, test_set.y_test, folder, stem=Path(model_path).stem, class_names=names
+        )
+    return Evaluation(result, plots, evaluated_on, names if labelled is not None else None)
+
+
+def _folder_test_set(
+    model_path: str | os.PathLike[str], data: str | os.PathLike[str] | None, warn: Callable[[str], None] | None
+) -> tuple[Dataset, str] | None:
+    """The test pictures of ``data``, or of the folder the model was trained on (named by its
+    run record); None for a model of a built-in dataset evaluated on one."""
+    from .datasets import DATASETS
+    from .imagefolders import load_test_folder
+    from .modelmeta import read_meta
+
+    meta = read_meta(model_path)
+    if data is None and (not meta.stored or meta.dataset in DATASETS):
+        return None
+    record = recorded_data(model_path)
+    if data is None:
+        if record is None:
+            raise input_error(
+                f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data)"
+            )
+        data = record["folder"]
+    return load_test_folder(data, meta, record, warn)
+
+
+def recorded_data(model_path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """What the run record beside a model says about a folder it was trained on, or None."""
+    import json
+
+    from .checkpoints import record_path_for
+
+    try:
+        record = json.loads(record_path_for(model_path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    data = record.get("data") if isinstance(record, dict) else None
+    return data if isinstance(data, dict) and isinstance(data.get("folder"), str) else None
 
 
 @dataclass

@@ -6,6 +6,7 @@ The spec language lives in :mod:`convcli.layerspec`, the named models in
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -62,6 +63,25 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
     return k.layers.BatchNormalization(momentum=float(bound.get("momentum", 0.99)), name=name)
 
 
+def _check_fit(spec: LayerSpec, shape: tuple[int, ...], input_shape: tuple[int, int, int]) -> None:
+    """A conv kernel or pooling window larger than the (unpadded) maps it gets cannot fit: say
+    which layer, what it gets, and that the model's input is too small for it."""
+    if spec.kind not in ("conv", "pool", "avgpool") or len(shape) != 3:
+        return
+    bound = bind_arguments(spec)
+    size = bound["kernel"] if spec.kind == "conv" else bound.get("size", 2)
+    if bound.get("padding", "valid") == "same" or min(shape[0], shape[1]) >= size:
+        return
+    what = f"a {size}×{size} kernel" if spec.kind == "conv" else f"a {size}×{size} pooling window"
+    below = "convolution" if spec.kind == "conv" else "pooling"
+    raise spec_error(
+        spec,
+        f"{what} does not fit the {shape[0]}×{shape[1]}×{shape[2]} maps it gets: {below} would go below 1×1 "
+        f"(the input {'×'.join(map(str, input_shape))} is too small for this model; use larger images, "
+        "fewer pooling layers or padding=same)",
+    )
+
+
 def build_model(
     spec: str | list[LayerSpec],
     *,
@@ -92,6 +112,7 @@ def build_model(
             raise spec_error(layer_spec, f"layer name {layer.name!r} is used twice")
         names.add(layer.name)
         shape = tuple(x.shape[1:])
+        _check_fit(layer_spec, shape, input_shape)
         try:
             x = layer(x)
         except (ValueError, TypeError) as exc:
@@ -156,19 +177,39 @@ def load_model(path: str | Any) -> Any:
 
 
 def check_image_model(model: Any, source: str = "model") -> tuple[int, ...]:
-    """The model's input shape without the batch axis; it must take 28×28(×1) images."""
+    """The model's input shape without the batch axis; it must take one gray or RGB image
+    (H×W×1, H×W×3, H×W, or MNIST's 784 pixels in a row)."""
     shape = tuple(model.inputs[0].shape[1:])
-    if shape not in ((28, 28, 1), (28, 28), (784,)):
-        raise input_error(f"{source}: the model takes inputs of shape {shape}, not 28×28×1 images")
+    image = len(shape) in (2, 3) and all(isinstance(d, int) for d in shape) and shape[2:] in ((), (1,), (3,))
+    if not image and shape != (784,):
+        raise input_error(f"{source}: the model takes inputs of shape {shape}, not gray or RGB images")
     out = tuple(model.outputs[0].shape[1:])
     if len(out) != 1:
         raise input_error(f"{source}: the model outputs shape {out}, not class scores")
     return shape
 
 
-def model_from_argument(model: str | None, layers: str | None) -> Any:
-    """A Keras model from ``summary``'s arguments: a ``.keras`` file, a preset, or a spec."""
+def parse_input_shape(text: str) -> tuple[int, int, int]:
+    """``HxWxC`` (or ``HxW`` for gray) as (H, W, C); C is 1 (gray) or 3 (RGB)."""
+    match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*(?:[x×X]\s*(\d+)\s*)?", text)
+    shape = (int(match[1]), int(match[2]), int(match[3] or 1)) if match else None
+    if shape is None or not (1 <= shape[0] <= 4096 and 1 <= shape[1] <= 4096 and shape[2] in (1, 3)):
+        raise input_error(
+            f"input_shape must be HxWxC with sides of 1 to 4096 and C 1 or 3 (such as 64x48x3), got {text!r}"
+        )
+    return shape
+
+
+def model_from_argument(model: str | None, layers: str | None, input_shape: tuple[int, int, int] | None = None) -> Any:
+    """A Keras model from ``summary``'s arguments: a ``.keras`` file, or a preset (ten classes) or
+    a spec (as many classes as its last dense has units) built for ``input_shape`` (default
+    MNIST's 28×28×1)."""
     if model and (model.endswith(".keras") or Path(model).exists()) and not layers:
+        if input_shape is not None:
+            raise input_error(f"{model}: a saved model has its own input shape; input_shape is for presets and specs")
         return load_model(model)
     spec, name = resolve_architecture(model, layers)
-    return build_model(spec, name=name or "convcli_model")
+    last = parse_spec(spec)[-1]
+    # A spec of one's own may score any number of classes: its last dense says how many.
+    classes = bind_arguments(last).get("units", NUM_CLASSES) if name is None and last.kind == "dense" else NUM_CLASSES
+    return build_model(spec, name=name or "convcli_model", input_shape=input_shape or INPUT_SHAPE, num_classes=classes)

@@ -137,9 +137,11 @@ def plot_evaluation(
     ]
     mistakes = result.predictions != y_test
     wrong = np.nonzero(mistakes)[0][:max_mistakes]
-    names = list(class_names or [str(c) for c in range(result.confusion.shape[0])])
+    names = list(class_names or [str(i) for i in range(result.confusion.shape[0])])
     captions = [f"#{i} true {names[y_test[i]]}\npred {names[result.predictions[i]]}" for i in wrong]
-    images = x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
+    images = x_test[wrong] if len(wrong) else np.zeros((1, *x_test.shape[1:]), np.uint8)
+    if images.ndim == 4 and images.shape[3] == 1:  # gray pictures of a folder: (N, H, W, 1)
+        images = images[:, :, :, 0]
     written.append(
         plot_digit_grid(
             images,

@@ -95,14 +95,15 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 @dataclass
 class Prediction:
-    """One classified image: the class, all probabilities, and the 28×28 input the model saw."""
+    """One classified image: the class, all probabilities, and the input the model saw (28×28
+    for a digit model, the resized picture for a model trained on a folder)."""
 
     input: str
     prediction: int
     probabilities: list[float]
     digit: np.ndarray
     seen: str | None = None
-    """Where ``show_input`` wrote the 28×28 the model saw (None when not asked)."""
+    """Where ``show_input`` wrote the input the model saw (None when not asked)."""
     class_names: list[str] = field(default_factory=list, repr=False)
     """The model's class names ("Ankle boot"); empty: the class index is its name (digits)."""
 
@@ -187,8 +188,8 @@ def predict_digits(
     names: list[str],
     class_names: list[str] | None = None,
 ) -> list[Prediction]:
-    """Classify prepared uint8 (N, 28, 28) images ``names`` with a loaded model whose classes
-    are ``class_names`` (default: the class index)."""
+    """Classify prepared uint8 inputs, (N, 28, 28) digits or (N, H, W, C) pictures, with a loaded
+    model whose classes are ``class_names`` (default: the class index)."""
     from .datasets import scale_images as prepare_images
     from .evaluation import predict_probabilities
     from .models import check_image_model
@@ -202,6 +203,19 @@ def predict_digits(
     ]
 
 
+def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
+    """Each picture as the model takes it: resized as a folder model's training pictures were,
+    or prepared like MNIST's digits for a digit model."""
+    from .images import DEFAULT_MAX_PIXELS, read_source
+
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    if meta.preparation == "resize":
+        from .imagefolders import read_picture
+
+        return [read_picture(path, meta.input_shape[:2], meta.color, max_pixels=limit) for path in images]
+    return [prepare_digit(read_source(path, max_pixels=limit), path) for path in images]
+
+
 def predict_files(
     model_path: str | os.PathLike[str],
     images: list[str],
@@ -212,13 +226,14 @@ def predict_files(
     max_pixels: int | None = None,
     show_input: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
-    """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset.
+    """Classify image files or, with ``index``, one test image of the dataset. Pictures are
+    prepared as the model's metadata says: like MNIST's digits, or resized as the folder's
+    pictures were in training (models trained on a folder, which also name their classes).
 
     ``dataset`` (for ``index``): by default the one the model was trained on (its stored
     metadata). Predictions carry the model's class names. ``show_input``: where to save what
     the model saw (see :func:`convcli.seen.plan_seen`).
     """
-    from .images import DEFAULT_MAX_PIXELS, read_source
     from .modelmeta import class_names_for, dataset_for
     from .models import load_model
     from .seen import plan_seen, write_seen
@@ -228,14 +243,14 @@ def predict_files(
     if index is not None and images:
         raise input_error("give IMAGE files or --index N, not both")
     meta, dataset = dataset_for(model_path, dataset)
+    if index is not None and meta.preparation == "resize":
+        raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give IMAGE files, not an index")
     names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
     targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
         digits = [dataset_test_image(index, dataset, data_dir)]
     else:
-        digits = [
-            prepare_digit(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images
-        ]
+        digits = prepared_inputs(images, meta, max_pixels)
     model = load_model(model_path)
     results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
@@ -288,6 +303,14 @@ def predict_number_files(
             for digit in result.digits:
                 digit.seen = str(path)
     return results
+
+
+def model_input(model_path: str | os.PathLike[str], image: str) -> np.ndarray:
+    """``image`` prepared as the model's metadata says: like MNIST's digits, or resized as its
+    folder's pictures were in training."""
+    from .modelmeta import read_meta
+
+    return prepared_inputs([str(image)], read_meta(model_path), None)[0]
 
 
 def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:

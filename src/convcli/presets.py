@@ -7,10 +7,11 @@ lists them by the same names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .errors import input_error
-from .layerspec import read_spec_argument
+from .layerspec import parse_spec, read_spec_argument
 from .suggest import did_you_mean
 
 
@@ -92,3 +93,13 @@ def resolve_architecture(preset: str | None, layers: str | None) -> tuple[str, s
     if preset not in PRESETS:
         raise input_error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; presets: {', '.join(PRESETS)}")
     return PRESETS[preset].spec, preset
+
+
+def fit_output(spec: str, num_classes: int) -> str:
+    """A preset's spec for ``num_classes`` classes: its last ``dense(10)`` gets that many units
+    (a spec of one's own is left as written: it must end in ``dense(N)`` for N classes)."""
+    last = parse_spec(spec)[-1]
+    if last.kind != "dense" or not last.args or last.args[0] == num_classes:
+        return spec
+    token = re.sub(r"\(\s*\d+", f"({num_classes}", last.token, count=1)
+    return spec[: last.column] + token + spec[last.column + len(last.token) :]

@@ -1,4 +1,5 @@
-"""Saving what a model saw: the 28×28 inputs ``predict`` made, one PNG per picture or one grid.
+"""Saving what a model saw: the inputs ``predict`` made (28×28 digits, or pictures resized for a
+model trained on a folder), one PNG per picture or one grid.
 
 ``predict --show-input TARGET``: when TARGET is an existing folder, each input gets
 ``<stem>-seen.png`` there; otherwise TARGET is one PNG: the 28×28 itself for one single-digit
@@ -44,21 +45,30 @@ def plan_seen(target: str | os.PathLike[str], names: list[str]) -> list[Path]:
 
 
 def seen_grid(groups: list[list[np.ndarray]]) -> np.ndarray:
-    """Tiles of 28×28 digits as one uint8 picture: one row per group of several digits (a number),
-    or single digits :data:`GRID_COLUMNS` to a row; :data:`GAP` px of gray between tiles."""
+    """Tiles of the inputs seen (28×28 digits, or a folder model's H×W gray or RGB pictures) as
+    one uint8 picture: one row per group of several digits (a number), or single inputs
+    :data:`GRID_COLUMNS` to a row; :data:`GAP` px of gray between tiles."""
+    groups = [[_tile(t) for t in group] for group in groups]
     if all(len(g) == 1 for g in groups):
         flat = [g[0] for g in groups]
         groups = [flat[i : i + GRID_COLUMNS] for i in range(0, len(flat), GRID_COLUMNS)]
     if len(groups) == 1 and len(groups[0]) == 1:
-        return np.asarray(groups[0][0], dtype=np.uint8)
-    size = np.asarray(groups[0][0]).shape[0]
+        return groups[0][0]
+    (height, width), depth = groups[0][0].shape[:2], groups[0][0].shape[2:]
     columns = max(len(g) for g in groups)
-    grid = np.full((len(groups) * (size + GAP) - GAP, columns * (size + GAP) - GAP), GAP_VALUE, dtype=np.uint8)
+    size = (len(groups) * (height + GAP) - GAP, columns * (width + GAP) - GAP, *depth)
+    grid = np.full(size, GAP_VALUE, dtype=np.uint8)
     for row, group in enumerate(groups):
         for col, digit in enumerate(group):
-            top, left = row * (size + GAP), col * (size + GAP)
-            grid[top : top + size, left : left + size] = digit
+            top, left = row * (height + GAP), col * (width + GAP)
+            grid[top : top + height, left : left + width] = digit
     return grid
+
+
+def _tile(image: np.ndarray) -> np.ndarray:
+    """One input as uint8 (H, W) or (H, W, 3): a gray picture's channel axis dropped."""
+    tile = np.asarray(image, dtype=np.uint8)
+    return tile[:, :, 0] if tile.ndim == 3 and tile.shape[2] == 1 else tile
 
 
 def write_seen(targets: list[Path], groups: list[list[np.ndarray]]) -> list[Path]:

@@ -19,13 +19,24 @@ from .presets import PRESETS, Hyperparameters, resolve_architecture
 @dataclass(kw_only=True)
 class TrainConfig(Hyperparameters):
     """Everything that defines a training run: the hyperparameters (defaults in
-    :class:`~convcli.presets.Hyperparameters`), the model's spec, data, output and processes."""
+    :class:`~convcli.presets.Hyperparameters`), the model's spec, data, output and processes.
+
+    ``data`` is a folder of pictures or an IDX set (instead of the built-in ``dataset``), read as
+    ``image_size``, ``color``, ``test_split`` and ``strict`` say (see
+    :class:`convcli.imagefolders.FolderOptions`); ``flip`` mirrors training pictures at random.
+    """
 
     spec: str
     preset: str | None = None
     seed: int = 0
     dataset: str = "mnist"
     data_dir: str | None = None
+    data: str | None = None
+    image_size: tuple[int, int] | None = None
+    color: str | None = None
+    test_split: float = 0.2
+    flip: bool = False
+    strict: bool = False
     output: str = "model.keras"
     limit: int | None = None
     precision: str = "float32"
@@ -75,6 +86,7 @@ class TrainConfig(Hyperparameters):
         _check(self.limit is None or self.limit >= 1, f"limit must be at least 1, got {self.limit}")
         _check(0 <= self.seed < 2**32, f"seed must be in 0 … 2^32−1, got {self.seed}")
         _check(Path(self.output).suffix == ".keras", f"{self.output}: the model file must end in .keras")
+        self._validate_data()
         if self.num_processes is not None or self.process_id is not None or self.coordinator:
             if not (self.coordinator and self.num_processes and self.process_id is not None):
                 raise input_error(
@@ -82,6 +94,21 @@ class TrainConfig(Hyperparameters):
                 )
             if self.num_processes < 1 or not 0 <= self.process_id < self.num_processes:
                 raise input_error(f"process_id must be in 0 … {self.num_processes - 1}")
+
+    def _validate_data(self) -> None:
+        """The data folder's options: they need ``data``, and it must be a folder."""
+        from .imagefolders import COLORS, check_image_size
+
+        if self.image_size is not None:
+            self.image_size = (*self.image_size,)  # a checkpoint's JSON gives a list
+            check_image_size(self.image_size)
+        _check(self.color in (None, *COLORS), f"color must be gray or rgb, got {self.color!r}")
+        _check(0 < self.test_split < 1, f"test_split must be in (0, 1), got {self.test_split}")
+        if self.data is None:
+            extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip"] * self.flip
+            _check(not extra, f"{', '.join(extra)} apply to a data folder: give data (a folder of pictures)")
+        else:
+            _check(Path(self.data).is_dir(), f"{self.data}: no such data folder")
 
 
 def _check(condition: bool, message: str) -> None:

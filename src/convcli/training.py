@@ -25,6 +25,7 @@ from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError
 from .interrupts import signals_caught
 from .objective import learning_rate_schedule, loss_label, training_loss
 from .outputs import check_output_path, write_text
+from .presets import fit_output
 from .trainconfig import TrainConfig
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def train(
     resume: str | os.PathLike[str] | None = None,
     changes: Mapping[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``config``'s model on its dataset; save the model, a checkpoint and a JSON record.
 
@@ -68,7 +70,8 @@ def train(
     training continues from it with the checkpoint's config, ``config.output`` and ``changes``
     (TrainConfig fields: only ``epochs``, ``output`` and ``data_dir`` may differ from the
     checkpoint's, see :func:`~convcli.checkpoints.resume_state`). ``log(message)`` receives
-    one-line status messages.
+    one-line status messages, ``warn(message)`` one line per file of a data folder that is
+    skipped (default: ``log``).
     """
     log = log or (lambda message: None)
     with signals_caught() as flag:
@@ -83,8 +86,10 @@ def train(
         from .trainingdata import load_training_data
 
         strategy, setup = _prepare_backend(config)
-        data = load_training_data(config, log)
-        model = _model(config, data.steps, resume, strategy)
+        data = load_training_data(config, log, warn)
+        if config.preset is not None:
+            config.spec = fit_output(config.spec, data.num_classes)
+        model = _model(config, data, resume, strategy)
         log(
             f"model {config.preset or 'from spec'}: {model.count_params():,} parameters"
             + (f"; resuming after epoch {run.epochs_done}" if resume is not None else "")
@@ -95,7 +100,7 @@ def train(
             raise ConvcliError(f"training stopped early after {run.epochs_done} epochs", exit_code=EXIT_FAILURE)
         record = _record(run, data, model)
         if flag.signal_name is not None and run.epochs_done < config.epochs:
-            return _interrupted(model, run, record, output, flag.signal_name)
+            return _interrupted(model, run, data, record, output, flag.signal_name)
         return _completed(model, run, data, record, output, setup)
 
 
@@ -114,17 +119,23 @@ def _prepare_backend(config: TrainConfig) -> tuple[Any, dict[str, Any]]:
     return strategy, {"precision": precision, "distributed": distributed, "replicas": replicas, "processes": processes}
 
 
-def _model(config: TrainConfig, steps: int, resume: str | os.PathLike[str] | None, strategy: Any) -> Any:
-    """The checkpoint's model when resuming; otherwise the spec's model, compiled with Adam, the
-    run's loss and schedule (inside the distribution strategy's scope when there is one)."""
+def _model(config: TrainConfig, data: TrainingData, resume: str | os.PathLike[str] | None, strategy: Any) -> Any:
+    """The checkpoint's model when resuming; otherwise the spec's model for the data's input
+    shape and classes, compiled with Adam, the run's loss and schedule (inside the distribution
+    strategy's scope when there is one)."""
     from .backend import keras
     from .models import build_model, load_model
 
     if resume is not None:
         return load_model(resume)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(config.spec, name=config.preset or "convcli_model")
-        schedule = learning_rate_schedule(config.schedule, config.learning_rate, config.epochs * steps)
+        model = build_model(
+            config.spec,
+            name=config.preset or "convcli_model",
+            input_shape=data.input_shape,
+            num_classes=data.num_classes,
+        )
+        schedule = learning_rate_schedule(config.schedule, config.learning_rate, config.epochs * data.steps)
         model.compile(
             optimizer=keras().optimizers.Adam(learning_rate=schedule),
             loss=training_loss(config.label_smoothing),
@@ -149,6 +160,7 @@ def _fit(
         seed=config.seed + run.epochs_done,
         augment=config.augment,
         first_epoch=run.epochs_done,
+        flip=config.flip,
     )
     model.fit(
         batches,
@@ -159,7 +171,7 @@ def _fit(
         verbose=0,
         callbacks=[
             *callbacks,
-            EpochRecorder(run, None if config.multi_process else checkpoint),
+            EpochRecorder(run, None if config.multi_process else checkpoint, data.meta),
             StopOnSignal(flag),
         ],
     )
@@ -199,8 +211,9 @@ def _record(run: RunState, data: TrainingData, model: Any) -> dict[str, Any]:
     """What every run records, completed or not: data, model, hyperparameters, history, versions."""
     config = run.config
     return {
-        "dataset": config.dataset,
+        "dataset": config.dataset if config.data is None else data.meta.dataset,
         "data_source": data.source,
+        **({"data": data.details} if data.details else {}),
         "preset": config.preset,
         "spec": config.spec,
         "hyperparameters": {**config.hyperparameters, "optimizer": "adam", "limit": config.limit},
@@ -215,11 +228,13 @@ def _record(run: RunState, data: TrainingData, model: Any) -> dict[str, Any]:
     }
 
 
-def _interrupted(model: Any, run: RunState, record: dict[str, Any], output: Path, signal_name: str) -> TrainResult:
+def _interrupted(
+    model: Any, run: RunState, data: TrainingData, record: dict[str, Any], output: Path, signal_name: str
+) -> TrainResult:
     """Stopped by a signal: process 0 saves a checkpoint and a record saying how to resume."""
     checkpoint = checkpoint_path_for(output)
     if run.config.is_chief:
-        save_model(model, checkpoint, run.as_json("interrupted"), dataset=run.config.dataset)
+        save_model(model, checkpoint, run.as_json("interrupted"), data.meta)
     record.update(
         status="interrupted",
         signal=signal_name,
@@ -235,7 +250,7 @@ def _interrupted(model: Any, run: RunState, record: dict[str, Any], output: Path
     return TrainResult(None, record_path, checkpoint, record, True, signal_name)
 
 
-def _gathered(model: Any, config: TrainConfig) -> Any:
+def _gathered(model: Any, config: TrainConfig, data: TrainingData) -> Any:
     """The trained weights in a model outside the distribution, so that process 0 can save it
     without collectives (every process fetches the replicated weights in the same order)."""
     from .backend import keras
@@ -243,7 +258,9 @@ def _gathered(model: Any, config: TrainConfig) -> Any:
 
     weights = [np.asarray(w) for w in model.get_weights()]
     keras().distribution.set_distribution(None)
-    local = build_model(config.spec, name=config.preset or "convcli_model")
+    local = build_model(
+        config.spec, name=config.preset or "convcli_model", input_shape=data.input_shape, num_classes=data.num_classes
+    )
     local.set_weights(weights)
     local.compile(loss=training_loss(config.label_smoothing), metrics=["accuracy"])
     return local
@@ -266,10 +283,10 @@ def _completed(
     config = run.config
     test = _test_metrics(model, data, config.multi_process)
     if config.multi_process:
-        model = _gathered(model, config)
+        model = _gathered(model, config, data)
         record["weights_sha256"] = _weights_digest(model)
     if config.is_chief:
-        save_model(model, output, dataset=config.dataset)
+        save_model(model, output, meta=data.meta)
     record.update(status="completed", epochs_completed=run.epochs_done, model=str(output), test=test)
     record.update(seconds=run.seconds, **setup)
     record_path = record_path_for(output)

@@ -9,11 +9,13 @@ import click
 import typer
 
 from ..errors import ConvcliError
-from .common import app, console, echo, is_tty, print_json, table
+from .common import app, console, echo, is_tty, print_json, stderr_line, table
 from .options import (
+    COLORS,
     PRECISIONS,
     SCHEDULES,
     DataDir,
+    DataFolder,
     Dataset,
     Json,
     Layers,
@@ -39,6 +41,10 @@ def summary(
         ),
     ] = None,
     layers: Layers = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option("--input", metavar="HxWxC", help="Build the preset or spec for these images (default 28x28x1)."),
+    ] = None,
     json_: Json = False,
 ) -> None:
     """Show each layer's output shape and parameter count with the arithmetic behind them.
@@ -48,12 +54,15 @@ def summary(
     \b
         convcli summary lecture-cnn        # 32·3·3·1 + 32 = 320, (28 + 2·0 − 3)/1 + 1 = 26 …
         convcli summary --layers "conv(64,3),flatten,dense(10)"     # 433,290 parameters
+        convcli summary cnn --input 64x48x3                          # the same preset on colour photos
         convcli summary cnn.keras --json
     """
-    from ..models import model_from_argument
+    from ..models import model_from_argument, parse_input_shape
+
+    shape = parse_input_shape(input_shape) if input_shape is not None else None
     from ..summary import describe_model
 
-    keras_model = model_from_argument(model, layers)
+    keras_model = model_from_argument(model, layers, shape)
     rows = describe_model(keras_model)
     total = int(keras_model.count_params())
     if json_:
@@ -94,7 +103,10 @@ def train(
         str | None,
         typer.Option("--schedule", click_type=click.Choice(SCHEDULES), help="Learning-rate schedule (preset default)."),
     ] = None,
-    augment: Annotated[bool | None, typer.Option("--augment/--no-augment", help="Random 2-pixel shifts.")] = None,
+    augment: Annotated[
+        bool | None,
+        typer.Option("--augment/--no-augment", help="Random shifts: 2 px on 28×28, as much in proportion on larger."),
+    ] = None,
     label_smoothing: Annotated[
         float | None,
         typer.Option("--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."),
@@ -103,6 +115,27 @@ def train(
     validation_split: Annotated[float, typer.Option("--validation-split", help="Fraction held out.")] = 0.1,
     dataset: Dataset = "mnist",
     data_dir: DataDir = None,
+    data: DataFolder = None,
+    image_size: Annotated[
+        str | None,
+        typer.Option("--image-size", metavar="H[xW]", help="Resize --data pictures (default: their own size)."),
+    ] = None,
+    color: Annotated[
+        str | None,
+        typer.Option(
+            "--color",
+            click_type=click.Choice(COLORS),
+            help="--data as gray or rgb (default: rgb if any picture has colour).",
+        ),
+    ] = None,
+    test_split: Annotated[
+        float,
+        typer.Option("--test-split", help="Fraction of each class held out for testing when --data has no test/."),
+    ] = 0.2,
+    flip: Annotated[bool, typer.Option("--flip", help="Mirror half the pictures left to right (photos).")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a --data folder holding unreadable files (default: skip them).")
+    ] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training images.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run's checkpoint.")] = None,
     plot: Annotated[bool, typer.Option("--plot", help="Also write loss/accuracy curves (PNG).")] = False,
@@ -120,7 +153,8 @@ def train(
     process_id: Annotated[int | None, typer.Option("--process-id", envvar="CONVCLI_PROCESS_ID")] = None,
     json_: Json = False,
 ) -> None:
-    """Train a classifier on MNIST; write MODEL.keras and its JSON record beside it.
+    """Train a classifier on MNIST, Fashion-MNIST or your own images (--data DIR); write
+    MODEL.keras and its JSON record beside it.
 
     Ctrl-C or SIGTERM stops after the current batch and saves a checkpoint to resume from.
     --resume goes on with the checkpoint's settings: --epochs, -o and --data-dir may change;
@@ -133,8 +167,10 @@ def train(
         convcli train mlp -o mlp.keras         # 98%+
         convcli train cnn --seed 0             # 99.4%+, the recommended model
         convcli train --layers "conv(32,3),pool(2),flatten,dense(10)" --epochs 3 -o mine.keras
+        convcli train cnn --data leaves/ --image-size 64 --flip -o leaves.keras
         convcli train --resume cnn.ckpt.keras
     """
+    from ..imagefolders import parse_image_size
     from ..objective import loss_key
     from ..training import TrainConfig, interrupted_error
     from ..training import train as run_training
@@ -156,6 +192,12 @@ def train(
         "coordinator": coordinator,
         "num_processes": num_processes,
         "process_id": process_id,
+        "data": data,
+        "image_size": parse_image_size(image_size) if image_size is not None else None,
+        "color": color,
+        "test_split": test_split,
+        "flip": flip,
+        "strict": strict,
     }
     changes: dict[str, Any] = {}
     if resume:
@@ -167,7 +209,14 @@ def train(
     from .progress import TrainingProgress
 
     progress = TrainingProgress(sys.stderr if json_ else sys.stdout, console() if is_tty() else None)
-    result = run_training(config, callbacks=[progress], resume=resume, changes=changes, log=progress.log)
+    result = run_training(
+        config,
+        callbacks=[progress],
+        resume=resume,
+        changes=changes,
+        log=progress.log,
+        warn=lambda m: stderr_line(f"warning: {m}"),
+    )
     if result.interrupted:
         raise interrupted_error(result)
     if plot:
@@ -238,6 +287,16 @@ def evaluate(
     model: ModelFile,
     dataset: ModelDataset = None,
     data_dir: DataDir = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="DIR",
+            help="Labelled pictures laid out as for training (its test/ folder if it has one; the run's own "
+            "test split if it is the training folder), or an IDX set. Default for a model trained on a "
+            "folder: its run's test split.",
+        ),
+    ] = None,
     plot: Annotated[
         str | None, typer.Option("--plot", help="Existing folder for the confusion heat map and the mistakes.")
     ] = None,
@@ -255,18 +314,26 @@ def evaluate(
         convcli evaluate cnn.keras
         convcli evaluate cnn.keras --json | jq .accuracy
         convcli evaluate cnn.keras --plot report/
+        convcli evaluate leaves.keras --data more-leaves/
     """
     from ..jobs import evaluate_file
 
-    evaluation = evaluate_file(model, dataset=dataset, data_dir=data_dir, plot_dir=plot)
+    evaluation = evaluate_file(
+        model, dataset=dataset, data_dir=data_dir, plot_dir=plot, data=data, warn=lambda m: stderr_line(f"warning: {m}")
+    )
     result = evaluation.result
     plots = [str(path) for path in evaluation.plots]
     if json_:
-        print_json({**result.as_json(), **({"plots": plots} if plot else {})})
+        extra = {"evaluated_on": evaluation.evaluated_on, "class_names": evaluation.class_names}
+        print_json(
+            {**result.as_json(), **(extra if evaluation.class_names else {}), **({"plots": plots} if plot else {})}
+        )
         return
-    echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     n = result.confusion.shape[0]
     named = [_class_label(i, result.class_names) for i in range(n)]
+    if evaluation.evaluated_on:
+        echo(f"evaluated on {evaluation.evaluated_on}\n")
+    echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     table(
         "Confusion matrix (rows: true class, columns: predicted)",
         ["true\\pred", *map(str, range(n))],
@@ -308,6 +375,8 @@ def predict(
 ) -> None:
     """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
+    A model trained on a folder (train --data) gets each picture resized as its training
+    pictures were, and its class names are printed.
 
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
     is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
@@ -321,6 +390,7 @@ def predict(
         convcli predict cnn.keras scan.png --show-input seen.png
         convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
         convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
+        convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
     """
     from ..prediction import predict_files, predict_number_files
 

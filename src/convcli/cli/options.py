@@ -105,4 +105,15 @@ Layers = Annotated[
         "--layers", "-l", help='Layer spec such as "conv(32,3),pool(2),flatten,dense(10)", or @FILE holding one.'
     ),
 ]
+DataFolder = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        metavar="DIR",
+        help="Your own images: a folder with one sub-folder of pictures per class (or train/ and test/ "
+        "folders laid out so), or a folder holding an IDX set (EMNIST…).",
+    ),
+]
+COLORS = ("gray", "rgb")
+"""imagefolders.COLORS."""
 TestIndex = Annotated[int | None, typer.Option("--index", "-i", min=0, help="Use test image N of --dataset.")]

@@ -95,11 +95,14 @@ def _listed(grid: np.ndarray) -> list[list[float]] | list[list[int]]:
 class Explainer:
     """A loaded model ready to be explained; safe to share between server threads."""
 
-    def __init__(self, model: Any, *, class_names: list[str] | None = None, source: str = "model") -> None:
+    def __init__(
+        self, model: Any, *, class_names: list[str] | None = None, source: str = "model", preparation: str = "digit"
+    ) -> None:
         from ..backend import keras
 
         self.model = model
         self.source = source
+        self.preparation = preparation  # how an uploaded photo becomes the grid: modelmeta's "digit" or "resize"
         self.input_shape = tuple(int(d) if d is not None else None for d in model.inputs[0].shape[1:])
         self.height, self.width, self.channels = input_geometry(self.input_shape, source)
         self.class_names = class_names or class_names_for(model)
@@ -122,8 +125,11 @@ class Explainer:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Explainer:
         """Load a ``.keras`` file in safe mode and prepare it."""
+        from ..modelmeta import read_meta
+
         model = load_model(path)
-        return cls(model, class_names=class_names_for(model, path), source=Path(path).name)
+        preparation = read_meta(path).preparation
+        return cls(model, class_names=class_names_for(model, path), source=Path(path).name, preparation=preparation)
 
     def model_info(self) -> dict[str, Any]:
         """Name, input shape, class names, every layer with the summary arithmetic, templates."""
@@ -182,6 +188,12 @@ class Explainer:
                 image = base64.b64decode(image, validate=True)
             except (binascii.Error, ValueError):
                 raise input_error("image must be base64-encoded image bytes") from None
+        if self.preparation == "resize":  # a model trained on a folder: resized as its pictures were, in gray
+            from ..imagefolders import picture_pixels
+            from ..images import open_image
+
+            picture = open_image(image, "uploaded image", max_pixels=MAX_IMAGE_PIXELS)
+            return picture_pixels(picture, (self.height, self.width), "gray")[:, :, 0].astype(np.float64)
         digit = prepare_digit(decode_image(image, "uploaded image", max_pixels=MAX_IMAGE_PIXELS), "uploaded image")
         if digit.shape != (self.height, self.width):
             resized = Image.fromarray(digit).resize((self.width, self.height), Image.Resampling.LANCZOS)
