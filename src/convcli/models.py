@@ -63,25 +63,6 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
     return k.layers.BatchNormalization(momentum=float(bound.get("momentum", 0.99)), name=name)
 
 
-def _check_fit(spec: LayerSpec, shape: tuple[int, ...], input_shape: tuple[int, int, int]) -> None:
-    """A conv kernel or pooling window larger than the (unpadded) maps it gets cannot fit: say
-    which layer, what it gets, and that the model's input is too small for it."""
-    if spec.kind not in ("conv", "pool", "avgpool") or len(shape) != 3:
-        return
-    bound = bind_arguments(spec)
-    size = bound["kernel"] if spec.kind == "conv" else bound.get("size", 2)
-    if bound.get("padding", "valid") == "same" or min(shape[0], shape[1]) >= size:
-        return
-    what = f"a {size}×{size} kernel" if spec.kind == "conv" else f"a {size}×{size} pooling window"
-    below = "convolution" if spec.kind == "conv" else "pooling"
-    raise spec_error(
-        spec,
-        f"{what} does not fit the {shape[0]}×{shape[1]}×{shape[2]} maps it gets: {below} would go below 1×1 "
-        f"(the input {'×'.join(map(str, input_shape))} is too small for this model; use larger images, "
-        "fewer pooling layers or padding=same)",
-    )
-
-
 def build_model(
     spec: str | list[LayerSpec],
     *,
@@ -112,7 +93,6 @@ def build_model(
             raise spec_error(layer_spec, f"layer name {layer.name!r} is used twice")
         names.add(layer.name)
         shape = tuple(x.shape[1:])
-        _check_fit(layer_spec, shape, input_shape)
         try:
             x = layer(x)
         except (ValueError, TypeError) as exc:

@@ -33,7 +33,9 @@ def _after(specs: list[LayerSpec], index: int, shape: tuple[int, ...]) -> str:
     return f"the {_shape_text(shape)} output of layer {index} {before.token.strip()!r}"
 
 
-def _next_shape(specs: list[LayerSpec], index: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+def _next_shape(
+    specs: list[LayerSpec], index: int, shape: tuple[int, ...], input_shape: tuple[int, ...]
+) -> tuple[int, ...]:
     """The output shape of layer ``index`` given its input ``shape`` (Keras's arithmetic)."""
     spec = specs[index]
     bound = bind_arguments(spec)
@@ -51,8 +53,9 @@ def _next_shape(specs: list[LayerSpec], index: int, shape: tuple[int, ...]) -> t
             raise spec_error(
                 spec,
                 f"its {k}×{k} window does not fit {_after(specs, index, shape)}: ⌊({n} − {k})/{stride}⌋ + 1 = "
-                f"{(n - k) // stride + 1}, so its output would be empty; use a smaller size, padding=same, "
-                "or fewer pooling or conv layers before it",
+                f"{(n - k) // stride + 1}, so its output would be empty (the input {'×'.join(map(str, input_shape))} "
+                "is too small for this model); use a smaller size, padding=same, or fewer pooling or conv "
+                "layers before it",
             )
         return out
     if spec.kind == "gap":
@@ -76,7 +79,7 @@ def spec_shapes(specs: list[LayerSpec], input_shape: tuple[int, ...] = (28, 28, 
     shapes: list[tuple[int, ...]] = []
     shape = tuple(input_shape)
     for index in range(len(specs)):
-        shape = _next_shape(specs, index, shape)
+        shape = _next_shape(specs, index, shape, tuple(input_shape))
         shapes.append(shape)
     return shapes
 

@@ -330,13 +330,14 @@ def evaluate(
         )
         return
     n = result.confusion.shape[0]
-    named = [_class_label(i, result.class_names) for i in range(n)]
+    # a folder model's own class names head the columns; a built-in dataset's classes are numbered
+    named = evaluation.class_names or [_class_label(i, result.class_names) for i in range(n)]
     if evaluation.evaluated_on:
         echo(f"evaluated on {evaluation.evaluated_on}\n")
     echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     table(
         "Confusion matrix (rows: true class, columns: predicted)",
-        ["true\\pred", *map(str, range(n))],
+        ["true\\pred", *(evaluation.class_names or map(str, range(n)))],
         [[named[i], *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
     )
     table(
