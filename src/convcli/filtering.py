@@ -17,17 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import to_gray
+from .bands import Encoding, Prepared, filter_bands, pixels_for, prepare, write_whole
 from .convolution import Convolver
+from .encoding import output_depth
 from .errors import ConvcliError, check_bounds, input_error
 from .images import (
     DEFAULT_MAX_PIXELS,
     check_range,
     image_format_for,
     is_raw_path,
-    read_source,
+    read_picture,
     source_stem,
-    write_array,
 )
 from .kernels import Kernel, load_kernel
 from .outputs import check_output_dir, check_output_path
@@ -124,6 +124,9 @@ def filter_images(
     in_place: bool = False,
     workers: int | None = None,
     png_level: int = 1,
+    border: str = "zero",
+    depth: int | None = None,
+    band_rows: int | None = None,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -134,6 +137,11 @@ def filter_images(
     Inputs stream through a bounded pipeline: ``workers`` threads decode and encode while the
     one Conv2D layer convolves, so memory does not grow with the number of files. PNG files are
     written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
+
+    ``border`` fills ``same`` padding (zero, reflect, edge, wrap); ``depth`` (8 or 16) fixes the
+    bits of image outputs (default: 16 for 16-bit inputs written as PNG or TIFF). Large pictures
+    go through the layer in bands of rows (``band_rows`` output rows each, by default sized to
+    bound memory) with exactly the whole-image result; see :mod:`convcli.bands`.
     """
     if not sources:
         raise input_error("no input given: name an image, a matrix file, '-' or use --sample")
@@ -146,13 +154,12 @@ def filter_images(
         check_bounds("workers", workers, 1, 64)
     check_bounds("png_level", png_level, 0, 9)
     loaded = [k if isinstance(k, Kernel) else load_kernel(k) for k in kernels]
-    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias)
+    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
     fmt = fmt.lower().lstrip(".")
-    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place)
+    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
     names = [k.name for k in loaded]
-    plan = _Plan(
-        conv, names, output, out_folder, fmt, gray, range_mode, max_pixels, tuple(sources), in_place, png_level
-    )
+    encoding = Encoding(range_mode, depth, png_level)
+    plan = _Plan(conv, names, output, out_folder, fmt, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
     records, failures = _Pipeline(plan, keep_going, workers).run(list(sources))
     return FilterResult(records, failures)
 
@@ -164,6 +171,7 @@ def _check_outputs(
     fmt: str,
     range_mode: str,
     in_place: bool,
+    depth: int | None = None,
 ) -> Path | None:
     """Check where the results go before any work: the folder or file, its format, and that the
     format can hold ``range_mode``'s values. Returns the output folder, if any."""
@@ -173,8 +181,8 @@ def _check_outputs(
     target = output if output is not None else f"x.{fmt}" if out_folder is not None else None
     pixels = target is not None and not is_raw_path(target)  # None: matrices on stdout
     check_range(range_mode, pixels=pixels)
-    if pixels and target != "-":
-        image_format_for(target)
+    if pixels:
+        output_depth(str(target), "PNG" if target == "-" else image_format_for(target), None, depth)
     return out_folder
 
 
@@ -188,19 +196,17 @@ class _Plan:
     out_folder: Path | None
     fmt: str
     gray: bool
-    range_mode: str
     max_pixels: int
     sources: tuple[str, ...]
     in_place: bool
-    png_level: int
+    encoding: Encoding
+    band_rows: int | None = None
 
-    def read(self, source: str) -> np.ndarray:
-        """Decode one input (gray first if asked) and check that it fits the layer."""
-        image = read_source(source, max_pixels=self.max_pixels)
-        if self.gray and image.ndim == 3:
-            image = to_gray(image)
-        self.conv.check(image.shape, source)
-        return image
+    def read(self, source: str) -> Prepared:
+        """Decode one input (upright, alpha and depth kept), check that it fits the layer and plan
+        its bands; a picture held by one band gets its whole input (gray if asked) now."""
+        picture = read_picture(source, max_pixels=self.max_pixels)
+        return prepare(picture, self.conv, gray=self.gray, band_rows=self.band_rows)
 
     def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:
         """(target path or None/"-" for stdout, kernel names, array) for each output of ``source``."""
@@ -224,15 +230,9 @@ class _Plan:
             out.append((target, knames, array))
         return out
 
-    def write(self, target: str, knames: list[str], array: np.ndarray) -> None:
+    def write(self, target: str, knames: list[str], array: np.ndarray, prepared: Prepared) -> None:
         """Write one output; a single kernel's name goes into a text matrix's header."""
-        write_array(
-            target,
-            array,
-            range_mode=self.range_mode,
-            name=knames[0] if len(knames) == 1 else None,
-            png_level=self.png_level,
-        )
+        write_whole(target, knames, array, prepared, self.encoding)
 
 
 class _Pipeline:
@@ -249,7 +249,7 @@ class _Pipeline:
         self.window = 2 * workers  # also the most images of one shape convolved in one layer call
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io")
         self.upcoming: Iterator[str] = iter(())
-        self.reads: deque[tuple[str, Future[np.ndarray]]] = deque()
+        self.reads: deque[tuple[str, Future[Prepared]]] = deque()
         self.writes: deque[tuple[str, Future[None]]] = deque()
         self.records: list[FilterRecord] = []
         self.failures: list[FilterFailure] = []
@@ -292,10 +292,10 @@ class _Pipeline:
                 return
             self.reads.append((source, self.pool.submit(self.plan.read, source)))
 
-    def _take_group(self) -> list[tuple[str, np.ndarray]]:
+    def _take_group(self) -> list[tuple[str, Prepared]]:
         """The first decoded image (waited for) and those after it that are ready and share its
         shape: they go through the layer in one call."""
-        group: list[tuple[str, np.ndarray]] = []
+        group: list[tuple[str, Prepared]] = []
         while self.reads and len(group) < self.window:
             source, future = self.reads[0]
             if group and not future.done():
@@ -312,27 +312,49 @@ class _Pipeline:
             group.append((source, image))
         return group
 
-    def _convolve(self, group: list[tuple[str, np.ndarray]]) -> None:
-        """Run one group through the layer and queue the writes of its outputs."""
+    def _convolve(self, group: list[tuple[str, Prepared]]) -> None:
+        """Run one group through the layer and queue the writes of its outputs (a large picture:
+        band by band, written as its rows come)."""
+        if group[0][1].whole is None:
+            self._convolve_bands(*group[0])
+            return
         sources = [source for source, _ in group]
+        prepared = [p for _, p in group]
         try:
-            outputs = self.plan.conv.apply_many([image for _, image in group], sources)
+            outputs = self.plan.conv.apply_many([p.whole for p in prepared], sources)
         except ConvcliError as exc:
             for source in sources:
                 self._fail(source, exc)
             return
-        group.clear()  # free the inputs before the outputs are encoded (large images)
-        for source, results in zip(sources, outputs):
+        group.clear()
+        for source, item, maps in zip(sources, prepared, outputs):
+            item.whole = None  # free the input before the outputs are encoded
+            results = item.unpremultiply(maps, 0, item.grid.height)
             try:
                 targets = self.plan.targets(source, results)
             except ConvcliError as exc:
                 self._fail(source, exc)
                 continue
             for target, knames, array in targets:
-                self.records.append(FilterRecord.of(source, target, knames, array))
+                record = FilterRecord.of(source, target, knames, array)
+                if target == "-":
+                    alpha = item.alpha(0, item.grid.height)
+                    record.array = pixels_for("-", array, alpha, item.picture.depth, self.plan.encoding)
+                self.records.append(record)
                 if target not in (None, "-"):
-                    self.writes.append((source, self.pool.submit(self.plan.write, target, knames, array)))
+                    write = self.pool.submit(self.plan.write, target, knames, array, item)
+                    self.writes.append((source, write))
             self._finish_writes(self.window)
+
+    def _convolve_bands(self, source: str, prepared: Prepared) -> None:
+        """Filter one large picture band by band; its outputs are written as the rows come."""
+        try:
+            outputs = filter_bands(prepared, self.plan.conv, self.plan.targets, self.plan.encoding)
+        except ConvcliError as exc:
+            self._fail(source, exc)
+            return
+        for out in outputs:
+            self.records.append(FilterRecord(source, out.target, out.kernels, out.shape, out.min, out.max, out.array))
 
     def _finish_writes(self, limit: int) -> None:
         """Wait for the oldest writes until at most ``limit`` are pending."""
