@@ -69,7 +69,9 @@ def to_gray(image: np.ndarray, method: str = "luma", source: str = "input") -> n
     return gray.astype(np.float32)
 
 
-def gray_pixels(image: np.ndarray, method: str = "luma", *, peak: float = 255.0, depth: int = 8) -> np.ndarray:
+def gray_pixels(
+    image: np.ndarray, method: str = "luma", *, peak: float = 255.0, depth: int = 8, source: str = "input"
+) -> np.ndarray:
     """Gray pixels of ``depth`` bits (8: uint8, 16: uint16) from values in 0–``peak``, rounded
     half up from the exact weighted sum when the inputs are integers.
 
@@ -83,8 +85,10 @@ def gray_pixels(image: np.ndarray, method: str = "luma", *, peak: float = 255.0,
     out_peak = 65535 if depth == 16 else 255
     up, down = (out_peak // int(peak), 1) if out_peak >= peak else (1, int(peak) // out_peak)
     dtype = np.uint16 if depth == 16 else np.uint8
+    if arr.ndim == 3 and arr.shape[2] < 3:
+        to_gray(arr, method, source)  # raises: not an RGB image
     if np.all(arr == np.round(arr)):
-        if arr.ndim == 3 and arr.shape[2] >= 3:
+        if arr.ndim == 3:
             (wr, wg, wb), den = GRAY_RATIONAL[method]
             ints = arr[..., :3].astype(np.int64)
             num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
@@ -92,7 +96,7 @@ def gray_pixels(image: np.ndarray, method: str = "luma", *, peak: float = 255.0,
             num, den = arr.astype(np.int64), 1
         num, den = num * up, den * down
         return np.clip((2 * num + den) // (2 * den), 0, out_peak).astype(dtype)
-    gray = to_gray(arr, method).astype(np.float64) * (up / down)
+    gray = to_gray(arr, method, source).astype(np.float64) * (up / down)
     return np.clip(np.floor(gray + 0.5), 0, out_peak).astype(dtype)
 
 

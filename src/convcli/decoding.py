@@ -179,12 +179,12 @@ def _rawmode(tile) -> str:  # type: ignore[no-untyped-def]
 
 def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ignore[no-untyped-def]
     """A 16-bit colour (or gray+alpha) PNG or TIFF at full depth, or None for other images."""
-    import numpy as np
-
     tiles = list(getattr(image, "tile", None) or [])
     low_modes = [_low_byte_rawmode(_rawmode(t)) for t in tiles]
     if not tiles or None in low_modes:
         return None
+    import numpy as np
+
     low = _open(data)
     low.seek(0)
     low.tile = [_with_rawmode(t, m) for t, m in zip(tiles, low_modes)]  # type: ignore[arg-type]
@@ -198,14 +198,23 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     return Picture(full, None, 16, source)
 
 
-def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth."""
+def open_deep_or_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture | PILImage.Image:
+    """A 16-bit colour file as a :class:`Picture`, any other image as a loaded, upright Pillow
+    image (so 8-bit work can stay in Pillow, without numpy)."""
     with decoding(source):
         image = _opened(data, source, max_pixels)
         deep = _deep_colour(data, image, source)
-        if deep is not None:
-            return deep
-        return picture_from_pil(_upright(image), source)
+        return deep if deep is not None else _upright(image)
+    raise AssertionError("unreachable")
+
+
+def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth."""
+    opened = open_deep_or_image(data, source, max_pixels=max_pixels)
+    if isinstance(opened, Picture):
+        return opened
+    with decoding(source):
+        return picture_from_pil(opened, source)
     raise AssertionError("unreachable")
 
 
