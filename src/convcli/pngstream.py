@@ -68,7 +68,7 @@ class PngWriter:
         self.bpp = channels * bitdepth // 8
         self.rows_written = 0
         self.previous = np.zeros(width * self.bpp, dtype=np.uint8)
-        self.compressor = zlib.compressobj(level)
+        self.compressor = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_FILTERED)  # as libpng for filtered rows
         self.pending: list[bytes] = []
         self.pending_bytes = 0
         header = struct.pack(">IIBBBBB", width, height, bitdepth, COLOUR_TYPES[channels], 0, 0, 0)
