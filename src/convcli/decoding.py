@@ -174,12 +174,14 @@ def _with_rawmode(tile, rawmode: str):  # type: ignore[no-untyped-def]
 
 
 def _rawmode(tile) -> str:  # type: ignore[no-untyped-def]
-    return tile.args[0] if isinstance(tile.args, tuple) else str(tile.args)
+    """A tile's raw mode ('' when its decoder takes other arguments, as GIF's does)."""
+    mode = tile.args[0] if isinstance(tile.args, tuple) and tile.args else tile.args
+    return mode if isinstance(mode, str) else ""
 
 
 def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ignore[no-untyped-def]
     """A 16-bit colour (or gray+alpha) PNG or TIFF at full depth, or None for other images."""
-    tiles = list(getattr(image, "tile", None) or [])
+    tiles = list(getattr(image, "tile", None) or []) if image.format in ("PNG", "TIFF") else []
     low_modes = [_low_byte_rawmode(_rawmode(t)) for t in tiles]
     if not tiles or None in low_modes:
         return None
@@ -241,6 +243,11 @@ def _int_image(image: PILImage.Image, source: str) -> np.ndarray:
     return np.clip(arr, 0, 255).astype(np.float32)
 
 
+def _as_mode(image: PILImage.Image, mode: str) -> PILImage.Image:
+    """``image`` in ``mode``, without the copy ``convert`` makes when it already is (large images)."""
+    return image if image.mode == mode else image.convert(mode)
+
+
 def picture_from_pil(image: PILImage.Image, source: str) -> Picture:
     """A decoded Pillow image as a :class:`Picture`: gray, gray+alpha, RGB or RGB+alpha.
 
@@ -260,14 +267,14 @@ def picture_from_pil(image: PILImage.Image, source: str) -> Picture:
             raise input_error(f"{source}: image holds NaN or infinite values")
         return Picture(arr, None, None, source)
     if mode in ("1", "L", "P;L"):
-        return Picture(np.asarray(image.convert("L"), dtype=np.uint8), None, 8, source)
+        return Picture(np.asarray(_as_mode(image, "L"), dtype=np.uint8), None, 8, source)
     if mode in ("LA", "La"):
         la = np.asarray(image.convert("LA"), dtype=np.uint8)
         return Picture(np.ascontiguousarray(la[..., 0]), np.ascontiguousarray(la[..., 1]), 8, source)
     transparent = mode in ("P", "RGB") and "transparency" in image.info
     if mode in ("RGBA", "RGBa", "PA") or transparent:
-        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+        rgba = np.asarray(_as_mode(image, "RGBA"), dtype=np.uint8)
         colour = _gray_if_equal(rgba[..., :3]) if mode in ("P", "PA") else np.ascontiguousarray(rgba[..., :3])
         return Picture(colour, np.ascontiguousarray(rgba[..., 3]), 8, source)
-    rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    rgb = np.asarray(_as_mode(image, "RGB"), dtype=np.uint8)
     return Picture(_gray_if_equal(rgb) if mode == "P" else rgb, None, 8, source)
