@@ -392,3 +392,15 @@ def test_gray_of_an_8_bit_file_stays_in_pillow_with_alpha(tmp_path, rng) -> None
     Image.fromarray(rgba).save(tmp_path / "a.png")
     result = gray_file(str(tmp_path / "a.png"), str(tmp_path / "g.png"))
     assert result.image is not None and result.image.mode == "LA"  # the Pillow path
+
+
+def test_cli_choices_are_the_librarys(cli) -> None:
+    from convcli.cli import options
+    from convcli.convolution import BORDERS
+    from convcli.encoding import DEPTHS
+
+    assert options.BORDERS == BORDERS
+    assert tuple(int(d) for d in options.DEPTHS) == DEPTHS
+    help_text = cli("filter", "--help").stdout
+    assert "--border [zero|reflect|edge|wrap]" in help_text and "--depth [8|16]" in help_text
+    assert "the border is zeros, as Keras pads" in " ".join(help_text.split())

@@ -114,6 +114,8 @@ def prepare(picture: Picture, conv: Convolver, *, gray: bool, band_rows: int | N
     prepared = Prepared(picture.source, picture, gray, grid, grid.bands(per_row, BAND_VALUES, rows=band_rows))
     if len(prepared.bands) == 1:
         prepared.whole = prepared.rows(np.arange(shape[0]))
+        colour = picture.colour
+        picture.colour = np.empty((0, *colour.shape[1:]), colour.dtype)  # only the float input is needed now
     return prepared
 
 
