@@ -2,7 +2,7 @@
 
 Prints one JSON line per epoch: {"epoch", "test_accuracy", "t"} where ``t`` is seconds since
 the parent started this process (``BENCH_T0``), so start-up is included. Training itself never
-sees these numbers: they come from an epoch hook that only measures.
+sees these numbers: they come from a Keras callback that only measures.
 
     python benchmarks/train_probe.py cnn [--epochs N] [--layers SPEC] [--lr F] [--schedule S] ...
 """
@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", default="/tmp/convcli-bench-cnn.keras")
     args = parser.parse_args()
 
+    from convcli.backend import keras
     from convcli.datasets import load_dataset
     from convcli.evaluation import evaluate_arrays
     from convcli.training import TrainConfig, train
@@ -52,17 +53,14 @@ def main() -> None:
     )
     test = load_dataset(config.dataset, config.data_dir)
 
-    def probe(epoch: int, model) -> None:  # type: ignore[no-untyped-def]
-        pause = time.time()
-        accuracy = evaluate_arrays(model, test.x_test, test.y_test).accuracy
-        print(
-            json.dumps(
-                {"epoch": epoch + 1, "test_accuracy": accuracy, "t": pause - T0, "eval_seconds": time.time() - pause}
-            ),
-            flush=True,
-        )
+    class Probe(keras().callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs=None) -> None:  # type: ignore[no-untyped-def]
+            pause = time.time()
+            accuracy = evaluate_arrays(self.model, test.x_test, test.y_test).accuracy
+            line = {"epoch": epoch + 1, "test_accuracy": accuracy, "t": pause - T0, "eval_seconds": time.time() - pause}
+            print(json.dumps(line), flush=True)
 
-    result = train(config, epoch_hook=probe)
+    result = train(config, callbacks=[Probe()])
     print(
         json.dumps(
             {

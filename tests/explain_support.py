@@ -40,7 +40,8 @@ def train(name: str, path: Path) -> None:
     """Train preset-like model ``name`` (see TRAINING) and save it with a ``NAME.json`` record."""
     from convcli.backend import keras, seed_everything
     from convcli.datasets import load_dataset
-    from convcli.models import PRESETS, build_model
+    from convcli.models import build_model
+    from convcli.presets import PRESETS
 
     spec, dataset, count, epochs = TRAINING[name]
     spec = spec or PRESETS[name].spec

@@ -23,7 +23,8 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
 def fixed_weights_model():  # type: ignore[no-untyped-def]
     """The lecture's CNN with weights drawn from NumPy (not the backend's RNG)."""
-    from convcli.models import PRESETS, build_model
+    from convcli.models import build_model
+    from convcli.presets import PRESETS
 
     model = build_model(PRESETS["lecture-cnn"].spec)
     rng = np.random.default_rng(7)

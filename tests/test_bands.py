@@ -262,3 +262,20 @@ def test_png_writer_filters_as_libpng_would(rng) -> None:
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="PNG", compress_level=6)
     assert len(ours) <= 1.02 * len(buffer.getvalue())
+
+
+def test_bands_make_mirrored_folders_and_report_files_in_place(tmp_path, rng) -> None:
+    nested = tmp_path / "in" / "sub"
+    nested.mkdir(parents=True)
+    source = rgba_picture(nested / "a.png", rng)
+    seen = []
+
+    def report(event) -> None:
+        seen.append((event.output, Path(event.output).exists()))
+
+    out = tmp_path / "out"
+    out.mkdir()
+    filter_images([str(source)], ["edges", "sobel-x"], out_dir=str(out), parents=True, band_rows=2, report=report)
+    assert len(seen) == 2 and all(exists for _, exists in seen)
+    assert {Path(p).name for p, _ in seen} == {"a-edges.png", "a-sobel-x.png"}
+    assert all(Path(p).parent.name == "sub" for p, _ in seen)

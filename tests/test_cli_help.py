@@ -114,7 +114,7 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
     from convcli.errors import ConvcliError
     from convcli.images import to_uint8
     from convcli.inspection import weights_file
-    from convcli.training import SCHEDULES
+    from convcli.objective import SCHEDULES
 
     assert options.PADDINGS == PADDINGS and options.ACTIVATIONS == ACTIVATIONS
     assert options.SCHEDULES == SCHEDULES

@@ -25,7 +25,7 @@ from convcli.datasets import parse_idx
 from convcli.errors import ConvcliError
 from convcli.images import decode_image, read_input
 from convcli.kernels import load_kernel, parse_kernel
-from convcli.models import parse_spec
+from convcli.layerspec import parse_spec
 
 FUZZ_CASES = int(os.environ.get("CONVCLI_FUZZ_CASES", "2000"))
 # Under CI the examples are derandomized, so a landing never hangs on a newly drawn case; locally

@@ -55,3 +55,26 @@ def test_damaged_entry_names_file(tmp_path, entry):
     _zip(path, {"config.json": "{}", META_ENTRY: entry})
     with pytest.raises(ConvcliError, match=r"bad\.keras"):
         read_meta(path)
+
+
+def test_dataset_for_defaults_to_the_stored_dataset(tmp_path, recwarn):
+    from convcli.errors import ConvcliWarning
+    from convcli.modelmeta import class_names_for, dataset_for
+
+    fashion, old = tmp_path / "f.keras", tmp_path / "old.keras"
+    for path in (fashion, old):
+        _zip(path, {"config.json": "{}"})
+    write_meta(fashion, default_meta("fashion-mnist"))
+    meta, name = dataset_for(fashion, None)
+    assert name == "fashion-mnist" and class_names_for(meta, name)[9] == "Ankle boot"
+    assert dataset_for(old, None)[1] == "mnist" and dataset_for(old, "fashion-mnist")[1] == "fashion-mnist"
+    assert not recwarn.list  # old models store nothing to disagree with
+    with pytest.warns(ConvcliWarning, match=r"f\.keras: the model was trained on fashion-mnist, but dataset 'mnist'"):
+        meta, name = dataset_for(fashion, "mnist")
+    assert name == "mnist" and class_names_for(meta, name)[0] == "T-shirt/top"  # the model's outputs
+    assert class_names_for(read_meta(old), "fashion-mnist")[9] == "Ankle boot"
+
+
+def test_missing_model_file_is_the_load_error(tmp_path):
+    with pytest.raises(ConvcliError, match=r"nope\.keras: no such model file"):
+        read_meta(tmp_path / "nope.keras")

@@ -7,7 +7,10 @@ import json
 import pytest
 
 from convcli.errors import ConvcliError
-from convcli.models import PRESETS, build_model, describe_model, parse_spec, read_spec_argument
+from convcli.layerspec import parse_spec, read_spec_argument
+from convcli.models import build_model
+from convcli.presets import PRESETS
+from convcli.summary import describe_model
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 
@@ -54,6 +57,24 @@ def test_slide_dense_arithmetic() -> None:
     rows = describe_model(build_model("conv(64,3),flatten,dense(15,activation=tanh),dense(10)"))
     assert rows[1].shape_formula == "26·26·64 = 43264"
     assert rows[2].params_formula == "43264·15 + 15 = 648975"
+
+
+@pytest.mark.parametrize(
+    ("spec", "formula"),
+    [
+        ("conv(4,3,padding=same),flatten,dense(10)", "(28 + 2·1 − 3)/1 + 1 = 28"),
+        ("conv(4,5,strides=2,padding=same),flatten,dense(10)", "⌈28/2⌉ = 14 (same)"),
+        ("conv(4,4,strides=3),flatten,dense(10)", "(28 + 2·0 − 4)/3 + 1 = 9"),
+        ("conv(4,5,strides=2),flatten,dense(10)", "⌊(28 + 2·0 − 5)/2⌋ + 1 = 12"),
+        ("pool(3),flatten,dense(10)", "⌊(28 + 2·0 − 3)/3⌋ + 1 = 9"),
+        ("avgpool(2,strides=1),flatten,dense(10)", "(28 + 2·0 − 2)/1 + 1 = 27"),
+    ],
+)
+def test_shape_formula_gives_the_size_keras_builds(spec: str, formula: str) -> None:
+    """T = (N + 2P − K)/S + 1 (floored; ⌈N/S⌉ for Keras's uneven 'same'), and Keras agrees."""
+    row = describe_model(build_model(spec))[0]
+    assert row.shape_formula == formula
+    assert row.output_shape[:2] == (int(formula.split("= ")[1].split()[0]),) * 2
 
 
 def test_spec_defaults() -> None:
@@ -149,3 +170,94 @@ def test_summary_cli_bad_spec(cli) -> None:
 def test_summary_unknown_preset(cli) -> None:
     result = cli("summary", "lecture_cnn")
     assert result.exit_code == 2 and "did you mean 'lecture-cnn'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("keras_spec", "spec"),
+    [
+        ("Conv2D(8,3),MaxPooling2D(2),Flatten,Dense(10)", "conv(8,3),pool(2),flatten,dense(10)"),
+        ("conv2d(8,3),maxpool(2),flatten,dense(10)", "conv(8,3),pool(2),flatten,dense(10)"),
+        ("max_pooling2d(2),flatten,dense(10)", "pool(2),flatten,dense(10)"),
+        (
+            "Conv2D(8,3),AveragePooling2D(2),BatchNormalization,Dropout(0.1),GlobalAveragePooling2D,Dense(10)",
+            "conv(8,3),avgpool(2),batchnorm,dropout(0.1),gap,dense(10)",
+        ),
+    ],
+)
+def test_keras_layer_names_are_aliases(keras_spec: str, spec: str) -> None:
+    """`MaxPooling2D(2)` used to be refused with "did you mean 'avgpool'?"."""
+    built, reference = build_model(keras_spec), build_model(spec)
+    assert [type(layer).__name__ for layer in built.layers] == [type(layer).__name__ for layer in reference.layers]
+    assert built.count_params() == reference.count_params()
+
+
+def test_a_misspelt_keras_name_suggests_the_keras_name() -> None:
+    with pytest.raises(ConvcliError) as info:
+        parse_spec("MaxPoolin2D(2),flatten,dense(10)")
+    assert "did you mean 'MaxPooling2D'?" in info.value.message and "avgpool'?" not in info.value.message
+    assert "MaxPooling2D" in info.value.message.split("layers:")[1]  # the list names Keras's names too
+
+
+def test_spaces_instead_of_commas_say_so() -> None:
+    with pytest.raises(ConvcliError) as info:
+        parse_spec("conv(32,3) pool(2) flatten dense(10)")
+    message = info.value.message
+    assert "layers are separated by commas" in message and "column 11" in message
+    assert "'conv(32,3),pool(2),flatten,dense(10)'" in message  # the spec as it should read
+    assert "kernel size" not in message
+    # spaces inside a layer's arguments or after commas are fine
+    assert [s.kind for s in parse_spec("conv(32, 3), pool(2), flatten, dense(10, activation = softmax)")] == [
+        "conv",
+        "pool",
+        "flatten",
+        "dense",
+    ]
+
+
+def test_an_empty_output_is_explained_in_the_specs_terms() -> None:
+    """pool(3) four times: 28 → 9 → 3 → 1, then ⌊(1 − 3)/3⌋ + 1 = 0. Keras's own text
+    ("Exception encountered when calling MaxPooling2D.call()") used to leak out."""
+    with pytest.raises(ConvcliError) as info:
+        build_model("pool(3),pool(3),pool(3),pool(3),flatten,dense(10)")
+    message = info.value.message
+    assert message.startswith("layer spec, layer 4 'pool(3)' (column 25): ")
+    assert "the 1×1×1 output of layer 3 'pool(3)'" in message and "⌊(1 − 3)/3⌋ + 1 = 0" in message
+    assert "empty" in message and "Exception" not in message and "call()" not in message
+    with pytest.raises(ConvcliError) as info:  # 28 → 26 → 8 → 2, then nothing
+        build_model("conv(8,3),pool(3),pool(3),pool(3),pool(3),flatten,dense(10)")
+    assert info.value.message.startswith("layer spec, layer 4 'pool(3)' (column 27): ")
+    assert "the 2×2×8 output of layer 3 'pool(3)': ⌊(2 − 3)/3⌋ + 1 = 0" in info.value.message
+    with pytest.raises(ConvcliError) as info:
+        build_model("conv(8,5),conv(8,5),conv(8,5),conv(8,5),conv(8,5),conv(8,5),conv(8,5),flatten,dense(10)")
+    assert "layer 7 'conv(8,5)'" in info.value.message and "the 4×4×8 output of layer 6" in info.value.message
+
+
+def test_spec_shapes_agree_with_keras() -> None:
+    from convcli.speccheck import spec_shapes
+
+    for spec in [
+        *LECTURE_SLIDES,
+        *(p.spec for p in PRESETS.values()),
+        "conv(4,5,strides=2,padding=same),gap,dense(10)",
+    ]:
+        model = build_model(spec)
+        assert spec_shapes(parse_spec(spec)) == [tuple(layer.output.shape[1:]) for layer in model.layers], spec
+
+
+def test_a_map_layer_after_flatten_is_explained() -> None:
+    with pytest.raises(ConvcliError) as info:
+        build_model("flatten,conv(3,3),dense(10)")
+    assert "needs a height×width×channels map, but gets the 784 output of layer 1 'flatten'" in info.value.message
+
+
+def test_a_last_layer_that_is_not_softmax_is_a_warning(cli) -> None:
+    from convcli.errors import ConvcliWarning
+
+    with pytest.warns(ConvcliWarning, match=r"layer 3 'dense\(10, activation=relu\)'.*should be softmax"):
+        build_model("conv(8,3),flatten,dense(10, activation=relu)")
+    result = cli("summary", "--layers", "flatten,dense(32),dense(10,activation=relu)")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("Warning: layer spec, layer 3 'dense(10,activation=relu)': the last layer")
+    assert "Total params: 25,450" in result.stdout
+    quiet = cli("summary", "--layers", "flatten,dense(32,activation=relu),dense(10,activation=softmax)")
+    assert quiet.exit_code == 0 and quiet.stderr == ""

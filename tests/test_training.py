@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from conftest import mnist_dir
 
-from convcli.training import TrainConfig, checkpoint_path_for, read_checkpoint_state, train
+from convcli.checkpoints import checkpoint_path_for, read_checkpoint_state
+from convcli.presets import PRESETS, Hyperparameters
+from convcli.training import TrainConfig, train
 
 MNIST = mnist_dir()
 pytestmark = [pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project"), pytest.mark.backend]
@@ -38,6 +41,12 @@ def test_train_cli_writes_model_and_record(cli, tmp_path) -> None:
     assert json.loads((tmp_path / "soft.json").read_text()) == record
     assert record["status"] == "completed" and record["preset"] == "softmax"
     assert record["params"] == 7850 and len(record["history"]) == 1
+    assert record["hyperparameters"] == {
+        **asdict(PRESETS["softmax"].training),
+        "epochs": 1,
+        "optimizer": "adam",
+        "limit": 3000,
+    }
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(record["history"][0])
     assert record["train_images"] == 2700 and record["validation_images"] == 300
     assert 0.6 < record["test"]["accuracy"] <= 1 and record["test"]["n"] == 10000
@@ -48,6 +57,9 @@ def test_train_cli_writes_model_and_record(cli, tmp_path) -> None:
     evaluated = cli("evaluate", out, "--data-dir", MNIST, "--json")
     assert evaluated.exit_code == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(record["test"]["accuracy"], abs=1e-9)
+    # Without label smoothing the recorded test loss is the plain cross-entropy `evaluate` reports.
+    assert record["loss_label"] == "cross-entropy"
+    assert json.loads(evaluated.stdout)["loss"] == pytest.approx(record["test"]["loss"], rel=1e-5)
 
 
 def test_plain_progress_lines_when_piped(cli, tmp_path) -> None:
@@ -78,24 +90,24 @@ def test_seed_makes_runs_repeatable(tmp_path) -> None:
     assert a.record["test"]["accuracy"] == b.record["test"]["accuracy"]
 
 
-class InterruptAt:
-    """A reporter that sends the process a signal at (epoch, batch)."""
+def interrupt_at(epoch: int, batch: int, sig: int = signal.SIGINT):  # type: ignore[no-untyped-def]
+    """A Keras callback that sends this process ``sig`` after batch ``batch`` of epoch ``epoch``."""
+    import keras
 
-    def __init__(self, epoch: int, batch: int, sig: int = signal.SIGINT) -> None:
-        self.at, self.sig = (epoch, batch), sig
+    class InterruptAt(keras.callbacks.Callback):
+        def on_epoch_begin(self, e, logs=None):  # type: ignore[no-untyped-def]
+            self.epoch = e
 
-    def on_train_begin(self, epochs, steps, initial_epoch) -> None: ...
-    def on_epoch_end(self, epoch, logs) -> None: ...
-    def on_train_end(self) -> None: ...
+        def on_train_batch_end(self, b, logs=None):  # type: ignore[no-untyped-def]
+            if (self.epoch, b) == (epoch, batch):
+                os.kill(os.getpid(), sig)
 
-    def on_batch_end(self, epoch, batch, logs) -> None:
-        if (epoch, batch) == self.at:
-            os.kill(os.getpid(), self.sig)
+    return InterruptAt()
 
 
 def test_interrupt_then_resume(tmp_path) -> None:
     config = small_config(tmp_path, epochs=3)
-    result = train(config, reporter=InterruptAt(1, 3))
+    result = train(config, callbacks=[interrupt_at(1, 3)])
     assert result.interrupted and result.signal_name == "SIGINT" and result.exit_code == 130
     out = tmp_path / "m.keras"
     assert not out.exists()  # no model file from an interrupted run
@@ -112,12 +124,58 @@ def test_interrupt_then_resume(tmp_path) -> None:
     assert out.exists() and not ckpt.exists()
 
 
+def test_resume_applies_epochs_and_refuses_what_defines_the_run(cli, tmp_path) -> None:
+    """`train --resume CKPT --epochs 3 --lr 0.1 --batch-size 7` used to ignore all three silently."""
+    from convcli.errors import ConvcliError
+
+    config = small_config(tmp_path, epochs=2)
+    assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+    ckpt = checkpoint_path_for(config.output)
+    before = read_checkpoint_state(ckpt)
+    refused = cli("train", "--resume", ckpt, "--epochs", "3", "--lr", "0.1", "--batch-size", "7")
+    assert refused.exit_code == 2
+    error = refused.stderr.strip()
+    assert error.startswith("Error: --resume goes on with the checkpoint's settings")
+    assert "--learning-rate 0.1 (the checkpoint has --learning-rate 0.001)" in error
+    assert "--batch-size 7 (the checkpoint has --batch-size 128)" in error
+    assert "--epochs 3" not in error and "Only --epochs, --output, --data-dir can change" in error
+    assert read_checkpoint_state(ckpt) == before  # nothing touched
+    with pytest.raises(ConvcliError, match=r"learning_rate=0\.1 \(the checkpoint's: 0\.001\)"):
+        train(TrainConfig(spec="", output=config.output), resume=ckpt, changes={"learning_rate": 0.1})
+
+    # Options equal to the checkpoint's are fine; --epochs applies.
+    args = ("train", "softmax", "--resume", ckpt, "--epochs", "3", "--batch-size", "128", "--no-augment", "--json")
+    resumed = cli(*args, "--data-dir", MNIST)
+    assert resumed.exit_code == 0, resumed.stderr
+    record = json.loads(resumed.stdout)
+    assert record["epochs_completed"] == 3 and record["hyperparameters"]["epochs"] == 3
+    assert [h["epoch"] for h in record["history"]] == [1, 2, 3]
+    assert record["resumed"] == {"from": str(ckpt), "epochs_before": 1, "seconds_before": before["seconds"]}
+    second_part = sum(h["seconds"] for h in record["history"][1:])
+    assert record["seconds"] >= before["seconds"] + second_part  # both parts counted
+    assert not ckpt.exists()
+    from convcli.modelmeta import read_meta
+
+    assert read_meta(config.output).stored and read_meta(config.output).dataset == "mnist"
+
+
+def test_resume_cannot_go_below_the_epochs_done(tmp_path) -> None:
+    from convcli.errors import ConvcliError
+
+    config = small_config(tmp_path, epochs=3)
+    assert train(config, callbacks=[interrupt_at(2, 1)]).interrupted
+    with pytest.raises(ConvcliError, match=r"epochs=1: .* has already completed 2 epochs"):
+        train(
+            TrainConfig(spec="", output=config.output), resume=checkpoint_path_for(config.output), changes={"epochs": 1}
+        )
+
+
 def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:
     """The cnn preset smooths its targets by 0.1; the setting survives an interruption."""
     assert TrainConfig.from_preset("cnn").label_smoothing == 0.1
     assert TrainConfig.from_preset("softmax").label_smoothing == 0.0
     config = small_config(tmp_path, epochs=2, label_smoothing=0.2)
-    result = train(config, reporter=InterruptAt(1, 1))
+    result = train(config, callbacks=[interrupt_at(1, 1)])
     assert result.interrupted
     resumed = train(TrainConfig(spec="", output=config.output), resume=checkpoint_path_for(config.output))
     record = resumed.record
@@ -126,34 +184,74 @@ def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:
     assert 0.3 < record["history"][-1]["val_accuracy"] <= 1 and 0.3 < record["test"]["accuracy"] <= 1
 
 
+def smoothed_cross_entropy(p: np.ndarray, y: np.ndarray, eps: float) -> float:
+    """−Σ t·ln p by hand, with t = 1 − ε + ε/10 on the true class and ε/10 elsewhere."""
+    t = np.full(p.shape, eps / 10)
+    t[np.arange(len(y)), y] = 1 - eps + eps / 10
+    return float(np.mean(-(t * np.log(np.clip(p, 1e-7, 1))).sum(axis=1)))
+
+
 def test_smoothed_loss_is_the_formula() -> None:
-    """ε = 0.1: the target is 0.91 on the true class and 0.01 elsewhere; −Σ t·ln p by hand."""
-    from convcli.backend import keras
-    from convcli.training import _loss, _targets
+    """ε = 0.1: the target is 0.91 on the true class and 0.01 elsewhere."""
+    from convcli.objective import loss_key, loss_label, targets, training_loss
 
     p = np.array([[0.7, 0.1, 0.2] + [0.0] * 7, [0.05] * 8 + [0.3, 0.3]], dtype=np.float32)
     y = np.array([0, 9])
-    loss = _loss(keras(), 0.1)
-    got = float(loss(_targets(y, 0.1), p))
-    t = np.full((2, 10), 0.01)
-    t[[0, 1], y] = 0.91
-    expected = float(np.mean(-(t * np.log(np.clip(p, 1e-7, 1))).sum(axis=1)))
-    assert got == pytest.approx(expected, rel=1e-5)
-    assert _loss(keras(), 0.0) == "sparse_categorical_crossentropy"
+    got = float(training_loss(0.1)(targets(y, 0.1), p))
+    assert got == pytest.approx(smoothed_cross_entropy(p, y, 0.1), rel=1e-5)
+    assert training_loss(0.0) == "sparse_categorical_crossentropy"
+    assert (loss_label(0.0), loss_label(0.1)) == ("cross-entropy", "cross-entropy with label smoothing 0.1")
+    assert (loss_key("val_loss", 0.0), loss_key("val_loss", 0.2)) == ("val_loss", "val_loss(ε=0.2)")
+
+
+def test_smoothed_losses_are_labelled_and_the_test_loss_is_smoothed_too(cli, tmp_path) -> None:
+    """One meaning: the recorded test loss is the smoothed loss val_loss is, and says so."""
+    out = tmp_path / "s.keras"
+    args = ("train", "softmax", "-o", out, "--epochs", "1", "--limit", "2000", "--label-smoothing", "0.1")
+    result = cli(*args, "--data-dir", MNIST)
+    assert result.exit_code == 0, result.stderr
+    epoch_line = next(line for line in result.stdout.splitlines() if line.startswith("epoch 1/1"))
+    assert epoch_line.startswith("epoch 1/1  loss(ε=0.1) ") and "  val_loss(ε=0.1) " in epoch_line
+    assert "  accuracy " in epoch_line and "  val_accuracy " in epoch_line
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert record["loss_label"] == "cross-entropy with label smoothing 0.1"
+    assert f"  loss(ε=0.1) {record['test']['loss']:.4f}  " in result.stdout  # the final line
+
+    import keras
+
+    from convcli.datasets import load_dataset
+
+    data = load_dataset("mnist", MNIST)
+    probs = keras.saving.load_model(out).predict(data.x_test.reshape(-1, 28, 28, 1) / 255, verbose=0)
+    assert record["test"]["loss"] == pytest.approx(smoothed_cross_entropy(probs, data.y_test, 0.1), rel=1e-4)
+    plain = json.loads(cli("evaluate", out, "--data-dir", MNIST, "--json").stdout)["loss"]
+    assert plain == pytest.approx(smoothed_cross_entropy(probs, data.y_test, 0.0), rel=1e-4)
+    assert record["test"]["loss"] - plain > 0.01 * plain  # not the plain cross-entropy of the same model
+
+
+def test_one_definition_of_the_training_defaults() -> None:
+    """Presets, TrainConfig and the record share the Hyperparameters fields and defaults."""
+    assert TrainConfig(spec="flatten,dense(10)").hyperparameters == asdict(Hyperparameters())
+    for name, preset in PRESETS.items():
+        assert TrainConfig.from_preset(name).hyperparameters == asdict(preset.training)
+    cnn = TrainConfig.from_preset("cnn", epochs=3)
+    assert (cnn.epochs, cnn.learning_rate, cnn.schedule) == (3, 3e-3, "cosine")
+    assert (cnn.augment, cnn.label_smoothing, cnn.batch_size) == (True, 0.1, 128)
+    assert TrainConfig.from_preset(None, "flatten,dense(10)").output == "model.keras"
 
 
 def test_targets_and_batches(rng) -> None:
     """One-hot smoothing targets; batches scaled one at a time equal the whole set scaled at once."""
-    from convcli.backend import keras
     from convcli.datasets import scale_images as prepare_images
-    from convcli.training import _batches, _targets
+    from convcli.objective import targets
+    from convcli.trainingdata import ShuffledBatches
 
     y = np.array([3, 0, 9])
-    np.testing.assert_array_equal(_targets(y, 0.0), y)
-    np.testing.assert_array_equal(_targets(y, 0.1), np.eye(10, dtype=np.float32)[y])
+    np.testing.assert_array_equal(targets(y, 0.0), y)
+    np.testing.assert_array_equal(targets(y, 0.1), np.eye(10, dtype=np.float32)[y])
     x = rng.integers(0, 256, (300, 28, 28)).astype(np.uint8)
     labels = np.arange(300)
-    batches = _batches(keras(), x, labels, 128, seed=0, augment=False)
+    batches = ShuffledBatches(x, labels, 128, seed=0, augment=False)
     whole = prepare_images(x)
     assert len(batches) == 3
     for i in range(3):
@@ -162,18 +260,75 @@ def test_targets_and_batches(rng) -> None:
         np.testing.assert_array_equal(xb, whole[yb])  # labels are the indices here
 
 
+def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``image`` moved down by ``dy`` and right by ``dx`` whole pixels, zeros coming in."""
+    out = np.zeros_like(image)
+    h, w = image.shape[:2]
+    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = image[
+        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def test_shifts_are_whole_pixels_up_to_two(rng) -> None:
+    """Each augmented image is its input moved by whole pixels in −2 … 2 (a NumPy reference),
+    and all 25 moves occur about equally often."""
+    from convcli.datasets import scale_images as prepare_images
+    from convcli.trainingdata import AUGMENT_FROM_EPOCH, ShuffledBatches
+
+    x = rng.integers(1, 256, (2500, 28, 28)).astype(np.uint8)
+    batches = ShuffledBatches(x, np.arange(2500), 500, seed=4, augment=True)
+    batches.epoch = AUGMENT_FROM_EPOCH - 1
+    np.testing.assert_array_equal(batches[0][0], prepare_images(x[batches[0][1]]))  # not yet
+    batches.epoch = AUGMENT_FROM_EPOCH
+    counts: dict[tuple[int, int], int] = {}
+    moves = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)]
+    for i in range(len(batches)):
+        xb, yb = batches[i]
+        for image, index in zip(xb, yb):
+            plain = prepare_images(x[index : index + 1])[0]
+            found = [m for m in moves if np.array_equal(shift(plain, *m), image)]
+            assert len(found) == 1 and max(map(abs, found[0])) <= 2, found
+            counts[found[0]] = counts.get(found[0], 0) + 1
+    assert len(counts) == 25 and min(counts.values()) > 50  # 100 expected each
+
+
+def test_shifts_start_with_the_second_epoch_of_fit(rng) -> None:
+    """Through a real ``fit``: the batches of epoch 1 are plain, every later batch is shifted."""
+    import keras
+
+    from convcli.datasets import scale_images as prepare_images
+    from convcli.trainingdata import ShuffledBatches
+
+    seen: list[tuple[int, bool]] = []
+
+    class Watched(ShuffledBatches):
+        def __getitem__(self, index: int):  # type: ignore[no-untyped-def]
+            xb, yb = super().__getitem__(index)
+            seen.append((self.epoch, not np.array_equal(xb, prepare_images(self.x[yb]))))
+            return xb, yb
+
+    x = rng.integers(1, 256, (256, 28, 28)).astype(np.uint8)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(256)])
+    model.compile(loss="sparse_categorical_crossentropy")
+    model.fit(Watched(x, np.arange(256), 64, seed=0, augment=True), epochs=3, verbose=0)
+    drawn = [s for s in seen if s[0] >= 0]  # Keras first draws a batch or two to learn the shapes
+    assert [epoch for epoch, _ in drawn] == [0] * 4 + [1] * 4 + [2] * 4
+    assert [shifted for _, shifted in drawn] == [False] * 4 + [True] * 8
+
+
 def test_sigterm_is_exit_status_1(tmp_path) -> None:
-    result = train(small_config(tmp_path, epochs=1), reporter=InterruptAt(0, 2, signal.SIGTERM))
+    result = train(small_config(tmp_path, epochs=1), callbacks=[interrupt_at(0, 2, signal.SIGTERM)])
     assert result.interrupted and result.exit_code == 1
 
 
 def test_bad_training_options(cli, tmp_path) -> None:
     for args, fragment in [
-        (["--epochs", "0"], "--epochs must be at least 1"),
-        (["--validation-split", "1.5"], "--validation-split"),
-        (["--learning-rate", "-1"], "--learning-rate"),
-        (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
-        (["--label-smoothing", "-0.1"], "--label-smoothing"),
+        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--validation-split", "1.5"], "validation_split must be in [0, 1)"),
+        (["--learning-rate", "-1"], "learning_rate must be a positive number"),
+        (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
+        (["--label-smoothing", "-0.1"], "label_smoothing must be in [0, 1)"),
         (["-o", str(tmp_path / "m.h5")], "must end in .keras"),
         (["-o", str(tmp_path / "nope" / "m.keras")], "does not exist"),
     ]:
@@ -181,6 +336,24 @@ def test_bad_training_options(cli, tmp_path) -> None:
         assert result.exit_code == 2, (args, result.stderr)
         assert result.stderr.startswith("Error: ") and fragment in result.stderr
     assert cli("train", "sofmax").stderr.startswith("Error: unknown preset 'sofmax' (did you mean 'softmax'?)")
+
+
+def test_bad_options_fail_before_keras_loads() -> None:
+    """The run's checks come first: a wrong option costs no TensorFlow start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from convcli.cli import app\n"
+        "for args in (['softmax', '--epochs', '0'], ['--resume', 'missing.ckpt.keras']):\n"
+        "    result = CliRunner().invoke(app, ['train', *args])\n"
+        "    assert result.exit_code == 2, result.output\n"
+        "assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
 
 def test_evaluate_confusion_matches_independent_count(cli, tmp_path) -> None:

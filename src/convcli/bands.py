@@ -86,6 +86,10 @@ class Prepared:
             return None
         return self.picture.alpha[self.grid.anchor_rows(start, stop)][:, self.grid.anchor_cols()]
 
+    def stdout_pixels(self, array: np.ndarray, encoding: Encoding) -> np.ndarray:
+        """A whole-image output's PNG pixels for stdout, with the input's alpha and depth."""
+        return pixels_for("-", array, self.alpha(0, self.grid.height), self.picture.depth, encoding)
+
     def unpremultiply(self, maps: list[np.ndarray], start: int, stop: int) -> list[np.ndarray]:
         """Divide each map by its output pixels' alpha (0 where fully transparent)."""
         alpha = self.alpha(start, stop)

@@ -214,16 +214,24 @@ def find_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> t
 
 
 def load_dataset(name: str = "mnist", data_dir: str | os.PathLike[str] | None = None) -> Dataset:
-    """Load ``mnist`` or ``fashion-mnist`` from the first place that has it (see module doc)."""
+    """Load ``mnist`` or ``fashion-mnist`` from the first place that has it (see module doc).
+
+    Files that are the other dataset's canonical ones (known by SHA-256) give a
+    :class:`~convcli.errors.ConvcliWarning` naming both.
+    """
     if name not in DATASETS:
         from .suggest import did_you_mean
 
         raise input_error(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; use mnist or fashion-mnist")
     found = find_dataset(name, data_dir)
-    if found is not None:
-        kind, where = found
-        return load_idx_folder(where, name) if kind == "idx" else load_npz(where, name)
-    return _download(name, data_dir)
+    if found is None:
+        return _download(name, data_dir)
+    kind, where = found
+    data = load_idx_folder(where, name) if kind == "idx" else load_npz(where, name)
+    from .canonical import warn_if_foreign
+
+    warn_if_foreign(data)  # e.g. Fashion-MNIST's files in a folder given for mnist
+    return data
 
 
 def _download(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:

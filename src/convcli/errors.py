@@ -1,7 +1,8 @@
-"""The project's one error type and the exit statuses the CLI documents.
+"""The project's one error type, its warning category and the exit statuses the CLI documents.
 
 Library code raises :class:`ConvcliError` with a message written for the user; the CLI prints
-it as a single ``Error: …`` line on stderr and exits with the error's status.
+it as a single ``Error: …`` line on stderr and exits with the error's status. Warnings (the work
+goes on) are :class:`ConvcliWarning` warnings, printed as ``Warning: …`` lines on stderr.
 """
 
 from __future__ import annotations
@@ -30,6 +31,21 @@ class ConvcliError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ConvcliWarning(UserWarning):
+    """A warning meant for the user (the CLI prints it as one ``Warning: …`` line on stderr).
+
+    Library code warns through :func:`warn`, Python's own ``warnings`` machinery, so that it
+    never prints and a library caller can filter, record or raise warnings as usual.
+    """
+
+
+def warn(message: str) -> None:
+    """Issue a :class:`ConvcliWarning` (e.g. a dataset that is not the model's)."""
+    import warnings
+
+    warnings.warn(message, ConvcliWarning, stacklevel=2)
 
 
 def input_error(message: str) -> ConvcliError:

@@ -5,7 +5,7 @@ Loading a model and a dataset to evaluate is a job: :func:`convcli.jobs.evaluate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,21 +15,27 @@ from .errors import input_error
 
 @dataclass
 class EvalResult:
-    """Test-set metrics. ``confusion[i][j]`` counts images of class ``i`` predicted as ``j``."""
+    """Test-set metrics. ``confusion[i][j]`` counts images of class ``i`` predicted as ``j``;
+    ``class_names[i]`` names class ``i`` ("Ankle boot"; the digit itself for MNIST)."""
 
     accuracy: float
     loss: float
     n: int
     confusion: np.ndarray
-    per_class: list[dict[str, float | int]]
+    per_class: list[dict[str, Any]]
     predictions: np.ndarray
+    class_names: list[str] = field(default_factory=list)
+    dataset: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        """The ``--json`` object."""
+        """The ``--json`` object (``per_class`` rows carry each class's ``label``)."""
+        record: dict[str, Any] = {} if self.dataset is None else {"dataset": self.dataset}
         return {
+            **record,
             "accuracy": self.accuracy,
             "loss": self.loss,
             "n": self.n,
+            "class_names": self.class_names,
             "confusion": self.confusion.tolist(),
             "per_class": self.per_class,
         }
@@ -43,8 +49,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 
     ).reshape(num_classes, num_classes)
 
 
-def per_class_metrics(confusion: np.ndarray) -> list[dict[str, float | int]]:
-    """Precision, recall, F1 and support for each class (0 where undefined)."""
+def per_class_metrics(confusion: np.ndarray, class_names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Precision, recall, F1 and support for each class (0 where undefined), with its label."""
     rows = []
     for c in range(confusion.shape[0]):
         tp = float(confusion[c, c])
@@ -53,7 +59,10 @@ def per_class_metrics(confusion: np.ndarray) -> list[dict[str, float | int]]:
         precision = tp / predicted if predicted else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"class": c, "precision": precision, "recall": recall, "f1": f1, "support": int(actual)})
+        label = class_names[c] if class_names and c < len(class_names) else str(c)
+        rows.append(
+            {"class": c, "label": label, "precision": precision, "recall": recall, "f1": f1, "support": int(actual)}
+        )
     return rows
 
 
@@ -68,8 +77,10 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 1024) -> 
     return probs
 
 
-def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, num_classes: int = 10) -> EvalResult:
-    """Evaluate a model on uint8 images ``x`` and labels ``y``."""
+def evaluate_arrays(
+    model: Any, x: np.ndarray, y: np.ndarray, num_classes: int = 10, class_names: list[str] | None = None
+) -> EvalResult:
+    """Evaluate a model on uint8 images ``x`` and labels ``y`` (classes named by ``class_names``)."""
     from .datasets import scale_images
     from .models import check_image_model
 
@@ -85,4 +96,5 @@ def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, num_classes: int =
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(labels)), labels], eps, 1.0))))
     confusion = confusion_matrix(labels, pred, num_classes)
     accuracy = float((pred == labels).mean())
-    return EvalResult(accuracy, loss, len(labels), confusion, per_class_metrics(confusion), pred)
+    names = list(class_names) if class_names else [str(c) for c in range(num_classes)]
+    return EvalResult(accuracy, loss, len(labels), confusion, per_class_metrics(confusion, names), pred, names)

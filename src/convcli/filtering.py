@@ -1,8 +1,10 @@
 """The ``filter`` job: read inputs, run them through one Conv2D layer, write the outputs.
 
 This is the library side of ``convcli filter``: it takes plain values and returns one
-:class:`FilterRecord` per output, writing files atomically. Results bound for stdout are
-returned, not printed (the CLI renders them).
+:class:`FilterRecord` per output, writing files atomically. Each record (and, with
+``keep_going``, each :class:`FilterFailure`) is also handed to a ``report`` callback the moment
+its file is in place, so a caller can stream them. Results bound for stdout are returned, not
+printed (the CLI renders them).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import os
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from .bands import Encoding, Prepared, filter_bands, pixels_for, prepare, write_whole
+from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .convolution import Convolver
 from .encoding import output_depth
 from .errors import ConvcliError, check_bounds, input_error
@@ -27,63 +29,11 @@ from .images import (
     image_format_for,
     is_raw_path,
     read_picture,
-    source_stem,
 )
-from .kernels import Kernel, load_kernel
-from .outputs import check_output_dir, check_output_path
-
-
-@dataclass
-class FilterRecord:
-    """One output of a filter run: where it went, which kernel(s), its shape and value range.
-
-    ``output`` is ``None`` when the result is meant for stdout as a matrix and ``"-"`` for PNG
-    on stdout; only then is ``array`` kept (batch runs keep no arrays, so memory stays flat).
-    """
-
-    input: str
-    output: str | None
-    kernels: list[str]
-    shape: tuple[int, ...]
-    min: float
-    max: float
-    array: np.ndarray | None = field(default=None, repr=False)
-
-    @classmethod
-    def of(cls, source: str, output: str | None, kernels: list[str], array: np.ndarray) -> FilterRecord:
-        """A record for ``array``, keeping the array only when it is bound for stdout."""
-        keep = array if output in (None, "-") else None
-        return cls(source, output, kernels, tuple(array.shape), float(array.min()), float(array.max()), keep)
-
-    def as_json(self, with_values: bool = False) -> dict[str, object]:
-        """The ``--json`` object: input, output, kernel(s), shape, min, max (and values)."""
-        record: dict[str, object] = {
-            "input": self.input,
-            "output": self.output if self.output is not None else "-",
-            "kernel": self.kernels[0] if len(self.kernels) == 1 else self.kernels,
-            "shape": list(self.shape),
-            "min": self.min,
-            "max": self.max,
-        }
-        if with_values and self.array is not None:
-            record["values"] = self.array.tolist()
-        return record
-
-
-@dataclass
-class FilterFailure:
-    """An input that failed in a ``keep_going`` batch, and why."""
-
-    input: str
-    message: str
-
-
-@dataclass
-class FilterResult:
-    """Everything a filter run produced: records, and failures when ``keep_going``."""
-
-    records: list[FilterRecord]
-    failures: list[FilterFailure]
+from .jobs import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
+from .kernels import Kernel, load_kernel, named_kernel_files
+from .naming import Output, check_plan, check_sources, distinct_kernel_names, is_file_source, plan_outputs
+from .outputs import check_output_dir, check_output_path, make_folder
 
 
 def _with_suffix_name(path: Path, extra: str) -> Path:
@@ -124,6 +74,9 @@ def filter_images(
     in_place: bool = False,
     workers: int | None = None,
     png_level: int = 1,
+    name_template: str | None = None,
+    parents: bool = False,
+    report: Report | None = None,
     border: str = "zero",
     depth: int | None = None,
     band_rows: int | None = None,
@@ -132,36 +85,70 @@ def filter_images(
 
     ``output``: a file (its suffix picks the format), ``-`` for PNG on stdout, or ``None`` to
     return matrix results for stdout (matrix inputs only). ``out_dir``: one file per input and
-    kernel, named ``<input>-<kernel>.<fmt>``. Many sources require ``out_dir``.
+    kernel, named by ``name_template`` (default ``{stem}-{kernel}``, see :mod:`convcli.naming`)
+    plus ``.<fmt>``; with ``parents`` each input's folder is mirrored under ``out_dir``. Many
+    sources require ``out_dir``. Every usage mistake (missing inputs, outputs that would collide
+    or replace an input, a bad template) is refused before any work and before Keras is imported.
 
     Inputs stream through a bounded pipeline: ``workers`` threads decode and encode while the
     one Conv2D layer convolves, so memory does not grow with the number of files. PNG files are
     written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
-
-    ``border`` fills ``same`` padding (zero, reflect, edge, wrap); ``depth`` (8 or 16) fixes the
-    bits of image outputs (default: 16 for 16-bit inputs written as PNG or TIFF). Large pictures
-    go through the layer in bands of rows (``band_rows`` output rows each, by default sized to
-    bound memory) with exactly the whole-image result; see :mod:`convcli.bands`.
+    ``report`` receives each record once its file is in place (and each failure); when the run
+    stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
+    ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.bands` (alpha, depth, large pictures).
     """
+    _check_call(sources, output, out_dir, name_template, parents)
+    check_bounds("max_pixels", max_pixels, 1)
+    if workers is not None:
+        check_bounds("workers", workers, 1, 64)
+    check_bounds("png_level", png_level, 0, 9)
+    check_sources(sources)
+    loaded = _load_kernels(kernels)
+    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
+    fmt = fmt.lower().lstrip(".")
+    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
+    names = [k.name for k in loaded]
+    planned = None
+    if out_folder is not None:
+        batch = plan_outputs(sources, names, out_folder, fmt, template=name_template, parents=parents)
+        check_plan(batch, out_folder, parents=parents, in_place=in_place)
+        planned = {outputs[0].source: outputs for outputs in batch}
+    encoding = Encoding(range_mode, depth, png_level)
+    plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
+    records, failures = _Pipeline(plan, keep_going, workers, report).run(list(sources))
+    return FilterResult(records, failures)
+
+
+def _check_call(
+    sources: Sequence[str],
+    output: str | None,
+    out_dir: str | os.PathLike[str] | None,
+    name_template: str | None,
+    parents: bool,
+) -> None:
+    """Refuse combinations of arguments that cannot work, naming what to give instead."""
     if not sources:
         raise input_error("no input given: name an image, a matrix file, '-' or use --sample")
     if output is not None and out_dir is not None:
         raise input_error("give either -o OUTPUT or --out-dir DIR, not both")
     if len(sources) > 1 and out_dir is None:
         raise input_error(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
-    check_bounds("max_pixels", max_pixels, 1)
-    if workers is not None:
-        check_bounds("workers", workers, 1, 64)
-    check_bounds("png_level", png_level, 0, 9)
+    if out_dir is None and (name_template is not None or parents):
+        raise input_error("a name template and parents name files in an output folder: give --out-dir DIR")
+    if output is None and out_dir is None:
+        for source in sources:
+            if not (is_file_source(source) and is_raw_path(source)):
+                raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
+
+
+def _load_kernels(kernels: Sequence[str | Kernel]) -> list[Kernel]:
+    """Load the kernels; one read from a file whose name clashes with another kernel's takes
+    the file's stem as its name (so their outputs do not collide)."""
     loaded = [k if isinstance(k, Kernel) else load_kernel(k) for k in kernels]
-    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
-    fmt = fmt.lower().lstrip(".")
-    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
-    names = [k.name for k in loaded]
-    encoding = Encoding(range_mode, depth, png_level)
-    plan = _Plan(conv, names, output, out_folder, fmt, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
-    records, failures = _Pipeline(plan, keep_going, workers).run(list(sources))
-    return FilterResult(records, failures)
+    named = named_kernel_files()
+    stems = [None if isinstance(k, Kernel) or str(k) in named else Path(str(k)).stem for k in kernels]
+    names = distinct_kernel_names([k.name for k in loaded], stems)
+    return [k if k.name == n else replace(k, name=n) for k, n in zip(loaded, names)]
 
 
 def _check_outputs(
@@ -193,8 +180,7 @@ class _Plan:
     conv: Convolver
     names: list[str]
     output: str | None
-    out_folder: Path | None
-    fmt: str
+    planned: dict[str, list[Output]] | None  # with an output folder: each input's outputs, named
     gray: bool
     max_pixels: int
     sources: tuple[str, ...]
@@ -210,16 +196,12 @@ class _Plan:
 
     def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:
         """(target path or None/"-" for stdout, kernel names, array) for each output of ``source``."""
-        if self.out_folder is not None:
-            out = []
-            for name, result in zip(self.names, results):
-                target = self.out_folder / f"{source_stem(source)}-{name}.{self.fmt}"
-                check_output_path(target, inputs=self.sources, in_place=self.in_place)
-                out.append((str(target), [name], result))
-            return out
+        if self.planned is not None:
+            planned = [(str(o.path), [o.kernel], result) for o, result in zip(self.planned[source], results)]
+            for target, _, _ in planned:
+                make_folder(target)  # a mirrored input folder (``parents``)
+            return planned
         if self.output is None:
-            if not is_raw_path(source):
-                raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
             return [(None, n, a) for _, n, a in _plan_single("-matrix", results, self.names)]
         out = []
         for target, knames, array in _plan_single(self.output, results, self.names):
@@ -228,6 +210,9 @@ class _Plan:
                     f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir"
                 )
             out.append((target, knames, array))
+        if len(out) > 1:  # one file per kernel beside OUTPUT: these names were not checked yet
+            folder = Path(self.output).parent
+            check_plan([[Output(source, 1, k[0], Path(str(t))) for t, k, _ in out]], folder, in_place=self.in_place)
         return out
 
     def write(self, target: str, knames: list[str], array: np.ndarray, prepared: Prepared) -> None:
@@ -239,18 +224,22 @@ class _Pipeline:
     """Decode ahead and encode behind in worker threads; convolve in order in the calling thread.
 
     At most ``2 × workers`` images are decoded ahead and ``2 × workers`` writes are pending,
-    so memory stays bounded however many files there are.
+    so memory stays bounded however many files there are. A record is reported only once its
+    write has completed; when the run stops early, the writes already under way are waited for
+    and reported, so the reports name exactly the files written.
     """
 
-    def __init__(self, plan: _Plan, keep_going: bool, workers: int | None) -> None:
+    def __init__(self, plan: _Plan, keep_going: bool, workers: int | None, report: Report | None = None) -> None:
         self.plan = plan
         self.keep_going = keep_going
+        self.report = report
+        self.guard = InterruptGuard()
         workers = workers or min(4, os.cpu_count() or 1)
         self.window = 2 * workers  # also the most images of one shape convolved in one layer call
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io")
         self.upcoming: Iterator[str] = iter(())
         self.reads: deque[tuple[str, Future[Prepared]]] = deque()
-        self.writes: deque[tuple[str, Future[None]]] = deque()
+        self.writes: deque[tuple[FilterRecord, Future[None]]] = deque()
         self.records: list[FilterRecord] = []
         self.failures: list[FilterFailure] = []
 
@@ -262,27 +251,60 @@ class _Pipeline:
             # Import Keras and build the layer while the first images decode.
             warmup = threading.Thread(target=self.plan.conv.build_quietly, daemon=True)
             warmup.start()
-        with self.pool:
+        with self.pool, self.guard:
             try:
                 self._read_ahead()
+                if warmup is not None:  # the import silences stderr: report nothing until it is done
+                    warmup.join()
                 while self.reads:
                     group = self._take_group()
                     self._read_ahead()
                     if group:
                         self._convolve(group)
                 self._finish_writes(0)
-            except BaseException:
-                for _, pending in list(self.reads) + list(self.writes):
-                    pending.cancel()
+            except BaseException as exc:
+                self._stop(interrupted=not isinstance(exc, ConvcliError))
                 if warmup is not None:
                     warmup.join()  # the import silences stderr: let it finish before the error shows
                 raise
         return self.records, self.failures
 
+    def _stop(self, *, interrupted: bool) -> None:
+        """Cancel the reads (and, when interrupted, the writes not yet begun); wait for the other
+        writes and report them, Ctrl-C held meanwhile, so that the reports match the files."""
+        for _, pending in self.reads:
+            pending.cancel()
+        if interrupted:
+            for _, pending in self.writes:
+                pending.cancel()
+        with self.guard.held():
+            while self.writes:
+                record, future = self.writes.popleft()
+                try:
+                    future.result()
+                except CancelledError:
+                    continue
+                except ConvcliError as exc:
+                    self._emit(FilterFailure(record.input, exc.message))
+                    continue
+                except Exception:
+                    continue
+                self._emit(record)
+
+    def _emit(self, event: FilterRecord | FilterFailure) -> None:
+        """Keep a record or failure and report it (Ctrl-C waits until the report is made)."""
+        with self.guard.held():
+            if isinstance(event, FilterRecord):
+                self.records.append(event)
+            else:
+                self.failures.append(event)
+            if self.report is not None:
+                self.report(event)
+
     def _fail(self, source: str, exc: ConvcliError) -> None:
+        self._emit(FilterFailure(source, exc.message))
         if not self.keep_going:
             raise exc
-        self.failures.append(FilterFailure(source, exc.message))
 
     def _read_ahead(self) -> None:
         """Start decoding the next sources until ``window`` are in flight."""
@@ -304,6 +326,9 @@ class _Pipeline:
             try:
                 image = future.result()
             except ConvcliError as exc:
+                if group and not self.keep_going:  # the run stops here: finish the inputs before it
+                    self.reads.appendleft((source, future))
+                    break
                 self._fail(source, exc)
                 continue
             if group and image.shape != group[0][1].shape:
@@ -314,14 +339,14 @@ class _Pipeline:
 
     def _convolve(self, group: list[tuple[str, Prepared]]) -> None:
         """Run one group through the layer and queue the writes of its outputs (a large picture:
-        band by band, written as its rows come)."""
+        band by band, its files written as the rows come)."""
         if group[0][1].whole is None:
             self._convolve_bands(*group[0])
             return
         sources = [source for source, _ in group]
-        prepared = [p for _, p in group]
+        prepared = [item for _, item in group]
         try:
-            outputs = self.plan.conv.apply_many([p.whole for p in prepared], sources)
+            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources)
         except ConvcliError as exc:
             for source in sources:
                 self._fail(source, exc)
@@ -329,38 +354,44 @@ class _Pipeline:
         group.clear()
         for source, item, maps in zip(sources, prepared, outputs):
             item.whole = None  # free the input before the outputs are encoded
-            results = item.unpremultiply(maps, 0, item.grid.height)
             try:
-                targets = self.plan.targets(source, results)
+                targets = self.plan.targets(source, item.unpremultiply(maps, 0, item.grid.height))
             except ConvcliError as exc:
                 self._fail(source, exc)
                 continue
             for target, knames, array in targets:
                 record = FilterRecord.of(source, target, knames, array)
-                if target == "-":
-                    alpha = item.alpha(0, item.grid.height)
-                    record.array = pixels_for("-", array, alpha, item.picture.depth, self.plan.encoding)
-                self.records.append(record)
-                if target not in (None, "-"):
-                    write = self.pool.submit(self.plan.write, target, knames, array, item)
-                    self.writes.append((source, write))
+                if target in (None, "-"):
+                    if target == "-":  # PNG pixels with the input's alpha and depth
+                        record.array = item.stdout_pixels(array, self.plan.encoding)
+                    self._emit(record)  # bound for stdout: the caller writes it
+                    continue
+                with self.guard.held():  # a write started is a write reported
+                    self.writes.append((record, self.pool.submit(self.plan.write, target, knames, array, item)))
             self._finish_writes(self.window)
 
     def _convolve_bands(self, source: str, prepared: Prepared) -> None:
-        """Filter one large picture band by band; its outputs are written as the rows come."""
+        """Filter one large picture band by band; its records are reported once its files are in place."""
+        self._finish_writes(0)  # earlier files are reported first, in order
         try:
             outputs = filter_bands(prepared, self.plan.conv, self.plan.targets, self.plan.encoding)
         except ConvcliError as exc:
             self._fail(source, exc)
             return
         for out in outputs:
-            self.records.append(FilterRecord(source, out.target, out.kernels, out.shape, out.min, out.max, out.array))
+            self._emit(FilterRecord(source, out.target, out.kernels, out.shape, out.min, out.max, out.array))
 
     def _finish_writes(self, limit: int) -> None:
-        """Wait for the oldest writes until at most ``limit`` are pending."""
-        while len(self.writes) > limit:
-            source, future = self.writes.popleft()
+        """Report the writes in order as they complete: wait for the oldest until at most
+        ``limit`` are pending, then take those already done."""
+        while self.writes and (len(self.writes) > limit or self.writes[0][1].done()):
+            record, future = self.writes[0]
             try:
-                future.result()
+                future.result()  # a Ctrl-C here leaves the write queued: _stop reports it
             except ConvcliError as exc:
-                self._fail(source, exc)
+                self.writes.popleft()
+                self._fail(record.input, exc)
+                continue
+            with self.guard.held():
+                self.writes.popleft()
+                self._emit(record)

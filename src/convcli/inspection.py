@@ -92,14 +92,18 @@ def feature_maps_file(
     image: str | None = None,
     index: int | None = None,
     layer: str | None = None,
-    dataset: str = "mnist",
+    dataset: str | None = None,
     data_dir: str | None = None,
 ) -> list[tuple[LayerMaps, Path, Any]]:
-    """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each."""
+    """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each.
+
+    ``index``: a test image of ``dataset`` (default: the one the model was trained on), its
+    class named in each grid's title."""
     from .images import read_source
+    from .modelmeta import dataset_for
     from .models import load_model
     from .plots import save_tiles
-    from .prediction import dataset_test_image, prepare_digit
+    from .prediction import dataset_test_item, prepare_digit
 
     check_output_path(output, inputs=(image,) if image else ())
     if Path(str(output)).suffix.lower() != ".png":
@@ -107,13 +111,15 @@ def feature_maps_file(
     if (image is None) == (index is None):
         raise input_error("give an IMAGE or --index N (one of them)")
     model = load_model(model_path)
-    digit = (
-        dataset_test_image(index, dataset, data_dir) if index is not None else prepare_digit(read_source(image), image)
-    )
+    if index is not None:
+        dataset = dataset_for(model_path, dataset)[1]
+        digit, label = dataset_test_item(index, dataset, data_dir)
+        what = f"{dataset} test image {index} ({label})"
+    else:
+        digit, what = prepare_digit(read_source(image), image), Path(str(image)).name
     layers = feature_maps(model, digit, layer)
     written = []
     for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):
-        what = f"test image {index}" if index is not None else Path(str(image)).name
         title = f"{maps.name} ({maps.type}) on {what}"
         layout = save_tiles(maps.maps, path, title)
         written.append((maps, path, layout))
@@ -133,6 +139,7 @@ def weights_file(
     Returns (kernels, PNG paths written, text blocks). With ``fmt`` ``txt`` and an output
     folder, each filter is written as ``<layer>-<i>.txt`` (a kernel file ``convcli filter`` reads).
     """
+    from .modelmeta import read_meta
     from .models import load_model
     from .plots import save_tiles
     from .textformat import format_matrix
@@ -146,6 +153,8 @@ def weights_file(
     elif output is not None:
         check_output_dir(output)
     model = load_model(model_path)
+    meta = read_meta(model_path)
+    trained = f" (trained on {meta.dataset})" if meta.stored else ""
     kernels = conv_kernels(model, layer)
     paths: list[Path] = []
     texts: list[str] = []
@@ -175,7 +184,7 @@ def weights_file(
             text = format_matrix(
                 w,
                 name=f"{lk.name}-{i}",
-                description=f"filter {i} of layer {lk.name} in {Path(model_path).name}",
+                description=f"filter {i} of layer {lk.name} in {Path(model_path).name}{trained}",
                 bias=float(lk.bias[i]),
             )
             texts.append(text)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import input_error
+from .errors import input_error, warn
 
 META_ENTRY = "convcli.json"
 """The zip entry holding the metadata."""
@@ -90,8 +90,14 @@ def from_json(data: dict[str, Any], source: str = "model") -> ModelMeta:
 
 
 def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
-    """The metadata stored in a ``.keras`` file, or MNIST's (``stored=False``) when it has none."""
+    """The metadata stored in a ``.keras`` file, or MNIST's (``stored=False``) when it has none.
+
+    A missing, non-zip or damaged model file is the same error :func:`convcli.models.load_model` gives.
+    """
+    from .models import check_model_archive
+
     p = Path(path)
+    check_model_archive(p)
     try:
         with zipfile.ZipFile(p) as archive:
             if META_ENTRY not in archive.namelist():
@@ -108,3 +114,25 @@ def write_meta(archive_path: str | os.PathLike[str], meta: ModelMeta) -> None:
     """Add the metadata entry to a freshly saved ``.keras`` file (call before it is renamed into place)."""
     with zipfile.ZipFile(archive_path, "a") as archive:
         archive.writestr(META_ENTRY, json.dumps(meta.as_json(), ensure_ascii=False))
+
+
+def dataset_for(model_path: str | os.PathLike[str], dataset: str | None) -> tuple[ModelMeta, str]:
+    """The model's metadata and the dataset to use with it: the one it was trained on unless
+    ``dataset`` is given. A ``dataset`` that disagrees with the stored one is used as asked, with
+    a :class:`~convcli.errors.ConvcliWarning` (a digit model on Fashion-MNIST is a fair question,
+    but its scores mean little)."""
+    meta = read_meta(model_path)
+    if dataset is None:
+        return meta, meta.dataset
+    if meta.stored and dataset != meta.dataset:
+        warn(
+            f"{model_path}: the model was trained on {meta.dataset}, but dataset {dataset!r} was asked for; "
+            f"its outputs are {meta.dataset} classes, so the results mean little"
+        )
+    return meta, dataset
+
+
+def class_names_for(meta: ModelMeta, dataset: str) -> list[str]:
+    """The names of the model's output classes: its stored ones, else (an old model, which
+    stores none) those of ``dataset``, the dataset it is used with."""
+    return list(meta.class_names if meta.stored else default_meta(dataset).class_names)

@@ -52,7 +52,7 @@ def plot_history(
     for key, style in (("accuracy", "-o"), ("val_accuracy", "--s")):
         if any(key in h for h in history):
             ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
-    ax_loss.set(title="Loss", xlabel="epoch", ylabel="cross-entropy")
+    ax_loss.set(title="Loss", xlabel="epoch", ylabel=record.get("loss_label", "cross-entropy"))
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
@@ -124,7 +124,8 @@ def plot_evaluation(
     max_mistakes: int = 50,
 ) -> list[Path]:
     """Write ``STEM-confusion.png`` (the heat map) and ``STEM-mistakes.png`` (the first
-    misclassified test images ``x_test``, with labels ``y_test``) into ``folder``."""
+    misclassified test images ``x_test``, with labels ``y_test``) into ``folder``; both name
+    the classes by ``class_names``."""
     out = Path(folder)
     written = [
         plot_confusion(
@@ -136,7 +137,8 @@ def plot_evaluation(
     ]
     mistakes = result.predictions != y_test
     wrong = np.nonzero(mistakes)[0][:max_mistakes]
-    captions = [f"#{i} true {y_test[i]}\npred {result.predictions[i]}" for i in wrong]
+    names = list(class_names or [str(c) for c in range(result.confusion.shape[0])])
+    captions = [f"#{i} true {names[y_test[i]]}\npred {names[result.predictions[i]]}" for i in wrong]
     images = x_test[wrong] if len(wrong) else np.zeros((1, 28, 28), np.uint8)
     written.append(
         plot_digit_grid(

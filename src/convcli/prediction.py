@@ -10,7 +10,7 @@ does the same to any photo or scan of one digit (dark-on-light or light-on-dark,
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -103,6 +103,17 @@ class Prediction:
     digit: np.ndarray
     seen: str | None = None
     """Where ``show_input`` wrote the 28×28 the model saw (None when not asked)."""
+    class_names: list[str] = field(default_factory=list, repr=False)
+    """The model's class names ("Ankle boot"); empty: the class index is its name (digits)."""
+
+    def label_of(self, index: int) -> str:
+        """Class ``index``'s name."""
+        return self.class_names[index] if index < len(self.class_names) else str(index)
+
+    @property
+    def label(self) -> str:
+        """The predicted class's name (the digit itself for MNIST models)."""
+        return self.label_of(self.prediction)
 
     @property
     def probability(self) -> float:
@@ -120,16 +131,18 @@ class Prediction:
         return [(int(i), float(self.probabilities[i])) for i in order]
 
     def as_json(self, top_k: int | None = None) -> dict[str, Any]:
-        """The ``--json`` object: input, prediction, its probability, uncertain, probabilities (top K)."""
+        """The ``--json`` object: input, prediction (index) and label (name), its probability,
+        uncertain, probabilities, and the top K with their labels."""
         record: dict[str, Any] = {
             "input": self.input,
             "prediction": self.prediction,
+            "label": self.label,
             "probability": self.probability,
             "uncertain": self.uncertain,
             "probabilities": self.probabilities,
         }
         if top_k:
-            record["top"] = [{"class": c, "probability": p} for c, p in self.top(top_k)]
+            record["top"] = [{"class": c, "label": self.label_of(c), "probability": p} for c, p in self.top(top_k)]
         if self.seen is not None:
             record["seen"] = self.seen
         return record
@@ -172,15 +185,21 @@ def predict_digits(
     model: Any,
     digits: np.ndarray,
     names: list[str],
+    class_names: list[str] | None = None,
 ) -> list[Prediction]:
-    """Classify prepared uint8 (N, 28, 28) digits with a loaded model."""
+    """Classify prepared uint8 (N, 28, 28) images ``names`` with a loaded model whose classes
+    are ``class_names`` (default: the class index)."""
     from .datasets import scale_images as prepare_images
     from .evaluation import predict_probabilities
     from .models import check_image_model
 
     shape = check_image_model(model)
     probs = predict_probabilities(model, prepare_images(digits, shape))
-    return [Prediction(name, int(p.argmax()), [float(v) for v in p], d) for name, p, d in zip(names, probs, digits)]
+    labels = list(class_names or [])
+    return [
+        Prediction(name, int(p.argmax()), [float(v) for v in p], d, class_names=labels)
+        for name, p, d in zip(names, probs, digits)
+    ]
 
 
 def predict_files(
@@ -188,16 +207,19 @@ def predict_files(
     images: list[str],
     *,
     index: int | None = None,
-    dataset: str = "mnist",
+    dataset: str | None = None,
     data_dir: str | None = None,
     max_pixels: int | None = None,
     show_input: str | os.PathLike[str] | None = None,
 ) -> list[Prediction]:
     """Classify image files (prepared like MNIST) or, with ``index``, one test image of the dataset.
 
-    ``show_input``: where to save what the model saw (see :func:`convcli.seen.plan_seen`).
+    ``dataset`` (for ``index``): by default the one the model was trained on (its stored
+    metadata). Predictions carry the model's class names. ``show_input``: where to save what
+    the model saw (see :func:`convcli.seen.plan_seen`).
     """
     from .images import DEFAULT_MAX_PIXELS, read_source
+    from .modelmeta import class_names_for, dataset_for
     from .models import load_model
     from .seen import plan_seen, write_seen
 
@@ -205,6 +227,7 @@ def predict_files(
         raise input_error("give one or more IMAGE files, or --index N for a test image")
     if index is not None and images:
         raise input_error("give IMAGE files or --index N, not both")
+    meta, dataset = dataset_for(model_path, dataset)
     names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
     targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
@@ -214,7 +237,7 @@ def predict_files(
             prepare_digit(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images
         ]
     model = load_model(model_path)
-    results = predict_digits(model, np.stack(digits), names)
+    results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
             result.seen = str(path)
@@ -235,13 +258,21 @@ def predict_number_files(
     max_pixels: int | None = None,
     show_input: str | os.PathLike[str] | None = None,
 ) -> list[NumberPrediction]:
-    """Read the number written on one line in each image: its digits segmented and classified."""
+    """Read the number written on one line in each image: its digits segmented and classified
+    (a model of another dataset's classes is refused)."""
     from .images import DEFAULT_MAX_PIXELS, read_source
+    from .modelmeta import DIGITS, read_meta
     from .models import load_model
     from .seen import plan_seen, write_seen
 
     if not images:
         raise input_error("give one or more IMAGE files with a number written on one line")
+    meta = read_meta(model_path)
+    if meta.class_names != DIGITS:
+        raise input_error(
+            f"{model_path}: reading a number needs a digit model; this one was trained on {meta.dataset} "
+            f"({', '.join(meta.class_names[:3])}, …)"
+        )
     targets = plan_seen(show_input, images) if show_input is not None else None
     found = [prepare_number(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images]
     model = load_model(model_path)
@@ -261,6 +292,11 @@ def predict_number_files(
 
 def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:
     """Test image ``index`` of a dataset, with a clear error when out of range."""
+    return dataset_test_item(index, dataset, data_dir)[0]
+
+
+def dataset_test_item(index: int, dataset: str = "mnist", data_dir: str | None = None) -> tuple[np.ndarray, str]:
+    """Test image ``index`` of a dataset and its class name, with a clear error when out of range."""
     from .datasets import load_dataset
 
     data = load_dataset(dataset, data_dir)
@@ -269,4 +305,5 @@ def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None 
             f"--index {index} is out of range: the {dataset} test set has "
             f"{len(data.x_test):,} images (0 … {len(data.x_test) - 1})"
         )
-    return data.x_test[index]
+    label = int(data.y_test[index])
+    return data.x_test[index], data.class_names[label] if label < len(data.class_names) else str(label)

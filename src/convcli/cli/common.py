@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, work_error
+from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, ConvcliWarning, work_error
 
 # --------------------------------------------------------------------------- stdout and stderr
 
@@ -37,6 +38,28 @@ def stderr_line(message: str) -> None:
     _Reported.flag = True
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def warning_line(message: str) -> None:
+    """One ``Warning: …`` line on stderr (the work goes on; stdout stays for results)."""
+    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.flush()
+
+
+class _WarningsShown:
+    """Shows the library's :class:`~convcli.errors.ConvcliWarning` warnings as ``Warning:``
+    lines, each message once per command; other warnings go to Python's usual display."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.fallback = warnings.showwarning
+
+    def __call__(self, message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if not issubclass(category, ConvcliWarning):
+            self.fallback(message, category, *args, **kwargs)
+        elif str(message) not in self.seen:
+            self.seen.add(str(message))
+            warning_line(str(message))
 
 
 def _stdout_error(exc: OSError) -> ConvcliError:
@@ -102,13 +125,18 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
             echo("\t".join(row) + "\n")
 
 
+def check_png_stdout(output: str | None) -> None:
+    """Refuse ``-o -`` (PNG bytes on stdout) when stdout is a terminal: checked before any work."""
+    if output == "-" and is_tty():
+        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+
+
 def write_png_stdout(array: Any, png_level: int = 6) -> None:
     """Send an image to stdout as PNG bytes (``-o -``) at zlib level ``png_level``; refused when
     stdout is a terminal. ``array``: 8- or 16-bit pixels (float values are clipped to 0–255)."""
     from ..images import encode_image, to_uint8
 
-    if is_tty():
-        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+    check_png_stdout("-")
     pixels = array if array.dtype.name in ("uint8", "uint16") else to_uint8(array, "clip")
     data = encode_image(pixels, "PNG", png_level)
     flush_stdout()
@@ -247,7 +275,10 @@ class ConvcliGroup(HelpGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            result = super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", ConvcliWarning)
+                warnings.showwarning = _WarningsShown()
+                result = super().invoke(ctx)
             flush_stdout()
             return result
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):

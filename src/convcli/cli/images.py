@@ -9,7 +9,8 @@ import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
 from ..images import DEFAULT_MAX_PIXELS
-from .common import HelpGroup, Typer, app, echo, print_json, single_source, stderr_line, table, write_png_stdout
+from .batch import BatchView
+from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, single_source, table, write_png_stdout
 from .options import (
     ACTIVATIONS,
     BORDERS,
@@ -66,6 +67,7 @@ def gray(
     source = single_source(input_, sample)
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
+    check_png_stdout(output)
     result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place, depth=depth_bits(depth))
     if result.output == "-":
         write_png_stdout(result.pixels)
@@ -215,7 +217,11 @@ def filter_(
     json_: Json = False,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     keep_going: Annotated[
-        bool, typer.Option("--keep-going", help="In a batch, continue past bad files and report them at the end.")
+        bool,
+        typer.Option(
+            "--keep-going",
+            help="In a batch, continue past bad files (each reported as it fails; exit status 1 at the end).",
+        ),
     ] = False,
     in_place: InPlace = False,
     workers: Annotated[
@@ -225,6 +231,24 @@ def filter_(
     png_level: Annotated[
         int, typer.Option("--png-level", min=0, max=9, help="zlib level for PNG outputs (same pixels).")
     ] = 1,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            metavar="TEMPLATE",
+            help="With --out-dir: output file names from {stem}, {ext} (input suffix), {kernel}, {parent} "
+            "(input's folder name), {index} (1, 2…; {index:04d} pads); the suffix comes from --format. "
+            "Default: {stem}-{kernel}.",
+        ),
+    ] = None,
+    parents: Annotated[
+        bool,
+        typer.Option(
+            "--parents",
+            help="With --out-dir: mirror each input's folder under it, like cp --parents "
+            "(in/sub/a.png -> OUT/in/sub/a-KERNEL.png; inputs outside the current folder keep their absolute folder).",
+        ),
+    ] = False,
     depth: Depth = None,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
@@ -239,44 +263,42 @@ def filter_(
         convcli filter --sample astronaut -k edges --gray -o edges.png
         convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
+        find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
     """
     from ..filtering import filter_images
-    from ..textformat import format_matrix
 
     sources = list(inputs or [])
     if sample:
         sources.append(f"sample:{sample}")
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
-    result = filter_images(
-        sources,
-        kernel,
-        output=output,
-        out_dir=out_dir,
-        fmt=fmt,
-        stride=stride,
-        padding=padding,
-        activation=activation,
-        bias=bias,
-        gray=to_gray,
-        range_mode=range_mode,
-        max_pixels=max_pixels,
-        keep_going=keep_going,
-        in_place=in_place,
-        workers=workers,
-        png_level=png_level,
-        border=border,
-        depth=depth_bits(depth),
+    check_png_stdout(output)
+    view = BatchView(
+        inputs=len(sources), outputs_per_input=len(kernel), json_=json_, keep_going=keep_going, png_level=png_level
     )
-    for record in result.records:
-        if json_:
-            print_json(record.as_json(with_values=record.output is None))
-        elif record.output is None:
-            echo(format_matrix(record.array))
-        elif record.output == "-":
-            write_png_stdout(record.array, png_level=png_level)
-    for failure in result.failures:
-        stderr_line(f"Error: {failure.message}")
+    with view.running():
+        result = filter_images(
+            sources,
+            kernel,
+            output=output,
+            out_dir=out_dir,
+            fmt=fmt,
+            stride=stride,
+            padding=padding,
+            activation=activation,
+            bias=bias,
+            gray=to_gray,
+            range_mode=range_mode,
+            max_pixels=max_pixels,
+            keep_going=keep_going,
+            in_place=in_place,
+            workers=workers,
+            png_level=png_level,
+            border=border,
+            depth=depth_bits(depth),
+            name_template=name,
+            parents=parents,
+            report=view.report,
+        )
     if result.failures:
-        stderr_line(f"{len(result.failures)} of {len(sources)} inputs failed")
         raise typer.Exit(EXIT_FAILURE)

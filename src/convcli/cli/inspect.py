@@ -8,7 +8,7 @@ import click
 import typer
 
 from .common import app, echo, print_json, table
-from .options import WEIGHT_FORMATS, DataDir, Dataset, Json, ModelFile, TestIndex
+from .options import WEIGHT_FORMATS, DataDir, Json, ModelDataset, ModelFile, TestIndex
 
 LayerName = Annotated[str | None, typer.Option("--layer", help="Only this layer (its name, as `summary` shows).")]
 
@@ -24,7 +24,7 @@ def feature_maps_cmd(
     ] = ...,
     layer: LayerName = None,
     index: TestIndex = None,
-    dataset: Dataset = "mnist",
+    dataset: ModelDataset = None,
     data_dir: DataDir = None,
     json_: Json = False,
 ) -> None:

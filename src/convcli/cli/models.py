@@ -10,7 +10,18 @@ import typer
 
 from ..errors import ConvcliError
 from .common import app, console, echo, is_tty, print_json, table
-from .options import PRECISIONS, SCHEDULES, DataDir, Dataset, Json, Layers, ModelFile, TestIndex, complete_presets
+from .options import (
+    PRECISIONS,
+    SCHEDULES,
+    DataDir,
+    Dataset,
+    Json,
+    Layers,
+    ModelDataset,
+    ModelFile,
+    TestIndex,
+    complete_presets,
+)
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -39,7 +50,8 @@ def summary(
         convcli summary --layers "conv(64,3),flatten,dense(10)"     # 433,290 parameters
         convcli summary cnn.keras --json
     """
-    from ..models import describe_model, model_from_argument
+    from ..models import model_from_argument
+    from ..summary import describe_model
 
     keras_model = model_from_argument(model, layers)
     rows = describe_model(keras_model)
@@ -60,76 +72,9 @@ def summary(
         echo(f"Total params: {total:,}\n")
 
 
-class _Progress:
-    """Training progress: a rich bar on a terminal, one plain line per epoch otherwise."""
-
-    def __init__(self, plain_stream: Any) -> None:
-        self.plain = plain_stream
-        self.rich = is_tty()
-        self.progress: Any = None
-        self.task: Any = None
-        self.epochs = 0
-        self.steps = 0
-
-    def log(self, message: str) -> None:
-        """A status line: through rich on a terminal, plain otherwise."""
-        if self.rich:
-            console().print(f"[dim]{message}[/dim]")
-        else:
-            self.plain.write(message + "\n")
-            self.plain.flush()
-
-    def on_train_begin(self, epochs: int, steps: int, initial_epoch: int) -> None:
-        self.epochs, self.steps = epochs, steps
-        if self.rich:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self.progress = Progress(
-                TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[metrics]}"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=console(),
-            )
-            self.progress.start()
-            self.task = self.progress.add_task(
-                "train", total=(epochs - initial_epoch) * steps, epoch=initial_epoch + 1, epochs=epochs, metrics=""
-            )
-
-    def on_batch_end(self, epoch: int, batch: int, logs: dict[str, float]) -> None:
-        if self.progress is not None:
-            metrics = f"loss {logs.get('loss', float('nan')):.4f} acc {logs.get('accuracy', 0):.4f}"
-            self.progress.update(self.task, advance=1, epoch=epoch + 1, metrics=metrics)
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        parts = [f"epoch {epoch + 1}/{self.epochs}"]
-        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
-            if key in logs:
-                parts.append(f"{key} {logs[key]:.4f}")
-        parts.append(f"{logs.get('seconds', 0):.1f}s")
-        if self.progress is not None:
-            self.progress.console.print("  ".join(parts))
-        else:
-            self.plain.write("  ".join(parts) + "\n")
-            self.plain.flush()
-
-    def on_train_end(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-
 @app.command()
 def train(
+    ctx: typer.Context,
     preset: Annotated[
         str | None,
         typer.Argument(
@@ -178,6 +123,8 @@ def train(
     """Train a classifier on MNIST; write MODEL.keras and its JSON record beside it.
 
     Ctrl-C or SIGTERM stops after the current batch and saves a checkpoint to resume from.
+    --resume goes on with the checkpoint's settings: --epochs, -o and --data-dir may change;
+    any other option that differs from the checkpoint's is refused (exit 2).
 
     Example:
 
@@ -188,39 +135,39 @@ def train(
         convcli train --layers "conv(32,3),pool(2),flatten,dense(10)" --epochs 3 -o mine.keras
         convcli train --resume cnn.ckpt.keras
     """
+    from ..objective import loss_key
     from ..training import TrainConfig, interrupted_error
     from ..training import train as run_training
 
+    options = {
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "schedule": schedule,
+        "augment": augment,
+        "label_smoothing": label_smoothing,
+        "seed": seed,
+        "validation_split": validation_split,
+        "dataset": dataset,
+        "data_dir": data_dir,
+        "limit": limit,
+        "precision": precision,
+        "distribute": distribute,
+        "coordinator": coordinator,
+        "num_processes": num_processes,
+        "process_id": process_id,
+    }
+    changes: dict[str, Any] = {}
     if resume:
-        config = TrainConfig(spec="", output=output or "", data_dir=data_dir)
-        if not output:
-            from ..training import read_checkpoint_state
-
-            config.output = read_checkpoint_state(resume)["config"]["output"]
+        changes, output = _resume_changes(ctx, resume, {**options, "preset": preset, "layers": layers}, output)
+        config = TrainConfig(spec="", output=output)
     else:
-        config = TrainConfig.from_preset(
-            preset,
-            layers,
-            output=output,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            schedule=schedule,
-            augment=augment,
-            label_smoothing=label_smoothing,
-            seed=seed,
-            validation_split=validation_split,
-            dataset=dataset,
-            data_dir=data_dir,
-            limit=limit,
-            precision=precision,
-            distribute=distribute,
-            coordinator=coordinator,
-            num_processes=num_processes,
-            process_id=process_id,
-        )
-    reporter = _Progress(sys.stderr if json_ else sys.stdout)
-    result = run_training(config, reporter=reporter, resume=resume, log=reporter.log)
+        config = TrainConfig.from_preset(preset, layers, output=output, **options)
+        config.validate()  # bad options fail before Keras loads (the progress callback needs it)
+    from .progress import TrainingProgress
+
+    progress = TrainingProgress(sys.stderr if json_ else sys.stdout, console() if is_tty() else None)
+    result = run_training(config, callbacks=[progress], resume=resume, changes=changes, log=progress.log)
     if result.interrupted:
         raise interrupted_error(result)
     if plot:
@@ -230,17 +177,66 @@ def train(
     if json_:
         print_json(result.record)
         return
-    test = result.record["test"]
+    test, loss = result.record["test"], loss_key("loss", result.record["hyperparameters"]["label_smoothing"])
     echo(
-        f"test accuracy {test['accuracy'] * 100:.2f}%  loss {test['loss']:.4f}  "
+        f"test accuracy {test['accuracy'] * 100:.2f}%  {loss} {test['loss']:.4f}  "
         f"({result.record['seconds']:.0f} s)\nmodel: {result.model_path}\nrecord: {result.record_path}\n"
     )
+
+
+def _resume_changes(
+    ctx: click.Context, checkpoint: str, values: dict[str, Any], output: str | None
+) -> tuple[dict[str, Any], str]:
+    """The options typed beside ``--resume`` (not left at their defaults) as TrainConfig fields,
+    and the output file. Those that define the run and differ from the checkpoint's are refused
+    here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
+    from click.core import ParameterSource
+
+    from ..checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
+    from ..layerspec import read_spec_argument
+
+    stored = read_checkpoint_state(checkpoint).get("config", {})
+    typed = {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    if "layers" in typed:
+        typed["spec"] = read_spec_argument(typed.pop("layers"))
+    conflicts = resume_conflicts(stored, typed)
+    if conflicts:
+        params = {p.name: p for p in ctx.command.params}
+        params["spec"] = params["layers"]
+        listed = "; ".join(
+            f"{_as_typed(params[name], given)} (the checkpoint has "
+            f"{_as_typed(params[name], old) if old is not None else 'no ' + _as_typed(params[name])})"
+            for name, (old, given) in conflicts.items()
+        )
+        allowed = ", ".join(_as_typed(params[name]) for name in RESUMABLE)
+        raise ConvcliError(
+            f"--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
+            f"Only {allowed} can change on resume"
+        )
+    return typed, output or stored.get("output", "model.keras")
+
+
+def _as_typed(param: click.Parameter, value: Any = None) -> str:
+    """An option as one would type it: ``--learning-rate 0.1``, ``--no-augment``, ``PRESET cnn``."""
+    if not isinstance(param, click.Option):
+        return param.human_readable_name + ("" if value is None else f" {value}")
+    name = max(param.opts, key=len)
+    if param.is_flag and isinstance(value, bool):
+        off = param.secondary_opts[0] if param.secondary_opts else f"no {name}"
+        return name if value else off
+    return name if value is None else f"{name} {value}"
+
+
+def _class_label(index: int, names: list[str]) -> str:
+    """A class as tables show it: the digit for MNIST ("7"), index and name otherwise ("9 Ankle boot")."""
+    name = names[index] if index < len(names) else str(index)
+    return name if name == str(index) else f"{index} {name}"
 
 
 @app.command()
 def evaluate(
     model: ModelFile,
-    dataset: Dataset = "mnist",
+    dataset: ModelDataset = None,
     data_dir: DataDir = None,
     plot: Annotated[
         str | None, typer.Option("--plot", help="Existing folder for the confusion heat map and the mistakes.")
@@ -249,7 +245,9 @@ def evaluate(
 ) -> None:
     """Test accuracy and loss, the confusion matrix, and per-class precision/recall/F1.
 
-    Models load in Keras's safe mode: a file carrying code is refused.
+    The test set is the dataset the model was trained on (stored in the model file; MNIST for
+    older models), classes shown by name. Models load in Keras's safe mode: a file carrying code
+    is refused.
 
     Example:
 
@@ -268,16 +266,17 @@ def evaluate(
         return
     echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     n = result.confusion.shape[0]
+    named = [_class_label(i, result.class_names) for i in range(n)]
     table(
         "Confusion matrix (rows: true class, columns: predicted)",
         ["true\\pred", *map(str, range(n))],
-        [[str(i), *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
+        [[named[i], *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
     )
     table(
         "Per class",
         ["class", "precision", "recall", "f1", "support"],
         [
-            [str(r["class"]), f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
+            [named[r["class"]], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
             for r in result.per_class
         ],
     )
@@ -303,7 +302,7 @@ def predict(
         ),
     ] = None,
     digits: Annotated[bool, typer.Option("--digits", help="Read a whole number written on one line.")] = False,
-    dataset: Dataset = "mnist",
+    dataset: ModelDataset = None,
     data_dir: DataDir = None,
     json_: Json = False,
 ) -> None:
@@ -311,7 +310,8 @@ def predict(
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
 
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
-    is marked uncertain ("uncertain": true in --json).
+    is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
+    ("label" in --json); --index takes a test image of the dataset the model was trained on.
 
     Example:
 
@@ -344,23 +344,24 @@ def predict(
 
 
 def _render_prediction(result: Any, top: int) -> None:
-    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended when so)."""
+    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended
+    when so); classes by name ("Ankle boot"; the digit for MNIST)."""
     pairs = result.top(min(top, len(result.probabilities)))
     if is_tty():
         from rich.table import Table
 
         doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
-        grid = Table(title=f"{result.input}: {result.prediction}{doubt}")
+        grid = Table(title=f"{result.input}: {result.label}{doubt}")
         grid.add_column("class")
         grid.add_column("probability", justify="right")
         grid.add_column("")
         for c, p in pairs:
-            grid.add_row(str(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+            grid.add_row(result.label_of(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
         console().print(grid)
         return
-    shown = "  ".join(f"{c}:{p:.4f}" for c, p in pairs)
+    shown = "  ".join(f"{result.label_of(c)}:{p:.4f}" for c, p in pairs)
     doubt = "\tuncertain" if result.uncertain else ""
-    echo(f"{result.input}\t{result.prediction}\t{shown}{doubt}\n")
+    echo(f"{result.input}\t{result.label}\t{shown}{doubt}\n")
 
 
 def _render_number(number: Any) -> None:

@@ -53,7 +53,7 @@ def complete_samples(incomplete: str) -> list[str]:
 
 def complete_presets(incomplete: str) -> list[str]:
     """Model presets starting with what was typed."""
-    from ..models import PRESETS
+    from ..presets import PRESETS
 
     return [name for name in PRESETS if name.startswith(incomplete)]
 
@@ -91,6 +91,15 @@ def depth_bits(depth: str | None) -> int | None:
 
 Dataset = Annotated[
     str, typer.Option("--dataset", click_type=click.Choice(DATASETS), help="Which MNIST-family dataset.")
+]
+ModelDataset = Annotated[
+    str | None,
+    typer.Option(
+        "--dataset",
+        click_type=click.Choice(DATASETS),
+        help="Which MNIST-family dataset (default: the one the model was trained on; another one is "
+        "used with a warning).",
+    ),
 ]
 DataDir = Annotated[
     str | None,

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import input_error
 from ..inspection import MAP_LAYERS, conv_kernels
-from ..models import describe_model, load_model
+from ..models import load_model
+from ..summary import describe_model
 from .arithmetic import activate, check_position, conv_unit, pool_unit
 
 MAX_IMAGE_PIXELS = 40_000_000

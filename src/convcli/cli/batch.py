@@ -1,0 +1,118 @@
+"""How ``convcli filter`` shows a run as it goes: one result per line as each file lands (flushed),
+errors as they happen, a rich progress bar on a terminal, and a summary line on stderr at the end.
+
+stdout carries results only: a JSON object per output written (``{"input", "output", "kernel",
+"shape", "min", "max"}``) or per failure (``{"input", "error"}``), so a script can rely on it
+alone. The progress bar and the summary go to stderr, and only when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import typer
+
+from ..jobs import BatchTally, FilterFailure, FilterRecord
+from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
+
+PROGRESS_MIN_INPUTS = 5
+"""A progress bar for batches of at least this many inputs (smaller ones end before it helps)."""
+
+
+def stderr_is_tty() -> bool:
+    """Whether stderr is a terminal (progress bar and summary line) rather than a pipe or file."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class BatchView:
+    """Renders each record or failure of a filter run the moment the library reports it."""
+
+    def __init__(
+        self, *, inputs: int, outputs_per_input: int, json_: bool, keep_going: bool, png_level: int = 6
+    ) -> None:
+        self.tally = BatchTally(inputs, outputs_per_input)
+        self.png_level = png_level  # zlib level of a PNG on stdout (-o -)
+        self.json = json_
+        self.keep_going = keep_going
+        self.progress: Any = None
+        self.task: Any = None
+
+    def report(self, event: FilterRecord | FilterFailure) -> None:
+        """Print one event: a result on stdout (flushed), an error on stderr; advance the bar."""
+        if isinstance(event, FilterFailure):
+            done = self.tally.add_failure(event.input)
+            if self.json:
+                print_json(event.as_json())
+            if self.keep_going:  # otherwise the run stops and its error is printed once, at the end
+                stderr_line(f"Error: {event.message}")
+        else:
+            done = event.output not in (None, "-") and self.tally.add_file(event.input)
+            self._render(event)
+        flush_stdout()
+        if done and self.progress is not None:
+            self.progress.advance(self.task)
+
+    def _render(self, record: FilterRecord) -> None:
+        if self.json:
+            print_json(record.as_json(with_values=record.output is None))
+        elif record.output is None:
+            from ..textformat import format_matrix
+
+            echo(format_matrix(record.array))
+        elif record.output == "-":
+            write_png_stdout(record.array, png_level=self.png_level)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[BatchView]:
+        """Around the run: the progress bar while it works; then, even when it stops on an error
+        or Ctrl-C, the error line and the summary, and the documented exit status."""
+        try:
+            with self._progress_bar():
+                yield self
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BaseException as exc:
+            status = error_status(exc)
+            if status is None:
+                raise
+            self._summary(stopped=True)
+            raise typer.Exit(status) from None
+        self._summary(stopped=False)
+
+    def _progress_bar(self) -> contextlib.AbstractContextManager[Any]:
+        """A rich progress bar on stderr for a batch on a terminal, unless stdout's results are
+        shown on that terminal too (they would tear the bar); nothing otherwise."""
+        inputs = self.tally.inputs
+        if inputs < PROGRESS_MIN_INPUTS or not stderr_is_tty() or (self.json and is_tty()):
+            return contextlib.nullcontext()
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(
+            TextColumn("filter"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=True,
+        )
+        self.task = self.progress.add_task("filter", total=inputs)
+        return self.progress
+
+    def _summary(self, *, stopped: bool) -> None:
+        """The batch's last line on a terminal ("wrote 97 files, 1 failed, 102 not started"); when
+        piped, the count of failed inputs of a finished ``keep_going`` run, as before."""
+        tally = self.tally
+        if tally.inputs > 1 and stderr_is_tty():
+            stderr_line(tally.summary())
+        elif tally.failed and not stopped:
+            stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
