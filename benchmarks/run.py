@@ -1,6 +1,7 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
-    python benchmarks/run.py [startup] [filter] [large] [train] [folders] [--repeat N]   (default: all)
+    python benchmarks/run.py [startup] [filter] [large] [train] [memory] [rounding] [folders] [--repeat N]
+    (default: all)
 
 Each benchmark prints a table and writes ``benchmarks/results/<name>.json``. Every figure is a
 median over repeated runs, and each ratio (convcli / anchor) is computed pair by pair within
@@ -382,13 +383,43 @@ def bench_train(repeat: int) -> None:
     )
 
 
+def bench_memory(repeat: int) -> None:
+    """Peak RSS of large colour photographs (issue 12's targets), beside ImageMagick and vips."""
+    from pictures import bench_memory as measure
+
+    results = measure(repeat, CONVCLI, CONVERT, VIPS, EDGES_IM, edges_mat())
+    rows = []
+    for name, result in results.items():
+        for tool, run in result["median"].items():
+            figure = (
+                f"failed: {run['error']}" if "error" in run else f"{run['peak_rss_mib']} MiB, {run['seconds']:.1f} s"
+            )
+            rows.append([f"{name} {result['pixels'][0]}×{result['pixels'][1]}", tool, figure])
+    table(f"filter -k edges on large colour photographs, median of {repeat}", ["image", "tool", "peak RSS, wall"], rows)
+    save("memory", {"repeat": repeat, **results})
+
+
+def bench_rounding(repeat: int) -> None:
+    """Fractional kernels: ImageMagick and vips truncate where convcli rounds half up."""
+    from pictures import bench_rounding as measure
+
+    results = measure(CONVCLI, CONVERT, VIPS)
+    rows = [
+        [kernel, tool, f"{r['share_differing']:.1%}", f"{r['equal_to_raw_rounded_down']:.1%}"]
+        for kernel, tools in results.items()
+        for tool, r in tools.items()
+    ]
+    table("512×512 astronaut, valid interior", ["kernel", "tool", "differs from convcli", "= raw rounded down"], rows)
+    save("rounding", results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "which",
         nargs="*",
-        default=["startup", "filter", "large", "train", "folders"],
-        choices=["startup", "filter", "large", "train", "folders"],
+        default=["startup", "filter", "large", "train", "memory", "rounding", "folders"],
+        choices=["startup", "filter", "large", "train", "memory", "rounding", "folders"],
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
     args = parser.parse_args()
@@ -397,8 +428,9 @@ def main() -> None:
         if name == "folders":  # its own script (benchmarks/folders.py): PNG folder against IDX files
             subprocess.run([PY, str(HERE / "folders.py")], check=True, cwd=ROOT)
             continue
-        fn = {"startup": bench_startup, "filter": bench_filter, "large": bench_large, "train": bench_train}[name]
-        fn(1 if name == "train" and args.repeat == 3 else args.repeat)
+        benches = {"startup": bench_startup, "filter": bench_filter, "large": bench_large, "train": bench_train}
+        fn = {**benches, "memory": bench_memory, "rounding": bench_rounding}[name]
+        fn(1 if name in ("train", "memory") and args.repeat == 3 else args.repeat)
 
 
 if __name__ == "__main__":

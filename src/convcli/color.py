@@ -44,8 +44,11 @@ def check_gray_method(method: str) -> str:
     return method
 
 
-def to_gray(image: np.ndarray, method: str = "luma") -> np.ndarray:
+def to_gray(image: np.ndarray, method: str = "luma", source: str = "input") -> np.ndarray:
     """Return the gray (H, W) float32 image of an RGB (H, W, 3) one; gray input is returned as is.
+
+    The weighted sum is computed in float64 and rounded once to float32, so an exact half such
+    as 0.3·207 + 0.59·202 + 0.11·202 = 203.5 stays 203.5 (and rounds as ``gray`` rounds it).
 
     Example: ``to_gray(np.array([[[255, 0, 0]]]), "luma")`` gives ``[[76.5]]``.
     """
@@ -56,41 +59,55 @@ def to_gray(image: np.ndarray, method: str = "luma") -> np.ndarray:
     if arr.ndim == 2:
         return arr.astype(np.float32, copy=False)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        raise input_error(f"expected an RGB image, got shape {arr.shape}")
+        raise input_error(f"{source}: expected an RGB image, got shape {arr.shape}")
+    r, g, b = (arr[..., i].astype(np.float64) for i in range(3))
     if method == "average":
-        # Sum then divide, as the formula is written: exact for integer inputs.
-        gray = (arr[..., 0].astype(np.float64) + arr[..., 1] + arr[..., 2]) / 3.0
+        gray = (r + g + b) / 3.0  # sum then divide, as the formula is written: exact for integers
     else:
-        r, g, b = GRAY_WEIGHTS[method]
-        gray = r * arr[..., 0].astype(np.float64) + g * arr[..., 1] + b * arr[..., 2]
+        wr, wg, wb = GRAY_WEIGHTS[method]
+        gray = wr * r + wg * g + wb * b
     return gray.astype(np.float32)
 
 
-def gray_pixels(image: np.ndarray, method: str = "luma") -> np.ndarray:
-    """Gray 8-bit pixels, rounded half up from the exact weighted sum when inputs are integers.
+def gray_pixels(
+    image: np.ndarray, method: str = "luma", *, peak: float = 255.0, depth: int = 8, source: str = "input"
+) -> np.ndarray:
+    """Gray pixels of ``depth`` bits (8: uint8, 16: uint16) from values in 0–``peak``, rounded
+    half up from the exact weighted sum when the inputs are integers.
 
-    Exact integer arithmetic avoids float ties (183.5 stored as 183.49999…) rounding either way.
+    Exact integer arithmetic avoids float ties (183.5 stored as 183.49999…) rounding either way:
+    the gray value num/den, scaled by (2^depth − 1)/peak, becomes (2·N + D) // (2·D).
     """
     import numpy as np
 
     arr = np.asarray(image)
     check_gray_method(method)
-    if arr.ndim == 3 and arr.shape[2] >= 3 and np.all(arr == np.round(arr)):
-        (wr, wg, wb), den = GRAY_RATIONAL[method]
-        ints = arr[..., :3].astype(np.int64)
-        num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
-        return np.clip((2 * num + den) // (2 * den), 0, 255).astype(np.uint8)
-    gray = to_gray(arr, method).astype(np.float64)
-    return np.clip(np.floor(gray + 0.5), 0, 255).astype(np.uint8)
+    out_peak = 65535 if depth == 16 else 255
+    up, down = (out_peak // int(peak), 1) if out_peak >= peak else (1, int(peak) // out_peak)
+    dtype = np.uint16 if depth == 16 else np.uint8
+    if arr.ndim == 3 and arr.shape[2] < 3:
+        to_gray(arr, method, source)  # raises: not an RGB image
+    if np.all(arr == np.round(arr)):
+        if arr.ndim == 3:
+            (wr, wg, wb), den = GRAY_RATIONAL[method]
+            ints = arr[..., :3].astype(np.int64)
+            num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
+        else:
+            num, den = arr.astype(np.int64), 1
+        num, den = num * up, den * down
+        return np.clip((2 * num + den) // (2 * den), 0, out_peak).astype(dtype)
+    gray = to_gray(arr, method, source).astype(np.float64) * (up / down)
+    return np.clip(np.floor(gray + 0.5), 0, out_peak).astype(dtype)
 
 
-def channel_planes(image: np.ndarray) -> dict[str, np.ndarray]:
+def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
     """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
     import numpy as np
 
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        raise input_error(f"expected a colour (RGB) image with 3 channels, got shape {arr.shape}")
+        kind = f"a gray image {arr.shape}" if arr.ndim == 2 else f"shape {arr.shape}"
+        raise input_error(f"{source}: expected a colour (RGB) image with 3 channels, got {kind}")
     return {name: np.ascontiguousarray(arr[..., i], dtype=np.float32) for i, name in enumerate(CHANNEL_NAMES)}
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,15 @@ PADDINGS = ("valid", "same")
 """Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
 ACTIVATIONS = ("linear", "relu")
 """The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
+BORDERS = ("zero", "reflect", "edge", "wrap")
+"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d), edge
+(a a a | a b c d) or wrap (b c d | a b c d)."""
+BAND_VALUES = 1 << 22
+"""Input values (rows × width × channels) convolved in one layer call: larger images go in bands."""
+_NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}
+
+Rows = np.ndarray | Callable[[np.ndarray], np.ndarray]
+"""An image, or a function giving the float32 image rows at the given indices."""
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
@@ -53,6 +63,80 @@ def output_size(n: int, k: int, stride: int = 1, padding: int | str = 0) -> int:
     return (n + 2 * padding - k) // stride + 1
 
 
+def pad_index(n: int, k: int, stride: int = 1, padding: str = "valid", border: str = "zero") -> np.ndarray:
+    """Which of ``n`` image rows (or columns) each row of the padded input copies; -1 for zero.
+
+    ``valid``: 0, 1, …, n − 1. ``same``: ⌈n / S⌉ outputs need (T − 1)·S + K rows, the missing ones
+    split with the extra one after (as Keras), filled as numpy.pad's ``border`` mode fills them.
+    """
+    index = np.arange(n)
+    if padding == "valid":
+        return index
+    outputs = -(-n // stride)
+    total = max((outputs - 1) * stride + k - n, 0)
+    before, after = total // 2, total - total // 2
+    if border == "zero":
+        return np.pad(index, (before, after), mode="constant", constant_values=-1)
+    return np.pad(index, (before, after), mode=_NUMPY_MODES[border])  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Where a layer's outputs fall on an image: the padded rows and columns (:func:`pad_index`),
+    the output size (``height``×``width``), and the input each output is anchored to."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    kernel: tuple[int, int]
+    stride: int
+    height: int
+    width: int
+
+    def input_rows(self, start: int, stop: int) -> np.ndarray:
+        """Image rows (-1: zero) that output rows ``start``…``stop − 1`` read: the band and its halo."""
+        return self.rows[start * self.stride : (stop - 1) * self.stride + self.kernel[0]]
+
+    def anchor_rows(self, start: int, stop: int) -> np.ndarray:
+        """The image row under each output row's kernel anchor (its centre; for even kernels the
+        cell before the centre): the grid alpha planes are sampled on."""
+        first = start * self.stride + (self.kernel[0] - 1) // 2
+        return self.rows[first : first + (stop - start - 1) * self.stride + 1 : self.stride]
+
+    def anchor_cols(self) -> np.ndarray:
+        """The image column under each output column's kernel anchor."""
+        first = (self.kernel[1] - 1) // 2
+        return self.cols[first : first + (self.width - 1) * self.stride + 1 : self.stride]
+
+    def bands(
+        self, values_per_row: int, band_values: int = BAND_VALUES, *, rows: int | None = None
+    ) -> list[tuple[int, int]]:
+        """Output rows in bands of ``rows`` rows, by default as many as keep a band's input (with
+        its halo) near ``band_values`` values: (start, stop) pairs."""
+        if rows is None:
+            rows_fit = max(band_values // max(1, values_per_row), self.kernel[0])
+            rows = (rows_fit - self.kernel[0]) // self.stride + 1
+        step = max(1, rows)
+        return [(start, min(start + step, self.height)) for start in range(0, self.height, step)]
+
+
+def gather(image: Rows, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The padded block of ``image`` at ``rows`` × ``cols`` (-1: zero), as float32."""
+    take = np.maximum(rows, 0)
+    if callable(image):
+        block = image(take)
+    elif len(take) and np.array_equal(take, np.arange(take[0], take[0] + len(take))):
+        block = image[take[0] : take[0] + len(take)]  # a view: no copy before the layer's own
+    else:
+        block = image[take]
+    if not np.array_equal(cols, np.arange(block.shape[1])):
+        block = block[:, np.maximum(cols, 0)]
+    if rows.min(initial=0) < 0 or cols.min(initial=0) < 0:
+        block = np.array(block, dtype=np.float32)
+        block[rows < 0] = 0
+        block[:, cols < 0] = 0
+    return np.asarray(block, dtype=np.float32)
+
+
 class Convolver:
     """A single-layer ``keras.Sequential`` holding one Conv2D whose filters are ``kernels``.
 
@@ -67,12 +151,14 @@ class Convolver:
         padding: str = "valid",
         activation: str = "linear",
         bias: float | None = None,
+        border: str = "zero",
     ) -> None:
         if not kernels:
             raise input_error("no kernel given: name at least one kernel or kernel file")
         self.stride = check_bounds("stride", stride, 1)
         self.padding = _choice("padding", padding, PADDINGS)
         self.activation = _choice("activation", activation, ACTIVATIONS)
+        self.border = _choice("border", border, BORDERS)
         shapes = {k.weights.shape for k in kernels}
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
@@ -116,7 +202,7 @@ class Convolver:
                         filters=self.weights.shape[3],
                         kernel_size=self.kernel_shape,
                         strides=self.stride,
-                        padding=self.padding,
+                        padding="valid",  # the input comes padded (see gather)
                         activation=self.activation,
                         use_bias=True,
                         name="conv",
@@ -152,6 +238,19 @@ class Convolver:
             return arr[None, :, :, None]
         return np.ascontiguousarray(np.moveaxis(arr, 2, 0))[..., None]
 
+    def grid(self, shape: tuple[int, ...]) -> Grid:
+        """The padded rows and columns, and the output size, for an image of ``shape``."""
+        (kh, kw), stride = self.kernel_shape, self.stride
+        height, width = shape[0], shape[1]
+        return Grid(
+            pad_index(height, kh, stride, self.padding, self.border),
+            pad_index(width, kw, stride, self.padding, self.border),
+            (kh, kw),
+            stride,
+            output_size(height, kh, stride, self.padding),
+            output_size(width, kw, stride, self.padding),
+        )
+
     def apply(self, image: np.ndarray, source: str = "input") -> list[np.ndarray]:
         """Run ``image`` (H, W) or (H, W, C) through the layer: one map per kernel, (T, U) or,
         for a colour image filtered per channel, (T, U, C)."""
@@ -169,21 +268,32 @@ class Convolver:
             arrays.append(arr)
         if len({a.shape for a in arrays}) > 1:
             return [self.apply_many([a], [src])[0] for a, src in zip(arrays, sources)]
-        parts = [self._as_batch(a) for a in arrays]
+        grid = self.grid(arrays[0].shape)
+        return self._run([gather(a, grid.rows, grid.cols) for a in arrays])
+
+    def apply_band(self, image: Rows, grid: Grid, start: int, stop: int) -> list[np.ndarray]:
+        """Output rows ``start``…``stop − 1`` of every kernel's map, computed from only the input
+        rows they read (the band and its halo of K − S rows): equal to those rows of the whole
+        image's result. ``image`` may be a function returning rows by index (see :data:`Rows`)."""
+        return self._run([gather(image, grid.input_rows(start, stop), grid.cols)])[0]
+
+    def _run(self, blocks: list[np.ndarray]) -> list[list[np.ndarray]]:
+        """Run padded blocks of one shape through the layer: per block, one map per kernel."""
+        parts = [self._as_batch(b) for b in blocks]
         batch = parts[0] if len(parts) == 1 else np.concatenate(parts)
         del parts
         out = self.model(batch, training=False)
         if hasattr(out, "detach"):  # PyTorch: leave the autograd graph, come back to the CPU
             out = out.detach().cpu()
         out = np.asarray(out, dtype=np.float32)  # (B, T, U, N); no copy for TensorFlow and JAX on CPU
-        per_image = len(out) // len(arrays)
+        per_image = len(out) // len(blocks)
         results = []
-        for i, arr in enumerate(arrays):
+        for i, block in enumerate(blocks):
             mine = out[i * per_image : (i + 1) * per_image]
             outputs = []
             for index in range(self.weights.shape[3]):
                 plane = mine[..., index]  # (channels or 1, T, U)
-                if self.depth is None and arr.ndim == 3:
+                if self.depth is None and block.ndim == 3:
                     outputs.append(np.ascontiguousarray(np.moveaxis(plane, 0, -1)))
                 else:
                     outputs.append(np.ascontiguousarray(plane[0]))
@@ -199,6 +309,7 @@ def convolve(
     padding: str = "valid",
     activation: str = "linear",
     bias: float | None = None,
+    border: str = "zero",
 ) -> list[np.ndarray]:
     """Convolve one image with one or more kernels through a Keras Conv2D; one array per kernel.
 
@@ -206,5 +317,5 @@ def convolve(
     first row is 266, -61, -30.
     """
     ks = [kernels] if isinstance(kernels, Kernel) else list(kernels)
-    conv = Convolver(ks, stride=stride, padding=padding, activation=activation, bias=bias)
+    conv = Convolver(ks, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
     return conv.apply(image)

@@ -19,21 +19,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .color import to_gray
+from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .convolution import Convolver
-from .errors import ConvcliError, check_bounds, input_error, work_error
+from .encoding import output_depth
+from .errors import ConvcliError, check_bounds, input_error
 from .images import (
     DEFAULT_MAX_PIXELS,
     check_range,
     image_format_for,
     is_raw_path,
-    read_source,
-    write_array,
+    read_picture,
 )
 from .jobs import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
 from .kernels import Kernel, load_kernel, named_kernel_files
 from .naming import Output, check_plan, check_sources, distinct_kernel_names, is_file_source, plan_outputs
-from .outputs import check_output_dir, check_output_path
+from .outputs import check_output_dir, check_output_path, make_folder
 
 
 def _with_suffix_name(path: Path, extra: str) -> Path:
@@ -77,6 +77,9 @@ def filter_images(
     name_template: str | None = None,
     parents: bool = False,
     report: Report | None = None,
+    border: str = "zero",
+    depth: int | None = None,
+    band_rows: int | None = None,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -92,6 +95,7 @@ def filter_images(
     written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
     ``report`` receives each record once its file is in place (and each failure); when the run
     stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
+    ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.bands` (alpha, depth, large pictures).
     """
     _check_call(sources, output, out_dir, name_template, parents)
     check_bounds("max_pixels", max_pixels, 1)
@@ -100,16 +104,17 @@ def filter_images(
     check_bounds("png_level", png_level, 0, 9)
     check_sources(sources)
     loaded = _load_kernels(kernels)
-    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias)
+    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
     fmt = fmt.lower().lstrip(".")
-    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place)
+    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
     names = [k.name for k in loaded]
     planned = None
     if out_folder is not None:
         batch = plan_outputs(sources, names, out_folder, fmt, template=name_template, parents=parents)
         check_plan(batch, out_folder, parents=parents, in_place=in_place)
         planned = {outputs[0].source: outputs for outputs in batch}
-    plan = _Plan(conv, names, output, planned, gray, range_mode, max_pixels, tuple(sources), in_place, png_level)
+    encoding = Encoding(range_mode, depth, png_level)
+    plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
     records, failures = _Pipeline(plan, keep_going, workers, report).run(list(sources))
     return FilterResult(records, failures)
 
@@ -153,6 +158,7 @@ def _check_outputs(
     fmt: str,
     range_mode: str,
     in_place: bool,
+    depth: int | None = None,
 ) -> Path | None:
     """Check where the results go before any work: the folder or file, its format, and that the
     format can hold ``range_mode``'s values. Returns the output folder, if any."""
@@ -162,8 +168,8 @@ def _check_outputs(
     target = output if output is not None else f"x.{fmt}" if out_folder is not None else None
     pixels = target is not None and not is_raw_path(target)  # None: matrices on stdout
     check_range(range_mode, pixels=pixels)
-    if pixels and target != "-":
-        image_format_for(target)
+    if pixels:
+        output_depth(str(target), "PNG" if target == "-" else image_format_for(target), None, depth)
     return out_folder
 
 
@@ -176,24 +182,25 @@ class _Plan:
     output: str | None
     planned: dict[str, list[Output]] | None  # with an output folder: each input's outputs, named
     gray: bool
-    range_mode: str
     max_pixels: int
     sources: tuple[str, ...]
     in_place: bool
-    png_level: int
+    encoding: Encoding
+    band_rows: int | None = None
 
-    def read(self, source: str) -> np.ndarray:
-        """Decode one input (gray first if asked) and check that it fits the layer."""
-        image = read_source(source, max_pixels=self.max_pixels)
-        if self.gray and image.ndim == 3:
-            image = to_gray(image)
-        self.conv.check(image.shape, source)
-        return image
+    def read(self, source: str) -> Prepared:
+        """Decode one input (upright, alpha and depth kept), check that it fits the layer and plan
+        its bands; a picture held by one band gets its whole input (gray if asked) now."""
+        picture = read_picture(source, max_pixels=self.max_pixels)
+        return prepare(picture, self.conv, gray=self.gray, band_rows=self.band_rows)
 
     def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:
         """(target path or None/"-" for stdout, kernel names, array) for each output of ``source``."""
         if self.planned is not None:
-            return [(str(o.path), [o.kernel], result) for o, result in zip(self.planned[source], results)]
+            planned = [(str(o.path), [o.kernel], result) for o, result in zip(self.planned[source], results)]
+            for target, _, _ in planned:
+                make_folder(target)  # a mirrored input folder (``parents``)
+            return planned
         if self.output is None:
             return [(None, n, a) for _, n, a in _plan_single("-matrix", results, self.names)]
         out = []
@@ -208,22 +215,9 @@ class _Plan:
             check_plan([[Output(source, 1, k[0], Path(str(t))) for t, k, _ in out]], folder, in_place=self.in_place)
         return out
 
-    def write(self, target: str, knames: list[str], array: np.ndarray) -> None:
-        """Write one output; a single kernel's name goes into a text matrix's header. A mirrored
-        input folder (``parents``) is made on the way."""
-        folder = Path(target).parent
-        if not folder.is_dir():
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise work_error(f"{target}: cannot make its folder {folder} ({exc.strerror or exc})") from None
-        write_array(
-            target,
-            array,
-            range_mode=self.range_mode,
-            name=knames[0] if len(knames) == 1 else None,
-            png_level=self.png_level,
-        )
+    def write(self, target: str, knames: list[str], array: np.ndarray, prepared: Prepared) -> None:
+        """Write one output; a single kernel's name goes into a text matrix's header."""
+        write_whole(target, knames, array, prepared, self.encoding)
 
 
 class _Pipeline:
@@ -244,7 +238,7 @@ class _Pipeline:
         self.window = 2 * workers  # also the most images of one shape convolved in one layer call
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convcli-io")
         self.upcoming: Iterator[str] = iter(())
-        self.reads: deque[tuple[str, Future[np.ndarray]]] = deque()
+        self.reads: deque[tuple[str, Future[Prepared]]] = deque()
         self.writes: deque[tuple[FilterRecord, Future[None]]] = deque()
         self.records: list[FilterRecord] = []
         self.failures: list[FilterFailure] = []
@@ -320,10 +314,10 @@ class _Pipeline:
                 return
             self.reads.append((source, self.pool.submit(self.plan.read, source)))
 
-    def _take_group(self) -> list[tuple[str, np.ndarray]]:
+    def _take_group(self) -> list[tuple[str, Prepared]]:
         """The first decoded image (waited for) and those after it that are ready and share its
         shape: they go through the layer in one call."""
-        group: list[tuple[str, np.ndarray]] = []
+        group: list[tuple[str, Prepared]] = []
         while self.reads and len(group) < self.window:
             source, future = self.reads[0]
             if group and not future.done():
@@ -343,30 +337,49 @@ class _Pipeline:
             group.append((source, image))
         return group
 
-    def _convolve(self, group: list[tuple[str, np.ndarray]]) -> None:
-        """Run one group through the layer and queue the writes of its outputs."""
+    def _convolve(self, group: list[tuple[str, Prepared]]) -> None:
+        """Run one group through the layer and queue the writes of its outputs (a large picture:
+        band by band, its files written as the rows come)."""
+        if group[0][1].whole is None:
+            self._convolve_bands(*group[0])
+            return
         sources = [source for source, _ in group]
+        prepared = [item for _, item in group]
         try:
-            outputs = self.plan.conv.apply_many([image for _, image in group], sources)
+            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources)
         except ConvcliError as exc:
             for source in sources:
                 self._fail(source, exc)
             return
-        group.clear()  # free the inputs before the outputs are encoded (large images)
-        for source, results in zip(sources, outputs):
+        group.clear()
+        for source, item, maps in zip(sources, prepared, outputs):
+            item.whole = None  # free the input before the outputs are encoded
             try:
-                targets = self.plan.targets(source, results)
+                targets = self.plan.targets(source, item.unpremultiply(maps, 0, item.grid.height))
             except ConvcliError as exc:
                 self._fail(source, exc)
                 continue
             for target, knames, array in targets:
                 record = FilterRecord.of(source, target, knames, array)
                 if target in (None, "-"):
+                    if target == "-":  # PNG pixels with the input's alpha and depth
+                        record.array = item.stdout_pixels(array, self.plan.encoding)
                     self._emit(record)  # bound for stdout: the caller writes it
                     continue
                 with self.guard.held():  # a write started is a write reported
-                    self.writes.append((record, self.pool.submit(self.plan.write, target, knames, array)))
+                    self.writes.append((record, self.pool.submit(self.plan.write, target, knames, array, item)))
             self._finish_writes(self.window)
+
+    def _convolve_bands(self, source: str, prepared: Prepared) -> None:
+        """Filter one large picture band by band; its records are reported once its files are in place."""
+        self._finish_writes(0)  # earlier files are reported first, in order
+        try:
+            outputs = filter_bands(prepared, self.plan.conv, self.plan.targets, self.plan.encoding)
+        except ConvcliError as exc:
+            self._fail(source, exc)
+            return
+        for out in outputs:
+            self._emit(FilterRecord(source, out.target, out.kernels, out.shape, out.min, out.max, out.array))
 
     def _finish_writes(self, limit: int) -> None:
         """Report the writes in order as they complete: wait for the oldest until at most

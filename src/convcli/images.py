@@ -1,22 +1,26 @@
 """Reading and writing images and matrices: files, stdin/stdout, size limits, pixel ranges.
 
 Images are returned as float32 arrays holding 0–255 intensities, (H, W) for gray and
-(H, W, 3) for colour, which is how the lecture writes them. Alpha is dropped; palette, CMYK and
-1-bit images are converted; 16-bit images are scaled to 0–255.
+(H, W, 3) for colour, which is how the lecture writes them (:func:`read_image`), or whole, as a
+:class:`~convcli.decoding.Picture` keeping alpha and 16-bit depth (:func:`read_picture`). Every
+image is read upright (EXIF orientation); palette, CMYK and 1-bit images are converted.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import struct
 import sys
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .decoding import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
+from .decoding import Picture, decoding, open_picture, picture_from_pil
+from .decoding import check_pixels as check_pixels
+from .decoding import open_image as open_image
+from .encoding import ALPHA_FORMATS, output_depth, peak_of, to_pixels, with_alpha, write_pixels
+from .encoding import RANGES as RANGES
+from .encoding import check_range as check_range
 from .errors import input_error, work_error
 from .outputs import atomic_path, write_text
 from .samples import load_sample
@@ -28,14 +32,8 @@ if TYPE_CHECKING:
 # numpy (~70 ms) and the text format are imported inside the functions that need them, so that
 # `convcli gray` can decode, convert and encode in Pillow alone (see color.gray_image).
 
-DEFAULT_MAX_PIXELS = 100_000_000
-"""Images with more pixels than this are refused before decoding (decompression bombs)."""
-
 MATRIX_SUFFIXES = {".txt", ".csv", ".tsv", ".mat", ".kernel"}
 RAW_SUFFIXES = MATRIX_SUFFIXES | {".npy"}
-RANGES = ("clip", "rescale", "abs", "raw")
-"""How float results become 0–255 pixels (see :func:`to_uint8`); ``raw`` keeps the values, so
-only ``.npy`` and text outputs can hold it."""
 
 
 def is_raw_path(path: str | os.PathLike[str]) -> bool:
@@ -43,126 +41,17 @@ def is_raw_path(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in RAW_SUFFIXES
 
 
-def check_range(range_mode: str, *, pixels: bool = True) -> None:
-    """Raise unless ``range_mode`` is one of :data:`RANGES` and fits the output: ``raw`` cannot
-    become ``pixels`` (an image file or PNG on stdout)."""
-    if range_mode not in RANGES:
-        raise input_error(f"unknown range mode {range_mode!r}: use {', '.join(RANGES[:-1])} or {RANGES[-1]}")
-    if pixels and range_mode == "raw":
-        raise input_error("range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
-
-
-def check_pixels(source: str, width: int, height: int, max_pixels: int) -> None:
-    """Refuse an image of ``width``×``height`` over ``max_pixels`` (checked before decoding)."""
-    if width * height > max_pixels:
-        raise input_error(
-            f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
-            f"the limit of {max_pixels:,} (raise max_pixels to allow it)"
-        )
-
-
-def _from_pil(image, source: str) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Convert a decoded Pillow image to a float32 0–255 array (gray or RGB)."""
-    import numpy as np
-
-    mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-        arr = np.asarray(image, dtype=np.uint16).astype(np.float32) / 257.0
-        return arr
-    if mode == "I":
-        arr = np.asarray(image, dtype=np.int64).astype(np.float64)
-        hi = arr.max() if arr.size else 0
-        if hi > 255:
-            arr = arr * (255.0 / 65535.0) if hi <= 65535 else arr * (255.0 / hi)
-        return np.clip(arr, 0, 255).astype(np.float32)
-    if mode == "F":
-        arr = np.asarray(image, dtype=np.float32)
-        if not np.all(np.isfinite(arr)):
-            raise input_error(f"{source}: image holds NaN or infinite values")
-        return arr
-    if mode in ("1", "L", "LA", "P;L"):
-        return np.asarray(image.convert("L"), dtype=np.float32)
-    if mode == "P":
-        has_colour = image.convert("RGB")
-        arr = np.asarray(has_colour, dtype=np.float32)
-        if np.array_equal(arr[:, :, 0], arr[:, :, 1]) and np.array_equal(arr[:, :, 1], arr[:, :, 2]):
-            return np.ascontiguousarray(arr[:, :, 0])
-        return arr
-    return np.asarray(image.convert("RGB"), dtype=np.float32)
-
-
-def _open_image(data: bytes):  # type: ignore[no-untyped-def]
-    """Open image bytes with Pillow; PNG and JPEG skip Pillow's plugin scan (~30 ms at start-up)."""
-    from PIL import Image
-
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        from PIL import PngImagePlugin
-
-        return PngImagePlugin.PngImageFile(io.BytesIO(data))
-    if data.startswith(b"\xff\xd8\xff"):
-        from PIL import JpegImagePlugin
-
-        return JpegImagePlugin.JpegImageFile(io.BytesIO(data))
-    return Image.open(io.BytesIO(data))
-
-
-@contextmanager
-def _decoding(source: str) -> Iterator[None]:
-    """Turn whatever Pillow raises on a damaged or hostile file into one input error."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow's notes on damaged files: we answer with errors
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            yield
-    except UnidentifiedImageError:
-        raise input_error(f"{source}: not an image file (or a format Pillow cannot read)") from None
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        IndexError,
-        TypeError,
-        struct.error,
-        MemoryError,
-        Image.DecompressionBombError,
-    ) as exc:
-        detail = str(exc).strip() or type(exc).__name__
-        raise input_error(f"{source}: cannot decode image ({detail})") from None
-
-
-def open_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILImage.Image:
-    """Decode image bytes into a loaded Pillow image (first frame), refusing images above
-    ``max_pixels`` before any pixel is decoded. Needs no numpy."""
-    from PIL import Image
-
-    if not data:
-        raise input_error(f"{source}: file is empty")
-    with _decoding(source):
-        Image.MAX_IMAGE_PIXELS = None
-        image = _open_image(data)
-        width, height = image.size
-        check_pixels(source, width, height, max_pixels)
-        if width < 1 or height < 1:
-            raise input_error(f"{source}: image has no pixels")
-        image.seek(0)
-        image.load()
-        return image
-    raise AssertionError("unreachable")  # _decoding either returns inside or raises
-
-
 def image_to_array(image: PILImage.Image, source: str) -> np.ndarray:
     """A decoded Pillow image as the float32 0–255 array every command works on."""
-    with _decoding(source):
-        return _from_pil(image, source)
+    with decoding(source):
+        return picture_from_pil(image, source).values()
     raise AssertionError("unreachable")
 
 
 def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode image bytes, refusing images above ``max_pixels`` before any pixel is decoded."""
-    return image_to_array(open_image(data, source, max_pixels=max_pixels), source)
+    """Decode image bytes (upright), refusing images above ``max_pixels`` before any pixel is
+    decoded: float32 0–255, gray (H, W) or colour (H, W, 3), alpha dropped."""
+    return open_picture(data, source, max_pixels=max_pixels).values()
 
 
 def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
@@ -249,6 +138,17 @@ def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     return read_input(source, max_pixels=max_pixels)
 
 
+def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Read an input whole: an image keeps its alpha and 16-bit depth (upright); samples are
+    8-bit; ``.npy`` and text matrices are values (depth None)."""
+    if source.startswith(SAMPLE_PREFIX):
+        return Picture(load_sample(source[len(SAMPLE_PREFIX) :]), None, 8, source)
+    suffix = Path(source).suffix.lower()
+    if suffix == ".npy" or suffix in MATRIX_SUFFIXES:
+        return Picture(read_input(source, max_pixels=max_pixels), None, None, source)
+    return open_picture(read_bytes(source), source, max_pixels=max_pixels)
+
+
 def source_stem(source: str) -> str:
     """A short name for an input, used to name its outputs: file stem, sample name or 'stdin'."""
     if source.startswith(SAMPLE_PREFIX):
@@ -259,46 +159,17 @@ def source_stem(source: str) -> str:
 
 
 def to_uint8(array: np.ndarray, mode: str = "clip") -> np.ndarray:
-    """Map float values to 0–255 pixels: ``clip`` (round, clamp), ``abs``, or ``rescale`` (min–max).
-
-    ``raw`` is not a pixel mapping: raw values need a ``.npy`` or text output. Works in blocks of
-    rows, so a 4096×4096 image needs a few megabytes of temporaries, not another full copy.
-    """
-    import numpy as np
-
-    check_range(mode)
-    arr = np.asarray(array, dtype=np.float32)
-    lo = hi = 0.0
-    if mode == "rescale" and arr.size:
-        lo, hi = float(arr.min()), float(arr.max())
-    out = np.empty(arr.shape, dtype=np.uint8)
-    rows = max(1, (1 << 20) // max(1, arr[0].size if arr.ndim else 1))
-    for start in range(0, max(1, arr.shape[0] if arr.ndim else 1), rows):
-        block = arr[start : start + rows] if arr.ndim else arr
-        if mode == "abs":
-            work = np.abs(block)
-        elif mode == "rescale" and hi > lo:
-            work = (block - lo) * np.float32(255.0 / (hi - lo))
-        else:
-            work = block.copy()
-        np.rint(work, out=work)
-        np.clip(work, 0, 255, out=work)
-        if arr.ndim:
-            out[start : start + rows] = work
-        else:
-            out[...] = work
-    return out
+    """Map float values to 0–255 pixels, rounding half up: ``clip`` (clamp), ``abs``, or
+    ``rescale`` (min–max); see :func:`convcli.encoding.to_pixels`."""
+    return to_pixels(array, mode)
 
 
 def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> bytes:
-    """Encode a uint8 (H, W) or (H, W, 3) array in an image format (PNG by default).
+    """Encode a uint8 or uint16 (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) array in an image
+    format (PNG by default). ``png_level`` is zlib's level for PNG (same pixels at every level)."""
+    from .encoding import encode_pixels
 
-    ``png_level`` is zlib's compression level for PNG (the pixels are the same at every level).
-    """
-    import numpy as np
-    from PIL import Image
-
-    return encode_pil(Image.fromarray(np.ascontiguousarray(pixels)), fmt, png_level)
+    return encode_pixels(pixels, fmt, png_level)
 
 
 def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6) -> bytes:
@@ -350,11 +221,16 @@ def write_array(
     range_mode: str = "clip",
     name: str | None = None,
     png_level: int = 6,
+    source_depth: int | None = 8,
+    depth: int | None = None,
+    alpha: np.ndarray | None = None,
 ) -> Path:
     """Write ``array`` to ``path`` atomically, the format picked by the suffix.
 
     ``.npy`` stores raw float32; ``.txt``/``.csv`` the matrix text format (raw values); image
-    suffixes get pixels mapped by ``range_mode``.
+    suffixes get pixels mapped by ``range_mode`` from the input's range (``source_depth`` bits)
+    to ``depth`` bits (default: 16 for 16-bit inputs in PNG and TIFF, else 8), with ``alpha``
+    (in the input's scale) as the last channel where the format keeps alpha.
     """
     import numpy as np
 
@@ -368,13 +244,9 @@ def write_array(
 
         return write_text(path, format_matrix(array, name=name))
     fmt = image_format_for(path)
-    pixels = to_uint8(array, range_mode)
-    if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
-        raise input_error(f"{path}: JPEG cannot hold {pixels.shape[2]} channels")
-    try:
-        data = encode_image(pixels, fmt, png_level)
-    except (OSError, ValueError, KeyError) as exc:
-        raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
+    bits = output_depth(str(path), fmt, source_depth, depth)
+    peak = peak_of(source_depth)
+    pixels = to_pixels(array, range_mode, peak=peak, depth=bits)
+    if alpha is not None and fmt in ALPHA_FORMATS:
+        pixels = with_alpha(pixels, to_pixels(alpha, peak=peak, depth=bits))
+    return write_pixels(path, pixels, fmt, png_level)

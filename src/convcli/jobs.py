@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .color import check_gray_method, gray_image, gray_pixels, to_gray
+from .decoding import Picture
 from .errors import input_error
 
 if TYPE_CHECKING:
@@ -34,18 +35,42 @@ if TYPE_CHECKING:
 @dataclass
 class GrayResult:
     """Where a gray conversion went and its (H, W) shape; for image outputs and ``-`` also the
-    8-bit gray Pillow image (the caller writes ``-`` to stdout as PNG)."""
+    gray pixels, as a Pillow image (8-bit path) or an array (the caller writes ``-`` as PNG)."""
 
     output: str
     shape: tuple[int, int]
     image: PILImage.Image | None = field(default=None, repr=False)
+    array: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def pixels(self) -> np.ndarray | None:
-        """The 8-bit gray pixels as a (H, W) uint8 array, or None for raw outputs."""
+        """The gray pixels, (H, W) or with alpha (H, W, 2), uint8 or uint16; None for raw outputs."""
         import numpy as np
 
-        return None if self.image is None else np.asarray(self.image)
+        return self.array if self.image is None else np.asarray(self.image)
+
+
+def _gray_in_pillow(image: PILImage.Image, method: str, keep_alpha: bool) -> PILImage.Image | None:
+    """Gray (with its alpha when kept) of an 8-bit RGB, RGBA, L or LA image inside Pillow, or None."""
+    from PIL import Image
+
+    if image.mode == "LA":
+        return image.copy() if keep_alpha else image.getchannel("L")
+    gray = gray_image(image, method)
+    if gray is not None and keep_alpha and image.mode == "RGBA":
+        return Image.merge("LA", (gray, image.getchannel("A")))
+    return gray
+
+
+def _gray_picture(picture: Picture, method: str, fmt: str, output: str, depth: int | None) -> np.ndarray:
+    """Gray pixels of a decoded picture at the output's depth, alpha appended where kept."""
+    from .encoding import ALPHA_FORMATS, output_depth, to_pixels, with_alpha
+
+    bits = output_depth(output, fmt, picture.depth, depth)
+    gray = gray_pixels(picture.colour, method, peak=picture.peak, depth=bits, source=picture.source)
+    if picture.alpha is None or fmt not in ALPHA_FORMATS:
+        return gray
+    return with_alpha(gray, to_pixels(picture.alpha, peak=picture.peak, depth=bits))
 
 
 def gray_file(
@@ -55,26 +80,26 @@ def gray_file(
     method: str = "luma",
     max_pixels: int | None = None,
     in_place: bool = False,
+    depth: int | None = None,
 ) -> GrayResult:
     """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
 
     With ``output`` ``-`` nothing is written: the caller sends ``pixels`` to stdout as PNG.
-    ``.npy`` and text outputs keep the exact float values. 8-bit RGB/RGBA/gray image files
-    written as images take the Pillow-only path (start-up matters for one image); everything
-    else goes through numpy, with the same pixels.
+    Alpha is kept (PNG, TIFF, WebP) and 16-bit inputs give 16-bit PNG/TIFF unless ``depth`` is
+    8; ``.npy`` and text outputs keep the exact float values, in the input's own scale. 8-bit
+    RGB/RGBA/gray image files written as 8-bit images take the Pillow-only path (start-up
+    matters for one image); everything else goes through numpy, with the same pixels.
     """
-    from PIL import Image
-
+    from .decoding import open_deep_or_image, picture_from_pil
+    from .encoding import ALPHA_FORMATS, output_depth, write_pixels
     from .images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
         encode_pil,
         image_format_for,
-        image_to_array,
         is_raw_path,
-        open_image,
         read_bytes,
-        read_source,
+        read_picture,
         write_array,
     )
     from .outputs import check_output_path, write_bytes
@@ -84,53 +109,61 @@ def gray_file(
         check_output_path(output, inputs=(source,), in_place=in_place)
     limit = max_pixels or DEFAULT_MAX_PIXELS
     raw_output = output != "-" and is_raw_path(output)
-    fmt = "PNG" if output == "-" else None if raw_output else image_format_for(output)
+    fmt = "PNG" if output == "-" else "" if raw_output else image_format_for(output)
+    if not raw_output:
+        output_depth(output, fmt, None, depth)  # a wrong depth for the format: refused before any work
     pil: PILImage.Image | None = None
-    array: np.ndarray | None = None
     if source.startswith(SAMPLE_PREFIX) or is_raw_path(source):  # samples, .npy and text matrices
-        array = read_source(source, max_pixels=limit)
+        picture = read_picture(source, max_pixels=limit)
     else:
-        decoded = open_image(read_bytes(source), source, max_pixels=limit)
-        if not raw_output:
-            pil = gray_image(decoded, method)
-        if pil is None:
-            array = image_to_array(decoded, source)
+        opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit)
+        if not raw_output and depth != 16 and not isinstance(opened, Picture):
+            pil = _gray_in_pillow(opened, method, fmt in ALPHA_FORMATS)
+        picture = opened if isinstance(opened, Picture) or pil is not None else picture_from_pil(opened, source)
     if raw_output:
-        assert array is not None
-        gray = to_gray(array, method)
+        gray = to_gray(picture.colour, method, source)
         write_array(output, gray)
         return GrayResult(output, (gray.shape[0], gray.shape[1]))
-    if pil is None:
-        assert array is not None
-        pil = Image.fromarray(gray_pixels(array, method))
+    if pil is not None:
+        if output != "-":
+            write_bytes(output, encode_pil(pil, fmt, png_level=1))
+        return GrayResult(output, (pil.height, pil.width), pil)
+    assert isinstance(picture, Picture)
+    pixels = _gray_picture(picture, method, fmt, output, depth)
     if output != "-":
-        assert fmt is not None
-        write_bytes(output, encode_pil(pil, fmt, png_level=1))
-    return GrayResult(output, (pil.height, pil.width), pil)
+        write_pixels(output, pixels, fmt, png_level=1)
+    return GrayResult(output, (pixels.shape[0], pixels.shape[1]), None, pixels)
 
 
-def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None) -> list[str]:
+def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, depth: int | None = None) -> list[str]:
     """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
 
-    Files: ``<stem>-red.png`` (gray) and ``<stem>-red-Reds.png`` (Reds colour map, as the
-    lecture's notebook shows with ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on.
+    Files: ``<stem>-red.png`` (gray, 16-bit for 16-bit inputs unless ``depth`` is 8) and
+    ``<stem>-red-Reds.png`` (Reds colour map, as the lecture's notebook shows with
+    ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
     """
-    import numpy as np
-
     from .color import CHANNEL_CMAPS, channel_planes, colormap_plane
-    from .images import DEFAULT_MAX_PIXELS, encode_image, read_source, source_stem
+    from .encoding import output_depth, to_pixels, with_alpha
+    from .images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
     from .outputs import check_output_dir, write_bytes
 
     folder = check_output_dir(out_dir)
-    image = read_source(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    output_depth(str(folder / "plane.png"), "PNG", None, depth)  # a wrong depth: refused before any work
+    picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    bits = output_depth(str(folder / "plane.png"), "PNG", picture.depth, depth)
+    alpha = picture.alpha
     stem = source_stem(source)
     written: list[str] = []
-    for (name, plane), cmap in zip(channel_planes(image).items(), CHANNEL_CMAPS):
-        pixels = np.clip(np.rint(plane), 0, 255).astype(np.uint8)
+    for (name, plane), cmap in zip(channel_planes(picture.colour, source).items(), CHANNEL_CMAPS):
+        pixels = to_pixels(plane, peak=picture.peak, depth=bits)
+        mapped = colormap_plane(plane, cmap)
+        if alpha is not None:
+            pixels = with_alpha(pixels, to_pixels(alpha, peak=picture.peak, depth=bits))
+            mapped = with_alpha(mapped, to_pixels(alpha, peak=picture.peak, depth=8))
         gray_path = folder / f"{stem}-{name}.png"
         write_bytes(gray_path, encode_image(pixels))
         cmap_path = folder / f"{stem}-{name}-{cmap}.png"
-        write_bytes(cmap_path, encode_image(colormap_plane(plane, cmap)))
+        write_bytes(cmap_path, encode_image(mapped))
         written += [str(gray_path), str(cmap_path)]
     return written
 

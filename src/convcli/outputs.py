@@ -45,6 +45,16 @@ def check_output_path(
     return out
 
 
+def make_folder(path: str | os.PathLike[str]) -> None:
+    """Make the folder an output goes into, when missing (a mirrored input folder)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise work_error(f"{path}: cannot make its folder {folder} ({exc.strerror or exc})") from None
+
+
 def check_output_dir(path: str | os.PathLike[str]) -> Path:
     """Check that an output folder exists and is a folder."""
     out = Path(path)

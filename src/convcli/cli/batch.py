@@ -34,8 +34,11 @@ def stderr_is_tty() -> bool:
 class BatchView:
     """Renders each record or failure of a filter run the moment the library reports it."""
 
-    def __init__(self, *, inputs: int, outputs_per_input: int, json_: bool, keep_going: bool) -> None:
+    def __init__(
+        self, *, inputs: int, outputs_per_input: int, json_: bool, keep_going: bool, png_level: int = 6
+    ) -> None:
         self.tally = BatchTally(inputs, outputs_per_input)
+        self.png_level = png_level  # zlib level of a PNG on stdout (-o -)
         self.json = json_
         self.keep_going = keep_going
         self.progress: Any = None
@@ -64,7 +67,7 @@ class BatchView:
 
             echo(format_matrix(record.array))
         elif record.output == "-":
-            write_png_stdout(record.array)
+            write_png_stdout(record.array, png_level=self.png_level)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[BatchView]:

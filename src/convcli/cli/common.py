@@ -131,13 +131,14 @@ def check_png_stdout(output: str | None) -> None:
         raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
 
 
-def write_png_stdout(array: Any) -> None:
-    """Send an image to stdout as PNG bytes (``-o -``); refused when stdout is a terminal."""
+def write_png_stdout(array: Any, png_level: int = 6) -> None:
+    """Send an image to stdout as PNG bytes (``-o -``) at zlib level ``png_level``; refused when
+    stdout is a terminal. ``array``: 8- or 16-bit pixels (float values are clipped to 0–255)."""
     from ..images import encode_image, to_uint8
 
     check_png_stdout("-")
-    pixels = array if array.dtype.name == "uint8" else to_uint8(array, "clip")
-    data = encode_image(pixels)
+    pixels = array if array.dtype.name in ("uint8", "uint16") else to_uint8(array, "clip")
+    data = encode_image(pixels, "PNG", png_level)
     flush_stdout()
     try:
         sys.stdout.buffer.write(data)

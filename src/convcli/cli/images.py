@@ -13,14 +13,17 @@ from .batch import BatchView
 from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, single_source, table, write_png_stdout
 from .options import (
     ACTIVATIONS,
+    BORDERS,
     PADDINGS,
     RANGES,
+    Depth,
     GrayMethod,
     InPlace,
     Json,
     MaxPixels,
     Sample,
     complete_kernels,
+    depth_bits,
 )
 
 kernels_app = Typer(
@@ -49,8 +52,9 @@ def gray(
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     in_place: InPlace = False,
     json_: Json = False,
+    depth: Depth = None,
 ) -> None:
-    """Convert a colour image to gray, by the lecture's formulas.
+    """Convert a colour image to gray, by the lecture's formulas (rounded half up; alpha kept).
 
     Example:
 
@@ -64,7 +68,7 @@ def gray(
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
-    result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place)
+    result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place, depth=depth_bits(depth))
     if result.output == "-":
         write_png_stdout(result.pixels)
     elif json_:
@@ -78,6 +82,7 @@ def channels(
     sample: Sample = None,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     json_: Json = False,
+    depth: Depth = None,
 ) -> None:
     """Write the R, G and B planes of a colour image, gray and colour-mapped (Reds, Greens, Blues).
 
@@ -89,7 +94,7 @@ def channels(
     from ..jobs import channels_file
 
     source = single_source(input_, sample)
-    written = channels_file(source, out_dir, max_pixels=max_pixels)
+    written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth))
     if json_:
         print_json({"input": source, "outputs": written})
     else:
@@ -183,8 +188,22 @@ def filter_(
     ] = "png",
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
     padding: Annotated[
-        str, typer.Option("--padding", "-p", click_type=click.Choice(PADDINGS), help="valid (P=0) or same.")
+        str,
+        typer.Option(
+            "--padding",
+            "-p",
+            click_type=click.Choice(PADDINGS),
+            help="valid (P=0) or same (output ⌈N/S⌉; the border is zeros, as Keras pads, unless --border).",
+        ),
     ] = "valid",
+    border: Annotated[
+        str,
+        typer.Option(
+            "--border",
+            click_type=click.Choice(BORDERS),
+            help="What --padding same pads with: zero (Keras's P), reflect, edge (ImageMagick's default) or wrap.",
+        ),
+    ] = "zero",
     activation: Annotated[
         str, typer.Option("--activation", "-a", click_type=click.Choice(ACTIVATIONS), help="Applied after the bias.")
     ] = "linear",
@@ -230,6 +249,7 @@ def filter_(
             "(in/sub/a.png -> OUT/in/sub/a-KERNEL.png; inputs outside the current folder keep their absolute folder).",
         ),
     ] = False,
+    depth: Depth = None,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -241,6 +261,7 @@ def filter_(
         convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
         convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding same
         convcli filter --sample astronaut -k edges --gray -o edges.png
+        convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
         find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
     """
@@ -252,7 +273,9 @@ def filter_(
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
-    view = BatchView(inputs=len(sources), outputs_per_input=len(kernel), json_=json_, keep_going=keep_going)
+    view = BatchView(
+        inputs=len(sources), outputs_per_input=len(kernel), json_=json_, keep_going=keep_going, png_level=png_level
+    )
     with view.running():
         result = filter_images(
             sources,
@@ -271,6 +294,8 @@ def filter_(
             in_place=in_place,
             workers=workers,
             png_level=png_level,
+            border=border,
+            depth=depth_bits(depth),
             name_template=name,
             parents=parents,
             report=view.report,

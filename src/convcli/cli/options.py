@@ -20,6 +20,10 @@ PADDINGS = ("valid", "same")
 """convolution.PADDINGS."""
 ACTIVATIONS = ("linear", "relu")
 """convolution.ACTIVATIONS."""
+BORDERS = ("zero", "reflect", "edge", "wrap")
+"""convolution.BORDERS."""
+DEPTHS = ("8", "16")
+"""encoding.DEPTHS, as the command line spells them."""
 RANGES = ("clip", "rescale", "abs", "raw")
 """images.to_uint8's modes, and raw (values kept: .npy and text outputs only)."""
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -69,6 +73,22 @@ Sample = Annotated[
     ),
 ]
 InPlace = Annotated[bool, typer.Option("--in-place", help="Allow an output to replace its input.")]
+Depth = Annotated[
+    str | None,
+    typer.Option(
+        "--depth",
+        click_type=click.Choice(DEPTHS),
+        help="Bits a channel of image outputs (16: PNG/TIFF only). Default: the input's, so 16-bit PNG/TIFF "
+        "inputs give 16-bit PNG/TIFF outputs; other formats hold 8.",
+    ),
+]
+
+
+def depth_bits(depth: str | None) -> int | None:
+    """``--depth``'s value as bits, or None for the input's own depth."""
+    return int(depth) if depth else None
+
+
 Dataset = Annotated[
     str, typer.Option("--dataset", click_type=click.Choice(DATASETS), help="Which MNIST-family dataset.")
 ]
