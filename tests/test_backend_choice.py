@@ -1,6 +1,7 @@
 """Which Keras backend convcli loads, and why: KERAS_BACKEND wins, then a CUDA JAX with a GPU,
 then Keras's default. The GPU detection is mocked (fake device nodes, fake packages on sys.path),
-so these checks run on any machine; the end-to-end ones run `convcli info` in a fresh process."""
+so these checks run on any machine; the end-to-end ones run `convcli info` in a fresh process.
+Also: importing Keras through convcli leaves matplotlib for later (start-up time)."""
 
 from __future__ import annotations
 
@@ -123,3 +124,24 @@ def test_info_reports_the_real_detection() -> None:
         assert (data["backend"], data["backend_reason"]) == ("jax", REASON_GPU_JAX)
     else:
         assert data["backend_reason"] == REASON_DEFAULT
+
+
+def test_keras_import_defers_matplotlib_and_keras_plots_still_work(tmp_path: Path) -> None:
+    """Keras's plotting helpers get matplotlib lazily: not imported by keras(), there on first use."""
+    out = tmp_path / "gallery.png"
+    code = (
+        "import sys\nimport numpy as np\nfrom convcli.backend import keras\n"
+        "k = keras()\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported with keras'\n"
+        f"k.visualization.plot_image_gallery(np.random.rand(4, 8, 8, 3), path={str(out)!r})\n"
+        "from matplotlib import patches\n"
+        "from keras.src.visualization import plot_bounding_box_gallery as b\n"
+        "assert b.patches.Patch is patches.Patch\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "tensorflow"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.size[0] > 8 and image.size[1] > 8
