@@ -3,9 +3,10 @@
     python benchmarks/run.py [startup] [single] [filter] [large] [train] [--repeat N] [--compare PYTHON]
     (default: all)
 
-``--compare PYTHON`` runs this checkout's convcli with a second environment's interpreter beside
-the first (e.g. a venv holding the CUDA ``tensorflow`` build), paired run by run, so that one
-table says how much one TensorFlow build saves over the other.
+``--compare PYTHON`` runs convcli with a second environment's interpreter beside the first (e.g. a
+venv holding the CUDA ``tensorflow`` build), paired run by run, so that one table says how much
+one set-up saves over the other; ``--compare-src DIR`` gives that run another checkout's ``src``
+(e.g. the main branch: "today"), else it runs this checkout's source.
 
 Each benchmark prints a table and writes ``benchmarks/results/<name>.json``. Every figure is a
 median over repeated runs, and each ratio (convcli / anchor) is computed pair by pair within
@@ -37,13 +38,31 @@ RESULTS = HERE / "results"
 PY = sys.executable
 
 
-def convcli_cmd(python: str) -> list[str]:
-    """``convcli`` from this checkout's source run by ``python`` (whatever venv it belongs to)."""
-    return ["env", f"PYTHONPATH={ROOT / 'src'}", python, "-m", "convcli"]
+def convcli_cmd(python: str, src: Path = ROOT / "src") -> list[str]:
+    """``convcli`` from the source in ``src`` run by ``python`` (whatever venv it belongs to)."""
+    return ["env", f"PYTHONPATH={src}", python, "-m", "convcli"]
 
 
 CONVCLI = convcli_cmd(PY)
 COMPARE: str | None = None  # --compare: a second environment's python
+COMPARE_SRC = ROOT / "src"  # --compare-src: the source that python runs
+
+
+def labels() -> dict[str, str]:
+    """Table labels for this set-up and the compared one: the TensorFlow build, and whose source."""
+    out = {"convcli": f"convcli ({tensorflow_build(PY)})"}
+    if COMPARE:
+        whose = "" if COMPARE_SRC == ROOT / "src" else f", {COMPARE_SRC}"
+        out["compare"] = f"convcli ({tensorflow_build(COMPARE)}{whose})"
+    return out
+
+
+def compare_cmd() -> list[str]:
+    """The compared set-up's ``convcli`` command (``--compare``, ``--compare-src``)."""
+    assert COMPARE is not None
+    return convcli_cmd(COMPARE, COMPARE_SRC)
+
+
 CONVERT = shutil.which("convert-im6.q16") or "/usr/bin/convert"
 VIPS = shutil.which("vips") or "vips"
 EDGES_IM = "3x3: -1,-1,-1 -1,8,-1 -1,-1,-1"
@@ -108,7 +127,7 @@ def machine() -> dict[str, Any]:
         "tensorflow_build": tensorflow_build(PY),
         "compared_with": None
         if COMPARE is None
-        else {"python": COMPARE, "tensorflow_build": tensorflow_build(COMPARE)},
+        else {"python": COMPARE, "src": str(COMPARE_SRC), "tensorflow_build": tensorflow_build(COMPARE)},
         "pillow": PIL.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
@@ -188,15 +207,31 @@ def same_interior(convcli_png: Path, anchor_png: Path) -> tuple[int, int]:
     return int((a != b).sum()), int(a.size)
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of every finished child so far (a steadier gauge than wall time
+    on a machine shared with other work)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def paired_runs(
-    cmds: dict[str, list[str] | str], repeat: int, anchors: tuple[str, ...] = ("magick", "vips")
+    cmds: dict[str, list[str] | str],
+    repeat: int,
+    anchors: tuple[str, ...] = ("magick", "vips"),
+    cpu: dict[str, list[float]] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Run every command ``repeat`` times, interleaved; ratios convcli / anchor pair by pair."""
+    """Run every command ``repeat`` times, interleaved; ratios convcli / anchor pair by pair.
+    ``cpu``, when given, receives each run's CPU seconds by command name."""
     times: dict[str, list[float]] = {k: [] for k in cmds}
     ratios: dict[str, list[float]] = {a: [] for a in anchors}
     for _ in range(repeat):
         for name, cmd in cmds.items():
+            before = children_cpu_seconds()
             times[name].append(run_timed(cmd, shell=isinstance(cmd, str))[0])
+            if cpu is not None:
+                cpu.setdefault(name, []).append(children_cpu_seconds() - before)
         for anchor in anchors:
             ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
     return times, ratios
@@ -249,16 +284,21 @@ def bench_single(repeat: int) -> None:
     }
     anchors: tuple[str, ...] = ("magick",)
     if COMPARE:
-        cmds["compare"] = [*convcli_cmd(COMPARE), "filter", str(image), "-k", "edges", "-o", str(outs["compare"])]
+        cmds["compare"] = [*compare_cmd(), "filter", str(image), "-k", "edges", "-o", str(outs["compare"])]
         anchors = ("compare", "magick")
-    times, ratios = paired_runs(cmds, repeat, anchors)
+    cpu: dict[str, list[float]] = {}
+    times, ratios = paired_runs(cmds, repeat, anchors, cpu)
+    cpu_ratio = [a / b for a, b in zip(cpu["convcli"], cpu.get("compare", []))]
     rss = {name: peak_rss_mib(cmd) for name, cmd in cmds.items() if name != "magick"}
     builds = {"convcli": tensorflow_build(PY), "compare": tensorflow_build(COMPARE) if COMPARE else None}
     if COMPARE and outs["convcli"].read_bytes() != outs["compare"].read_bytes():
         raise SystemExit("the two builds wrote different files")
-    label = {"convcli": f"convcli ({builds['convcli']})", "compare": f"convcli ({builds['compare']})"}
+    label = labels()
     rows = [[label.get(name, "ImageMagick convert"), f"{median(v):.2f}"] for name, v in times.items()]
     rows += [[f"ratio convcli / {label.get(a, 'ImageMagick')}", f"{median(r):.2f}×"] for a, r in ratios.items()]
+    rows += [[f"CPU seconds, {label.get(n, 'ImageMagick convert')}", f"{median(v):.2f}"] for n, v in cpu.items()]
+    if cpu_ratio:
+        rows.append([f"CPU ratio convcli / {label['compare']}", f"{median(cpu_ratio):.2f}×"])
     rows += [[f"peak RSS of {label[name]} (MiB)", str(v)] for name, v in rss.items()]
     table(f"One 512×512 colour PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
     save(
@@ -269,6 +309,10 @@ def bench_single(repeat: int) -> None:
             "median_seconds": {k: median(v) for k, v in times.items()},
             "seconds": times,
             "ratios": {k: median(v) for k, v in ratios.items()},
+            "ratios_per_run": ratios,
+            "median_cpu_seconds": {k: median(v) for k, v in cpu.items()},
+            "cpu_seconds": cpu,
+            "cpu_ratio_vs_compare": median(cpu_ratio) if cpu_ratio else None,
             "peak_rss_mib": rss,
             "identical_outputs": bool(COMPARE),
             "targets": {"ratio_vs_compare_max": 0.82, "ratio_vs_magick_max": 26},
@@ -298,7 +342,7 @@ def bench_filter(repeat: int) -> None:
         shutil.rmtree(out["compare"], ignore_errors=True)
         out["compare"].mkdir(parents=True)
         cmds["compare"] = [
-            *convcli_cmd(COMPARE),
+            *compare_cmd(),
             "filter",
             *map(str, inputs),
             "-k",
@@ -307,7 +351,8 @@ def bench_filter(repeat: int) -> None:
             str(out["compare"]),
         ]
         anchors = (*anchors, "compare")
-    times, ratios = paired_runs(cmds, repeat, anchors)
+    cpu: dict[str, list[float]] = {}
+    times, ratios = paired_runs(cmds, repeat, anchors, cpu)
     agree = {}
     for anchor in ("magick", "vips"):
         diff = total = 0
@@ -320,9 +365,7 @@ def bench_filter(repeat: int) -> None:
         for p in out["convcli"].iterdir()
     ):
         raise SystemExit("the two builds wrote different files")
-    label = {"convcli": f"convcli ({tensorflow_build(PY)})"}
-    if COMPARE:
-        label["compare"] = f"convcli ({tensorflow_build(COMPARE)})"
+    label = labels()
     rows = [[label.get(name, name), f"{median(v):.2f}"] for name, v in times.items()]
     rows += [[f"ratio convcli / {label.get(a, a)} (median of pairs)", f"{median(r):.2f}×"] for a, r in ratios.items()]
     rows += [
@@ -338,6 +381,8 @@ def bench_filter(repeat: int) -> None:
             "seconds": times,
             "ratios": {k: median(v) for k, v in ratios.items()},
             "speedup_vs_magick": 1 / median(ratios["magick"]),
+            "ratios_per_run": ratios,
+            "median_cpu_seconds": {k: median(v) for k, v in cpu.items()},
             "agreement": agree,
             "target": "convcli / magick <= 0.5 (issue 15: <= 1/2.2 = 0.45)",
         },
@@ -360,7 +405,7 @@ def bench_large(repeat: int) -> None:
     rss = peak_rss_mib(cmds["convcli"])
     rss_compare = None
     if COMPARE:
-        cmd = [*convcli_cmd(COMPARE), "filter", str(big), "-k", "edges", "-o", str(WORK / "large-compare.png")]
+        cmd = [*compare_cmd(), "filter", str(big), "-k", "edges", "-o", str(WORK / "large-compare.png")]
         rss_compare = peak_rss_mib(cmd)
     agree = {a: same_interior(outs["convcli"], outs[a]) for a in ("magick", "vips")}
 
@@ -390,7 +435,7 @@ def bench_large(repeat: int) -> None:
         ["peak RSS of convcli filter (MiB)", str(rss)],
     ]
     if rss_compare is not None:
-        rows.append([f"peak RSS of convcli filter, {tensorflow_build(COMPARE)} (MiB)", str(rss_compare)])
+        rows.append([f"peak RSS of {labels()['compare']} filter (MiB)", str(rss_compare)])
     rows += [[f"outputs differing from {a}", f"{d} of {t:,}"] for a, (d, t) in agree.items()]
     table(f"One 4096×4096 gray PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
     save(
@@ -432,12 +477,9 @@ def _probe(cmd: list[str]) -> dict[str, Any]:
 def train_rss() -> dict[str, int]:
     """Peak RSS of one epoch of ``convcli train cnn``, in this environment and the compared one."""
     data_dir = os.environ.get("CONVCLI_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
-    pythons = {"convcli": PY, **({"compare": COMPARE} if COMPARE else {})}
+    prefixes = {"convcli": CONVCLI, **({"compare": compare_cmd()} if COMPARE else {})}
     args = ["train", "cnn", "--epochs", "1", "--seed", "0", "--data-dir", data_dir, "-o"]
-    return {
-        name: peak_rss_mib([*convcli_cmd(python), *args, str(WORK / f"rss-{name}.keras")])
-        for name, python in pythons.items()
-    }
+    return {name: peak_rss_mib([*prefix, *args, str(WORK / f"rss-{name}.keras")]) for name, prefix in prefixes.items()}
 
 
 def bench_train_rss(repeat: int) -> None:
@@ -445,7 +487,7 @@ def bench_train_rss(repeat: int) -> None:
     runs = [train_rss() for _ in range(repeat)]
     result = {name: max(r[name] for r in runs) for name in runs[0]}
     builds = {"convcli": tensorflow_build(PY), "compare": tensorflow_build(COMPARE) if COMPARE else None}
-    rows = [[f"convcli train cnn --epochs 1 ({builds[n]})", str(v)] for n, v in result.items()]
+    rows = [[f"{labels()[n]} train cnn --epochs 1", str(v)] for n, v in result.items()]
     table(f"Peak RSS (MiB), highest of {repeat}", ["what", "MiB"], rows)
     save(
         "train-rss",
@@ -517,9 +559,11 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
     parser.add_argument("--compare", metavar="PYTHON", help="a second environment's python to run convcli beside")
+    parser.add_argument("--compare-src", metavar="DIR", type=Path, help="the src folder --compare runs (default: ours)")
     args = parser.parse_args()
-    global COMPARE
+    global COMPARE, COMPARE_SRC
     COMPARE = args.compare
+    COMPARE_SRC = (args.compare_src or COMPARE_SRC).resolve()
     WORK.mkdir(parents=True, exist_ok=True)
     for name in args.which:
         benches[name](1 if name in ("train", "train-rss") and args.repeat == 3 else args.repeat)
