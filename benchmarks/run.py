@@ -557,7 +557,7 @@ def main() -> None:
     parser.add_argument(
         "which", nargs="*", default=["startup", "single", "filter", "large", "train"], choices=list(benches)
     )
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
+    parser.add_argument("--repeat", type=int, help="repetitions (default 3; training: 1)")
     parser.add_argument("--compare", metavar="PYTHON", help="a second environment's python to run convcli beside")
     parser.add_argument("--compare-src", metavar="DIR", type=Path, help="the src folder --compare runs (default: ours)")
     args = parser.parse_args()
@@ -566,7 +566,7 @@ def main() -> None:
     COMPARE_SRC = (args.compare_src or COMPARE_SRC).resolve()
     WORK.mkdir(parents=True, exist_ok=True)
     for name in args.which:
-        benches[name](1 if name in ("train", "train-rss") and args.repeat == 3 else args.repeat)
+        benches[name](args.repeat or (1 if name in ("train", "train-rss") else 3))
 
 
 if __name__ == "__main__":
