@@ -8,11 +8,23 @@ DEMO := demo-out
 
 .PHONY: demo test test-backends lint bench clean
 
+# On Linux x86_64 convcli depends on tensorflow-cpu, which installs the same `tensorflow`
+# package as the CUDA build: a venv that still holds the `tensorflow` distribution drops both
+# first, so the two never share files (TensorFlow on a GPU: see the README, not this target).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	if $(BIN)/python -c "$$TF_SWAP_NEEDED" 2>/dev/null; then \
+		$(BIN)/python -m pip uninstall -y -q tensorflow tensorflow-cpu; fi
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+define TF_SWAP_NEEDED
+import importlib.metadata as m, platform, sys
+m.distribution("tensorflow")
+sys.exit(platform.system() != "Linux" or platform.machine() != "x86_64")
+endef
+export TF_SWAP_NEEDED
 
 ## demo: the main job on skimage's bundled sample images (nothing downloaded)
 demo: $(STAMP)

@@ -1,7 +1,13 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
-    python benchmarks/run.py [startup] [filter] [large] [train] [memory] [rounding] [folders] [--repeat N]
+    python benchmarks/run.py [startup] [single] [filter] [large] [train] [train-rss] [memory] [rounding] [folders]
+    [--repeat N] [--compare PYTHON]
     (default: all)
+
+``--compare PYTHON`` runs convcli with a second environment's interpreter beside the first (e.g. a
+venv holding the CUDA ``tensorflow`` build), paired run by run, so that one table says how much
+one set-up saves over the other; ``--compare-src DIR`` gives that run another checkout's ``src``
+(e.g. the main branch: "today"), else it runs this checkout's source.
 
 Each benchmark prints a table and writes ``benchmarks/results/<name>.json``. Every figure is a
 median over repeated runs, and each ratio (convcli / anchor) is computed pair by pair within
@@ -31,7 +37,33 @@ ROOT = HERE.parent
 WORK = HERE / "work"
 RESULTS = HERE / "results"
 PY = sys.executable
-CONVCLI = [PY, "-m", "convcli"]
+
+
+def convcli_cmd(python: str, src: Path = ROOT / "src") -> list[str]:
+    """``convcli`` from the source in ``src`` run by ``python`` (whatever venv it belongs to)."""
+    return ["env", f"PYTHONPATH={src}", python, "-m", "convcli"]
+
+
+CONVCLI = convcli_cmd(PY)
+COMPARE: str | None = None  # --compare: a second environment's python
+COMPARE_SRC = ROOT / "src"  # --compare-src: the source that python runs
+
+
+def labels() -> dict[str, str]:
+    """Table labels for this set-up and the compared one: the TensorFlow build, and whose source."""
+    out = {"convcli": f"convcli ({tensorflow_build(PY)})"}
+    if COMPARE:
+        whose = "" if COMPARE_SRC == ROOT / "src" else f", {COMPARE_SRC}"
+        out["compare"] = f"convcli ({tensorflow_build(COMPARE)}{whose})"
+    return out
+
+
+def compare_cmd() -> list[str]:
+    """The compared set-up's ``convcli`` command (``--compare``, ``--compare-src``)."""
+    assert COMPARE is not None
+    return convcli_cmd(COMPARE, COMPARE_SRC)
+
+
 CONVERT = shutil.which("convert-im6.q16") or "/usr/bin/convert"
 VIPS = shutil.which("vips") or "vips"
 EDGES_IM = "3x3: -1,-1,-1 -1,8,-1 -1,-1,-1"
@@ -60,6 +92,18 @@ def peak_rss_mib(cmd: list[str]) -> int:
     return int(proc.stderr.strip().splitlines()[-1]) // 1024
 
 
+def tensorflow_build(python: str) -> str:
+    """Which TensorFlow distribution ``python`` has installed, e.g. ``tensorflow-cpu 2.21.0``."""
+    code = (
+        "import importlib.metadata as m\n"
+        "for d in ('tensorflow-cpu', 'tensorflow'):\n"
+        "    try:\n        print(d, m.version(d)); break\n"
+        "    except m.PackageNotFoundError:\n        pass\n"
+    )
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True).stdout.strip()
+    return out or "none"
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
@@ -81,6 +125,10 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
+        "tensorflow_build": tensorflow_build(PY),
+        "compared_with": None
+        if COMPARE is None
+        else {"python": COMPARE, "src": str(COMPARE_SRC), "tensorflow_build": tensorflow_build(COMPARE)},
         "pillow": PIL.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
@@ -160,15 +208,31 @@ def same_interior(convcli_png: Path, anchor_png: Path) -> tuple[int, int]:
     return int((a != b).sum()), int(a.size)
 
 
+def children_cpu_seconds() -> float:
+    """User + system CPU seconds of every finished child so far (a steadier gauge than wall time
+    on a machine shared with other work)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def paired_runs(
-    cmds: dict[str, list[str] | str], repeat: int, anchors: tuple[str, ...] = ("magick", "vips")
+    cmds: dict[str, list[str] | str],
+    repeat: int,
+    anchors: tuple[str, ...] = ("magick", "vips"),
+    cpu: dict[str, list[float]] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Run every command ``repeat`` times, interleaved; ratios convcli / anchor pair by pair."""
+    """Run every command ``repeat`` times, interleaved; ratios convcli / anchor pair by pair.
+    ``cpu``, when given, receives each run's CPU seconds by command name."""
     times: dict[str, list[float]] = {k: [] for k in cmds}
     ratios: dict[str, list[float]] = {a: [] for a in anchors}
     for _ in range(repeat):
         for name, cmd in cmds.items():
+            before = children_cpu_seconds()
             times[name].append(run_timed(cmd, shell=isinstance(cmd, str))[0])
+            if cpu is not None:
+                cpu.setdefault(name, []).append(children_cpu_seconds() - before)
         for anchor in anchors:
             ratios[anchor].append(times["convcli"][-1] / times[anchor][-1])
     return times, ratios
@@ -211,6 +275,52 @@ def bench_startup(repeat: int) -> None:
     )
 
 
+def bench_single(repeat: int) -> None:
+    """One 512×512 colour PNG through one kernel: the case start-up dominates."""
+    image = make_batch(1)[0]
+    outs = {name: WORK / f"single-{name}.png" for name in ("convcli", "compare", "magick")}
+    cmds: dict[str, list[str] | str] = {
+        "convcli": [*CONVCLI, "filter", str(image), "-k", "edges", "-o", str(outs["convcli"])],
+        "magick": [CONVERT, str(image), "-morphology", "Convolve", EDGES_IM, str(outs["magick"])],
+    }
+    anchors: tuple[str, ...] = ("magick",)
+    if COMPARE:
+        cmds["compare"] = [*compare_cmd(), "filter", str(image), "-k", "edges", "-o", str(outs["compare"])]
+        anchors = ("compare", "magick")
+    cpu: dict[str, list[float]] = {}
+    times, ratios = paired_runs(cmds, repeat, anchors, cpu)
+    cpu_ratio = [a / b for a, b in zip(cpu["convcli"], cpu.get("compare", []))]
+    rss = {name: peak_rss_mib(cmd) for name, cmd in cmds.items() if name != "magick"}
+    builds = {"convcli": tensorflow_build(PY), "compare": tensorflow_build(COMPARE) if COMPARE else None}
+    if COMPARE and outs["convcli"].read_bytes() != outs["compare"].read_bytes():
+        raise SystemExit("the two builds wrote different files")
+    label = labels()
+    rows = [[label.get(name, "ImageMagick convert"), f"{median(v):.2f}"] for name, v in times.items()]
+    rows += [[f"ratio convcli / {label.get(a, 'ImageMagick')}", f"{median(r):.2f}×"] for a, r in ratios.items()]
+    rows += [[f"CPU seconds, {label.get(n, 'ImageMagick convert')}", f"{median(v):.2f}"] for n, v in cpu.items()]
+    if cpu_ratio:
+        rows.append([f"CPU ratio convcli / {label['compare']}", f"{median(cpu_ratio):.2f}×"])
+    rows += [[f"peak RSS of {label[name]} (MiB)", str(v)] for name, v in rss.items()]
+    table(f"One 512×512 colour PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
+    save(
+        "filter-single",
+        {
+            "repeat": repeat,
+            "builds": builds,
+            "median_seconds": {k: median(v) for k, v in times.items()},
+            "seconds": times,
+            "ratios": {k: median(v) for k, v in ratios.items()},
+            "ratios_per_run": ratios,
+            "median_cpu_seconds": {k: median(v) for k, v in cpu.items()},
+            "cpu_seconds": cpu,
+            "cpu_ratio_vs_compare": median(cpu_ratio) if cpu_ratio else None,
+            "peak_rss_mib": rss,
+            "identical_outputs": bool(COMPARE),
+            "targets": {"ratio_vs_compare_max": 0.82, "ratio_vs_magick_max": 26},
+        },
+    )
+
+
 def bench_filter(repeat: int) -> None:
     inputs = make_batch(100)
     mat = edges_mat()
@@ -227,7 +337,23 @@ def bench_filter(repeat: int) -> None:
         ),
         "vips": f'for f in {files}; do {VIPS} conv "$f" {out["vips"]}/$(basename "$f") {mat}; done',
     }
-    times, ratios = paired_runs(cmds, repeat)
+    anchors: tuple[str, ...] = ("magick", "vips")
+    if COMPARE:
+        out["compare"] = WORK / "batch-compare"
+        shutil.rmtree(out["compare"], ignore_errors=True)
+        out["compare"].mkdir(parents=True)
+        cmds["compare"] = [
+            *compare_cmd(),
+            "filter",
+            *map(str, inputs),
+            "-k",
+            "edges",
+            "--out-dir",
+            str(out["compare"]),
+        ]
+        anchors = (*anchors, "compare")
+    cpu: dict[str, list[float]] = {}
+    times, ratios = paired_runs(cmds, repeat, anchors, cpu)
     agree = {}
     for anchor in ("magick", "vips"):
         diff = total = 0
@@ -235,8 +361,14 @@ def bench_filter(repeat: int) -> None:
             d, t = same_interior(out["convcli"] / f"{path.stem}-edges.png", out[anchor] / path.name)
             diff, total = diff + d, total + t
         agree[anchor] = {"differing_values": diff, "compared_values": total}
-    rows = [[name, f"{median(v):.2f}"] for name, v in times.items()]
-    rows += [[f"ratio convcli / {a} (median of pairs)", f"{median(r):.2f}×"] for a, r in ratios.items()]
+    if COMPARE and any(
+        (out["convcli"] / p.name).read_bytes() != (out["compare"] / p.name).read_bytes()
+        for p in out["convcli"].iterdir()
+    ):
+        raise SystemExit("the two builds wrote different files")
+    label = labels()
+    rows = [[label.get(name, name), f"{median(v):.2f}"] for name, v in times.items()]
+    rows += [[f"ratio convcli / {label.get(a, a)} (median of pairs)", f"{median(r):.2f}×"] for a, r in ratios.items()]
     rows += [
         [f"outputs differing from {a} (interior, 10 images)", f"{v['differing_values']} of {v['compared_values']:,}"]
         for a, v in agree.items()
@@ -247,9 +379,13 @@ def bench_filter(repeat: int) -> None:
         {
             "repeat": repeat,
             "median_seconds": {k: median(v) for k, v in times.items()},
+            "seconds": times,
             "ratios": {k: median(v) for k, v in ratios.items()},
+            "speedup_vs_magick": 1 / median(ratios["magick"]),
+            "ratios_per_run": ratios,
+            "median_cpu_seconds": {k: median(v) for k, v in cpu.items()},
             "agreement": agree,
-            "target": "convcli / magick <= 0.5",
+            "target": "convcli / magick <= 0.5 (issue 15: <= 1/2.2 = 0.45)",
         },
     )
 
@@ -268,6 +404,10 @@ def bench_large(repeat: int) -> None:
     }
     times, ratios = paired_runs(cmds, repeat)
     rss = peak_rss_mib(cmds["convcli"])
+    rss_compare = None
+    if COMPARE:
+        cmd = [*compare_cmd(), "filter", str(big), "-k", "edges", "-o", str(WORK / "large-compare.png")]
+        rss_compare = peak_rss_mib(cmd)
     agree = {a: same_interior(outs["convcli"], outs[a]) for a in ("magick", "vips")}
 
     from convcli.convolution import Convolver
@@ -295,6 +435,8 @@ def bench_large(repeat: int) -> None:
         ["max |convcli − scipy|", f"{max_diff:g}"],
         ["peak RSS of convcli filter (MiB)", str(rss)],
     ]
+    if rss_compare is not None:
+        rows.append([f"peak RSS of {labels()['compare']} filter (MiB)", str(rss_compare)])
     rows += [[f"outputs differing from {a}", f"{d} of {t:,}"] for a, (d, t) in agree.items()]
     table(f"One 4096×4096 gray PNG, edges kernel, median of {repeat}", ["what", "value"], rows)
     save(
@@ -307,6 +449,7 @@ def bench_large(repeat: int) -> None:
             "in_process_ratio_vs_scipy": in_ratio,
             "max_abs_diff_vs_scipy": max_diff,
             "peak_rss_mib": rss,
+            "peak_rss_mib_compare": rss_compare,
             "agreement": {a: {"differing": d, "total": t} for a, (d, t) in agree.items()},
             "target": "peak RSS < 1024 MiB",
         },
@@ -332,6 +475,27 @@ def _probe(cmd: list[str]) -> dict[str, Any]:
     }
 
 
+def train_rss() -> dict[str, int]:
+    """Peak RSS of one epoch of ``convcli train cnn``, in this environment and the compared one."""
+    data_dir = os.environ.get("CONVCLI_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
+    prefixes = {"convcli": CONVCLI, **({"compare": compare_cmd()} if COMPARE else {})}
+    args = ["train", "cnn", "--epochs", "1", "--seed", "0", "--data-dir", data_dir, "-o"]
+    return {name: peak_rss_mib([*prefix, *args, str(WORK / f"rss-{name}.keras")]) for name, prefix in prefixes.items()}
+
+
+def bench_train_rss(repeat: int) -> None:
+    """Only the peak RSS of ``train cnn`` (one epoch): the training benchmark takes minutes."""
+    runs = [train_rss() for _ in range(repeat)]
+    result = {name: max(r[name] for r in runs) for name in runs[0]}
+    builds = {"convcli": tensorflow_build(PY), "compare": tensorflow_build(COMPARE) if COMPARE else None}
+    rows = [[f"{labels()[n]} train cnn --epochs 1", str(v)] for n, v in result.items()]
+    table(f"Peak RSS (MiB), highest of {repeat}", ["what", "MiB"], rows)
+    save(
+        "train-rss",
+        {"repeat": repeat, "builds": builds, "runs": runs, "peak_rss_mib": result, "target": "<= 900 MiB"},
+    )
+
+
 def bench_train(repeat: int) -> None:
     data_dir = os.environ.get("CONVCLI_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
     ours_cmd = [PY, str(HERE / "train_probe.py"), "cnn", "--data-dir", data_dir, "-o", str(WORK / "cnn.keras")]
@@ -346,9 +510,7 @@ def bench_train(repeat: int) -> None:
             else None
         )
         runs.append({"convcli": ours, "recipe": recipe, "ratio_time_to_99": ratio})
-    rss = peak_rss_mib(
-        [*CONVCLI, "train", "cnn", "--epochs", "1", "--data-dir", data_dir, "-o", str(WORK / "rss.keras")]
-    )
+    rss = train_rss()["convcli"]
 
     def med(key: str, who: str) -> str:
         values = [r[who][key] for r in runs if r[who][key] is not None]
@@ -415,22 +577,35 @@ def bench_rounding(repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    benches = {
+        "startup": bench_startup,
+        "single": bench_single,
+        "filter": bench_filter,
+        "large": bench_large,
+        "train": bench_train,
+        "train-rss": bench_train_rss,
+        "memory": bench_memory,
+        "rounding": bench_rounding,
+    }
     parser.add_argument(
         "which",
         nargs="*",
-        default=["startup", "filter", "large", "train", "memory", "rounding", "folders"],
-        choices=["startup", "filter", "large", "train", "memory", "rounding", "folders"],
+        default=["startup", "single", "filter", "large", "train", "memory", "rounding", "folders"],
+        choices=[*benches, "folders"],
     )
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions (training: default 1)")
+    parser.add_argument("--repeat", type=int, help="repetitions (default 3; training: 1)")
+    parser.add_argument("--compare", metavar="PYTHON", help="a second environment's python to run convcli beside")
+    parser.add_argument("--compare-src", metavar="DIR", type=Path, help="the src folder --compare runs (default: ours)")
     args = parser.parse_args()
+    global COMPARE, COMPARE_SRC
+    COMPARE = args.compare
+    COMPARE_SRC = (args.compare_src or COMPARE_SRC).resolve()
     WORK.mkdir(parents=True, exist_ok=True)
     for name in args.which:
         if name == "folders":  # its own script (benchmarks/folders.py): PNG folder against IDX files
             subprocess.run([PY, str(HERE / "folders.py")], check=True, cwd=ROOT)
             continue
-        benches = {"startup": bench_startup, "filter": bench_filter, "large": bench_large, "train": bench_train}
-        fn = {**benches, "memory": bench_memory, "rounding": bench_rounding}[name]
-        fn(1 if name in ("train", "memory") and args.repeat == 3 else args.repeat)
+        benches[name](args.repeat or (1 if name in ("train", "train-rss", "memory") else 3))
 
 
 if __name__ == "__main__":
