@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(abspath ../shared/datasets)
 DEMO := demo-out
 
-.PHONY: demo test test-backends lint bench clean
+.PHONY: demo test test-slow test-all test-backends lint bench clean
 
 # On Linux x86_64 convcli depends on tensorflow-cpu, which installs the same `tensorflow`
 # package as the CUDA build: a venv that still holds the `tensorflow` distribution drops both
@@ -41,9 +41,16 @@ demo: $(STAMP)
 	@echo "  $(if $(wildcard $(DATA_DIR)),CONVCLI_DATA_DIR=$(DATA_DIR) )$(BIN)/convcli train cnn --epochs 2 --limit 20000 -o $(DEMO)/cnn.keras"
 	@echo "  $(BIN)/convcli explain $(DEMO)/cnn.keras --open"
 
-## test: the whole test suite (MNIST from ../shared/datasets)
+## test: the test suite without the slow tests (MNIST from ../shared/datasets; under 2 minutes here)
 test: $(STAMP)
-	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q
+	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+## test-slow: the slow tests (training runs, signals at every stage, the browser, photographed digits)
+test-slow: $(STAMP)
+	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q -m slow
+
+## test-all: both
+test-all: test test-slow
 
 ## test-backends: the backend-sensitive tests under JAX and PyTorch too (installs them, CPU builds)
 test-backends: $(STAMP)

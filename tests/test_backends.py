@@ -82,6 +82,7 @@ def _train(env: dict[str, str], *extra: str, out: Path) -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 @requires_mnist
 @pytest.mark.skipif(BACKEND == "torch", reason="--distribute needs jax or tensorflow")
 def test_distribute_on_two_cpu_devices_matches_single_device(tmp_path) -> None:

@@ -24,7 +24,7 @@ from convcli.pngstream import encode_png
 NUMPY_MODE = {"zero": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 SCIPY_MODE = {"zero": "constant", "reflect": "mirror", "edge": "nearest", "wrap": "wrap"}
 """scipy.ndimage's names for the same borders (odd kernels, stride 1)."""
-CONVERT = shutil.which("convert-im6.q16") or shutil.which("convert")
+CONVERT = shutil.which("convert-im6.q16")  # Debian's ImageMagick 6 (a bare `convert` on PATH may be a stand-in)
 
 
 def same_padding(n: int, k: int, stride: int) -> tuple[int, int]:

@@ -263,6 +263,7 @@ def test_two_trainings_same_output(tmp_path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_two_filter_runs_same_folder(tmp_path, rng) -> None:
     from PIL import Image
 

@@ -248,6 +248,7 @@ def test_weights_json_records_match_the_files(cli, trained, tmp_path) -> None:
     assert json.loads(r.stdout) == {"layer": "conv2d_1", "filter": 5, "output": "-", "text": text}
 
 
+@pytest.mark.slow
 @needs_mnist
 def test_train_and_evaluate_plots(cli, tmp_path) -> None:
     out = tmp_path / "s.keras"

@@ -30,10 +30,10 @@ from .images import (
     is_raw_path,
     read_picture,
 )
-from .jobs import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
 from .kernels import Kernel, load_kernel, named_kernel_files
 from .naming import Output, check_plan, check_sources, distinct_kernel_names, is_file_source, plan_outputs
 from .outputs import check_output_dir, check_output_path, make_folder
+from .records import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
 
 
 def _with_suffix_name(path: Path, extra: str) -> Path:

@@ -1,19 +1,16 @@
 """File-to-file jobs: read inputs, call the array functions of the domain modules, write outputs.
 
-``gray`` and ``channels`` (colour), ``evaluate`` (a model on a dataset's test set, with its
-plots), and what batches share: :class:`BatchTally` (counts for the summary line) and
-:class:`InterruptGuard` (Ctrl-C held while a finished file is being reported). Every output is
+``gray`` and ``channels`` (colour) and ``evaluate`` (a model on a dataset's test set, with its
+plots); the ``filter`` job is :mod:`convcli.filtering`, and what batches report is
+:mod:`convcli.records`. Every output is
 checked before any work and written atomically; nothing is printed: each job returns (or
 reports) what it wrote, and the CLI renders it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +20,6 @@ from .decoding import Picture
 from .errors import input_error
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import numpy as np
     from PIL import Image as PILImage
 
@@ -258,145 +253,3 @@ def recorded_data(model_path: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     data = record.get("data") if isinstance(record, dict) else None
     return data if isinstance(data, dict) and isinstance(data.get("folder"), str) else None
-
-
-@dataclass
-class FilterRecord:
-    """One output of a filter run: where it went, which kernel(s), its shape and value range.
-
-    ``output`` is ``None`` when the result is meant for stdout as a matrix and ``"-"`` for PNG
-    on stdout; only then is ``array`` kept (batch runs keep no arrays, so memory stays flat).
-    """
-
-    input: str
-    output: str | None
-    kernels: list[str]
-    shape: tuple[int, ...]
-    min: float
-    max: float
-    array: np.ndarray | None = field(default=None, repr=False)
-
-    @classmethod
-    def of(cls, source: str, output: str | None, kernels: list[str], array: np.ndarray) -> FilterRecord:
-        """A record for ``array``, keeping the array only when it is bound for stdout."""
-        keep = array if output in (None, "-") else None
-        return cls(source, output, kernels, tuple(array.shape), float(array.min()), float(array.max()), keep)
-
-    def as_json(self, with_values: bool = False) -> dict[str, object]:
-        """The ``--json`` object: input, output, kernel(s), shape, min, max (and values)."""
-        record: dict[str, object] = {
-            "input": self.input,
-            "output": self.output if self.output is not None else "-",
-            "kernel": self.kernels[0] if len(self.kernels) == 1 else self.kernels,
-            "shape": list(self.shape),
-            "min": self.min,
-            "max": self.max,
-        }
-        if with_values and self.array is not None:
-            record["values"] = self.array.tolist()
-        return record
-
-
-@dataclass
-class FilterFailure:
-    """An input that failed in a ``keep_going`` batch, and why."""
-
-    input: str
-    message: str
-
-    def as_json(self) -> dict[str, object]:
-        """The ``--json`` object of a failure: input and error."""
-        return {"input": self.input, "error": self.message}
-
-
-Report = Callable[[FilterRecord | FilterFailure], None]
-"""Called with each record once its file is in place, and with each failure, as they happen."""
-
-
-@dataclass
-class FilterResult:
-    """Everything a filter run produced: records, and failures when ``keep_going``."""
-
-    records: list[FilterRecord]
-    failures: list[FilterFailure]
-
-
-class BatchTally:
-    """What a batch has done so far, counted as its outputs land: files written, inputs failed,
-    inputs not started (nothing written for them and no error)."""
-
-    def __init__(self, inputs: int, outputs_per_input: int = 1) -> None:
-        self.inputs = inputs
-        self.outputs_per_input = outputs_per_input
-        self.files = 0
-        self.written: dict[str, int] = {}
-        self.failed: set[str] = set()
-
-    def add_file(self, source: str) -> bool:
-        """Count one output file of ``source``; True when it was the input's last output."""
-        self.files += 1
-        count = self.written[source] = self.written.get(source, 0) + 1
-        return count == self.outputs_per_input and source not in self.failed
-
-    def add_failure(self, source: str) -> bool:
-        """Count ``source`` as failed; True the first time (an input fails once)."""
-        first = source not in self.failed
-        self.failed.add(source)
-        return first
-
-    @property
-    def not_started(self) -> int:
-        """Inputs with neither an output written nor an error."""
-        return self.inputs - len(self.failed | self.written.keys())
-
-    def summary(self) -> str:
-        """One line such as ``wrote 97 files, 1 failed, 102 not started`` (zero counts left out)."""
-        parts = [f"wrote {self.files} file{'' if self.files == 1 else 's'}"]
-        if self.failed:
-            parts.append(f"{len(self.failed)} failed")
-        if self.not_started:
-            parts.append(f"{self.not_started} not started")
-        return ", ".join(parts)
-
-
-class InterruptGuard:
-    """Ctrl-C (SIGINT) raised only outside :meth:`held` blocks, so that a file already in place
-    is always reported before the run stops.
-
-    Installed in the main thread (where Python runs signal handlers) over Python's default
-    handler only; elsewhere it changes nothing.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self.pending = False
-        self.previous: object = None
-
-    def __enter__(self) -> InterruptGuard:
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self.previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
-            self.previous = None
-
-    def _handler(self, signum: int, frame: object) -> None:
-        if self.depth:
-            self.pending = True
-        else:
-            raise KeyboardInterrupt
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        """A block that Ctrl-C does not cut short; a Ctrl-C pressed during it is raised after."""
-        self.depth += 1
-        try:
-            yield
-        finally:
-            self.depth -= 1
-            if not self.depth and self.pending:
-                self.pending = False
-                raise KeyboardInterrupt

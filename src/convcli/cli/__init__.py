@@ -2,13 +2,16 @@
 
 ``common`` holds the app, its error handling and the rendering helpers; ``options`` the options
 several commands share; the commands live by what users do with them: ``images`` (gray, channels,
-kernels, filter), ``models`` (summary, train, evaluate, predict) and ``inspect`` (feature-maps,
-weights, info) and ``explain`` (the live page). Importing those modules registers their commands on ``app``.
+kernels, filter), ``models`` (summary, train), ``classify`` (evaluate, predict), ``inspect``
+(feature-maps, weights, info) and ``explain`` (the live page). Importing those modules registers
+their commands on ``app``, in the order ``--help`` lists them.
 """
 
 from __future__ import annotations
 
-from . import explain, images, inspect, models
+from . import images, models  # isort: skip (registration order is --help's order)
+from . import classify, inspect  # isort: skip
+from . import explain  # isort: skip
 from .common import app
 
-__all__ = ["app", "explain", "images", "inspect", "models"]
+__all__ = ["app", "classify", "explain", "images", "inspect", "models"]

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import typer
 
-from ..jobs import BatchTally, FilterFailure, FilterRecord
+from ..records import BatchTally, FilterFailure, FilterRecord
 from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
 
 PROGRESS_MIN_INPUTS = 5

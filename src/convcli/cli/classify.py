@@ -1,0 +1,190 @@
+"""``convcli`` commands that use a trained model: evaluate (on a test set) and predict (your pictures)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import ConvcliError
+from .common import app, console, echo, is_tty, print_json, table, warning_line
+from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
+
+
+def _class_label(index: int, names: list[str]) -> str:
+    """A class as tables show it: the digit for MNIST ("7"), index and name otherwise ("9 Ankle boot")."""
+    name = names[index] if index < len(names) else str(index)
+    return name if name == str(index) else f"{index} {name}"
+
+
+@app.command()
+def evaluate(
+    model: ModelFile,
+    dataset: ModelDataset = None,
+    data_dir: DataDir = None,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            metavar="DIR",
+            help="Labelled pictures laid out as for training (its test/ folder if it has one; the run's own "
+            "test split if it is the training folder), or an IDX set. Default for a model trained on a "
+            "folder: its run's test split.",
+        ),
+    ] = None,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="Existing folder for the confusion heat map and the mistakes.")
+    ] = None,
+    json_: Json = False,
+) -> None:
+    """Test accuracy and loss, the confusion matrix, and per-class precision/recall/F1.
+
+    The test set is the dataset the model was trained on (stored in the model file; MNIST for
+    older models), classes shown by name. Models load in Keras's safe mode: a file carrying code
+    is refused.
+
+    Example:
+
+    \b
+        convcli evaluate cnn.keras
+        convcli evaluate cnn.keras --json | jq .accuracy
+        convcli evaluate cnn.keras --plot report/
+        convcli evaluate leaves.keras --data more-leaves/
+    """
+    from ..jobs import evaluate_file
+
+    evaluation = evaluate_file(model, dataset=dataset, data_dir=data_dir, plot_dir=plot, data=data, warn=warning_line)
+    result = evaluation.result
+    plots = [str(path) for path in evaluation.plots]
+    if json_:
+        extra = {"evaluated_on": evaluation.evaluated_on, "class_names": evaluation.class_names}
+        print_json(
+            {**result.as_json(), **(extra if evaluation.class_names else {}), **({"plots": plots} if plot else {})}
+        )
+        return
+    n = result.confusion.shape[0]
+    # a folder model's own class names head the columns; a built-in dataset's classes are numbered
+    named = evaluation.class_names or [_class_label(i, result.class_names) for i in range(n)]
+    if evaluation.evaluated_on:
+        echo(f"evaluated on {evaluation.evaluated_on}\n")
+    echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
+    table(
+        "Confusion matrix (rows: true class, columns: predicted)",
+        ["true\\pred", *(evaluation.class_names or map(str, range(n)))],
+        [[named[i], *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
+    )
+    table(
+        "Per class",
+        ["class", "precision", "recall", "f1", "support"],
+        [
+            [named[r["class"]], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
+            for r in result.per_class
+        ],
+    )
+    for path in plots:
+        echo(f"plot: {path}\n")
+
+
+@app.command()
+def predict(
+    model: ModelFile,
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="IMAGE...", help="Photos or scans of one digit each (any image format, or -)."),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", "-k", min=1, help="How many classes to show.")] = 3,
+    index: TestIndex = None,
+    show_input: Annotated[
+        str | None,
+        typer.Option(
+            "--show-input",
+            help="Save the 28×28 image(s) the model saw: a PNG (a grid for several), or a folder for "
+            "<stem>-seen.png each.",
+        ),
+    ] = None,
+    digits: Annotated[bool, typer.Option("--digits", help="Read a whole number written on one line.")] = False,
+    dataset: ModelDataset = None,
+    data_dir: DataDir = None,
+    json_: Json = False,
+) -> None:
+    """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
+    lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
+    A model trained on a folder (train --data) gets each picture resized as its training
+    pictures were, and its class names are printed.
+
+    A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
+    is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
+    ("label" in --json); --index takes a test image of the dataset the model was trained on.
+
+    Example:
+
+    \b
+        convcli predict cnn.keras my-seven.jpg --top 3
+        convcli predict cnn.keras --index 0 --json
+        convcli predict cnn.keras scan.png --show-input seen.png
+        convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
+        convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
+        convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
+    """
+    from ..prediction import predict_files, predict_number_files
+
+    if digits:
+        if index is not None:
+            raise ConvcliError("--digits reads IMAGE files, not --index")
+        for number in predict_number_files(model, list(images or []), show_input=show_input):
+            if json_:
+                print_json(number.as_json(top))
+            else:
+                _render_number(number)
+        return
+    results = predict_files(
+        model, list(images or []), index=index, dataset=dataset, data_dir=data_dir, show_input=show_input
+    )
+    for result in results:
+        if json_:
+            print_json(result.as_json(top))
+            continue
+        _render_prediction(result, top)
+
+
+def _render_prediction(result: Any, top: int) -> None:
+    """One prediction: a table at a terminal, else one tab-separated line (``uncertain`` appended
+    when so); classes by name ("Ankle boot"; the digit for MNIST)."""
+    pairs = result.top(min(top, len(result.probabilities)))
+    if is_tty():
+        from rich.table import Table
+
+        doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
+        grid = Table(title=f"{result.input}: {result.label}{doubt}")
+        grid.add_column("class")
+        grid.add_column("probability", justify="right")
+        grid.add_column("")
+        for c, p in pairs:
+            grid.add_row(result.label_of(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))
+        console().print(grid)
+        return
+    shown = "  ".join(f"{result.label_of(c)}:{p:.4f}" for c, p in pairs)
+    doubt = "\tuncertain" if result.uncertain else ""
+    echo(f"{result.input}\t{result.label}\t{shown}{doubt}\n")
+
+
+def _render_number(number: Any) -> None:
+    """One number read by ``predict --digits``: a table at a terminal, else one tab-separated line."""
+    if is_tty():
+        from rich.table import Table
+
+        grid = Table(title=f"{number.input}: {number.number}" + (" (uncertain)" if number.uncertain else ""))
+        for column in ("position", "digit", "probability", ""):
+            grid.add_column(column, justify="right" if column == "probability" else "left")
+        for i, digit in enumerate(number.digits):
+            grid.add_row(
+                str(i + 1),
+                str(digit.prediction),
+                f"{digit.probability * 100:.2f}%",
+                "uncertain" if digit.uncertain else "",
+            )
+        console().print(grid)
+        return
+    shown = "  ".join(f"{d.prediction}:{d.probability:.4f}" for d in number.digits)
+    doubt = "\tuncertain" if number.uncertain else ""
+    echo(f"{number.input}\t{number.number}\t{shown}{doubt}\n")
