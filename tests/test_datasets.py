@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir
+from conftest import MNIST, idx_bytes, requires_mnist
 
 from convcli.datasets import candidate_folders, load_dataset, load_idx_folder, load_npz, parse_idx
 from convcli.errors import ConvcliError
-
-MNIST = mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim)
-    header += b"".join(struct.pack(">I", d) for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
 
 
 def write_idx_set(
@@ -133,7 +123,7 @@ def test_unknown_dataset() -> None:
         load_dataset("mnsit")
 
 
-@needs_mnist
+@requires_mnist
 def test_real_mnist_counts() -> None:
     d = load_dataset("mnist", MNIST)
     assert d.x_train.shape == (60000, 28, 28) and d.x_test.shape == (10000, 28, 28)

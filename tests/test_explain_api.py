@@ -23,13 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, mnist_dir
+from conftest import ROOT, requires_mnist
 from explain_support import b64, drawn_zero, png_bytes, post_json, request, running_server, trained_model
 
 from convcli.errors import ConvcliError
 
-MNIST = mnist_dir()
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")]
+pytestmark = [pytest.mark.slow, requires_mnist]
 FASHION_NAMES = [
     "T-shirt/top",
     "Trouser",

@@ -16,11 +16,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, mnist_dir
+from conftest import ROOT, requires_mnist
 from explain_support import png_bytes, post_json, running_server, trained_model
 
-MNIST = mnist_dir()
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")]
+pytestmark = [pytest.mark.slow, requires_mnist]
 CHROMIUM = os.environ.get("CONVCLI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # as root (CI), chromium's sandbox cannot start

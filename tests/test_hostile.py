@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, mnist_dir, write_png
+from conftest import MNIST, ROOT, requires_mnist, write_png
 
 from convcli.errors import ConvcliError
 from convcli.models import load_model
 
-MNIST = mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
@@ -149,7 +147,7 @@ def check_outcome(tmp_path: Path, returncode: int, stderr: str, sig: int | None)
     assert not ckpt.exists()
 
 
-@needs_mnist
+@requires_mnist
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("marker", "sig", "delay", "interrupts", "where"),
@@ -175,7 +173,7 @@ def test_signal_at_every_stage(tmp_path, marker: str, sig: int, delay: float, in
     assert any(line.startswith(marker) for line in lines)
 
 
-@needs_mnist
+@requires_mnist
 def test_sigint_before_training_starts(tmp_path) -> None:
     proc = start_training(tmp_path)
     time.sleep(0.1)  # still starting Python and importing
@@ -228,7 +226,7 @@ def test_in_place_needs_the_flag(cli, color_png) -> None:
 # --------------------------------------------------------------------------- concurrency
 
 
-@needs_mnist
+@requires_mnist
 @pytest.mark.slow
 def test_two_trainings_same_output(tmp_path) -> None:
     args = [

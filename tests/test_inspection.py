@@ -7,16 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir, write_png
+from conftest import MNIST, requires_mnist, write_png
 from PIL import Image
 
 from convcli.errors import ConvcliError
 from convcli.prediction import center_of_mass, prepare_digit
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
-
-MNIST = mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
 
 
 def seven(height: int, width: int, top: int, left: int, size: int, stroke: int) -> np.ndarray:
@@ -89,7 +86,7 @@ def trained(tmp_path_factory) -> Path:
     return out
 
 
-@needs_mnist
+@requires_mnist
 def test_predict_png_files_match_arrays(cli, trained, tmp_path) -> None:
     from convcli.datasets import load_dataset
     from convcli.models import load_model
@@ -107,7 +104,7 @@ def test_predict_png_files_match_arrays(cli, trained, tmp_path) -> None:
     assert records[0]["input"] == str(files[0])
 
 
-@needs_mnist
+@requires_mnist
 def test_predict_rescaled_inverted_digits(trained, tmp_path) -> None:
     """MNIST digits blown up 5× and printed dark on light come back nearly pixel for pixel."""
     from convcli.datasets import load_dataset
@@ -124,7 +121,7 @@ def test_predict_rescaled_inverted_digits(trained, tmp_path) -> None:
     assert (direct == again).mean() >= 0.97
 
 
-@needs_mnist
+@requires_mnist
 def test_predict_index_top_and_show_input(cli, trained, tmp_path) -> None:
     seen = tmp_path / "seen.png"
     result = cli("predict", trained, "--index", "0", "--top", "2", "--show-input", seen, "--data-dir", MNIST, "--json")
@@ -137,7 +134,7 @@ def test_predict_index_top_and_show_input(cli, trained, tmp_path) -> None:
     np.testing.assert_array_equal(np.asarray(Image.open(seen)), load_dataset("mnist", MNIST).x_test[0])
 
 
-@needs_mnist
+@requires_mnist
 def test_predict_bad_inputs(cli, trained, tmp_path) -> None:
     blank = write_png(tmp_path / "blank.png", np.full((30, 30), 255))
     r = cli("predict", trained, blank)
@@ -162,7 +159,7 @@ def test_model_of_the_wrong_kind(cli, tmp_path) -> None:
     assert r.exit_code == 2 and "not 28×28×1 images" in r.stderr
 
 
-@needs_mnist
+@requires_mnist
 def test_feature_map_tiles_match_keras(cli, trained, tmp_path) -> None:
     import keras
 
@@ -190,7 +187,7 @@ def test_feature_map_tiles_match_keras(cli, trained, tmp_path) -> None:
     assert picture.std() > 20  # not blank
 
 
-@needs_mnist
+@requires_mnist
 def test_weights_txt_round_trips_through_filter(cli, trained, tmp_path) -> None:
     import keras
 
@@ -211,7 +208,7 @@ def test_weights_txt_round_trips_through_filter(cli, trained, tmp_path) -> None:
     np.testing.assert_allclose(np.load(out), expected, atol=2e-6)
 
 
-@needs_mnist
+@requires_mnist
 def test_weights_png_and_folder(cli, trained, tmp_path) -> None:
     r = cli("weights", trained, "-o", tmp_path / "w.png")
     assert r.exit_code == 0, r.stderr
@@ -225,7 +222,7 @@ def test_weights_png_and_folder(cli, trained, tmp_path) -> None:
     assert len(list(folder.glob("conv2d-*.txt"))) == 8
 
 
-@needs_mnist
+@requires_mnist
 def test_weights_json_records_match_the_files(cli, trained, tmp_path) -> None:
     r = cli("weights", trained, "-o", tmp_path / "w.png", "--json")
     assert r.exit_code == 0, r.stderr
@@ -249,7 +246,7 @@ def test_weights_json_records_match_the_files(cli, trained, tmp_path) -> None:
 
 
 @pytest.mark.slow
-@needs_mnist
+@requires_mnist
 def test_train_and_evaluate_plots(cli, tmp_path) -> None:
     out = tmp_path / "s.keras"
     r = cli("train", "softmax", "-o", out, "--epochs", "2", "--limit", "2000", "--data-dir", MNIST, "--plot")

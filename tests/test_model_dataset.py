@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir, write_png
+from conftest import MNIST, write_png
 
 from convcli.datasets import CLASS_NAMES
 from convcli.errors import ConvcliWarning
 
 pytestmark = pytest.mark.backend
 
-MNIST = mnist_dir()
+
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 needs_both = pytest.mark.skipif(
     MNIST is None or not FASHION.is_dir(), reason="MNIST beside the project and dataset-fashion-mnist installed"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import mnist_dir, write_png
+from conftest import MNIST, requires_mnist, write_png
 from digit_photos import (
     Look,
     blank_paper,
@@ -29,10 +29,8 @@ from PIL import Image
 from convcli.errors import ConvcliError
 from convcli.prediction import UNCERTAIN_BELOW, mnist_field, prepare_digit, prepare_number
 
-MNIST = mnist_dir()
 FONTS = machine_fonts()
 TEST_SEED = 14  # benchmarks/photo_digits.py tunes with 2024 (and 2025): never this one
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
 needs_fonts = pytest.mark.skipif(len(FONTS) < 4, reason="fewer than 4 of the expected fonts in /usr/share/fonts")
 
 
@@ -216,7 +214,7 @@ def test_show_input_refuses_two_inputs_with_one_stem(cli, flat_model, tmp_path) 
 
 
 @pytest.mark.slow
-@needs_mnist
+@requires_mnist
 @needs_fonts
 def test_cnn_reads_200_photographed_digits(cnn3) -> None:
     """The issue's bar: a cnn trained 3 epochs with seed 0 reads ≥ 95% of 200 photo-like digits."""
@@ -235,7 +233,7 @@ def test_cnn_reads_200_photographed_digits(cnn3) -> None:
 
 
 @pytest.mark.slow
-@needs_mnist
+@requires_mnist
 @needs_fonts
 def test_the_issues_three_and_a_photographed_number(cli, cnn3, tmp_path) -> None:
     """A clear black 3 on white paper with σ = 8 noise (read "1" at 34% before), and "2026"."""

@@ -9,14 +9,13 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from conftest import mnist_dir
+from conftest import MNIST, requires_mnist
 
 from convcli.checkpoints import checkpoint_path_for, read_checkpoint_state
 from convcli.presets import PRESETS, Hyperparameters
 from convcli.training import TrainConfig, train
 
-MNIST = mnist_dir()
-pytestmark = [pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project"), pytest.mark.backend]
+pytestmark = [requires_mnist, pytest.mark.backend]
 
 
 def small_config(tmp_path, **kw) -> TrainConfig:
