@@ -134,6 +134,31 @@ def test_predict_a_photo_as_predict_prepares_it(server, cnn_path, mnist, tmp_pat
         np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_transparent_upload_is_read_on_white_paper(server, cnn_path, mnist, tmp_path, mode) -> None:
+    """Black ink on a fully transparent background: prepared as its white-flattened version."""
+    from PIL import Image
+
+    from convcli.prediction import predict_files
+
+    ink = Image.fromarray(mnist.x_test[0]).resize((84, 84), Image.Resampling.BICUBIC)
+    picture = Image.new("LA", (120, 100), (0, 0))
+    picture.paste(Image.merge("LA", (Image.new("L", ink.size, 0), ink)), (20, 8))
+    picture = picture.convert(mode)
+    path = tmp_path / f"seven-{mode}.png"
+    picture.save(path)
+    white = Image.new("RGBA", picture.size, "white")
+    flat = tmp_path / f"seven-{mode}-white.png"
+    Image.alpha_composite(white, picture.convert("RGBA")).convert("L").save(flat)
+    expected = predict_files(cnn_path, [str(flat)])[0]
+    assert predict_files(cnn_path, [str(path)])[0].digit.tolist() == expected.digit.tolist()
+    status, _, body = request(server, "POST", "/api/predict", path.read_bytes(), {"Content-Type": "image/png"})
+    answer = json.loads(body)
+    assert status == 200, answer
+    assert answer["input"] == expected.digit.tolist() and answer["prediction"] == expected.prediction == 7
+    np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)
+
+
 def test_predict_chosen_layers_only(server) -> None:
     status, answer = post_json(server, "/api/predict", {"pixels": np.zeros((28, 28)).tolist(), "layers": ["conv2d_1"]})
     assert status == 200 and [layer["name"] for layer in answer["layers"]] == ["conv2d_1"]
@@ -324,6 +349,35 @@ BAD_REQUESTS = [
     ("POST", "/", {}, 405, "POST is for"),
     ("GET", "/api/secrets", None, 404, "no API endpoint"),
 ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow", "message"),
+    [
+        ("GET", "/api/predict", 405, "POST", "use POST"),
+        ("GET", "/api/arithmetic", 405, "POST", "use POST"),
+        ("PUT", "/api/predict", 405, "POST", "PUT is not allowed on /api/predict: use POST"),
+        ("DELETE", "/api/model", 405, "GET, HEAD", "DELETE is not allowed on /api/model: use GET, HEAD"),
+        ("PATCH", "/", 405, "GET, HEAD", "use GET, HEAD"),
+        ("POST", "/app.js", 405, "GET, HEAD", "POST is for"),
+        ("PUT", "/nothing", 404, None, "no page or API endpoint /nothing"),
+        ("DELETE", "/api/nothing", 404, None, "no page or API endpoint"),
+        ("BREW", "/api/predict", 405, "POST", "BREW is not allowed"),
+    ],
+)
+def test_wrong_methods_get_json_405_or_404(server, method, path, status, allow, message) -> None:
+    got, headers, answer = request(server, method, path, b"{}", {"Content-Type": "application/json"})
+    assert got == status and headers["Content-Type"] == "application/json"
+    assert headers.get("Allow") == allow
+    assert message in json.loads(answer)["error"]
+    assert request(server, "GET", "/api/model")[0] == 200  # still serving
+
+
+def test_errors_http_server_answers_itself_are_json(server) -> None:
+    answer = raw_exchange(server, b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 505") and b"Content-Type: application/json" in head
+    assert "9.9" in json.loads(body)["error"]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD_REQUESTS)

@@ -16,8 +16,9 @@ from conftest import MNIST, requires_mnist, write_png
 from folder_sets import CANVAS, COLOURS, DIGIT_WORDS, colour_folders, colour_picture, digit_folders, emnist_like
 
 from convcli.errors import ConvcliError
-from convcli.imagefolders import FolderOptions, load_data_folder, load_image_folder, parse_image_size, read_picture
+from convcli.imagefolders import FolderOptions, load_data_folder, load_image_folder, parse_image_size
 from convcli.modelmeta import read_meta
+from convcli.prediction import prepare_picture
 
 SMALL_CNN = "conv(8,3),pool(2),flatten,dense({})"
 
@@ -178,7 +179,7 @@ def test_colour_model_carries_its_data_and_predicts_by_name(colour_model, cli, t
     answer = json.loads(result.stdout)
     assert answer["label"] == "green" and answer["top"][0]["label"] == "green"
     shown = np.asarray(Image.open(seen))
-    np.testing.assert_array_equal(shown, read_picture(str(photo), CANVAS, "rgb"))
+    np.testing.assert_array_equal(shown, prepare_picture(str(photo), "resize", CANVAS, "rgb"))
     plain = cli("predict", colour_model, photo)
     assert plain.stdout.split("\t")[:2] == [str(photo), "green"]
     assert "not an index" in cli("predict", colour_model, "--index", "0").stderr
@@ -238,8 +239,53 @@ def test_feature_maps_weights_and_explain_on_a_colour_model(colour_model, cli, t
     big = tmp_path / "big.png"
     Image.fromarray(colour_picture(np.random.default_rng(6), "red", (60, 90))).save(big)
     answer = explainer.predict(image=big.read_bytes())
-    assert np.array(answer["input"]).shape == (20, 30)  # resized as in training, not digit-prepared
-    np.testing.assert_array_equal(np.array(answer["input"]), read_picture(str(big), CANVAS, "gray")[:, :, 0])
+    # prepared exactly as predict prepares it: resized as in training, in colour, not digit-prepared
+    np.testing.assert_array_equal(np.array(answer["input"]), prepare_picture(str(big), "resize", CANVAS, "rgb"))
+    assert explainer.predict(pixels=answer["input"])["probabilities"] == answer["probabilities"]  # H×W×3 pixels
+    drawn = explainer.predict(pixels=np.array(answer["input"])[:, :, 0])  # drawn gray: in all three channels
+    assert np.array(drawn["input"]).shape == CANVAS
+
+
+@pytest.mark.backend
+def test_explain_uploads_agree_with_predict_on_a_colour_model(colour_model, cli, tmp_path) -> None:
+    """The explain API's probabilities for an uploaded picture are predict --json's."""
+    from explain_support import request, running_server
+
+    big = write_png(tmp_path / "big.png", colour_picture(np.random.default_rng(8), "blue", (60, 90)))
+    result = cli("predict", colour_model, big, "--json")
+    assert result.exit_code == 0, result.stderr
+    expected = json.loads(result.stdout)
+    with running_server(colour_model) as server:
+        status, _, body = request(server, "POST", "/api/predict", big.read_bytes(), {"Content-Type": "image/png"})
+    answer = json.loads(body)
+    assert status == 200 and np.array(answer["input"]).shape == (*CANVAS, 3)
+    assert answer["class_name"] == expected["label"] == "blue"
+    np.testing.assert_allclose(answer["probabilities"], expected["probabilities"], atol=1e-5)
+
+
+@pytest.mark.backend
+def test_a_colour_picture_with_alpha_is_prepared_on_white(colour_model, cli, tmp_path) -> None:
+    """A blue square on a transparent background, as its white-flattened version (not on black)."""
+    from PIL import Image
+
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[10:30, 20:40] = (40, 60, 220, 255)
+    rgba[10:30, 40:44] = (40, 60, 220, 100)  # a half-transparent edge
+    path = tmp_path / "square.png"
+    Image.fromarray(rgba).save(path)
+    alpha = rgba[:, :, 3:] / 255.0
+    white = np.rint(rgba[:, :, :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)  # the formula, by hand
+    flat = write_png(tmp_path / "square-white.png", white)
+    expected = prepare_picture(str(flat), "resize", CANVAS, "rgb")
+    np.testing.assert_array_equal(prepare_picture(str(path), "resize", CANVAS, "rgb"), expected)
+    assert expected[0, 0].tolist() == [255, 255, 255]
+    seen = tmp_path / "seen.png"
+    result = cli("predict", colour_model, path, "--show-input", seen, "--json")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(seen)), expected)
+    assert (
+        json.loads(result.stdout)["label"] == json.loads(cli("predict", colour_model, flat, "--json").stdout)["label"]
+    )
 
 
 @requires_mnist

@@ -263,3 +263,53 @@ def test_the_issues_three_and_a_photographed_number(cli, cnn3, tmp_path) -> None
         assert lefts == sorted(lefts)
     plain = cli("predict", cnn3, files[1], "--digits")
     assert plain.stdout.split("\t")[:2] == [str(files[1]), "2026"]
+
+
+# --------------------------------------------------------------------------- transparency
+
+
+def transparent_four(mode: str) -> Image.Image:
+    """Black "4" ink on a fully transparent (0, 0, 0, 0) background, its right stroke half
+    transparent: an RGBA or LA picture as drawing programs export them."""
+    from PIL import ImageDraw
+
+    image = Image.new("LA", (60, 80), (0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.line([(38, 10), (12, 50), (48, 50)], fill=(0, 255), width=6)
+    draw.line([(36, 30), (36, 72)], fill=(0, 128), width=6)
+    return image.convert("RGBA") if mode == "RGBA" else image
+
+
+def flattened_by_imagemagick(path: Path, out: Path) -> Path:
+    """``path`` composited onto white by ImageMagick: the independent reference."""
+    import shutil
+    import subprocess
+
+    convert = shutil.which("convert")
+    if convert is None:
+        pytest.skip("ImageMagick's convert is not installed")
+    subprocess.run(
+        [convert, str(path), "-background", "white", "-alpha", "remove", "-alpha", "off", str(out)], check=True
+    )
+    return out
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_transparent_background_is_white_paper(cli, flat_model, tmp_path, mode) -> None:
+    from convcli.prediction import prepare_picture
+
+    path = tmp_path / f"four-{mode}.png"
+    transparent_four(mode).save(path)
+    flat = flattened_by_imagemagick(path, tmp_path / f"four-{mode}-white.png")
+    assert "A" not in Image.open(flat).getbands()
+    expected = prepare_picture(str(flat), "digit", (28, 28), "gray")
+    assert expected.max() == 255 and expected[0].max() == 0  # a digit was found on the white paper
+    np.testing.assert_array_equal(prepare_picture(str(path), "digit", (28, 28), "gray"), expected)
+    seen = tmp_path / f"seen-{mode}.png"
+    result = cli("predict", flat_model, path, "--show-input", seen, "--json")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(seen)), expected)
+    # --digits reads the same picture: one digit, prepared alike
+    number = cli("predict", flat_model, path, "--digits", "--json")
+    assert number.exit_code == 0, number.stderr
+    assert len(json.loads(number.stdout)["digits"]) == 1

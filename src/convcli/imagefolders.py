@@ -173,13 +173,6 @@ def picture_pixels(image: PILImage.Image, size: tuple[int, int] | None, color: s
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
-def read_picture(path: str, size: tuple[int, int], color: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """A picture file (or ``-``) prepared as a model trained on a folder saw its pictures."""
-    from .images import open_image, read_bytes
-
-    return picture_pixels(open_image(read_bytes(path), path, max_pixels=max_pixels), size, color)
-
-
 def _problem(path: str, exc: Exception) -> ConvcliError:
     if isinstance(exc, ConvcliError):
         return exc

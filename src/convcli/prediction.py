@@ -203,17 +203,61 @@ def predict_digits(
     ]
 
 
-def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
-    """Each picture as the model takes it: resized as a folder model's training pictures were,
-    or prepared like MNIST's digits for a digit model."""
-    from .images import DEFAULT_MAX_PIXELS, read_source
+def on_paper(picture: Any) -> np.ndarray:
+    """A :class:`~convcli.decoding.Picture`'s colour as float32 0–255 with any transparency
+    composited onto white paper (ImageMagick's ``-background white -alpha remove``): a transparent
+    background stands for the paper a digit is drawn on, not for black."""
+    values = picture.values()
+    if picture.alpha is None:
+        return values
+    alpha = np.asarray(picture.alpha, dtype=np.float32) / np.float32(picture.peak)
+    if values.ndim == 3:
+        alpha = alpha[:, :, None]
+    return values * alpha + np.float32(255.0) * (np.float32(1.0) - alpha)
+
+
+def folder_pixels(image: Any, size: tuple[int, int], color: str, source: str = "image") -> np.ndarray:
+    """A decoded Pillow picture as a folder model's uint8 (H, W, C) input
+    (:func:`convcli.imagefolders.picture_pixels`), any transparency first put on white paper."""
+    from .decoding import picture_from_pil
+    from .imagefolders import picture_pixels
+
+    picture = picture_from_pil(image, source)
+    if picture.alpha is not None:
+        from PIL import Image
+
+        image = Image.fromarray(np.clip(np.rint(on_paper(picture)), 0, 255).astype(np.uint8))
+    return picture_pixels(image, size, color)
+
+
+def prepare_picture(
+    source: str,
+    preparation: str,
+    size: tuple[int, int],
+    color: str,
+    *,
+    max_pixels: int | None = None,
+    data: bytes | None = None,
+) -> np.ndarray:
+    """The one reading of a user's picture for predict, feature-maps and explain: transparency on
+    white paper, then resized as a folder model's pictures were (``preparation`` "resize", to
+    ``size`` in ``color``) or prepared like MNIST's digits ("digit"). ``data``: the picture's bytes
+    when already in hand (an upload); otherwise ``source`` is read (a path, ``-`` or a sample)."""
+    from .decoding import open_picture
+    from .images import DEFAULT_MAX_PIXELS, open_image, read_bytes, read_picture
 
     limit = max_pixels or DEFAULT_MAX_PIXELS
-    if meta.preparation == "resize":
-        from .imagefolders import read_picture
+    if preparation == "resize":
+        image = open_image(read_bytes(source) if data is None else data, source, max_pixels=limit)
+        return folder_pixels(image, size, color, source)
+    picture = read_picture(source, max_pixels=limit) if data is None else open_picture(data, source, max_pixels=limit)
+    return prepare_digit(on_paper(picture), source)
 
-        return [read_picture(path, meta.input_shape[:2], meta.color, max_pixels=limit) for path in images]
-    return [prepare_digit(read_source(path, max_pixels=limit), path) for path in images]
+
+def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
+    """Each picture as the model takes it (:func:`prepare_picture`, as the model's metadata says)."""
+    size = tuple(meta.input_shape[:2])
+    return [prepare_picture(path, meta.preparation, size, meta.color, max_pixels=max_pixels) for path in images]
 
 
 def predict_files(
@@ -275,7 +319,7 @@ def predict_number_files(
 ) -> list[NumberPrediction]:
     """Read the number written on one line in each image: its digits segmented and classified
     (a model of another dataset's classes is refused)."""
-    from .images import DEFAULT_MAX_PIXELS, read_source
+    from .images import DEFAULT_MAX_PIXELS, read_picture
     from .modelmeta import DIGITS, read_meta
     from .models import load_model
     from .seen import plan_seen, write_seen
@@ -289,7 +333,8 @@ def predict_number_files(
             f"({', '.join(meta.class_names[:3])}, …)"
         )
     targets = plan_seen(show_input, images) if show_input is not None else None
-    found = [prepare_number(read_source(path, max_pixels=max_pixels or DEFAULT_MAX_PIXELS), path) for path in images]
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
     model = load_model(model_path)
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]

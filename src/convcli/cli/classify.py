@@ -110,7 +110,8 @@ def predict(
     """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
     A model trained on a folder (train --data) gets each picture resized as its training
-    pictures were, and its class names are printed.
+    pictures were, and its class names are printed. Transparent areas are read as white paper
+    (alpha composited onto white, like convert -background white -alpha remove).
 
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
     is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names

@@ -105,6 +105,7 @@ class Explainer:
         self.preparation = preparation  # how an uploaded photo becomes the grid: modelmeta's "digit" or "resize"
         self.input_shape = tuple(int(d) if d is not None else None for d in model.inputs[0].shape[1:])
         self.height, self.width, self.channels = input_geometry(self.input_shape, source)
+        self.color = "rgb" if self.channels == 3 else "gray"
         self.class_names = class_names or class_names_for(model)
         self.map_layers = [layer for layer in model.layers if type(layer).__name__ in MAP_LAYERS]
         tensors: list[Any] = [model.outputs[0]]
@@ -160,7 +161,8 @@ class Explainer:
         return np.round(pictures, 5).tolist()
 
     def prepare(self, *, pixels: Any = None, image: bytes | str | None = None) -> np.ndarray:
-        """The H×W grid (0–255) the model sees: ``pixels`` as given, or a photo prepared like ``predict``."""
+        """The grid (0–255) the model sees: ``pixels`` as given (H×W, or H×W×3 for an RGB model),
+        or a photo prepared exactly as ``predict`` prepares it (H×W×3 for a colour folder model)."""
         if (pixels is None) == (image is None):
             raise input_error("give either pixels (an H×W array of 0–255 values) or an image, not both or neither")
         if image is not None:
@@ -169,10 +171,10 @@ class Explainer:
             grid = np.asarray(pixels, dtype=np.float64)
         except (ValueError, TypeError):
             raise input_error("pixels must be an array of numbers (rows of equal length)") from None
-        if grid.shape != (self.height, self.width):
-            raise input_error(
-                f"pixels must have shape {self.height}×{self.width}, got {'×'.join(map(str, grid.shape))}"
-            )
+        shapes = [(self.height, self.width)] + ([(self.height, self.width, 3)] if self.channels == 3 else [])
+        if grid.shape not in shapes:
+            wanted = " or ".join("×".join(map(str, shape)) for shape in shapes)
+            raise input_error(f"pixels must have shape {wanted}, got {'×'.join(map(str, grid.shape))}")
         if not np.all(np.isfinite(grid)) or grid.min() < 0 or grid.max() > 255:
             raise input_error("pixels must be finite numbers from 0 to 255")
         return grid
@@ -180,31 +182,28 @@ class Explainer:
     def _prepare_image(self, image: bytes | str) -> np.ndarray:
         from PIL import Image
 
-        from ..images import decode_image
-        from ..prediction import prepare_digit
+        from ..prediction import prepare_picture
 
         if isinstance(image, str):
             try:
                 image = base64.b64decode(image, validate=True)
             except (binascii.Error, ValueError):
                 raise input_error("image must be base64-encoded image bytes") from None
-        if self.preparation == "resize":  # a model trained on a folder: resized as its pictures were, in gray
-            from ..imagefolders import picture_pixels
-            from ..images import open_image
-
-            picture = open_image(image, "uploaded image", max_pixels=MAX_IMAGE_PIXELS)
-            return picture_pixels(picture, (self.height, self.width), "gray")[:, :, 0].astype(np.float64)
-        digit = prepare_digit(decode_image(image, "uploaded image", max_pixels=MAX_IMAGE_PIXELS), "uploaded image")
-        if digit.shape != (self.height, self.width):
-            resized = Image.fromarray(digit).resize((self.width, self.height), Image.Resampling.LANCZOS)
-            digit = np.asarray(resized)
-        return digit.astype(np.float64)
+        size = (self.height, self.width)
+        grid = prepare_picture(
+            "uploaded image", self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
+        )
+        if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it
+            return (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
+        if grid.shape != size:  # a 28×28 digit for a model of another size
+            grid = np.asarray(Image.fromarray(grid).resize((self.width, self.height), Image.Resampling.LANCZOS))
+        return grid.astype(np.float64)
 
     def run(self, grid: np.ndarray) -> list[np.ndarray]:
         """The probe's outputs for one grid, batch axis removed."""
-        x = (np.asarray(grid, np.float32) / 255.0)[:, :, None]
-        if self.channels == 3:
-            x = np.repeat(x, 3, axis=2)
+        x = np.asarray(grid, np.float32) / 255.0
+        if x.ndim == 2:  # gray pixels: in every channel of an RGB model
+            x = np.repeat(x[:, :, None], self.channels, axis=2)
         x = x.reshape((1, *self.input_shape))
         with self._lock:
             outputs = self._probe.predict_on_batch(x)

@@ -9,7 +9,9 @@ Python's threaded ``http.server`` is enough for one local user and adds no depen
   ``"layers": [names]``), or raw image bytes with an ``image/*`` content type.
 - ``POST /api/arithmetic``: JSON ``{"pixels", "layer", "filter", "row", "col"}``.
 
-Bad requests get a 4xx status and ``{"error": message}``; the server keeps serving.
+Bad requests get a 4xx status and ``{"error": message}``, also those ``http.server`` answers
+itself: another method on a known path is 405 with an ``Allow`` header, an unknown path 404. The
+server keeps serving.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ STATIC = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
+POST_PATHS = ("/api/predict", "/api/arithmetic")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -123,9 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionError:  # the browser went away mid-answer (a newer drawing, a closed tab)
             self.close_connection = True
 
-    def _send(self, status: int, body: bytes, kind: str, *, close: bool = False) -> None:
+    def _send(self, status: int, body: bytes, kind: str, *, close: bool = False, allow: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
+        if allow is not None:
+            self.send_header("Allow", allow)
         self.send_header("Content-Length", str(len(body)))
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
@@ -136,11 +141,31 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, status: int, obj: Any, *, close: bool = False) -> None:
-        self._send(status, json.dumps(obj, allow_nan=False).encode(), "application/json", close=close)
+    def _json(self, status: int, obj: Any, *, close: bool = False, allow: str | None = None) -> None:
+        self._send(status, json.dumps(obj, allow_nan=False).encode(), "application/json", close=close, allow=allow)
 
-    def _error(self, status: int, message: str, *, close: bool = False) -> None:
-        self._json(status, {"error": message}, close=close)
+    def _error(self, status: int, message: str, *, close: bool = False, allow: str | None = None) -> None:
+        self._json(status, {"error": message}, close=close, allow=allow)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors ``http.server`` answers itself, as JSON too; a method with no handler (PUT,
+        DELETE, …) gets 405 on a known path and 404 elsewhere instead of 501."""
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
+            self._wrong_method(urlsplit(self.path).path)
+            return
+        self._error(code, message or HTTPStatus(code).phrase, close=True)
+
+    def _wrong_method(self, path: str, message: str | None = None) -> None:
+        """405 naming the methods ``path`` takes (in ``Allow`` too), or 404 for an unknown path."""
+        if path in POST_PATHS:
+            allow = "POST"
+        elif path in self.server.static or path == "/api/model":
+            allow = "GET, HEAD"
+        else:
+            self._error(HTTPStatus.NOT_FOUND, message or f"not found: no page or API endpoint {path}", close=True)
+            return
+        message = message or f"{self.command} is not allowed on {path}: use {allow}"
+        self._error(HTTPStatus.METHOD_NOT_ALLOWED, message, close=True, allow=allow)
 
     def _host_ok(self) -> bool:
         """Refuse other Host headers on a loopback server (DNS-rebinding pages)."""
@@ -162,6 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, body, kind)
         elif path == "/api/model":
             self._json(HTTPStatus.OK, self.server.explainer.model_info())
+        elif path in POST_PATHS:
+            self._wrong_method(path)
         elif path.startswith("/api/"):
             self._error(HTTPStatus.NOT_FOUND, f"no API endpoint {path}: use /api/model, /api/predict, /api/arithmetic")
         else:
@@ -173,9 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._host_ok():
             return
         path = urlsplit(self.path).path
-        if path not in ("/api/predict", "/api/arithmetic"):
-            status = HTTPStatus.METHOD_NOT_ALLOWED if path in self.server.static or path == "/api/model" else 404
-            self._error(status, f"POST is for /api/predict and /api/arithmetic, not {path}", close=True)
+        if path not in POST_PATHS:
+            self._wrong_method(path, f"POST is for /api/predict and /api/arithmetic, not {path}")
             return
         body = self._body()
         if body is None:

@@ -64,7 +64,8 @@
     const image = ctx.createImageData(w, h);
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
-        const [r, g, b] = colour(grid[y][x], scale, signed);
+        const v = grid[y][x]; // a number, or [r, g, b] for a colour model's uploaded picture
+        const [r, g, b] = Array.isArray(v) ? v.map((c) => Math.round(c)) : colour(v, scale, signed);
         image.data.set([r, g, b, 255], 4 * (y * w + x));
       }
     }
