@@ -374,10 +374,10 @@ def test_wrong_methods_get_json_405_or_404(server, method, path, status, allow, 
 
 
 def test_errors_http_server_answers_itself_are_json(server) -> None:
-    answer = raw_exchange(server, b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 505") and b"Content-Type: application/json" in head
-    assert "9.9" in json.loads(body)["error"]
+    assert head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in head
+    assert "Line too long" in json.loads(body)["error"]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD_REQUESTS)

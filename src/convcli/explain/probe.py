@@ -173,8 +173,9 @@ class Explainer:
             raise input_error("pixels must be an array of numbers (rows of equal length)") from None
         shapes = [(self.height, self.width)] + ([(self.height, self.width, 3)] if self.channels == 3 else [])
         if grid.shape not in shapes:
-            wanted = " or ".join("×".join(map(str, shape)) for shape in shapes)
-            raise input_error(f"pixels must have shape {wanted}, got {'×'.join(map(str, grid.shape))}")
+            also = f" (an RGB model also takes {self.height}×{self.width}×3)" if self.channels == 3 else ""
+            got = "×".join(map(str, grid.shape))
+            raise input_error(f"pixels must have shape {self.height}×{self.width}, got {got}{also}")
         if not np.all(np.isfinite(grid)) or grid.min() < 0 or grid.max() > 255:
             raise input_error("pixels must be finite numbers from 0 to 255")
         return grid
