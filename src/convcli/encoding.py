@@ -31,13 +31,14 @@ ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
 """Formats that keep an alpha channel (the others get the colour alone)."""
 
 
-def check_range(range_mode: str, *, pixels: bool = True) -> None:
+def check_range(range_mode: str, *, pixels: bool = True, target: str = "") -> None:
     """Raise unless ``range_mode`` is one of :data:`RANGES` and fits the output: ``raw`` cannot
-    become ``pixels`` (an image file or PNG on stdout)."""
+    become ``pixels`` (an image file or PNG on stdout). ``target`` names the output in the message."""
+    where = f"{target}: " if target else ""
     if range_mode not in RANGES:
-        raise input_error(f"unknown range mode {range_mode!r}: use {', '.join(RANGES[:-1])} or {RANGES[-1]}")
+        raise input_error(f"{where}unknown range mode {range_mode!r}: use {', '.join(RANGES[:-1])} or {RANGES[-1]}")
     if pixels and range_mode == "raw":
-        raise input_error("range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
+        raise input_error(f"{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
 
 
 def peak_of(depth: int | None) -> float:

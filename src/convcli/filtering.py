@@ -167,11 +167,8 @@ def _check_outputs(
         check_output_path(output, inputs=tuple(sources), in_place=in_place)
     target = output if output is not None else f"x.{fmt}" if out_folder is not None else None
     pixels = target is not None and not is_raw_path(target)  # None: matrices on stdout
-    try:
-        check_range(range_mode, pixels=pixels)
-    except ConvcliError as exc:  # name where the values were bound for
-        where = output if output not in (None, "-") else f"{out_dir} (--format {fmt})" if out_dir else "stdout"
-        raise input_error(f"{where}: {exc.message}") from None
+    where = output if output not in (None, "-") else f"{out_dir} (format {fmt})" if out_dir else "stdout"
+    check_range(range_mode, pixels=pixels, target=str(where))
     if pixels:
         output_depth(str(target), "PNG" if target == "-" else image_format_for(target), None, depth)
     return out_folder
