@@ -137,6 +137,13 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
     assert options.WEIGHT_FORMATS == ("png", "txt")
 
 
+@pytest.mark.parametrize(("args", "hint"), [(["gry", "x"], "'gray'"), (["kernels", "shw", "sharpen"], "'show'")])
+def test_a_mistyped_command_gets_one_suggestion(args: list[str], hint: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.count("Did you mean") == 1 and f"Did you mean {hint}?" in result.stderr
+
+
 # --------------------------------------------------------------------------- completion
 
 

@@ -258,9 +258,15 @@ class ConvcliCommand(TyperCommand):
 
 
 class HelpGroup(TyperGroup):
-    """A command group whose ``--help`` shows no stray backslashes."""
+    """A command group whose ``--help`` shows no stray backslashes, and whose mistyped command
+    gets one suggestion: Click 8.2+ suggests on its own, so Typer's second one is turned off."""
 
     context_class = _HelpContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(click.exceptions, "NoSuchCommand"):  # Click's own "Did you mean …?"
+            self.suggest_commands = False
 
 
 class Typer(typer.Typer):
