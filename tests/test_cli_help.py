@@ -87,6 +87,7 @@ def test_argument_help_says_what_inputs_may_be() -> None:
         (["train"], "--precision [float32|mixed]"),
         (["evaluate"], "--dataset [mnist|fashion-mnist]"),
         (["weights"], "--format [png|txt]"),
+        (["filter"], "--format [png|jpg|jpeg|tif|tiff|bmp|gif|webp|ppm|pgm|npy|txt|csv|tsv]"),
         ([], "--device [auto|cpu]"),
     ],
 )

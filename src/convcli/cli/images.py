@@ -21,6 +21,7 @@ from .options import (
     InPlace,
     Json,
     MaxPixels,
+    OutputFormat,
     Sample,
     complete_kernels,
     depth_bits,
@@ -183,9 +184,7 @@ def filter_(
         ),
     ] = None,
     out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="Output format with --out-dir: png, jpg, tif…, npy, txt, csv.")
-    ] = "png",
+    fmt: OutputFormat = None,
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
     padding: Annotated[
         str,
