@@ -304,6 +304,11 @@ app = Typer(
     help=(
         "Images as matrices, convolution kernels through a Keras Conv2D layer, and MNIST "
         "classifiers (softmax, MLP, CNN): the ideas of a CNN lecture as commands.\n\n"
+        "Example:\n\n"
+        "\b\n"
+        "    convcli filter examples/lecture-5x5.txt -k sharpen      # the lecture's 266 -61 -30 ...\n"
+        "    convcli gray --sample astronaut -o gray.png\n"
+        "    convcli train cnn -o cnn.keras && convcli evaluate cnn.keras\n\n"
         "Exit status: 0 success, 1 failure while working, 2 bad usage or input, 130 Ctrl-C.\n\n"
         "Shell completion (bash, zsh, fish): convcli --install-completion"
     ),

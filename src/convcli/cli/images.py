@@ -29,7 +29,13 @@ from .options import (
 
 kernels_app = Typer(
     cls=HelpGroup,
-    help="List the named kernels, or show one as a matrix.",
+    help="List the named kernels, or show one as a matrix.\n\n"
+    "Example:\n\n"
+    "\b\n"
+    "    convcli kernels\n"
+    "    convcli kernels --json\n"
+    "    convcli kernels show sharpen > my-kernel.txt",
+    short_help="List the named kernels, or show one as a matrix.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
@@ -105,26 +111,15 @@ def channels(
 
 @kernels_app.callback()
 def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
-    """List the named kernels (name, size, description).
-
-    Example:
-
-    \b
-        convcli kernels
-        convcli kernels show sharpen > my-kernel.txt
-    """
+    """List the named kernels (name, size, description); ``--help`` is the group's (above)."""
     if ctx.invoked_subcommand is not None:
         return
     from ..kernels import list_kernels
 
     kernels = list_kernels()
     if json_:
-        print_json(
-            [
-                {"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description}
-                for k in kernels
-            ]
-        )
+        for k in kernels:
+            print_json({"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description})
         return
     table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
 
