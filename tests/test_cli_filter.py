@@ -95,6 +95,35 @@ def test_out_dir_npy_format(cli, gray_png, tmp_path) -> None:
     assert np.load(outdir / "gray-edges.npy").shape == (18, 15)
 
 
+def test_an_unknown_out_dir_format_is_named_with_the_choices(cli, gray_png, tmp_path) -> None:
+    """``--format xyz`` used to be reported as 'x.xyz: unknown output format', naming no real file."""
+    (tmp_path / "f").mkdir()
+    result = cli("filter", gray_png, "-k", "sharpen", "--format", "xyz", "--out-dir", tmp_path / "f")
+    assert result.exit_code == 2 and "x.xyz" not in result.stderr
+    assert "'xyz' is not one of 'png', 'jpg'" in result.stderr and "'npy', 'txt', 'csv'" in result.stderr
+    assert list((tmp_path / "f").iterdir()) == []
+
+
+def test_filter_images_names_an_unknown_format(tmp_path) -> None:
+    from convcli.errors import ConvcliError
+    from convcli.filtering import filter_images
+
+    with pytest.raises(ConvcliError, match=r"^unknown output format 'xyz': use one of png, jpg, .*npy, txt, csv"):
+        filter_images([str(EXAMPLES / "lecture-5x5.txt")], ["sharpen"], out_dir=tmp_path, fmt="xyz")
+
+
+def test_format_that_disagrees_with_the_output_suffix_is_refused(cli, gray_png, tmp_path) -> None:
+    """``--format jpg -o q.png`` used to write a PNG and exit 0, the format silently ignored."""
+    out = tmp_path / "q.png"
+    result = cli("filter", gray_png, "-k", "sharpen", "--format", "jpg", "-o", out)
+    assert result.exit_code == 2 and f"{out}: format 'jpg' disagrees" in result.stderr and not out.exists()
+    assert cli("filter", gray_png, "-k", "sharpen", "--format", "PNG", "-o", out).exit_code == 0
+    assert Image.open(out).format == "PNG"
+    jpeg = tmp_path / "q.jpeg"
+    assert cli("filter", gray_png, "-k", "sharpen", "--format", "jpg", "-o", jpeg).exit_code == 0
+    assert Image.open(jpeg).format == "JPEG"
+
+
 def test_multiple_kernels_to_one_image_name(cli, color_png, tmp_path) -> None:
     out = tmp_path / "res.png"
     assert cli("filter", color_png, "-k", "sobel-x", "-k", "sobel-y", "-o", out).exit_code == 0

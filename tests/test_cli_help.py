@@ -53,9 +53,8 @@ def test_help_is_clean_on_a_pipe(path: list[str]) -> None:
     their help, and every command ends its description with examples."""
     text = help_text(path)
     assert "\\[" not in text and "\\b" not in text
-    if path and path != ["kernels"]:
-        example = text.split("Example:", 1)[1].split("Arguments:" if "Arguments:" in text else "Options:")[0]
-        assert f"convcli {' '.join(path)}" in example
+    example = text.split("Example:", 1)[1].split("Arguments:" if "Arguments:" in text else "Options:")[0]
+    assert f"convcli {' '.join(path)}".strip() in example
     lines = text.splitlines()
     if "Arguments:" in lines:
         start = lines.index("Arguments:") + 1
@@ -87,6 +86,7 @@ def test_argument_help_says_what_inputs_may_be() -> None:
         (["train"], "--precision [float32|mixed]"),
         (["evaluate"], "--dataset [mnist|fashion-mnist]"),
         (["weights"], "--format [png|txt]"),
+        (["filter"], "--format [png|jpg|jpeg|tif|tiff|bmp|gif|webp|ppm|pgm|npy|txt|csv|tsv]"),
         ([], "--device [auto|cpu]"),
     ],
 )
@@ -135,6 +135,13 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
     with pytest.raises(ConvcliError, match="use png or txt"):
         weights_file(tmp_path / "m.keras", None, fmt="jpg")
     assert options.WEIGHT_FORMATS == ("png", "txt")
+
+
+@pytest.mark.parametrize(("args", "hint"), [(["gry", "x"], "'gray'"), (["kernels", "shw", "sharpen"], "'show'")])
+def test_a_mistyped_command_gets_one_suggestion(args: list[str], hint: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.count("Did you mean") == 1 and f"Did you mean {hint}?" in result.stderr
 
 
 # --------------------------------------------------------------------------- completion

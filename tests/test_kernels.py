@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 
 import numpy as np
@@ -204,3 +205,16 @@ def test_cli_kernels_list_and_show(cli) -> None:
     shown = cli("kernels", "show", "sharpen")
     assert shown.exit_code == 0
     assert parse_kernel(shown.stdout).weights.tolist() == [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
+
+
+def test_cli_kernels_json_is_one_object_per_line(cli) -> None:
+    """As its help says and as every other --json does (it used to print one JSON array)."""
+    from convcli.kernels import list_kernels
+
+    result = cli("kernels", "--json")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["name"] for r in records] == [k.name for k in list_kernels()]
+    sharpen = next(r for r in records if r["name"] == "sharpen")
+    assert sharpen["size"] == [3, 3] and sharpen["bias"] is None
+    assert "one object per line" in " ".join(cli("kernels", "--help").stdout.split())

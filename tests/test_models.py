@@ -198,6 +198,14 @@ def test_a_misspelt_keras_name_suggests_the_keras_name() -> None:
     assert "MaxPooling2D" in info.value.message.split("layers:")[1]  # the list names Keras's names too
 
 
+@pytest.mark.parametrize(("typo", "hint"), [("flaten", "'flatten'"), ("Flaten", "'Flatten'"), ("dropot", "'dropout'")])
+def test_a_lowercase_typo_suggests_the_specs_own_name(typo: str, hint: str) -> None:
+    """``flaten`` used to suggest the Keras alias 'Flatten' rather than the spec's 'flatten'."""
+    with pytest.raises(ConvcliError) as info:
+        parse_spec(f"{typo},dense(10)")
+    assert f"(did you mean {hint}?)" in info.value.message
+
+
 def test_spaces_instead_of_commas_say_so() -> None:
     with pytest.raises(ConvcliError) as info:
         parse_spec("conv(32,3) pool(2) flatten dense(10)")

@@ -159,6 +159,8 @@ class Convolver:
         self.padding = _choice("padding", padding, PADDINGS)
         self.activation = _choice("activation", activation, ACTIVATIONS)
         self.border = _choice("border", border, BORDERS)
+        if self.border != "zero" and self.padding == "valid":  # valid adds no border to fill
+            raise input_error(f"border {border!r} fills the padding of padding 'same' only: use padding 'same'")
         shapes = {k.weights.shape for k in kernels}
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)

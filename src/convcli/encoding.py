@@ -29,6 +29,38 @@ DEEP_FORMATS = ("PNG", "TIFF")
 """Formats that keep 16 bits a channel."""
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
 """Formats that keep an alpha channel (the others get the colour alone)."""
+IMAGE_SUFFIXES = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".webp": "WEBP",
+    ".ppm": "PPM",
+    ".pgm": "PPM",
+}
+"""Image suffixes and their Pillow formats, answered without loading every Pillow plugin (which
+costs ~25 ms at start-up); an output path may also use any other suffix Pillow registers."""
+OUTPUT_FORMATS = (*(suffix[1:] for suffix in IMAGE_SUFFIXES), "npy", "txt", "csv", "tsv")
+"""The formats a folder of outputs can be written in (``filter``'s ``fmt``): images, raw float32
+``.npy`` arrays and text matrices."""
+
+
+def output_format(fmt: str | None, output: str | None = None) -> str:
+    """``fmt`` as a name of :data:`OUTPUT_FORMATS` (default png; case and a leading dot ignored).
+    Refused when unknown, or when given with an ``output`` file (or ``-``: PNG) whose suffix says
+    another format: the two would disagree about what is written."""
+    name = (fmt or "png").lower().lstrip(".")
+    if name not in OUTPUT_FORMATS:
+        raise input_error(f"unknown output format {name!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+    if fmt is not None and output is not None:
+        suffix = ".png" if output == "-" else Path(output).suffix.lower()
+        if IMAGE_SUFFIXES.get(suffix, suffix) != IMAGE_SUFFIXES.get(f".{name}", f".{name}"):
+            where = "stdout (PNG)" if output == "-" else output
+            raise input_error(f"{where}: format {name!r} disagrees with the output's suffix; give one of the two")
+    return name
 
 
 def check_range(range_mode: str, *, pixels: bool = True, target: str = "") -> None:

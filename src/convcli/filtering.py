@@ -21,7 +21,7 @@ import numpy as np
 
 from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .convolution import Convolver
-from .encoding import output_depth
+from .encoding import output_depth, output_format
 from .errors import ConvcliError, check_bounds, input_error
 from .images import (
     DEFAULT_MAX_PIXELS,
@@ -62,7 +62,7 @@ def filter_images(
     *,
     output: str | None = None,
     out_dir: str | os.PathLike[str] | None = None,
-    fmt: str = "png",
+    fmt: str | None = None,
     stride: int = 1,
     padding: str = "valid",
     activation: str = "linear",
@@ -86,9 +86,9 @@ def filter_images(
     ``output``: a file (its suffix picks the format), ``-`` for PNG on stdout, or ``None`` to
     return matrix results for stdout (matrix inputs only). ``out_dir``: one file per input and
     kernel, named by ``name_template`` (default ``{stem}-{kernel}``, see :mod:`convcli.naming`)
-    plus ``.<fmt>``; with ``parents`` each input's folder is mirrored under ``out_dir``. Many
-    sources require ``out_dir``. Every usage mistake (missing inputs, outputs that would collide
-    or replace an input, a bad template) is refused before any work and before Keras is imported.
+    plus ``.<fmt>`` (png; with ``output``, ``fmt`` must match its suffix); ``parents`` mirrors
+    input folders. Many sources require ``out_dir``. Usage mistakes (missing inputs, colliding
+    outputs, a bad template) are refused before any work and before Keras is imported.
 
     Inputs stream through a bounded pipeline: ``workers`` threads decode and encode while the
     one Conv2D layer convolves, so memory does not grow with the number of files. PNG files are
@@ -105,7 +105,7 @@ def filter_images(
     check_sources(sources)
     loaded = _load_kernels(kernels)
     conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
-    fmt = fmt.lower().lstrip(".")
+    fmt = output_format(fmt, output)
     out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
     names = [k.name for k in loaded]
     planned = None

@@ -18,7 +18,7 @@ from .decoding import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
 from .decoding import Picture, decoding, open_picture, picture_from_pil
 from .decoding import check_pixels as check_pixels
 from .decoding import open_image as open_image
-from .encoding import ALPHA_FORMATS, output_depth, peak_of, to_pixels, with_alpha, write_pixels
+from .encoding import ALPHA_FORMATS, IMAGE_SUFFIXES, output_depth, peak_of, to_pixels, with_alpha, write_pixels
 from .encoding import RANGES as RANGES
 from .encoding import check_range as check_range
 from .errors import input_error, work_error
@@ -184,21 +184,6 @@ def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6) -> b
     return buffer.getvalue()
 
 
-_COMMON_FORMATS = {
-    ".png": "PNG",
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".bmp": "BMP",
-    ".gif": "GIF",
-    ".webp": "WEBP",
-    ".ppm": "PPM",
-    ".pgm": "PPM",
-}
-"""Suffixes answered without loading every Pillow plugin (which costs ~25 ms at start-up)."""
-
-
 def image_format_for(path: str | os.PathLike[str]) -> str:
     """The Pillow format name for an output path's suffix, or a clear error."""
     from PIL import Image
@@ -206,7 +191,7 @@ def image_format_for(path: str | os.PathLike[str]) -> str:
     suffix = Path(str(path)).suffix.lower()
     if not suffix:
         raise input_error(f"{path}: output has no suffix; add one such as .png, .npy or .txt")
-    fmt = _COMMON_FORMATS.get(suffix) or Image.registered_extensions().get(suffix)
+    fmt = IMAGE_SUFFIXES.get(suffix) or Image.registered_extensions().get(suffix)
     if fmt is None:
         raise input_error(
             f"{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), .npy, .txt or .csv"

@@ -208,9 +208,13 @@ def layer_kind(name: str) -> str | None:
 
 
 def _suggestion(name: str) -> str:
-    """A close layer name, spelled as written in the docs (``pool``, or ``MaxPooling2D`` for a
-    misspelt Keras name)."""
-    spellings = {n.lower(): n for n in (*LAYER_KINDS, *KERAS_NAMES, *OTHER_ALIASES)}
+    """A close layer name, spelled as written in the docs: the spec's own lowercase name
+    (``flatten``, ``pool``) for a lowercase typo, the Keras name (``MaxPooling2D``) for a
+    capitalised one."""
+    own = (*LAYER_KINDS, *OTHER_ALIASES)
+    spellings: dict[str, str] = {}
+    for spelt in (*KERAS_NAMES, *own) if name != name.lower() else (*own, *KERAS_NAMES):
+        spellings.setdefault(spelt.lower(), spelt)
     hint = did_you_mean(name.lower().replace("_", ""), spellings)
     for lower, spelt in spellings.items():
         hint = hint.replace(f"'{lower}'", f"'{spelt}'")

@@ -258,9 +258,15 @@ class ConvcliCommand(TyperCommand):
 
 
 class HelpGroup(TyperGroup):
-    """A command group whose ``--help`` shows no stray backslashes."""
+    """A command group whose ``--help`` shows no stray backslashes, and whose mistyped command
+    gets one suggestion: Click 8.2+ suggests on its own, so Typer's second one is turned off."""
 
     context_class = _HelpContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hasattr(click.exceptions, "NoSuchCommand"):  # Click's own "Did you mean …?"
+            self.suggest_commands = False
 
 
 class Typer(typer.Typer):
@@ -298,6 +304,11 @@ app = Typer(
     help=(
         "Images as matrices, convolution kernels through a Keras Conv2D layer, and MNIST "
         "classifiers (softmax, MLP, CNN): the ideas of a CNN lecture as commands.\n\n"
+        "Example:\n\n"
+        "\b\n"
+        "    convcli filter examples/lecture-5x5.txt -k sharpen      # the lecture's 266 -61 -30 ...\n"
+        "    convcli gray --sample astronaut -o gray.png\n"
+        "    convcli train cnn -o cnn.keras && convcli evaluate cnn.keras\n\n"
         "Exit status: 0 success, 1 failure while working, 2 bad usage or input, 130 Ctrl-C.\n\n"
         "Shell completion (bash, zsh, fish): convcli --install-completion"
     ),

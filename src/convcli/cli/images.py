@@ -21,6 +21,7 @@ from .options import (
     InPlace,
     Json,
     MaxPixels,
+    OutputFormat,
     Sample,
     complete_kernels,
     depth_bits,
@@ -28,7 +29,13 @@ from .options import (
 
 kernels_app = Typer(
     cls=HelpGroup,
-    help="List the named kernels, or show one as a matrix.",
+    help="List the named kernels, or show one as a matrix.\n\n"
+    "Example:\n\n"
+    "\b\n"
+    "    convcli kernels\n"
+    "    convcli kernels --json\n"
+    "    convcli kernels show sharpen > my-kernel.txt",
+    short_help="List the named kernels, or show one as a matrix.",
     invoke_without_command=True,
     no_args_is_help=False,
     rich_markup_mode=None,
@@ -104,26 +111,15 @@ def channels(
 
 @kernels_app.callback()
 def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
-    """List the named kernels (name, size, description).
-
-    Example:
-
-    \b
-        convcli kernels
-        convcli kernels show sharpen > my-kernel.txt
-    """
+    """List the named kernels (name, size, description); ``--help`` is the group's (above)."""
     if ctx.invoked_subcommand is not None:
         return
     from ..kernels import list_kernels
 
     kernels = list_kernels()
     if json_:
-        print_json(
-            [
-                {"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description}
-                for k in kernels
-            ]
-        )
+        for k in kernels:
+            print_json({"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description})
         return
     table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
 
@@ -183,9 +179,7 @@ def filter_(
         ),
     ] = None,
     out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
-    fmt: Annotated[
-        str, typer.Option("--format", help="Output format with --out-dir: png, jpg, tif…, npy, txt, csv.")
-    ] = "png",
+    fmt: OutputFormat = None,
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
     padding: Annotated[
         str,

@@ -15,6 +15,7 @@ import typer
 
 from ..color import GRAY_METHODS
 from ..datasets import DATASETS
+from ..encoding import OUTPUT_FORMATS
 
 PADDINGS = ("valid", "same")
 """convolution.PADDINGS."""
@@ -132,6 +133,15 @@ DataFolder = Annotated[
         metavar="DIR",
         help="Your own images: a folder with one sub-folder of pictures per class (or train/ and test/ "
         "folders laid out so), or a folder holding an IDX set (EMNIST…).",
+    ),
+]
+OutputFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        click_type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+        help="Output format with --out-dir: an image (png, jpg…), npy (raw float32) or a text matrix "
+        "[default: png]. With -o it must agree with the file's suffix.",
     ),
 ]
 COLORS = ("gray", "rgb")
