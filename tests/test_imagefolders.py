@@ -194,6 +194,9 @@ def test_evaluate_uses_the_runs_own_test_split_and_other_folders(colour_model, c
     assert own["n"] == 36 and own["accuracy"] == pytest.approx(record["test"]["accuracy"])
     assert own["class_names"] == sorted(COLOURS) and "own test split" in own["evaluated_on"]
     assert json.loads(cli("evaluate", colour_model, "--data", record["data"]["folder"], "--json").stdout)["n"] == 36
+    asked = cli("evaluate", colour_model, "--dataset", "mnist", "--json")  # not silently ignored
+    assert asked.exit_code == 0 and json.loads(asked.stdout)["n"] == 36
+    assert "Warning:" in asked.stderr and "dataset 'mnist' ignored" in asked.stderr
     fresh = colour_folders(tmp_path / "fresh", per_class=5, seed=7)
     import convcli.plots as plots
 

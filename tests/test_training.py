@@ -386,3 +386,12 @@ def test_evaluate_confusion_matches_independent_count(cli, tmp_path) -> None:
         if expected[:, c].sum():
             assert row["precision"] == pytest.approx(tp / expected[:, c].sum())
         assert row["recall"] == pytest.approx(tp / expected[c].sum())
+
+
+def test_an_epoch_of_few_steps_warns(tmp_path) -> None:
+    """450 images in batches of 128 are 4 steps an epoch: said, not left to a 13% surprise."""
+    from convcli.errors import ConvcliWarning
+
+    with pytest.warns(ConvcliWarning, match=r"only 4 step\(s\) an epoch \(450 training images, batch_size 128\)"):
+        result = train(small_config(tmp_path, epochs=1, limit=500, validation_split=0.1))
+    assert result.record["status"] == "completed"

@@ -206,6 +206,10 @@ def evaluate_file(
         names = class_names_for(meta, name)
     else:
         (test_set, evaluated_on), name = labelled, labelled[0].name
+        if dataset is not None:
+            from .errors import warn as warn_user
+
+            warn_user(f"{model_path}: dataset {dataset!r} ignored: this model is evaluated on {evaluated_on}")
         names = test_set.class_names
     result = evaluate_arrays(model, test_set.x_test, test_set.y_test, len(names), names)
     result.dataset = name

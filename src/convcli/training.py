@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model
-from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError
+from .errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, warn
 from .interrupts import signals_caught
 from .objective import learning_rate_schedule, loss_label, training_loss
 from .outputs import check_output_path, write_text
 from .presets import fit_output
 from .trainconfig import TrainConfig
+
+FEW_STEPS = 10
+"""Fewer batches than this an epoch is a warning: a tiny set with a large batch barely learns."""
 
 if TYPE_CHECKING:
     from .interrupts import StopFlag
@@ -128,6 +131,11 @@ def _model(config: TrainConfig, data: TrainingData, resume: str | os.PathLike[st
 
     if resume is not None:
         return load_model(resume)
+    if data.steps < FEW_STEPS:
+        warn(
+            f"only {data.steps} step(s) an epoch ({len(data.x_train)} training images, batch_size "
+            f"{config.batch_size}): the model will barely learn; use a smaller batch size or more epochs"
+        )
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build_model(
             config.spec,
