@@ -404,3 +404,23 @@ def test_cli_choices_are_the_librarys(cli) -> None:
     help_text = cli("filter", "--help").stdout
     assert "--border [zero|reflect|edge|wrap]" in help_text and "--depth [8|16]" in help_text
     assert "the border is zeros, as Keras pads" in " ".join(help_text.split())
+
+
+@pytest.mark.parametrize("command", [["gray"], ["filter", "-k", "box3", "--padding", "same"]])
+def test_alpha_into_a_format_without_alpha_is_laid_on_white(cli, tmp_path, command) -> None:
+    """A BMP or JPEG cannot keep alpha: the colour hidden under transparent pixels must not show."""
+    from PIL import Image
+
+    outputs = []
+    for hidden in ((255, 0, 0), (0, 255, 0)):
+        rgba = np.zeros((12, 16, 4), np.uint8)
+        rgba[..., :3] = hidden  # stored under alpha 0
+        rgba[3:9, 4:12] = (40, 80, 120, 255)  # an opaque block
+        src = tmp_path / f"hidden-{hidden[0]}.png"
+        Image.fromarray(rgba, "RGBA").save(src)
+        out = tmp_path / f"{command[0]}-{hidden[0]}.bmp"
+        result = cli(*command[:1], src, *command[1:], "-o", out)
+        assert result.exit_code == 0, result.stderr
+        outputs.append(np.asarray(Image.open(out)))
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert (outputs[0][0, 0] == 255).all()  # transparent paper is white, not the hidden colour

@@ -23,15 +23,14 @@ from .color import to_gray
 from .convolution import BAND_VALUES, Convolver, Grid
 from .decoding import Picture
 from .encoding import (
-    ALPHA_FORMATS,
     Gathered,
+    keep_or_flatten,
     npy_rows,
     output_depth,
     peak_of,
     png_rows,
     sinks_open,
     to_pixels,
-    with_alpha,
     write_pixels,
 )
 from .errors import input_error
@@ -144,8 +143,8 @@ def pixels_for(
     bits = output_depth(str(target), fmt, source_depth, encoding.depth)
     peak = peak_of(source_depth)
     pixels = to_pixels(array, encoding.range_mode, peak=peak, depth=bits, value_range=value_range)
-    if alpha is not None and fmt in ALPHA_FORMATS and (array.ndim == 2 or array.shape[2] == 3):
-        pixels = with_alpha(pixels, to_pixels(alpha, peak=peak, depth=bits))
+    if alpha is not None and (array.ndim == 2 or array.shape[2] == 3):
+        pixels = keep_or_flatten(pixels, to_pixels(alpha, peak=peak, depth=bits), fmt, bits)
     return pixels
 
 

@@ -134,6 +134,23 @@ def to_pixels(
     return out
 
 
+def keep_or_flatten(pixels: np.ndarray, alpha: np.ndarray | None, fmt: str, depth: int) -> np.ndarray:
+    """Pixels ready for ``fmt``: alpha appended where the format keeps it, else the colour laid on
+    white paper (``colour·a + white·(1 − a)``, as ``convert -background white -alpha remove``),
+    so colour hidden under transparent pixels never shows in a JPEG or BMP."""
+    import numpy as np
+
+    if alpha is None:
+        return pixels
+    if fmt in ALPHA_FORMATS:
+        return with_alpha(pixels, alpha)
+    white = float((1 << depth) - 1)
+    a = alpha.astype(np.float32) / np.float32(white)
+    a = a[..., None] if pixels.ndim == 3 else a
+    flat = pixels.astype(np.float32) * a + np.float32(white) * (np.float32(1) - a)
+    return np.floor(flat + np.float32(0.5)).clip(0, white).astype(pixels.dtype)
+
+
 def with_alpha(pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """Pixels with an alpha plane appended as the last channel (gray → gray+alpha, RGB → RGBA)."""
     import numpy as np

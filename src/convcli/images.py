@@ -18,7 +18,7 @@ from .decoding import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
 from .decoding import Picture, decoding, open_picture, picture_from_pil
 from .decoding import check_pixels as check_pixels
 from .decoding import open_image as open_image
-from .encoding import ALPHA_FORMATS, IMAGE_SUFFIXES, output_depth, peak_of, to_pixels, with_alpha, write_pixels
+from .encoding import IMAGE_SUFFIXES, keep_or_flatten, output_depth, peak_of, to_pixels, write_pixels
 from .encoding import RANGES as RANGES
 from .encoding import check_range as check_range
 from .errors import input_error, work_error
@@ -232,6 +232,6 @@ def write_array(
     bits = output_depth(str(path), fmt, source_depth, depth)
     peak = peak_of(source_depth)
     pixels = to_pixels(array, range_mode, peak=peak, depth=bits)
-    if alpha is not None and fmt in ALPHA_FORMATS:
-        pixels = with_alpha(pixels, to_pixels(alpha, peak=peak, depth=bits))
+    if alpha is not None:
+        pixels = keep_or_flatten(pixels, to_pixels(alpha, peak=peak, depth=bits), fmt, bits)
     return write_pixels(path, pixels, fmt, png_level)

@@ -59,13 +59,13 @@ def _gray_in_pillow(image: PILImage.Image, method: str, keep_alpha: bool) -> PIL
 
 def _gray_picture(picture: Picture, method: str, fmt: str, output: str, depth: int | None) -> np.ndarray:
     """Gray pixels of a decoded picture at the output's depth, alpha appended where kept."""
-    from .encoding import ALPHA_FORMATS, output_depth, to_pixels, with_alpha
+    from .encoding import keep_or_flatten, output_depth, to_pixels
 
     bits = output_depth(output, fmt, picture.depth, depth)
     gray = gray_pixels(picture.colour, method, peak=picture.peak, depth=bits, source=picture.source)
-    if picture.alpha is None or fmt not in ALPHA_FORMATS:
+    if picture.alpha is None:
         return gray
-    return with_alpha(gray, to_pixels(picture.alpha, peak=picture.peak, depth=bits))
+    return keep_or_flatten(gray, to_pixels(picture.alpha, peak=picture.peak, depth=bits), fmt, bits)
 
 
 def gray_file(
@@ -112,7 +112,17 @@ def gray_file(
         picture = read_picture(source, max_pixels=limit)
     else:
         opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit)
-        if not raw_output and depth != 16 and not isinstance(opened, Picture):
+        transparent = not isinstance(opened, Picture) and (
+            opened.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in opened.info
+        )
+        if (
+            not raw_output
+            and depth != 16
+            and not isinstance(opened, Picture)
+            and (
+                fmt in ALPHA_FORMATS or not transparent  # alpha into a format without it: laid on white below
+            )
+        ):
             pil = _gray_in_pillow(opened, method, fmt in ALPHA_FORMATS)
         picture = opened if isinstance(opened, Picture) or pil is not None else picture_from_pil(opened, source)
     if raw_output:
