@@ -220,6 +220,9 @@ def test_weights_png_and_folder(cli, trained, tmp_path) -> None:
     r = cli("weights", trained, "--format", "txt", "--layer", "conv2d", "-o", folder)
     assert r.exit_code == 0
     assert len(list(folder.glob("conv2d-*.txt"))) == 8
+    refused = cli("weights", trained, "--filter", "3", "-o", tmp_path / "only3.png")  # not silently ignored
+    assert refused.exit_code == 2 and "filter 3 is for txt output" in refused.stderr
+    assert not (tmp_path / "only3-conv2d.png").exists()
 
 
 @requires_mnist

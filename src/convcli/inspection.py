@@ -149,6 +149,8 @@ def weights_file(
     if fmt not in ("png", "txt"):
         raise input_error(f"unknown --format {fmt!r}: use png or txt")
     if fmt == "png":
+        if filter_index is not None:
+            raise input_error(f"{model_path}: filter {filter_index} is for txt output; a PNG grid shows every filter")
         if output is None:
             raise input_error("a PNG grid needs -o GRID.png")
         check_output_path(output)

@@ -76,7 +76,9 @@ def weights(
             "--format", click_type=click.Choice(WEIGHT_FORMATS), help="png: a grid; txt: kernel files for `filter`."
         ),
     ] = "png",
-    filter_index: Annotated[int | None, typer.Option("--filter", min=0, help="With txt: only filter N.")] = None,
+    filter_index: Annotated[
+        int | None, typer.Option("--filter", min=0, help="With txt: only filter N (PNG: every filter).")
+    ] = None,
     json_: Json = False,
 ) -> None:
     """Show the learned kernels of each Conv2D layer, as a picture or as kernel files
