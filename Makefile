@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(abspath ../shared/datasets)
 DEMO := demo-out
 
-.PHONY: demo test test-slow test-all test-backends lint bench clean
+.PHONY: demo test test-deps test-slow test-all test-backends lint bench clean
 
 # On Linux x86_64 convcli depends on tensorflow-cpu, which installs the same `tensorflow`
 # package as the CUDA build: a venv that still holds the `tensorflow` distribution drops both
@@ -41,25 +41,30 @@ demo: $(STAMP)
 	@echo "  $(if $(wildcard $(DATA_DIR)),CONVCLI_DATA_DIR=$(DATA_DIR) )$(BIN)/convcli train cnn --epochs 2 --limit 20000 -o $(DEMO)/cnn.keras"
 	@echo "  $(BIN)/convcli explain $(DEMO)/cnn.keras --open"
 
+## test-deps: the Debian packages the tests read (fonts, chromium, ImageMagick, Fashion-MNIST, jq), when missing
+test-deps:
+	bash tools/test-deps.sh
+
 ## test: the test suite without the slow tests (MNIST from ../shared/datasets; under 2 minutes here)
-test: $(STAMP)
+test: $(STAMP) test-deps
 	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 ## test-slow: the slow tests (training runs, signals at every stage, the browser, photographed digits)
-test-slow: $(STAMP)
+test-slow: $(STAMP) test-deps
 	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python -m pytest -n 2 -q -m slow
 
 ## test-all: both
 test-all: test test-slow
 
-## test-backends: the backend-sensitive tests under JAX and PyTorch too (installs them, CPU builds)
-test-backends: $(STAMP)
+## test-backends: the backend-sensitive tests (train, evaluate and predict included) under JAX and
+## PyTorch, CPU builds, installed here when missing (TensorFlow runs them in test and test-slow)
+test-backends: $(STAMP) test-deps
 	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q "jax[cpu]"
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
-	for b in tensorflow jax torch; do \
+	for b in $${BACKENDS:-jax torch}; do \
 		echo "== KERAS_BACKEND=$$b"; \
 		KERAS_BACKEND=$$b CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} \
-			$(BIN)/python -m pytest -q -m backend -p no:cacheprovider || exit 1; \
+			$(BIN)/python -m pytest -n 2 -q -m backend -p no:cacheprovider || exit 1; \
 	done
 
 lint: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -35,9 +36,35 @@ def mnist_dir() -> Path | None:
     return None
 
 
+IN_CI = bool(os.environ.get("CONVCLI_CI"))
+"""Under CI (``.ci/run`` sets CONVCLI_CI) a test whose material is missing fails instead of skipping."""
+
+
+def requires(available: bool, reason: str) -> pytest.MarkDecorator:
+    """Mark a test that needs material the machine may lack (MNIST, fonts, ImageMagick, a Debian
+    data set): skipped when it is missing, but failed under CI, where `.ci/run` installs it."""
+    return pytest.mark.requires(available, reason)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("requires"):
+        available, reason = mark.args
+        if not available:
+            if IN_CI:
+                pytest.fail(f"CI must have this: {reason}", pytrace=False)
+            pytest.skip(reason)
+
+
 MNIST = mnist_dir()
 """The MNIST folder for ``--data-dir`` (None when absent: tests that need it carry ``requires_mnist``)."""
-requires_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not beside the project")
+requires_mnist = requires(MNIST is not None, "MNIST files not beside the project (../shared/datasets/mnist)")
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+requires_fashion = requires(FASHION_DIR.is_dir(), "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+IMAGEMAGICK = shutil.which("convert-im6.q16")
+"""Debian's ImageMagick 6 (a bare ``convert`` on PATH may be a stand-in)."""
+requires_imagemagick = requires(
+    IMAGEMAGICK is not None, "Debian's ImageMagick is not installed (apt-get install imagemagick)"
+)
 
 
 # --------------------------------------------------------------------------- running convcli

@@ -18,7 +18,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 FONT_ROOT = Path("/usr/share/fonts")
-# Text faces with ordinary (lining) figures, in a fixed order; those found on the machine are used.
+# Text faces with ordinary (lining) figures, in a fixed order. Every one is needed, so that the test
+# set is the same on every machine: Debian's FONT_PACKAGES hold them (`make test` and .ci/run install
+# them; the machine's other fonts are never used).
+FONT_PACKAGES = "fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-urw-base35 fonts-noto-mono"
 FONT_FILES = (
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",

@@ -1,7 +1,6 @@
 """Which Keras backend convcli loads, and why: KERAS_BACKEND wins, then a CUDA JAX with a GPU,
 then Keras's default. The GPU detection is mocked (fake device nodes, fake packages on sys.path),
-so these checks run on any machine; the end-to-end ones run `convcli info` in a fresh process.
-Also: importing Keras through convcli leaves matplotlib for later (start-up time)."""
+so these checks run on any machine; the end-to-end ones run `convcli info` in a fresh process."""
 
 from __future__ import annotations
 
@@ -124,53 +123,3 @@ def test_info_reports_the_real_detection() -> None:
         assert (data["backend"], data["backend_reason"]) == ("jax", REASON_GPU_JAX)
     else:
         assert data["backend_reason"] == REASON_DEFAULT
-
-
-def _python(code: str, tmp_path: Path) -> None:
-    env = {**os.environ, "MPLBACKEND": "Agg", "KERAS_BACKEND": "tensorflow"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr
-
-
-def test_keras_import_defers_matplotlib_and_scipy_and_keras_plots_still_work(tmp_path: Path) -> None:
-    """Keras's plotting helpers get matplotlib lazily: not imported by keras(), there on first use."""
-    out = tmp_path / "gallery.png"
-    _python(
-        "import sys\nimport numpy as np\nfrom convcli.backend import keras\n"
-        "k = keras()\n"
-        "loaded = [m for m in ('matplotlib', 'scipy') if m in sys.modules]\n"
-        "assert not loaded, f'imported with keras: {loaded}'\n"
-        f"k.visualization.plot_image_gallery(np.random.rand(4, 8, 8, 3), path={str(out)!r})\n"
-        "from matplotlib import patches\n"
-        "from keras.src.visualization import plot_bounding_box_gallery as b\n"
-        "assert b.patches.Patch is patches.Patch\n"
-        "import scipy.ndimage\n",
-        tmp_path,
-    )
-    from PIL import Image
-
-    with Image.open(out) as image:
-        assert image.size[0] > 8 and image.size[1] > 8
-
-
-def test_other_threads_import_deferred_modules_meanwhile(tmp_path: Path) -> None:
-    """The deferral holds for the thread importing Keras only: a decoding thread may import scipy."""
-    _python(
-        "import threading\nfrom convcli.backend import keras\n"
-        "t = threading.Thread(target=keras)\nt.start()\n"
-        "import scipy.ndimage, skimage.filters\n"
-        "t.join()\nimport sys\nassert 'keras' in sys.modules and scipy.ndimage.correlate\n",
-        tmp_path,
-    )
-
-
-def test_a_deferred_module_keras_needs_is_imported_after_all(tmp_path: Path) -> None:
-    """TensorFlow imports ``requests`` unguarded: deferring it must fall back to the plain import."""
-    _python(
-        "import sys\nfrom convcli import backend\n"
-        "backend.DEFERRED_IMPORTS = ('matplotlib', 'requests')\n"
-        "k = backend.keras()\n"
-        "assert 'requests' in sys.modules and k.Sequential\n"
-        "assert not any(type(f).__name__ == '_ImportsDeferred' for f in sys.meta_path)\n",
-        tmp_path,
-    )

@@ -202,3 +202,37 @@ if __name__ == "__main__":  # regenerate the committed reference, on TensorFlow 
     assert BACKEND == "tensorflow", "the reference is TensorFlow's: run with KERAS_BACKEND=tensorflow"
     np.save(REFERENCE, fixed_predictions())
     print(f"wrote {REFERENCE}")
+
+
+@requires_mnist
+def test_cli_trains_evaluates_and_predicts_on_this_backend(tmp_path) -> None:
+    """The whole route a user takes, in fresh processes under KERAS_BACKEND: a short `train`,
+    then `evaluate` (its accuracy equals the record's) and `predict` on MNIST test digits saved as
+    PNGs (most of them right). Under JAX this failed while an import trick deferred scipy."""
+    from PIL import Image
+
+    from convcli.datasets import load_dataset
+
+    env = {"KERAS_BACKEND": BACKEND}
+    out = tmp_path / "m.keras"
+    trained = run_convcli(
+        "train", "lecture-cnn", "--epochs", "1", "--limit", "3000", "--batch-size", "32", "--seed", "1",
+        "--data-dir", MNIST, "-o", out, "--json", env=env, timeout=300,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr.decode()
+    record = json.loads(trained.stdout)
+    assert record["test"]["accuracy"] > 0.8, record["test"]
+    evaluated = run_convcli("evaluate", out, "--data-dir", MNIST, "--json", env=env, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr.decode()
+    assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(record["test"]["accuracy"], abs=1e-6)
+    data = load_dataset("mnist", MNIST)
+    files = []
+    for i in range(10):
+        files.append(tmp_path / f"digit{i}-{data.y_test[i]}.png")
+        Image.fromarray(255 - data.x_test[i]).save(files[-1])  # dark ink on white paper, as a scan
+    predicted = run_convcli("predict", out, *files, "--json", env=env, timeout=300)
+    assert predicted.returncode == 0, predicted.stderr.decode()
+    answers = [json.loads(line) for line in predicted.stdout.splitlines()]
+    assert len(answers) == 10
+    right = sum(a["prediction"] == int(Path(a["input"]).stem.rsplit("-", 1)[1]) for a in answers)
+    assert right >= 7, answers

@@ -4,7 +4,6 @@ equal to the whole-image result, and the streaming PNG writer against an indepen
 from __future__ import annotations
 
 import io
-import shutil
 import struct
 import subprocess
 import zlib
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, IMAGEMAGICK, requires_imagemagick
 from PIL import Image
 from scipy import ndimage
 
@@ -25,7 +24,7 @@ from convcli.pngstream import encode_png
 NUMPY_MODE = {"zero": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 SCIPY_MODE = {"zero": "constant", "reflect": "mirror", "edge": "nearest", "wrap": "wrap"}
 """scipy.ndimage's names for the same borders (odd kernels, stride 1)."""
-CONVERT = shutil.which("convert-im6.q16")  # Debian's ImageMagick 6 (a bare `convert` on PATH may be a stand-in)
+CONVERT = IMAGEMAGICK
 
 
 def same_padding(n: int, k: int, stride: int) -> tuple[int, int]:
@@ -109,7 +108,7 @@ def test_a_border_without_same_padding_is_refused(cli, tmp_path) -> None:
     assert cli("filter", EXAMPLES / "lecture-5x5.txt", "-k", "sharpen", "--border", "zero", "-o", out).exit_code == 0
 
 
-@pytest.mark.skipif(CONVERT is None, reason="ImageMagick's convert is not installed")
+@requires_imagemagick
 @pytest.mark.parametrize("name", ["sobel-x", "edges", "3×3", "2×2", "4×4", "5×3"])
 def test_edge_border_equals_imagemagicks_default_virtual_pixels(cli, tmp_path, name) -> None:
     """``--border edge`` = ImageMagick's ``-morphology Correlate`` (virtual pixels: edge), on the

@@ -128,6 +128,17 @@ def test_gray_raw_output_keeps_float_values(cli, color_png, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("method", ["luma", "average", "bt709"])
+def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> None:
+    """The quick form of the check below: 65,536 random colours and the 8 corners of the cube."""
+    from convcli.color import gray_image, gray_pixels
+
+    rgb = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    rgb[0, :8] = [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)]
+    np.testing.assert_array_equal(np.asarray(gray_image(Image.fromarray(rgb), method)), gray_pixels(rgb, method))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["luma", "average", "bt709"])
 def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
     """`convcli gray`'s Pillow-only path gives gray_pixels' values for all 2^24 RGB colours."""
     from convcli.color import gray_image, gray_pixels

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MNIST, idx_bytes, requires_mnist
+from conftest import MNIST, idx_bytes, requires_fashion, requires_mnist
 
 from convcli.datasets import candidate_folders, load_dataset, load_idx_folder, load_npz, parse_idx
 from convcli.errors import ConvcliError
@@ -132,9 +132,7 @@ def test_real_mnist_counts() -> None:
     assert d.y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 
 
-@pytest.mark.skipif(
-    not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="dataset-fashion-mnist not installed"
-)
+@requires_fashion
 def test_fashion_mnist_from_debian_package(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("CONVCLI_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, requires_mnist
+from conftest import ROOT, requires_fashion, requires_mnist
 from explain_support import b64, drawn_zero, png_bytes, post_json, request, running_server, trained_model
 
 from convcli.errors import ConvcliError
 
-pytestmark = [pytest.mark.slow, requires_mnist]
+pytestmark = [requires_mnist]
+slow = pytest.mark.slow  # the tests that need a trained model; the server's own checks are fast
 FASHION_NAMES = [
     "T-shirt/top",
     "Trouser",
@@ -68,9 +69,22 @@ def server(cnn_path):
         yield srv
 
 
+@pytest.fixture(scope="module")
+def bare_path(tmp_path_factory) -> Path:
+    """The cnn preset untrained (built in seconds): enough for the server's protocol checks."""
+    return trained_model(tmp_path_factory, "cnn-untrained")
+
+
+@pytest.fixture(scope="module")
+def bare_server(bare_path):
+    with running_server(bare_path) as srv:
+        yield srv
+
+
 # --------------------------------------------------------------------------- the model and predictions
 
 
+@slow
 def test_model_info_carries_the_summary_arithmetic(server) -> None:
     status, headers, body = request(server, "GET", "/api/model")
     info = json.loads(body)
@@ -91,6 +105,7 @@ def test_model_info_carries_the_summary_arithmetic(server) -> None:
     assert info["templates"] is None
 
 
+@slow
 def test_predict_pixels_agrees_with_predict_and_feature_maps(server, cnn_model, mnist) -> None:
     from convcli.inspection import feature_maps
     from convcli.prediction import predict_digits
@@ -112,6 +127,7 @@ def test_predict_pixels_agrees_with_predict_and_feature_maps(server, cnn_model, 
     assert sum(r.prediction == y for r, y in zip(reference, mnist.y_test[:4])) >= 3  # the model is trained
 
 
+@slow
 def test_predict_a_photo_as_predict_prepares_it(server, cnn_path, mnist, tmp_path) -> None:
     from PIL import Image
 
@@ -134,6 +150,7 @@ def test_predict_a_photo_as_predict_prepares_it(server, cnn_path, mnist, tmp_pat
         np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)
 
 
+@slow
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_a_transparent_upload_is_read_on_white_paper(server, cnn_path, mnist, tmp_path, mode) -> None:
     """Black ink on a fully transparent background: prepared as its white-flattened version."""
@@ -159,6 +176,7 @@ def test_a_transparent_upload_is_read_on_white_paper(server, cnn_path, mnist, tm
     np.testing.assert_allclose(answer["probabilities"], expected.probabilities, atol=1e-5)
 
 
+@slow
 def test_predict_chosen_layers_only(server) -> None:
     status, answer = post_json(server, "/api/predict", {"pixels": np.zeros((28, 28)).tolist(), "layers": ["conv2d_1"]})
     assert status == 200 and [layer["name"] for layer in answer["layers"]] == ["conv2d_1"]
@@ -172,6 +190,7 @@ def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0)
 
 
+@slow
 def test_arithmetic_matches_scipy_and_the_layer(server, cnn_model, mnist) -> None:
     from scipy.signal import correlate
 
@@ -206,6 +225,7 @@ def test_arithmetic_matches_scipy_and_the_layer(server, cnn_model, mnist) -> Non
             assert (default["row"], default["col"]) == tuple(int(i) for i in strongest)
 
 
+@slow
 def test_pooling_arithmetic_is_the_window_maximum(server, cnn_model, mnist) -> None:
     from convcli.inspection import feature_maps
 
@@ -224,6 +244,7 @@ def test_pooling_arithmetic_is_the_window_maximum(server, cnn_model, mnist) -> N
         assert a["value"] == pytest.approx(float(maps["max_pooling2d"][row, col, 3]), abs=1e-6)
 
 
+@slow
 def test_same_padding_strides_and_average_pooling(tmp_path, rng) -> None:
     """Keras's padding rule (total // 2 before) at every pixel, checked against the layers' outputs."""
     from convcli.explain import Explainer
@@ -259,6 +280,7 @@ def test_same_padding_strides_and_average_pooling(tmp_path, rng) -> None:
 # --------------------------------------------------------------------------- other models
 
 
+@slow
 def test_softmax_model_shows_its_weight_templates(tmp_path_factory) -> None:
     from convcli.explain import Explainer
 
@@ -275,6 +297,7 @@ def test_softmax_model_shows_its_weight_templates(tmp_path_factory) -> None:
         explainer.arithmetic(pixels=np.zeros((28, 28)), layer="dense", filter=0)
 
 
+@slow
 def test_mlp_model_has_probabilities_only(tmp_path_factory, mnist) -> None:
     from convcli.explain import Explainer
 
@@ -284,7 +307,8 @@ def test_mlp_model_has_probabilities_only(tmp_path_factory, mnist) -> None:
     assert answer["layers"] == [] and sum(answer["probabilities"]) == pytest.approx(1.0)
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Fashion-MNIST not installed")
+@slow
+@requires_fashion
 def test_fashion_model_uses_its_class_names(tmp_path_factory, tmp_path) -> None:
     from convcli.datasets import load_dataset
     from convcli.explain import Explainer, class_names_for
@@ -304,6 +328,7 @@ def test_fashion_model_uses_its_class_names(tmp_path_factory, tmp_path) -> None:
         assert class_names_for(explainer.model, alone) == [str(i) for i in range(10)]
 
 
+@slow
 @pytest.mark.parametrize("channels", [1, 3])
 def test_other_input_sizes_get_pictures_of_their_size(tmp_path, mnist, channels) -> None:
     """A model taking 32×32 gray or RGB pictures: photos are prepared, then resized to 32×32."""
@@ -365,28 +390,28 @@ BAD_REQUESTS = [
         ("BREW", "/api/predict", 405, "POST", "BREW is not allowed"),
     ],
 )
-def test_wrong_methods_get_json_405_or_404(server, method, path, status, allow, message) -> None:
-    got, headers, answer = request(server, method, path, b"{}", {"Content-Type": "application/json"})
+def test_wrong_methods_get_json_405_or_404(bare_server, method, path, status, allow, message) -> None:
+    got, headers, answer = request(bare_server, method, path, b"{}", {"Content-Type": "application/json"})
     assert got == status and headers["Content-Type"] == "application/json"
     assert headers.get("Allow") == allow
     assert message in json.loads(answer)["error"]
-    assert request(server, "GET", "/api/model")[0] == 200  # still serving
+    assert request(bare_server, "GET", "/api/model")[0] == 200  # still serving
 
 
-def test_errors_http_server_answers_itself_are_json(server) -> None:
-    answer = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
+def test_errors_http_server_answers_itself_are_json(bare_server) -> None:
+    answer = raw_exchange(bare_server, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 431") and b"Content-Type: application/json" in head
     assert "Line too long" in json.loads(body)["error"]
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD_REQUESTS)
-def test_bad_requests_get_json_errors(server, method, path, body, status, message) -> None:
+def test_bad_requests_get_json_errors(bare_server, method, path, body, status, message) -> None:
     data = None if body is None else json.dumps(body)
-    got, headers, answer = request(server, method, path, data, {"Content-Type": "application/json"})
+    got, headers, answer = request(bare_server, method, path, data, {"Content-Type": "application/json"})
     assert got == status and headers["Content-Type"] == "application/json"
     assert message in json.loads(answer)["error"]
-    assert request(server, "GET", "/api/model")[0] == 200  # still serving
+    assert request(bare_server, "GET", "/api/model")[0] == 200  # still serving
 
 
 @pytest.mark.parametrize(
@@ -398,8 +423,8 @@ def test_bad_requests_get_json_errors(server, method, path, body, status, messag
         (b"pixels=1", {"Content-Type": "application/x-www-form-urlencoded"}, "unsupported Content-Type"),
     ],
 )
-def test_bad_bodies_get_400(server, body, headers, message) -> None:
-    status, _, answer = request(server, "POST", "/api/predict", body, headers)
+def test_bad_bodies_get_400(bare_server, body, headers, message) -> None:
+    status, _, answer = request(bare_server, "POST", "/api/predict", body, headers)
     assert status == 400 and message in json.loads(answer)["error"]
 
 
@@ -413,24 +438,52 @@ def raw_exchange(server, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def test_oversized_and_unsized_bodies_are_refused_unread(server) -> None:
+def test_oversized_and_unsized_bodies_are_refused_unread(bare_server) -> None:
     from convcli.explain.server import MAX_BODY
 
     head = (
         "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
         f"Content-Length: {MAX_BODY + 1}\r\n\r\n"
     )
-    answer = raw_exchange(server, head.encode() + b"x" * 1000)  # the rest never comes: no waiting for it
+    answer = raw_exchange(bare_server, head.encode() + b"x" * 1000)  # the rest never comes: no waiting for it
     assert answer.startswith(b"HTTP/1.1 413") and b"byte limit" in answer
-    answer = raw_exchange(server, b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    answer = raw_exchange(bare_server, b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 411")
-    assert request(server, "GET", "/api/model")[0] == 200
+    assert request(bare_server, "GET", "/api/model")[0] == 200
 
 
-def test_body_limit_is_a_setting(server) -> None:
+def test_a_20_mb_post_from_urllib_reads_the_json_413(bare_server) -> None:
+    """urllib sends the whole body before reading: the server must not close on it (broken pipe)."""
+    import urllib.error
+    import urllib.request
+
+    host, port = bare_server.server_address[:2]
+    body = b"\x89PNG" + bytes(20 * 1024 * 1024)
+    req = urllib.request.Request(f"http://{host}:{port}/api/predict", data=body, headers={"Content-Type": "image/png"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(req, timeout=30)
+    assert caught.value.code == 413
+    assert "byte limit" in json.loads(caught.value.read())["error"]
+    assert request(bare_server, "GET", "/api/model")[0] == 200
+
+
+def test_expect_100_continue_is_refused_before_the_body(bare_server) -> None:
+    from convcli.explain.server import MAX_BODY
+
+    head = (
+        "POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
+        f"Content-Length: {MAX_BODY + 1}\r\nExpect: 100-continue\r\n\r\n"
+    )
+    start = time.monotonic()
+    answer = raw_exchange(bare_server, head.encode())  # no body at all: the answer comes at once
+    assert answer.startswith(b"HTTP/1.1 413") and b"100 Continue" not in answer
+    assert time.monotonic() - start < 5
+
+
+def test_body_limit_is_a_setting(bare_server) -> None:
     from convcli.explain.server import ExplainServer
 
-    small = ExplainServer(server.explainer, max_body=1000)
+    small = ExplainServer(bare_server.explainer, max_body=1000)
     thread = threading.Thread(target=small.serve_forever, daemon=True)
     thread.start()
     try:
@@ -446,7 +499,7 @@ def test_body_limit_is_a_setting(server) -> None:
 # --------------------------------------------------------------------------- static files only
 
 
-def test_the_page_and_its_files_are_the_packaged_ones(server) -> None:
+def test_the_page_and_its_files_are_the_packaged_ones(bare_server) -> None:
     static = resources.files("convcli.explain") / "static"
     for path, name, kind in [
         ("/", "index.html", "text/html"),
@@ -454,11 +507,11 @@ def test_the_page_and_its_files_are_the_packaged_ones(server) -> None:
         ("/app.js", "app.js", "text/javascript"),
         ("/style.css", "style.css", "text/css"),
     ]:
-        status, headers, body = request(server, "GET", path)
+        status, headers, body = request(bare_server, "GET", path)
         assert status == 200 and headers["Content-Type"].startswith(kind)
         assert body == (static / name).read_bytes()
         assert "default-src 'self'" in headers["Content-Security-Policy"]
-    page = request(server, "GET", "/")[2].decode()
+    page = request(bare_server, "GET", "/")[2].decode()
     assert '<canvas id="draw"' in page and 'id="prediction" data-class=""' in page
     assert "http://" not in page and "https://" not in page  # no CDN: works offline
 
@@ -467,12 +520,12 @@ TRAVERSALS = [
     "/../pyproject.toml",
     "/../../../../../../etc/passwd",
     "/..%2f..%2fpyproject.toml",
-    "/%2e%2e/%2e%2e/src/convcli/explain/server.py",
+    "/%2e%2e/%2e%2e/src/convcli/explain/bare_server.py",
     "/static/../../../../etc/passwd",
     "/app.js/../../../../etc/passwd",
     "//etc/passwd",
     "/static/app.js",
-    "/explain/server.py",
+    "/explain/bare_server.py",
     "/C:/Windows/win.ini",
     "http://127.0.0.1/../../etc/passwd",
     "/index.html%00.png",
@@ -480,17 +533,17 @@ TRAVERSALS = [
 
 
 @pytest.mark.parametrize("path", TRAVERSALS)
-def test_no_path_reaches_a_file(server, path: str) -> None:
-    answer = raw_exchange(server, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+def test_no_path_reaches_a_file(bare_server, path: str) -> None:
+    answer = raw_exchange(bare_server, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 404")
     assert b"root:" not in answer and b"[project]" not in answer and b"import" not in answer
 
 
-def test_host_header_must_name_this_machine(server) -> None:
-    port = server.server_address[1]
-    assert request(server, "GET", "/api/model", headers={"Host": "evil.example"})[0] == 403
-    assert request(server, "GET", "/", headers={"Host": f"evil.example:{port}"})[0] == 403
-    assert request(server, "GET", "/api/model", headers={"Host": f"localhost:{port}"})[0] == 200
+def test_host_header_must_name_this_machine(bare_server) -> None:
+    port = bare_server.server_address[1]
+    assert request(bare_server, "GET", "/api/model", headers={"Host": "evil.example"})[0] == 403
+    assert request(bare_server, "GET", "/", headers={"Host": f"evil.example:{port}"})[0] == 403
+    assert request(bare_server, "GET", "/api/model", headers={"Host": f"localhost:{port}"})[0] == 200
 
 
 def test_loopback_and_the_exposure_warning() -> None:
@@ -502,23 +555,24 @@ def test_loopback_and_the_exposure_warning() -> None:
         assert not is_loopback(host) and "anyone who can reach this machine" in (exposure_warning(host) or "")
 
 
-def test_open_server_errors_name_the_problem(cnn_path, tmp_path) -> None:
+def test_open_server_errors_name_the_problem(bare_path, tmp_path) -> None:
     from convcli.explain.server import open_server
 
     with pytest.raises(ConvcliError, match="no such model file"):
         open_server(tmp_path / "missing.keras")
     with pytest.raises(ConvcliError, match="port must be from 0 to 65535"):
-        open_server(cnn_path, port=70000)
+        open_server(bare_path, port=70000)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         with pytest.raises(ConvcliError, match=f"cannot listen on 127.0.0.1:{busy.getsockname()[1]}"):
-            open_server(cnn_path, port=busy.getsockname()[1])
+            open_server(bare_path, port=busy.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- speed
 
 
+@slow
 def test_predict_latency_for_the_cnn_preset(server) -> None:
     """The page's own request (a drawn 280×280 PNG) answered in well under 150 ms (median)."""
     import http.client
@@ -552,14 +606,14 @@ def test_explain_help_does_not_import_tensorflow() -> None:
     assert "MODEL.keras" in result.stdout and "--open" in result.stdout and "--host" in result.stdout
 
 
-def test_cli_serves_opens_the_browser_and_stops_on_ctrl_c(cnn_path, tmp_path) -> None:
+def test_cli_serves_opens_the_browser_and_stops_on_ctrl_c(bare_path, tmp_path) -> None:
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "browser.sh"
     browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
     browser.chmod(0o755)
     env = {**os.environ, "BROWSER": str(browser), "PYTHONPATH": str(ROOT / "src")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "convcli", "explain", str(cnn_path), "--open"],
+        [sys.executable, "-m", "convcli", "explain", str(bare_path), "--open"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -580,13 +634,17 @@ def test_cli_serves_opens_the_browser_and_stops_on_ctrl_c(cnn_path, tmp_path) ->
         while not (opened.exists() and opened.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert opened.read_text().strip() == url
+        time.sleep(0.5)  # idle after the page load, as a person would be
+        interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
+        stopped = time.monotonic() - interrupted
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
     assert process.returncode == 130
     assert "Error: interrupted" in stderr and "Traceback" not in stderr
+    assert stopped < 0.5, f"took {stopped:.2f} s to stop after Ctrl-C"
     with socket.socket() as again:  # nothing left behind: the port is free
         again.bind((host, int(port)))

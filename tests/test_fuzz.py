@@ -27,6 +27,7 @@ from convcli.images import decode_image, read_input
 from convcli.kernels import load_kernel, parse_kernel
 from convcli.layerspec import parse_spec
 
+pytestmark = pytest.mark.slow  # 12 parsers × 2,000 cases: about a minute (`make test-slow`)
 FUZZ_CASES = int(os.environ.get("CONVCLI_FUZZ_CASES", "2000"))
 # Under CI the examples are derandomized, so a landing never hangs on a newly drawn case; locally
 # every run explores new ones (set CI=1 to reproduce CI's).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MNIST, write_png
+from conftest import MNIST, requires, write_png
 
 from convcli.datasets import CLASS_NAMES
 from convcli.errors import ConvcliWarning
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.backend
 
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
-needs_both = pytest.mark.skipif(
-    MNIST is None or not FASHION.is_dir(), reason="MNIST beside the project and dataset-fashion-mnist installed"
+needs_both = requires(
+    MNIST is not None and FASHION.is_dir(), "MNIST beside the project and dataset-fashion-mnist installed"
 )
 FASHION_NAMES = CLASS_NAMES["fashion-mnist"]
 

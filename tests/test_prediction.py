@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import MNIST, requires_mnist, write_png
+from conftest import IMAGEMAGICK, IN_CI, MNIST, requires, requires_mnist, write_png
 from digit_photos import (
+    FONT_FILES,
+    FONT_PACKAGES,
     Look,
     blank_paper,
     font_glyph,
@@ -31,7 +33,10 @@ from convcli.prediction import UNCERTAIN_BELOW, mnist_field, prepare_digit, prep
 
 FONTS = machine_fonts()
 TEST_SEED = 14  # benchmarks/photo_digits.py tunes with 2024 (and 2025): never this one
-needs_fonts = pytest.mark.skipif(len(FONTS) < 4, reason="fewer than 4 of the expected fonts in /usr/share/fonts")
+needs_fonts = requires(
+    len(FONTS) == len(FONT_FILES),
+    f"{len(FONT_FILES) - len(FONTS)} of the test fonts are missing (`make test` installs them: {FONT_PACKAGES})",
+)
 
 
 def similarity(seen: np.ndarray, expected: np.ndarray) -> float:
@@ -282,14 +287,12 @@ def transparent_four(mode: str) -> Image.Image:
 
 def flattened_by_imagemagick(path: Path, out: Path) -> Path:
     """``path`` composited onto white by ImageMagick: the independent reference."""
-    import shutil
     import subprocess
 
-    convert = shutil.which("convert")
-    if convert is None:
-        pytest.skip("ImageMagick's convert is not installed")
+    if IMAGEMAGICK is None:
+        pytest.fail("ImageMagick missing") if IN_CI else pytest.skip("Debian's ImageMagick is not installed")
     subprocess.run(
-        [convert, str(path), "-background", "white", "-alpha", "remove", "-alpha", "off", str(out)], check=True
+        [IMAGEMAGICK, str(path), "-background", "white", "-alpha", "remove", "-alpha", "off", str(out)], check=True
     )
     return out
 

@@ -76,10 +76,13 @@ def test_plain_progress_lines_when_piped(cli, tmp_path) -> None:
         MNIST,
     )
     assert result.exit_code == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
     assert lines[0].startswith("epoch 1/2  loss ") and lines[1].startswith("epoch 2/2  loss ")
-    assert result.stdout.startswith("loading mnist\n")
-    assert "test accuracy" in result.stdout
+    assert result.stderr.startswith("loading mnist\n")
+    # stdout holds the results only: the accuracy and the two files written (progress is stderr's)
+    out = result.stdout.splitlines()
+    assert [line.split()[0] for line in out] == ["test", "model:", "record:"], result.stdout
+    assert out[1] == f"model: {tmp_path / 'x.keras'}" and out[2] == f"record: {tmp_path / 'x.json'}"
 
 
 def test_seed_makes_runs_repeatable(tmp_path) -> None:
@@ -209,7 +212,7 @@ def test_smoothed_losses_are_labelled_and_the_test_loss_is_smoothed_too(cli, tmp
     args = ("train", "softmax", "-o", out, "--epochs", "1", "--limit", "2000", "--label-smoothing", "0.1")
     result = cli(*args, "--data-dir", MNIST)
     assert result.exit_code == 0, result.stderr
-    epoch_line = next(line for line in result.stdout.splitlines() if line.startswith("epoch 1/1"))
+    epoch_line = next(line for line in result.stderr.splitlines() if line.startswith("epoch 1/1"))
     assert epoch_line.startswith("epoch 1/1  loss(ε=0.1) ") and "  val_loss(ε=0.1) " in epoch_line
     assert "  accuracy " in epoch_line and "  val_accuracy " in epoch_line
     record = json.loads((tmp_path / "s.json").read_text())

@@ -103,62 +103,11 @@ def _split_tf_cpu(tf: Any) -> None:
             )
 
 
-# Imported by Keras/TensorFlow at import time for features convcli never uses: matplotlib by
-# Keras's plotting helpers, scipy.sparse by TensorFlow's legacy (Keras 2) training loops. Both
-# guard the import with ``except ImportError``; deferring them saves 0.5 s of CPU and 40 MiB
-# on every Keras start (measured on tensorflow-cpu 2.21, Keras 3.15).
-DEFERRED_IMPORTS = ("matplotlib", "scipy")
-_KERAS_MATPLOTLIB_NAMES = {  # what Keras's plotting helpers hold: lazy stand-ins after the import
-    "keras.src.visualization.plot_image_gallery": ("plt", "matplotlib.pyplot"),
-    "keras.src.visualization.plot_bounding_box_gallery": ("patches", "matplotlib.patches"),
-}
-
-
-class _LazyModule(ModuleType):
-    """A module imported on first attribute access."""
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(self.__name__), attr)
-
-
-class _ImportsDeferred:
-    """A ``sys.meta_path`` finder failing imports of ``names`` made by one thread (the one importing
-    Keras), so other threads, e.g. decoding images meanwhile, import them as usual."""
-
-    def __init__(self, names: tuple[str, ...], thread_id: int) -> None:
-        self.names = names
-        self.thread_id = thread_id
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
-        import threading
-
-        if fullname.partition(".")[0] in self.names and threading.get_ident() == self.thread_id:
-            raise ModuleNotFoundError(f"{fullname}: deferred while Keras imports", name=fullname)
-
-
 def _import_keras() -> ModuleType:
-    """``import keras`` without the modules in DEFERRED_IMPORTS; plainly if a backend needs one."""
-    import threading
+    """``import keras``, plainly: no import tricks (a finder that deferred scipy broke the JAX
+    backend, which imports scipy; the warm daemon is the answer to start-up time)."""
+    import keras as _keras
 
-    names = tuple(n for n in DEFERRED_IMPORTS if n not in sys.modules and find_spec(n) is not None)
-    finder = _ImportsDeferred(names, threading.get_ident())
-    sys.meta_path.insert(0, finder)
-    try:
-        import keras as _keras
-    except ImportError as exc:
-        if (exc.name or "").partition(".")[0] not in names:
-            raise
-        sys.meta_path.remove(finder)  # a version that needs them: import the usual way
-        import keras as _keras
-    finally:
-        if finder in sys.meta_path:
-            sys.meta_path.remove(finder)
-    for module_name, (attr, target) in _KERAS_MATPLOTLIB_NAMES.items():
-        module = sys.modules.get(module_name)
-        if module is not None and getattr(module, attr, False) is None and "matplotlib" in names:
-            setattr(module, attr, _LazyModule(target))
     return _keras
 
 

@@ -101,11 +101,20 @@ def is_tty() -> bool:
         return False
 
 
-def console() -> Any:
-    """A rich console for terminal output (imported on use: rich costs start-up time)."""
+def stderr_is_tty() -> bool:
+    """Whether stderr is a terminal (progress bars) rather than a pipe or file (plain lines)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console for terminal output, on stdout or ``stderr`` (imported on use: rich costs
+    start-up time)."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, stderr=stderr)
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import typer
 
-from .common import app
+from ..errors import EXIT_INTERRUPTED
+from .common import app, stderr_line
 
 
 @app.command("explain")
@@ -45,5 +47,19 @@ def explain(
 
             webbrowser.open(server.url)
         server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+        _exit_now(EXIT_INTERRUPTED)
     finally:
         server.server_close()
+
+
+def _exit_now(status: int) -> None:
+    """Report Ctrl-C and leave at once: the server wrote no files, and the interpreter's normal
+    teardown with a backend loaded (TensorFlow's thread pools) takes 1–3 s."""
+    import os
+
+    stderr_line("Error: interrupted")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    os._exit(status)

@@ -9,7 +9,7 @@ import click
 import typer
 
 from ..errors import ConvcliError
-from .common import app, console, echo, is_tty, print_json, table, warning_line
+from .common import app, console, echo, is_tty, print_json, stderr_is_tty, table, warning_line
 from .options import (
     COLORS,
     PRECISIONS,
@@ -204,7 +204,8 @@ def train(
         config.validate()  # bad options fail before Keras loads (the progress callback needs it)
     from .progress import TrainingProgress
 
-    progress = TrainingProgress(sys.stderr if json_ else sys.stdout, console() if is_tty() else None)
+    # Progress is for a person and goes to stderr; stdout holds only the results (files, accuracy).
+    progress = TrainingProgress(sys.stderr, console(stderr=True) if stderr_is_tty() else None)
     result = run_training(
         config,
         callbacks=[progress],

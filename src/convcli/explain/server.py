@@ -30,7 +30,10 @@ from ..errors import ConvcliError, input_error
 from .probe import Explainer
 
 MAX_BODY = 16 * 1024 * 1024
-"""Request bodies above this many bytes are refused (413) without being read."""
+"""Request bodies above this many bytes are refused (413)."""
+MAX_DISCARD = 64 * 1024 * 1024
+"""A refused body up to this size is read and dropped after the 413, so that clients that send
+the whole body before reading (Python's urllib) get the JSON answer, not a broken pipe."""
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -225,10 +228,37 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}", close=True)
             return None
         if int(length) > self.server.max_body:
-            limit = self.server.max_body
-            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over the {limit:,}-byte limit", close=True)
+            self._too_large()
+            self._discard(int(length))
             return None
         return self.rfile.read(int(length))
+
+    def _too_large(self) -> None:
+        limit = self.server.max_body
+        self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over the {limit:,}-byte limit", close=True)
+
+    def _discard(self, length: int) -> None:
+        """After the 413, read and drop a refused body (up to MAX_DISCARD bytes, until the client
+        pauses for a second), so that a client still sending it reads the answer, not a reset."""
+        self.wfile.flush()
+        self.connection.settimeout(1.0)
+        left = min(length, MAX_DISCARD)
+        try:
+            while left > 0:
+                chunk = self.rfile.read1(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue``: a body over the limit is refused before the client sends it."""
+        length = self.headers.get("Content-Length") or ""
+        if self.command == "POST" and length.strip().isdigit() and int(length) > self.server.max_body:
+            self._too_large()
+            return False
+        return super().handle_expect_100()
 
     def _answer(self, path: str, body: bytes) -> dict[str, Any]:
         kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()

@@ -1,0 +1,54 @@
+"""The documentation is kept in step with the program: the CLI reference page equals what
+``--help`` prints, and every relative link in the README and docs/ points to a file that exists."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+from cli_reference import PAGE, reference  # noqa: E402
+
+
+def test_cli_reference_page_equals_the_help() -> None:
+    expected = reference()
+    assert PAGE.read_text() == expected, "docs/cli.md is stale: run `python tools/cli_reference.py`"
+
+
+def test_readme_is_a_front_door() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    assert "make demo" in readme and "make test" in readme
+
+
+def test_relative_links_point_to_files() -> None:
+    pages = [ROOT / "README.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, broken
+
+
+def test_anchors_on_other_pages_exist() -> None:
+    def anchors(text: str) -> set[str]:
+        found = set()
+        for heading in re.findall(r"(?m)^#{1,6} (.+)$", text):
+            found.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+        return found
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    missing = []
+    for page in pages:
+        text = page.read_text()
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", text):
+            dest = page if not target else page.parent / target
+            if dest.suffix == ".md" and dest.exists() and anchor not in anchors(dest.read_text()):
+                missing.append(f"{page.relative_to(ROOT)} -> {target}#{anchor}")
+    assert not missing, missing
