@@ -68,7 +68,8 @@ test-backends: $(STAMP) test-deps
 	done
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/python tools/structure_check.py src/convcli
 
 ## bench: convcli against ImageMagick, libvips, scipy and the Keras recipe; PNG folder vs IDX (several minutes)
 bench: $(STAMP)

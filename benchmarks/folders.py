@@ -35,7 +35,7 @@ def write_png_folder() -> float:
     """MNIST as PNGs, one folder per digit under train/ and test/; seconds spent (0 when already there)."""
     from PIL import Image
 
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     done = FOLDER / "complete"
     if done.exists():

@@ -4,7 +4,7 @@ Builds photo-like digits in code (tests/digit_photos.py: machine fonts and MNIST
 digits as ink on paper with lighting, lines, noise, rotation and JPEG; the test uses test-set
 digits and another seed) and reports the accuracy of a trained model on them, prepared by the
 preparation before issue 14 (crop to every pixel above 10% of the peak) and by today's
-:func:`convcli.prediction.prepare_digit`. Used to tune convcli/digits.py; never run on MNIST's
+:func:`convcli.prediction.predict.prepare_digit`. Used to tune convcli/digits.py; never run on MNIST's
 test set.
 
     convcli train cnn --epochs 3 --seed 0 -o /tmp/cnn3.keras
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from digit_photos import font_set, machine_fonts, photo_set
 
-from convcli.prediction import UNCERTAIN_BELOW, prepare_digit
+from convcli.prediction.predict import UNCERTAIN_BELOW, prepare_digit
 
 TUNING_SEED = 2024  # the test uses another seed (tests/test_prediction.py)
 
@@ -35,7 +35,7 @@ def legacy_prepare(image: np.ndarray) -> np.ndarray:
     everything above 10% of the peak cropped, 20×20 box, centre of mass."""
     from PIL import Image
 
-    from convcli.color import to_gray
+    from convcli.imaging.color import to_gray
 
     arr = np.asarray(image, dtype=np.float64)
     if arr.ndim == 3:
@@ -67,7 +67,7 @@ def legacy_prepare(image: np.ndarray) -> np.ndarray:
 
 def score(model, photos: list[np.ndarray], labels: np.ndarray, prepare) -> tuple[float, np.ndarray, np.ndarray, float]:
     """Accuracy, predictions, top probabilities and seconds per picture of ``prepare``."""
-    from convcli.prediction import predict_digits
+    from convcli.prediction.predict import predict_digits
 
     start = time.perf_counter()
     digits = []
@@ -111,8 +111,8 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=24, help="How many pictures --grid shows.")
     args = parser.parse_args()
 
-    from convcli.datasets import load_dataset
-    from convcli.models import load_model
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import load_model
 
     data = load_dataset("mnist", args.data_dir)
     fonts = machine_fonts()

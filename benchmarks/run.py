@@ -410,8 +410,8 @@ def bench_large(repeat: int) -> None:
         rss_compare = peak_rss_mib(cmd)
     agree = {a: same_interior(outs["convcli"], outs[a]) for a in ("magick", "vips")}
 
-    from convcli.convolution import Convolver
-    from convcli.kernels import load_kernel
+    from convcli.filtering.convolution import Convolver
+    from convcli.filtering.kernels import load_kernel
 
     image = np.asarray(Image.open(big), dtype=np.float32)
     kernel = load_kernel("edges")

@@ -34,9 +34,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from convcli.backend import keras
-    from convcli.datasets import load_dataset
-    from convcli.evaluation import evaluate_arrays
-    from convcli.training import TrainConfig, train
+    from convcli.datasets.idx import load_dataset
+    from convcli.prediction.evaluation import evaluate_arrays
+    from convcli.training.run import TrainConfig, train
 
     config = TrainConfig.from_preset(
         None if args.layers else args.preset,

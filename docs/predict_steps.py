@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from digit_photos import Look, font_glyph, machine_fonts, mnist_glyph, photograph
 
-from convcli.digits import digit_ink, ink_map
-from convcli.prediction import gray_picture, prepare_digit
+from convcli.prediction.digits import digit_ink, ink_map
+from convcli.prediction.predict import gray_picture, prepare_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 7
@@ -28,7 +28,7 @@ SEED = 7
 
 def examples() -> list[tuple[str, np.ndarray]]:
     """(caption, RGB photo) for the three pictures."""
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     rng = np.random.default_rng(SEED)
     fonts = machine_fonts()

@@ -40,9 +40,9 @@ def shared_dir(tmp_path_factory: Any) -> Path:
 def train(name: str, path: Path) -> None:
     """Train preset-like model ``name`` (see TRAINING) and save it with a ``NAME.json`` record."""
     from convcli.backend import keras, seed_everything
-    from convcli.datasets import load_dataset
-    from convcli.models import build_model
-    from convcli.presets import PRESETS
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import build_model
+    from convcli.models.presets import PRESETS
 
     spec, dataset, count, epochs = TRAINING[name]
     spec = spec or PRESETS[name.removesuffix("-untrained")].spec

@@ -23,8 +23,8 @@ BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 
 def fixed_weights_model():  # type: ignore[no-untyped-def]
     """The lecture's CNN with weights drawn from NumPy (not the backend's RNG)."""
-    from convcli.models import build_model
-    from convcli.presets import PRESETS
+    from convcli.models.build import build_model
+    from convcli.models.presets import PRESETS
 
     model = build_model(PRESETS["lecture-cnn"].spec)
     rng = np.random.default_rng(7)
@@ -103,7 +103,7 @@ def test_distribute_on_two_cpu_devices_matches_single_device(tmp_path) -> None:
     # so many images sit on a decision boundary; measured agreement 94%).
     for a, b in zip(one, two):
         np.testing.assert_allclose(a, b, atol=0.05)
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     x = load_dataset("mnist", MNIST).x_test[:2000].reshape(-1, 28, 28, 1).astype("float32") / 255
     p1 = keras.saving.load_model(tmp_path / "one.keras").predict(x, verbose=0).argmax(1)
@@ -211,7 +211,7 @@ def test_cli_trains_evaluates_and_predicts_on_this_backend(tmp_path) -> None:
     PNGs (most of them right). Under JAX this failed while an import trick deferred scipy."""
     from PIL import Image
 
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     env = {"KERAS_BACKEND": BACKEND}
     out = tmp_path / "m.keras"

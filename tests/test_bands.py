@@ -15,11 +15,11 @@ from conftest import EXAMPLES, IMAGEMAGICK, requires_imagemagick
 from PIL import Image
 from scipy import ndimage
 
-from convcli.convolution import BORDERS, Convolver
-from convcli.decoding import open_picture
-from convcli.filtering import filter_images
-from convcli.kernels import Kernel, load_kernel
-from convcli.pngstream import encode_png
+from convcli.filtering.convolution import BORDERS, Convolver
+from convcli.filtering.kernels import Kernel, load_kernel
+from convcli.filtering.pipeline import filter_images
+from convcli.imaging.decoding import open_picture
+from convcli.imaging.pngstream import encode_png
 
 NUMPY_MODE = {"zero": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
 SCIPY_MODE = {"zero": "constant", "reflect": "mirror", "edge": "nearest", "wrap": "wrap"}
@@ -197,7 +197,7 @@ def test_bands_keep_gray_several_kernels_and_records(tmp_path, rng) -> None:
 
 
 def test_default_bands_bound_the_layers_input() -> None:
-    from convcli.convolution import BAND_VALUES
+    from convcli.filtering.convolution import BAND_VALUES
 
     conv = Convolver([load_kernel("edges")], padding="same")
     grid = conv.grid((4000, 6000, 3))

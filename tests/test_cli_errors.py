@@ -73,7 +73,7 @@ def test_failed_download_prints_nothing_on_stdout_and_leaves_no_folder(tmp_path)
     keras_home.mkdir()
     code = (
         "import sys\n"
-        "import convcli.datasets as d\n"
+        "import convcli.datasets.idx as d\n"
         "d.candidate_folders = lambda name, data_dir=None: []  # not on disk (hides /usr/share/datasets)\n"
         "from convcli.entry import main\n"
         "sys.argv = ['convcli', *sys.argv[1:]]\n"

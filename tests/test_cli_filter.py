@@ -60,7 +60,7 @@ def test_stdin_and_stdout_png(cli, gray_png) -> None:
 
 
 def test_batch_mode_reuses_one_layer(cli, tmp_path, rng, monkeypatch) -> None:
-    import convcli.convolution as conv
+    import convcli.filtering.convolution as conv
 
     builds = []
     original = conv.Convolver._build
@@ -106,7 +106,7 @@ def test_an_unknown_out_dir_format_is_named_with_the_choices(cli, gray_png, tmp_
 
 def test_filter_images_names_an_unknown_format(tmp_path) -> None:
     from convcli.errors import ConvcliError
-    from convcli.filtering import filter_images
+    from convcli.filtering.pipeline import filter_images
 
     with pytest.raises(ConvcliError, match=r"^unknown output format 'xyz': use one of png, jpg, .*npy, txt, csv"):
         filter_images([str(EXAMPLES / "lecture-5x5.txt")], ["sharpen"], out_dir=tmp_path, fmt="xyz")
@@ -201,7 +201,7 @@ def test_version_and_help_examples() -> None:
 
 def test_batches_of_same_size_images_share_layer_calls(tmp_path, rng, monkeypatch) -> None:
     """Same-size images go through the layer together; results equal one-at-a-time filtering."""
-    import convcli.convolution as conv
+    import convcli.filtering.convolution as conv
     from convcli import filter_images, load_kernel
 
     calls = []

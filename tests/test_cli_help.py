@@ -95,7 +95,7 @@ def test_choices_are_listed(path: list[str], listed: str) -> None:
 
 
 def test_max_pixels_default_is_the_library_constant() -> None:
-    from convcli.images import DEFAULT_MAX_PIXELS
+    from convcli.imaging.images import DEFAULT_MAX_PIXELS
 
     for path in (["gray"], ["channels"], ["filter"]):
         assert f"[default: {DEFAULT_MAX_PIXELS};" in " ".join(help_text(path).split())
@@ -108,14 +108,14 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
 
     from convcli.backend import set_precision
     from convcli.cli import options
-    from convcli.color import GRAY_METHODS, to_gray
-    from convcli.convolution import ACTIVATIONS, PADDINGS
-    from convcli.datasets import DATASETS
+    from convcli.datasets.folders import COLORS
+    from convcli.datasets.idx import DATASETS
     from convcli.errors import ConvcliError
-    from convcli.imagefolders import COLORS
-    from convcli.images import to_uint8
-    from convcli.inspection import weights_file
-    from convcli.objective import SCHEDULES
+    from convcli.filtering.convolution import ACTIVATIONS, PADDINGS
+    from convcli.imaging.color import GRAY_METHODS, to_gray
+    from convcli.imaging.images import to_uint8
+    from convcli.models.inspection import weights_file
+    from convcli.training.objective import SCHEDULES
 
     assert options.PADDINGS == PADDINGS and options.ACTIVATIONS == ACTIVATIONS
     assert options.SCHEDULES == SCHEDULES

@@ -11,7 +11,7 @@ from conftest import write_png
 from PIL import Image
 
 from convcli import read_image, to_gray, write_array
-from convcli.color import channel_planes
+from convcli.imaging.color import channel_planes
 
 
 def test_luma_and_average_formulas(rng) -> None:
@@ -130,7 +130,7 @@ def test_gray_raw_output_keeps_float_values(cli, color_png, tmp_path) -> None:
 @pytest.mark.parametrize("method", ["luma", "average", "bt709"])
 def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> None:
     """The quick form of the check below: 65,536 random colours and the 8 corners of the cube."""
-    from convcli.color import gray_image, gray_pixels
+    from convcli.imaging.color import gray_image, gray_pixels
 
     rgb = rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)
     rgb[0, :8] = [[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)]
@@ -141,7 +141,7 @@ def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> No
 @pytest.mark.parametrize("method", ["luma", "average", "bt709"])
 def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
     """`convcli gray`'s Pillow-only path gives gray_pixels' values for all 2^24 RGB colours."""
-    from convcli.color import gray_image, gray_pixels
+    from convcli.imaging.color import gray_image, gray_pixels
 
     c = np.arange(1 << 24, dtype=np.uint32)
     rgb = np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
@@ -153,7 +153,7 @@ def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
 
 def test_gray_file_paths_agree(tmp_path, rng) -> None:
     """Image outputs (Pillow path), stdin-style sources and other modes (numpy path) agree."""
-    from convcli.color import gray_pixels
+    from convcli.imaging.color import gray_pixels
     from convcli.jobs import gray_file
 
     rgb = rng.integers(0, 256, (31, 17, 3)).astype(np.uint8)

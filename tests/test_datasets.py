@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import MNIST, idx_bytes, requires_fashion, requires_mnist
 
-from convcli.datasets import candidate_folders, load_dataset, load_idx_folder, load_npz, parse_idx
+from convcli.datasets.idx import candidate_folders, load_dataset, load_idx_folder, load_npz, parse_idx
 from convcli.errors import ConvcliError
 
 

@@ -10,7 +10,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 
-from cli_reference import PAGE, reference  # noqa: E402
+from cli_reference import PAGE, reference
 
 
 def test_cli_reference_page_equals_the_help() -> None:

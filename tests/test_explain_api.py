@@ -46,7 +46,7 @@ FASHION_NAMES = [
 
 @pytest.fixture(scope="module")
 def mnist():
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     return load_dataset("mnist")
 
@@ -58,7 +58,7 @@ def cnn_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cnn_model(cnn_path):
-    from convcli.models import load_model
+    from convcli.models.build import load_model
 
     return load_model(cnn_path)
 
@@ -107,8 +107,8 @@ def test_model_info_carries_the_summary_arithmetic(server) -> None:
 
 @slow
 def test_predict_pixels_agrees_with_predict_and_feature_maps(server, cnn_model, mnist) -> None:
-    from convcli.inspection import feature_maps
-    from convcli.prediction import predict_digits
+    from convcli.models.inspection import feature_maps
+    from convcli.prediction.predict import predict_digits
 
     digits = mnist.x_test[:4]
     reference = predict_digits(cnn_model, digits, ["a", "b", "c", "d"])
@@ -131,7 +131,7 @@ def test_predict_pixels_agrees_with_predict_and_feature_maps(server, cnn_model, 
 def test_predict_a_photo_as_predict_prepares_it(server, cnn_path, mnist, tmp_path) -> None:
     from PIL import Image
 
-    from convcli.prediction import predict_files
+    from convcli.prediction.predict import predict_files
 
     big = Image.fromarray(255 - mnist.x_test[0]).resize((150, 150), Image.Resampling.BICUBIC)
     photo = Image.new("L", (240, 200), 255)
@@ -156,7 +156,7 @@ def test_a_transparent_upload_is_read_on_white_paper(server, cnn_path, mnist, tm
     """Black ink on a fully transparent background: prepared as its white-flattened version."""
     from PIL import Image
 
-    from convcli.prediction import predict_files
+    from convcli.prediction.predict import predict_files
 
     ink = Image.fromarray(mnist.x_test[0]).resize((84, 84), Image.Resampling.BICUBIC)
     picture = Image.new("LA", (120, 100), (0, 0))
@@ -194,7 +194,7 @@ def relu(x: np.ndarray) -> np.ndarray:
 def test_arithmetic_matches_scipy_and_the_layer(server, cnn_model, mnist) -> None:
     from scipy.signal import correlate
 
-    from convcli.inspection import conv_kernels, feature_maps
+    from convcli.models.inspection import conv_kernels, feature_maps
 
     digit = mnist.x_test[0]
     maps = {m.name: m.maps for m in feature_maps(cnn_model, digit)}
@@ -227,7 +227,7 @@ def test_arithmetic_matches_scipy_and_the_layer(server, cnn_model, mnist) -> Non
 
 @slow
 def test_pooling_arithmetic_is_the_window_maximum(server, cnn_model, mnist) -> None:
-    from convcli.inspection import feature_maps
+    from convcli.models.inspection import feature_maps
 
     digit = mnist.x_test[1]
     maps = {m.name: m.maps for m in feature_maps(cnn_model, digit)}
@@ -248,7 +248,7 @@ def test_pooling_arithmetic_is_the_window_maximum(server, cnn_model, mnist) -> N
 def test_same_padding_strides_and_average_pooling(tmp_path, rng) -> None:
     """Keras's padding rule (total // 2 before) at every pixel, checked against the layers' outputs."""
     from convcli.explain import Explainer
-    from convcli.models import build_model
+    from convcli.models.build import build_model
 
     spec = (
         "conv(3,5,strides=2,padding=same,activation=linear),conv(2,4,padding=same,activation=linear),"
@@ -310,7 +310,7 @@ def test_mlp_model_has_probabilities_only(tmp_path_factory, mnist) -> None:
 @slow
 @requires_fashion
 def test_fashion_model_uses_its_class_names(tmp_path_factory, tmp_path) -> None:
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
     from convcli.explain import Explainer, class_names_for
 
     path = trained_model(tmp_path_factory, "fashion")
@@ -333,7 +333,7 @@ def test_fashion_model_uses_its_class_names(tmp_path_factory, tmp_path) -> None:
 def test_other_input_sizes_get_pictures_of_their_size(tmp_path, mnist, channels) -> None:
     """A model taking 32×32 gray or RGB pictures: photos are prepared, then resized to 32×32."""
     from convcli.explain import Explainer
-    from convcli.models import build_model
+    from convcli.models.build import build_model
 
     path = tmp_path / f"wide{channels}.keras"
     build_model("conv(2,3),flatten,dense(10)", name="wide", input_shape=(32, 32, channels)).save(path)

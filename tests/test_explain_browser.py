@@ -67,7 +67,7 @@ def cnn_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mnist():
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     return load_dataset("mnist")
 

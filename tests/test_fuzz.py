@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from convcli.datasets import parse_idx
+from convcli.datasets.idx import parse_idx
 from convcli.errors import ConvcliError
-from convcli.images import decode_image, read_input
-from convcli.kernels import load_kernel, parse_kernel
-from convcli.layerspec import parse_spec
+from convcli.filtering.kernels import load_kernel, parse_kernel
+from convcli.imaging.images import decode_image, read_input
+from convcli.models.layerspec import parse_spec
 
 pytestmark = pytest.mark.slow  # 12 parsers × 2,000 cases: about a minute (`make test-slow`)
 FUZZ_CASES = int(os.environ.get("CONVCLI_FUZZ_CASES", "2000"))
@@ -203,7 +203,7 @@ def test_fuzz_layer_spec_parser() -> None:
 
 def test_fuzz_layer_spec_builds() -> None:
     """Specs that parse are built with Keras: shape errors must still be ConvcliError."""
-    from convcli.models import build_model
+    from convcli.models.build import build_model
 
     valid_layer = st.one_of(
         st.tuples(st.integers(1, 8), st.integers(1, 30), st.integers(1, 4), st.sampled_from(["valid", "same"])).map(
@@ -250,7 +250,7 @@ def test_fuzz_idx_parser() -> None:
 
 def test_fuzz_idx_folders(tmp_path_factory) -> None:
     """Whole dataset folders with one damaged file (gzip, truncated, wrong counts)."""
-    from convcli.datasets import IDX_FILES, load_idx_folder
+    from convcli.datasets.idx import IDX_FILES, load_idx_folder
 
     folder = tmp_path_factory.mktemp("idx")
     good = {

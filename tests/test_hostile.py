@@ -18,7 +18,7 @@ import pytest
 from conftest import MNIST, ROOT, requires_mnist, write_png
 
 from convcli.errors import ConvcliError
-from convcli.models import load_model
+from convcli.models.build import load_model
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -188,8 +188,8 @@ def test_sigint_before_training_starts(tmp_path) -> None:
 
 
 def test_write_failure_keeps_previous_model(tmp_path, monkeypatch) -> None:
-    from convcli.checkpoints import save_model
-    from convcli.models import build_model
+    from convcli.models.build import build_model
+    from convcli.training.checkpoints import save_model
 
     target = tmp_path / "m.keras"
     target.write_bytes(b"previous model")

@@ -15,24 +15,24 @@ import pytest
 from conftest import MNIST, requires_mnist, write_png
 from folder_sets import CANVAS, COLOURS, DIGIT_WORDS, colour_folders, colour_picture, digit_folders, emnist_like
 
+from convcli.datasets.folders import FolderOptions, load_data_folder, load_image_folder, parse_image_size
 from convcli.errors import ConvcliError
-from convcli.imagefolders import FolderOptions, load_data_folder, load_image_folder, parse_image_size
-from convcli.modelmeta import read_meta
-from convcli.prediction import prepare_picture
+from convcli.models.metadata import read_meta
+from convcli.prediction.predict import prepare_picture
 
 SMALL_CNN = "conv(8,3),pool(2),flatten,dense({})"
 
 
 @pytest.fixture(scope="module")
 def mnist():
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     return load_dataset("mnist", MNIST)
 
 
 def train_folder(folder: Path, output: Path, spec: str | None, preset: str | None = None, **kw) -> dict:
     """Train on ``folder`` through the library, as ``convcli train --data`` does; returns the record."""
-    from convcli.training import TrainConfig, train
+    from convcli.training.run import TrainConfig, train
 
     options = {"epochs": 1, "batch_size": 32, "validation_split": 0.1, "output": str(output), "data": str(folder)}
     config = TrainConfig.from_preset(preset, spec, **{**options, **kw})
@@ -228,7 +228,7 @@ def test_feature_maps_weights_and_explain_on_a_colour_model(colour_model, cli, t
     weights = cli("weights", colour_model, "-o", tmp_path / "w.png", "--json")
     assert weights.exit_code == 0 and json.loads(weights.stdout)["shape"] == [3, 3, 3, 8]
     summary = json.loads(cli("summary", "--layers", SMALL_CNN.format(3), "--input", "20x30x3", "--json").stdout)
-    from convcli.models import load_model
+    from convcli.models.build import load_model
 
     assert summary["total_params"] == load_model(colour_model).count_params() == 8 * 27 + 8 + 9 * 14 * 8 * 3 + 3
 
@@ -330,7 +330,7 @@ def test_idx_set_trains_a_preset_for_its_26_classes(tmp_path, cli) -> None:
 @requires_mnist
 @pytest.mark.backend
 def test_builtin_runs_store_mnist_metadata(tmp_path) -> None:
-    from convcli.training import TrainConfig, train
+    from convcli.training.run import TrainConfig, train
 
     out = tmp_path / "m.keras"
     train(TrainConfig.from_preset("softmax", None, epochs=1, limit=300, data_dir=str(MNIST), output=str(out)))
@@ -372,7 +372,7 @@ def test_bad_folder_options_fail_before_keras(cli, tmp_path) -> None:
 
 
 def test_flips_and_shifts_on_colour_pictures(rng) -> None:
-    from convcli.trainingdata import ShuffledBatches, max_shift, shift_images
+    from convcli.training.data import ShuffledBatches, max_shift, shift_images
 
     x = rng.integers(0, 256, (64, 20, 30, 3)).astype(np.uint8)
     assert max_shift((28, 28)) == 2 and max_shift((20, 30, 3)) == 1 and max_shift((112, 150)) == 8
@@ -389,10 +389,10 @@ def test_flips_and_shifts_on_colour_pictures(rng) -> None:
 
 
 def test_checkpoints_carry_the_metadata_and_folder_runs_resume(tmp_path) -> None:
-    from convcli.checkpoints import RunState, read_checkpoint_state, resume_state, save_model
-    from convcli.modelmeta import ModelMeta
-    from convcli.models import build_model
-    from convcli.training import TrainConfig
+    from convcli.models.build import build_model
+    from convcli.models.metadata import ModelMeta
+    from convcli.training.checkpoints import RunState, read_checkpoint_state, resume_state, save_model
+    from convcli.training.run import TrainConfig
 
     config = TrainConfig.from_preset(
         "cnn", None, data=str(tmp_path), image_size=(20, 30), color="rgb", flip=True, output=str(tmp_path / "m.keras")

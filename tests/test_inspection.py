@@ -11,7 +11,7 @@ from conftest import MNIST, requires_mnist, write_png
 from PIL import Image
 
 from convcli.errors import ConvcliError
-from convcli.prediction import center_of_mass, prepare_digit
+from convcli.prediction.predict import center_of_mass, prepare_digit
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 
@@ -70,7 +70,7 @@ def test_blank_images_are_refused(value: int) -> None:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     """A small CNN trained in the test on a slice of MNIST (a few seconds)."""
-    from convcli.training import TrainConfig, train
+    from convcli.training.run import TrainConfig, train
 
     out = tmp_path_factory.mktemp("model") / "small.keras"
     config = TrainConfig.from_preset(
@@ -88,9 +88,9 @@ def trained(tmp_path_factory) -> Path:
 
 @requires_mnist
 def test_predict_png_files_match_arrays(cli, trained, tmp_path) -> None:
-    from convcli.datasets import load_dataset
-    from convcli.models import load_model
-    from convcli.prediction import predict_digits
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import load_model
+    from convcli.prediction.predict import predict_digits
 
     data = load_dataset("mnist", MNIST)
     model = load_model(trained)
@@ -107,9 +107,9 @@ def test_predict_png_files_match_arrays(cli, trained, tmp_path) -> None:
 @requires_mnist
 def test_predict_rescaled_inverted_digits(trained, tmp_path) -> None:
     """MNIST digits blown up 5× and printed dark on light come back nearly pixel for pixel."""
-    from convcli.datasets import load_dataset
-    from convcli.models import load_model
-    from convcli.prediction import predict_digits
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import load_model
+    from convcli.prediction.predict import predict_digits
 
     data = load_dataset("mnist", MNIST)
     model = load_model(trained)
@@ -129,7 +129,7 @@ def test_predict_index_top_and_show_input(cli, trained, tmp_path) -> None:
     record = json.loads(result.stdout)
     assert record["input"] == "mnist:test[0]" and len(record["top"]) == 2
     assert record["top"][0]["class"] == record["prediction"]
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     np.testing.assert_array_equal(np.asarray(Image.open(seen)), load_dataset("mnist", MNIST).x_test[0])
 
@@ -163,8 +163,8 @@ def test_model_of_the_wrong_kind(cli, tmp_path) -> None:
 def test_feature_map_tiles_match_keras(cli, trained, tmp_path) -> None:
     import keras
 
-    from convcli.datasets import load_dataset
-    from convcli.inspection import feature_maps_file
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.inspection import feature_maps_file
     from convcli.plots import tile_pixels
 
     out = tmp_path / "maps.png"
@@ -191,7 +191,7 @@ def test_feature_map_tiles_match_keras(cli, trained, tmp_path) -> None:
 def test_weights_txt_round_trips_through_filter(cli, trained, tmp_path) -> None:
     import keras
 
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     result = cli("weights", trained, "--format", "txt", "--layer", "conv2d", "--filter", "3")
     assert result.exit_code == 0, result.stderr

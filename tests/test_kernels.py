@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from convcli import Convolver, list_kernels, load_kernel, output_size, parse_kernel
 from convcli.errors import ConvcliError
-from convcli.kernels import named_kernel_files
+from convcli.filtering.kernels import named_kernel_files
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 
@@ -209,7 +209,7 @@ def test_cli_kernels_list_and_show(cli) -> None:
 
 def test_cli_kernels_json_is_one_object_per_line(cli) -> None:
     """As its help says and as every other --json does (it used to print one JSON array)."""
-    from convcli.kernels import list_kernels
+    from convcli.filtering.kernels import list_kernels
 
     result = cli("kernels", "--json")
     assert result.exit_code == 0

@@ -9,7 +9,7 @@ import pytest
 from conftest import EXAMPLES
 
 from convcli import convolve, load_kernel, output_size, read_matrix
-from convcli.textformat import parse_matrix_text
+from convcli.imaging.textformat import parse_matrix_text
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import MNIST, requires, write_png
 
-from convcli.datasets import CLASS_NAMES
+from convcli.datasets.idx import CLASS_NAMES
 from convcli.errors import ConvcliWarning
 
 pytestmark = pytest.mark.backend
@@ -88,7 +88,7 @@ def test_another_dataset_is_a_warning(cli, fashion) -> None:
 
 @needs_both
 def test_another_datasets_files_are_a_warning_naming_both(cli, fashion, fashion_files_as_mnist) -> None:
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     with pytest.warns(ConvcliWarning, match=r"asked for MNIST, but its four files are Fashion-MNIST's"):
         data = load_dataset("mnist", fashion_files_as_mnist)
@@ -101,7 +101,7 @@ def test_another_datasets_files_are_a_warning_naming_both(cli, fashion, fashion_
 
 @needs_both
 def test_the_right_files_give_no_warning(recwarn) -> None:
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     load_dataset("mnist", MNIST)
     load_dataset("fashion-mnist")
@@ -111,7 +111,7 @@ def test_the_right_files_give_no_warning(recwarn) -> None:
 @needs_both
 def test_canonical_checksums_are_the_files_on_disk() -> None:
     """The hard-coded SHA-256 are those of the gunzipped files (an independent hashlib pass)."""
-    from convcli.canonical import CANONICAL_SHA256, FILE_NAMES
+    from convcli.datasets.canonical import CANONICAL_SHA256, FILE_NAMES
 
     for name, folder in (("mnist", MNIST), ("fashion-mnist", FASHION)):
         for key, base in FILE_NAMES.items():
@@ -121,7 +121,7 @@ def test_canonical_checksums_are_the_files_on_disk() -> None:
 
 @needs_both
 def test_one_swapped_file_is_named(tmp_path) -> None:
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -183,7 +183,7 @@ def test_evaluate_plots_name_the_classes(cli, fashion, tmp_path, monkeypatch) ->
 @needs_both
 def test_feature_map_titles_name_the_class(cli, fashion, tmp_path, monkeypatch) -> None:
     import convcli.plots as plots
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     titles: list[str] = []
     save_tiles = plots.save_tiles
@@ -216,7 +216,7 @@ def test_a_kernel_filtered_on_0_255_pixels_differs_by_the_bias_over_255(cli, fas
     M = (F − b)/255 + b exactly (F = 255·M − 254·b)."""
     import keras
 
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     model_path = fashion[0]
     kernel = tmp_path / "k2.txt"

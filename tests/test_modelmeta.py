@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from convcli.errors import ConvcliError
-from convcli.modelmeta import META_ENTRY, ModelMeta, default_meta, read_meta, write_meta
+from convcli.models.metadata import META_ENTRY, ModelMeta, default_meta, read_meta, write_meta
 
 
 def _zip(path, entries):
@@ -59,7 +59,7 @@ def test_damaged_entry_names_file(tmp_path, entry):
 
 def test_dataset_for_defaults_to_the_stored_dataset(tmp_path, recwarn):
     from convcli.errors import ConvcliWarning
-    from convcli.modelmeta import class_names_for, dataset_for
+    from convcli.models.metadata import class_names_for, dataset_for
 
     fashion, old = tmp_path / "f.keras", tmp_path / "old.keras"
     for path in (fashion, old):

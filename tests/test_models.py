@@ -7,10 +7,10 @@ import json
 import pytest
 
 from convcli.errors import ConvcliError
-from convcli.layerspec import parse_spec, read_spec_argument
-from convcli.models import build_model
-from convcli.presets import PRESETS
-from convcli.summary import describe_model
+from convcli.models.build import build_model
+from convcli.models.layerspec import parse_spec, read_spec_argument
+from convcli.models.presets import PRESETS
+from convcli.models.summary import describe_model
 
 pytestmark = pytest.mark.backend  # run under every Keras backend by `make test-backends`
 
@@ -241,7 +241,7 @@ def test_an_empty_output_is_explained_in_the_specs_terms() -> None:
 
 
 def test_spec_shapes_agree_with_keras() -> None:
-    from convcli.speccheck import spec_shapes
+    from convcli.models.speccheck import spec_shapes
 
     for spec in [
         *LECTURE_SLIDES,

@@ -1,4 +1,4 @@
-"""Output planning (convcli.naming): template fields, mirrored folders, kernel names, collisions."""
+"""Output planning (convcli.filtering.naming): template fields, mirrored folders, kernel names, collisions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from convcli.errors import ConvcliError
-from convcli.naming import (
+from convcli.filtering.naming import (
     check_name_template,
     check_plan,
     check_sources,

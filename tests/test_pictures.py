@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from convcli.color import gray_pixels
-from convcli.decoding import open_picture
-from convcli.encoding import to_pixels
-from convcli.filtering import filter_images
-from convcli.images import decode_image, read_picture, read_source
+from convcli.filtering.pipeline import filter_images
+from convcli.imaging.color import gray_pixels
+from convcli.imaging.decoding import open_picture
+from convcli.imaging.encoding import to_pixels
+from convcli.imaging.images import decode_image, read_picture, read_source
 from convcli.jobs import channels_file, gray_file
 
 # --------------------------------------------------------------------------- crafted files
@@ -396,8 +396,8 @@ def test_gray_of_an_8_bit_file_stays_in_pillow_with_alpha(tmp_path, rng) -> None
 
 def test_cli_choices_are_the_librarys(cli) -> None:
     from convcli.cli import options
-    from convcli.convolution import BORDERS
-    from convcli.encoding import DEPTHS
+    from convcli.filtering.convolution import BORDERS
+    from convcli.imaging.encoding import DEPTHS
 
     assert options.BORDERS == BORDERS
     assert tuple(int(d) for d in options.DEPTHS) == DEPTHS

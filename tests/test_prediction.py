@@ -29,7 +29,7 @@ from digit_photos import (
 from PIL import Image
 
 from convcli.errors import ConvcliError
-from convcli.prediction import UNCERTAIN_BELOW, mnist_field, prepare_digit, prepare_number
+from convcli.prediction.predict import UNCERTAIN_BELOW, mnist_field, prepare_digit, prepare_number
 
 FONTS = machine_fonts()
 TEST_SEED = 14  # benchmarks/photo_digits.py tunes with 2024 (and 2025): never this one
@@ -55,7 +55,7 @@ def write_rgb(path: Path, rgb: np.ndarray) -> Path:
 @pytest.fixture(scope="module")
 def cnn3(tmp_path_factory) -> Path:
     """The issue's model: ``convcli train cnn --epochs 3 --seed 0`` (about 30 s on a laptop CPU)."""
-    from convcli.training import TrainConfig, train
+    from convcli.training.run import TrainConfig, train
 
     out = tmp_path_factory.mktemp("cnn3") / "cnn3.keras"
     train(TrainConfig.from_preset("cnn", output=str(out), epochs=3, seed=0, data_dir=str(MNIST)))
@@ -223,9 +223,9 @@ def test_show_input_refuses_two_inputs_with_one_stem(cli, flat_model, tmp_path) 
 @needs_fonts
 def test_cnn_reads_200_photographed_digits(cnn3) -> None:
     """The issue's bar: a cnn trained 3 epochs with seed 0 reads ≥ 95% of 200 photo-like digits."""
-    from convcli.datasets import load_dataset
-    from convcli.models import load_model
-    from convcli.prediction import predict_digits
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import load_model
+    from convcli.prediction.predict import predict_digits
 
     data = load_dataset("mnist", MNIST)
     photos, labels = photo_set(200, TEST_SEED, data.x_test, data.y_test, FONTS)
@@ -242,7 +242,7 @@ def test_cnn_reads_200_photographed_digits(cnn3) -> None:
 @needs_fonts
 def test_the_issues_three_and_a_photographed_number(cli, cnn3, tmp_path) -> None:
     """A clear black 3 on white paper with σ = 8 noise (read "1" at 34% before), and "2026"."""
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     rng = np.random.default_rng(TEST_SEED)
     three = write_rgb(tmp_path / "three.png", photograph(font_glyph("3", FONTS[0], 80), Look(noise=8), rng))
@@ -299,7 +299,7 @@ def flattened_by_imagemagick(path: Path, out: Path) -> Path:
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA"])
 def test_transparent_background_is_white_paper(cli, flat_model, tmp_path, mode) -> None:
-    from convcli.prediction import prepare_picture
+    from convcli.prediction.predict import prepare_picture
 
     path = tmp_path / f"four-{mode}.png"
     transparent_four(mode).save(path)

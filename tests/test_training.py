@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from conftest import MNIST, requires_mnist
 
-from convcli.checkpoints import checkpoint_path_for, read_checkpoint_state
-from convcli.presets import PRESETS, Hyperparameters
-from convcli.training import TrainConfig, train
+from convcli.models.presets import PRESETS, Hyperparameters
+from convcli.training.checkpoints import checkpoint_path_for, read_checkpoint_state
+from convcli.training.run import TrainConfig, train
 
 pytestmark = [requires_mnist, pytest.mark.backend]
 
@@ -156,7 +156,7 @@ def test_resume_applies_epochs_and_refuses_what_defines_the_run(cli, tmp_path) -
     second_part = sum(h["seconds"] for h in record["history"][1:])
     assert record["seconds"] >= before["seconds"] + second_part  # both parts counted
     assert not ckpt.exists()
-    from convcli.modelmeta import read_meta
+    from convcli.models.metadata import read_meta
 
     assert read_meta(config.output).stored and read_meta(config.output).dataset == "mnist"
 
@@ -195,7 +195,7 @@ def smoothed_cross_entropy(p: np.ndarray, y: np.ndarray, eps: float) -> float:
 
 def test_smoothed_loss_is_the_formula() -> None:
     """ε = 0.1: the target is 0.91 on the true class and 0.01 elsewhere."""
-    from convcli.objective import loss_key, loss_label, targets, training_loss
+    from convcli.training.objective import loss_key, loss_label, targets, training_loss
 
     p = np.array([[0.7, 0.1, 0.2] + [0.0] * 7, [0.05] * 8 + [0.3, 0.3]], dtype=np.float32)
     y = np.array([0, 9])
@@ -221,7 +221,7 @@ def test_smoothed_losses_are_labelled_and_the_test_loss_is_smoothed_too(cli, tmp
 
     import keras
 
-    from convcli.datasets import load_dataset
+    from convcli.datasets.idx import load_dataset
 
     data = load_dataset("mnist", MNIST)
     probs = keras.saving.load_model(out).predict(data.x_test.reshape(-1, 28, 28, 1) / 255, verbose=0)
@@ -244,9 +244,9 @@ def test_one_definition_of_the_training_defaults() -> None:
 
 def test_targets_and_batches(rng) -> None:
     """One-hot smoothing targets; batches scaled one at a time equal the whole set scaled at once."""
-    from convcli.datasets import scale_images as prepare_images
-    from convcli.objective import targets
-    from convcli.trainingdata import ShuffledBatches
+    from convcli.datasets.idx import scale_images as prepare_images
+    from convcli.training.data import ShuffledBatches
+    from convcli.training.objective import targets
 
     y = np.array([3, 0, 9])
     np.testing.assert_array_equal(targets(y, 0.0), y)
@@ -275,8 +275,8 @@ def shift(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
 def test_shifts_are_whole_pixels_up_to_two(rng) -> None:
     """Each augmented image is its input moved by whole pixels in −2 … 2 (a NumPy reference),
     and all 25 moves occur about equally often."""
-    from convcli.datasets import scale_images as prepare_images
-    from convcli.trainingdata import AUGMENT_FROM_EPOCH, ShuffledBatches
+    from convcli.datasets.idx import scale_images as prepare_images
+    from convcli.training.data import AUGMENT_FROM_EPOCH, ShuffledBatches
 
     x = rng.integers(1, 256, (2500, 28, 28)).astype(np.uint8)
     batches = ShuffledBatches(x, np.arange(2500), 500, seed=4, augment=True)
@@ -299,8 +299,8 @@ def test_shifts_start_with_the_second_epoch_of_fit(rng) -> None:
     """Through a real ``fit``: the batches of epoch 1 are plain, every later batch is shifted."""
     import keras
 
-    from convcli.datasets import scale_images as prepare_images
-    from convcli.trainingdata import ShuffledBatches
+    from convcli.datasets.idx import scale_images as prepare_images
+    from convcli.training.data import ShuffledBatches
 
     seen: list[tuple[int, bool]] = []
 
@@ -361,8 +361,8 @@ def test_bad_options_fail_before_keras_loads() -> None:
 def test_evaluate_confusion_matches_independent_count(cli, tmp_path) -> None:
     import keras
 
-    from convcli.datasets import load_dataset
-    from convcli.models import build_model
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.build import build_model
 
     keras.utils.set_random_seed(3)
     model = build_model("conv(4,3),pool(4),flatten,dense(10)")

@@ -1,8 +1,8 @@
 """convcli: a CNN lecture's ideas as a library and a command line.
 
-Images as matrices (:mod:`convcli.images`, :mod:`convcli.color`), kernels
-(:mod:`convcli.kernels`) applied through a single Keras Conv2D layer
-(:mod:`convcli.convolution`, :mod:`convcli.filtering`), and MNIST classifiers.
+Images as matrices (:mod:`convcli.imaging.images`, :mod:`convcli.imaging.color`), kernels
+(:mod:`convcli.filtering.kernels`) applied through a single Keras Conv2D layer
+(:mod:`convcli.filtering.convolution`, :mod:`convcli.filtering.pipeline`), and MNIST classifiers.
 Importing this package is cheap: Keras/TensorFlow load only when a function needs them.
 
 Example::
@@ -21,26 +21,26 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ConvcliError": "errors",
-    "read_image": "images",
-    "read_matrix": "images",
-    "read_input": "images",
-    "load_sample": "samples",
-    "write_array": "images",
-    "to_uint8": "images",
-    "to_gray": "color",
-    "channel_planes": "color",
+    "read_image": "imaging.images",
+    "read_matrix": "imaging.images",
+    "read_input": "imaging.images",
+    "load_sample": "imaging.samples",
+    "write_array": "imaging.images",
+    "to_uint8": "imaging.images",
+    "to_gray": "imaging.color",
+    "channel_planes": "imaging.color",
     "gray_file": "jobs",
     "channels_file": "jobs",
-    "Kernel": "kernels",
-    "load_kernel": "kernels",
-    "list_kernels": "kernels",
-    "parse_kernel": "kernels",
-    "parse_matrix_text": "textformat",
-    "format_matrix": "textformat",
-    "Convolver": "convolution",
-    "convolve": "convolution",
-    "output_size": "convolution",
-    "filter_images": "filtering",
+    "Kernel": "filtering.kernels",
+    "load_kernel": "filtering.kernels",
+    "list_kernels": "filtering.kernels",
+    "parse_kernel": "filtering.kernels",
+    "parse_matrix_text": "imaging.textformat",
+    "format_matrix": "imaging.textformat",
+    "Convolver": "filtering.convolution",
+    "convolve": "filtering.convolution",
+    "output_size": "filtering.convolution",
+    "filter_images": "filtering.pipeline",
 }
 
 

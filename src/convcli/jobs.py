@@ -1,8 +1,8 @@
 """File-to-file jobs: read inputs, call the array functions of the domain modules, write outputs.
 
 ``gray`` and ``channels`` (colour) and ``evaluate`` (a model on a dataset's test set, with its
-plots); the ``filter`` job is :mod:`convcli.filtering`, and what batches report is
-:mod:`convcli.records`. Every output is
+plots); the ``filter`` job is :mod:`convcli.filtering.pipeline`, and what batches report is
+:mod:`convcli.filtering.records`. Every output is
 checked before any work and written atomically; nothing is printed: each job returns (or
 reports) what it wrote, and the CLI renders it.
 """
@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .color import check_gray_method, gray_image, gray_pixels, to_gray
-from .decoding import Picture
 from .errors import input_error
+from .imaging.color import check_gray_method, gray_image, gray_pixels, to_gray
+from .imaging.decoding import Picture
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image as PILImage
 
-    from .datasets import Dataset
-    from .evaluation import EvalResult
+    from .datasets.idx import Dataset
+    from .prediction.evaluation import EvalResult
 
 
 @dataclass
@@ -59,7 +59,7 @@ def _gray_in_pillow(image: PILImage.Image, method: str, keep_alpha: bool) -> PIL
 
 def _gray_picture(picture: Picture, method: str, fmt: str, output: str, depth: int | None) -> np.ndarray:
     """Gray pixels of a decoded picture at the output's depth, alpha appended where kept."""
-    from .encoding import keep_or_flatten, output_depth, to_pixels
+    from .imaging.encoding import keep_or_flatten, output_depth, to_pixels
 
     bits = output_depth(output, fmt, picture.depth, depth)
     gray = gray_pixels(picture.colour, method, peak=picture.peak, depth=bits, source=picture.source)
@@ -85,9 +85,9 @@ def gray_file(
     RGB/RGBA/gray image files written as 8-bit images take the Pillow-only path (start-up
     matters for one image); everything else goes through numpy, with the same pixels.
     """
-    from .decoding import open_deep_or_image, picture_from_pil
-    from .encoding import ALPHA_FORMATS, output_depth, write_pixels
-    from .images import (
+    from .imaging.decoding import open_deep_or_image, picture_from_pil
+    from .imaging.encoding import ALPHA_FORMATS, output_depth, write_pixels
+    from .imaging.images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
         encode_pil,
@@ -147,9 +147,9 @@ def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, d
     ``<stem>-red-Reds.png`` (Reds colour map, as the lecture's notebook shows with
     ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
     """
-    from .color import CHANNEL_CMAPS, channel_planes, colormap_plane
-    from .encoding import output_depth, to_pixels, with_alpha
-    from .images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
+    from .imaging.color import CHANNEL_CMAPS, channel_planes, colormap_plane
+    from .imaging.encoding import output_depth, to_pixels, with_alpha
+    from .imaging.images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
     from .outputs import check_output_dir, write_bytes
 
     folder = check_output_dir(out_dir)
@@ -198,14 +198,14 @@ def evaluate_file(
 
     ``dataset``: by default the one the model was trained on (its stored metadata; MNIST for
     models that carry none); another one is used as asked, with a warning. ``data``: a folder
-    of pictures or an IDX set (see :func:`convcli.imagefolders.load_test_folder`); a model
+    of pictures or an IDX set (see :func:`convcli.datasets.folders.load_test_folder`); a model
     trained on a folder is by default evaluated on its run's own test split.
     """
-    from .datasets import load_dataset
-    from .evaluation import evaluate_arrays
-    from .modelmeta import class_names_for, dataset_for
-    from .models import load_model
+    from .datasets.idx import load_dataset
+    from .models.build import load_model
+    from .models.metadata import class_names_for, dataset_for
     from .outputs import check_output_dir
+    from .prediction.evaluation import evaluate_arrays
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_model(model_path)  # first: its errors say best what is wrong with the file
@@ -238,9 +238,9 @@ def _folder_test_set(
 ) -> tuple[Dataset, str] | None:
     """The test pictures of ``data``, or of the folder the model was trained on (named by its
     run record); None for a model of a built-in dataset evaluated on one."""
-    from .datasets import DATASETS
-    from .imagefolders import load_test_folder
-    from .modelmeta import read_meta
+    from .datasets.folders import load_test_folder
+    from .datasets.idx import DATASETS
+    from .models.metadata import read_meta
 
     meta = read_meta(model_path)
     if data is None and (not meta.stored or meta.dataset in DATASETS):
@@ -259,7 +259,7 @@ def recorded_data(model_path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """What the run record beside a model says about a folder it was trained on, or None."""
     import json
 
-    from .checkpoints import record_path_for
+    from .training.checkpoints import record_path_for
 
     try:
         record = json.loads(record_path_for(model_path).read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .color import colormap_plane, stretch
+from .imaging.color import colormap_plane, stretch
 from .outputs import atomic_path
 
 
@@ -255,7 +255,7 @@ def render_tiles(
 
 def save_tiles(maps: np.ndarray, path: str | os.PathLike[str], title: str, **kwargs: Any) -> GridLayout:
     """Render a tile grid and write it atomically as PNG; returns its layout."""
-    from .images import encode_image
+    from .imaging.images import encode_image
     from .outputs import write_bytes
 
     image, layout = render_tiles(maps, title, **kwargs)

@@ -16,7 +16,7 @@ from typing import Any
 import click
 import typer
 
-from ..records import BatchTally, FilterFailure, FilterRecord
+from ..filtering.records import BatchTally, FilterFailure, FilterRecord
 from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
 
 PROGRESS_MIN_INPUTS = 5
@@ -63,7 +63,7 @@ class BatchView:
         if self.json:
             print_json(record.as_json(with_values=record.output is None))
         elif record.output is None:
-            from ..textformat import format_matrix
+            from ..imaging.textformat import format_matrix
 
             echo(format_matrix(record.array))
         elif record.output == "-":

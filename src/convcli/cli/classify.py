@@ -127,7 +127,7 @@ def predict(
         convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
         convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
     """
-    from ..prediction import predict_files, predict_number_files
+    from ..prediction.predict import predict_files, predict_number_files
 
     if digits:
         if index is not None:

@@ -143,7 +143,7 @@ def check_png_stdout(output: str | None) -> None:
 def write_png_stdout(array: Any, png_level: int = 6) -> None:
     """Send an image to stdout as PNG bytes (``-o -``) at zlib level ``png_level``; refused when
     stdout is a terminal. ``array``: 8- or 16-bit pixels (float values are clipped to 0–255)."""
-    from ..images import encode_image, to_uint8
+    from ..imaging.images import encode_image, to_uint8
 
     check_png_stdout("-")
     pixels = array if array.dtype.name in ("uint8", "uint16") else to_uint8(array, "clip")

@@ -8,7 +8,7 @@ import click
 import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
-from ..images import DEFAULT_MAX_PIXELS
+from ..imaging.images import DEFAULT_MAX_PIXELS
 from .batch import BatchView
 from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, single_source, table, write_png_stdout
 from .options import (
@@ -114,7 +114,7 @@ def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
     """List the named kernels (name, size, description); ``--help`` is the group's (above)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..kernels import list_kernels
+    from ..filtering.kernels import list_kernels
 
     kernels = list_kernels()
     if json_:
@@ -139,7 +139,7 @@ def kernels_show(
     \b
         convcli kernels show edges
     """
-    from ..kernels import load_kernel
+    from ..filtering.kernels import load_kernel
 
     kernel = load_kernel(name)
     if json_:
@@ -259,7 +259,7 @@ def filter_(
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
         find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
     """
-    from ..filtering import filter_images
+    from ..filtering.pipeline import filter_images
 
     sources = list(inputs or [])
     if sample:

@@ -36,7 +36,7 @@ def feature_maps_cmd(
         convcli feature-maps lecture-cnn.keras --index 0 -o maps.png
         convcli feature-maps cnn.keras my-digit.png --layer conv2d -o conv1.png
     """
-    from ..inspection import feature_maps_file
+    from ..models.inspection import feature_maps_file
 
     written = feature_maps_file(
         model, output, image=image, index=index, layer=layer, dataset=dataset, data_dir=data_dir
@@ -91,7 +91,7 @@ def weights(
         convcli weights cnn.keras --format txt --layer conv2d --filter 3 > k3.txt
         convcli filter --sample camera --gray -k k3.txt -o what-filter-3-sees.png
     """
-    from ..inspection import weights_file
+    from ..models.inspection import weights_file
 
     kernels, paths, texts = weights_file(model, output, layer=layer, fmt=fmt, filter_index=filter_index)
     if json_:

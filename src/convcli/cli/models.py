@@ -54,10 +54,10 @@ def summary(
         convcli summary cnn --input 64x48x3                          # the same preset on colour photos
         convcli summary cnn.keras --json
     """
-    from ..models import model_from_argument, parse_input_shape
+    from ..models.build import model_from_argument, parse_input_shape
 
     shape = parse_input_shape(input_shape) if input_shape is not None else None
-    from ..summary import describe_model
+    from ..models.summary import describe_model
 
     keras_model = model_from_argument(model, layers, shape)
     rows = describe_model(keras_model)
@@ -167,9 +167,9 @@ def train(
         convcli train cnn --data leaves/ --image-size 64 --flip -o leaves.keras
         convcli train --resume cnn.ckpt.keras
     """
-    from ..imagefolders import parse_image_size
-    from ..training import TrainConfig, interrupted_error
-    from ..training import train as run_training
+    from ..datasets.folders import parse_image_size
+    from ..training.run import TrainConfig, interrupted_error
+    from ..training.run import train as run_training
 
     options = {
         "epochs": epochs,
@@ -221,7 +221,7 @@ def train(
 
 def _render_trained(result: Any, plot: bool, json_: bool) -> None:
     """A finished run: its record as JSON, or the test accuracy and where the files went."""
-    from ..objective import loss_key
+    from ..training.objective import loss_key
 
     if plot:
         from ..plots import plot_history
@@ -245,8 +245,8 @@ def _resume_changes(
     here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
     from click.core import ParameterSource
 
-    from ..checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
-    from ..layerspec import read_spec_argument
+    from ..models.layerspec import read_spec_argument
+    from ..training.checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
 
     stored = read_checkpoint_state(checkpoint).get("config", {})
     typed = {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}

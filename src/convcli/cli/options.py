@@ -13,9 +13,9 @@ from typing import Annotated
 import click
 import typer
 
-from ..color import GRAY_METHODS
-from ..datasets import DATASETS
-from ..encoding import OUTPUT_FORMATS
+from ..datasets.idx import DATASETS
+from ..imaging.color import GRAY_METHODS
+from ..imaging.encoding import OUTPUT_FORMATS
 
 PADDINGS = ("valid", "same")
 """convolution.PADDINGS."""
@@ -40,21 +40,21 @@ WEIGHT_FORMATS = ("png", "txt")
 
 def complete_kernels(incomplete: str) -> list[str]:
     """Named kernels starting with what was typed (files complete by the shell itself)."""
-    from ..kernels import named_kernel_files
+    from ..filtering.kernels import named_kernel_files
 
     return [name for name in named_kernel_files() if name.startswith(incomplete)]
 
 
 def complete_samples(incomplete: str) -> list[str]:
     """skimage's bundled sample images starting with what was typed."""
-    from ..samples import SAMPLES
+    from ..imaging.samples import SAMPLES
 
     return [name for name in SAMPLES if name.startswith(incomplete)]
 
 
 def complete_presets(incomplete: str) -> list[str]:
     """Model presets starting with what was typed."""
-    from ..presets import PRESETS
+    from ..models.presets import PRESETS
 
     return [name for name in PRESETS if name.startswith(incomplete)]
 

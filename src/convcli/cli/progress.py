@@ -11,7 +11,7 @@ import time
 from typing import Any, TextIO
 
 from ..backend import keras as _keras
-from ..objective import label_smoothing_of, loss_key
+from ..training.objective import label_smoothing_of, loss_key
 
 keras = _keras()
 

@@ -14,6 +14,15 @@ Example::
 
 from __future__ import annotations
 
-from .probe import Explainer, class_names_for
+from typing import Any
 
 __all__ = ["Explainer", "class_names_for"]
+
+
+def __getattr__(name: str) -> Any:
+    """``Explainer`` and ``class_names_for`` from :mod:`.probe`, imported on first use (lazy package)."""
+    if name in __all__:
+        from . import probe
+
+        return getattr(probe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
-from ..inspection import MAP_LAYERS, conv_kernels
-from ..models import load_model
-from ..summary import describe_model
+from ..models.build import load_model
+from ..models.inspection import MAP_LAYERS, conv_kernels
+from ..models.summary import describe_model
 from .arithmetic import activate, check_position, conv_unit, pool_unit
 
 MAX_IMAGE_PIXELS = 40_000_000
@@ -43,7 +43,7 @@ def class_names_for(model: Any, model_path: str | os.PathLike[str] | None = None
 
 
 def _metadata_names(model_path: str | os.PathLike[str] | None) -> list[str] | None:
-    from ..modelmeta import read_meta
+    from ..models.metadata import read_meta
 
     if model_path is None:
         return None
@@ -52,8 +52,8 @@ def _metadata_names(model_path: str | os.PathLike[str] | None) -> list[str] | No
 
 
 def _record_names(model_path: str | os.PathLike[str] | None) -> list[str] | None:
-    from ..datasets import CLASS_NAMES
-    from ..training import record_path_for
+    from ..datasets.idx import CLASS_NAMES
+    from ..training.run import record_path_for
 
     if model_path is None:
         return None
@@ -126,7 +126,7 @@ class Explainer:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Explainer:
         """Load a ``.keras`` file in safe mode and prepare it."""
-        from ..modelmeta import read_meta
+        from ..models.metadata import read_meta
 
         model = load_model(path)
         preparation = read_meta(path).preparation
@@ -183,7 +183,7 @@ class Explainer:
     def _prepare_image(self, image: bytes | str) -> np.ndarray:
         from PIL import Image
 
-        from ..prediction import prepare_picture
+        from ..prediction.predict import prepare_picture
 
         if isinstance(image, str):
             try:

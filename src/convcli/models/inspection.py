@@ -1,0 +1,201 @@
+"""Looking inside a model: the activation maps of its conv and pooling layers for one image,
+and the learned kernels of its Conv2D layers (as pictures, or as kernel files)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import input_error
+from ..outputs import check_output_dir, check_output_path
+
+MAP_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
+
+
+@dataclass
+class LayerMaps:
+    """A layer's activation maps for one image: (H, W, N)."""
+
+    name: str
+    type: str
+    maps: np.ndarray
+
+
+@dataclass
+class LayerKernels:
+    """A Conv2D layer's weights (KH, KW, C, N) and biases (N,)."""
+
+    name: str
+    weights: np.ndarray
+    bias: np.ndarray
+
+
+def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[Any]:
+    """The layers of the given kinds, or the one named (listing the valid names if absent)."""
+    candidates = [layer for layer in model.layers if type(layer).__name__ in kinds]
+    if name is None:
+        if not candidates:
+            raise input_error(f"the model has no {' or '.join(kinds)} layer")
+        return candidates
+    for layer in candidates:
+        if layer.name == name:
+            return [layer]
+    names = ", ".join(layer.name for layer in candidates) or "none"
+    raise input_error(f"no layer named {name!r} of kind {'/'.join(kinds)}; the model has: {names}")
+
+
+def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
+    """Run one uint8 image (a 28×28 digit, or an (H, W, C) picture) through ``model``; return
+    each selected layer's maps."""
+    from ..backend import keras
+    from ..datasets.idx import scale_images as prepare_images
+    from .build import check_image_model
+
+    shape = check_image_model(model)
+    layers = select_layers(model, layer, MAP_LAYERS)
+    k = keras()
+    probe = k.Model(inputs=model.inputs, outputs=[lay.output for lay in layers])
+    outputs = probe.predict(prepare_images(np.asarray(digit)[None], shape), verbose=0)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [
+        LayerMaps(lay.name, type(lay).__name__, np.asarray(out[0], dtype=np.float32))
+        for lay, out in zip(layers, outputs)
+    ]
+
+
+def conv_kernels(model: Any, layer: str | None = None) -> list[LayerKernels]:
+    """The weights and biases of each selected Conv2D layer."""
+    result = []
+    for lay in select_layers(model, layer, ("Conv2D",)):
+        weights = lay.get_weights()
+        bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[-1], np.float32)
+        result.append(LayerKernels(lay.name, np.asarray(weights[0]), np.asarray(bias)))
+    return result
+
+
+def output_paths(output: str | os.PathLike[str], names: list[str]) -> list[Path]:
+    """One path per layer: ``output`` itself for one layer, ``STEM-<layer>.png`` for several."""
+    out = Path(output)
+    if len(names) == 1:
+        return [out]
+    return [out.with_name(f"{out.stem}-{n}{out.suffix}") for n in names]
+
+
+def feature_maps_file(
+    model_path: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    image: str | None = None,
+    index: int | None = None,
+    layer: str | None = None,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+) -> list[tuple[LayerMaps, Path, Any]]:
+    """Write a labelled grid of activation maps per layer; returns (maps, path, layout) each.
+
+    ``index``: a test image of ``dataset`` (default: the one the model was trained on), its
+    class named in each grid's title; ``image``: prepared as the model's metadata says."""
+    from ..plots import save_tiles
+    from ..prediction.predict import dataset_test_item, model_input
+    from .build import load_model
+    from .metadata import dataset_for
+
+    check_output_path(output, inputs=(image,) if image else ())
+    if Path(str(output)).suffix.lower() != ".png":
+        raise input_error(f"{output}: the grid is written as PNG; use a .png name")
+    if (image is None) == (index is None):
+        raise input_error("give an IMAGE or --index N (one of them)")
+    model = load_model(model_path)
+    if index is not None:
+        meta, dataset = dataset_for(model_path, dataset)
+        if meta.preparation == "resize":
+            raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give an IMAGE, not an index")
+        digit, label = dataset_test_item(index, dataset, data_dir)
+        what = f"{dataset} test image {index} ({label})"
+    else:
+        digit, what = model_input(model_path, str(image)), Path(str(image)).name
+    layers = feature_maps(model, digit, layer)
+    written = []
+    for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):
+        title = f"{maps.name} ({maps.type}) on {what}"
+        layout = save_tiles(maps.maps, path, title)
+        written.append((maps, path, layout))
+    return written
+
+
+def weights_file(
+    model_path: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None,
+    *,
+    layer: str | None = None,
+    fmt: str = "png",
+    filter_index: int | None = None,
+) -> tuple[list[LayerKernels], list[Path], list[str]]:
+    """Kernels of Conv2D layers: a PNG grid per layer, or kernel-file text per filter.
+
+    Returns (kernels, PNG paths written, text blocks). With ``fmt`` ``txt`` and an output
+    folder, each filter is written as ``<layer>-<i>.txt`` (a kernel file ``convcli filter`` reads).
+    """
+    from ..imaging.textformat import format_matrix
+    from ..plots import save_tiles
+    from .build import load_model
+    from .metadata import read_meta
+
+    if fmt not in ("png", "txt"):
+        raise input_error(f"unknown --format {fmt!r}: use png or txt")
+    if fmt == "png":
+        if filter_index is not None:
+            raise input_error(f"{model_path}: filter {filter_index} is for txt output; a PNG grid shows every filter")
+        if output is None:
+            raise input_error("a PNG grid needs -o GRID.png")
+        check_output_path(output)
+    elif output is not None:
+        check_output_dir(output)
+    model = load_model(model_path)
+    meta = read_meta(model_path)
+    trained = f" (trained on {meta.dataset})" if meta.stored else ""
+    kernels = conv_kernels(model, layer)
+    paths: list[Path] = []
+    texts: list[str] = []
+    if fmt == "png":
+        for lk, path in zip(kernels, output_paths(output, [lk.name for lk in kernels])):
+            kh, kw, c, n = lk.weights.shape
+            tiles = lk.weights.transpose(0, 1, 3, 2).reshape(kh, kw, n * c)  # filter-major
+            titles = [f"f{f}" if c == 1 else f"f{f}c{ch}" for f in range(n) for ch in range(c)]
+            save_tiles(
+                tiles,
+                path,
+                f"{lk.name}: {n} kernels of {kh}×{kw}×{c}",
+                signed=True,
+                tile_titles=titles,
+                columns=c if 1 < c <= 32 else None,
+            )
+            paths.append(path)
+        return kernels, paths, texts
+    for lk in kernels:
+        n = lk.weights.shape[-1]
+        indices = range(n) if filter_index is None else [filter_index]
+        if filter_index is not None and not 0 <= filter_index < n:
+            raise input_error(f"--filter {filter_index} is out of range: {lk.name} has {n} filters")
+        for i in indices:
+            w = lk.weights[:, :, :, i]
+            w = w[:, :, 0] if w.shape[2] == 1 else w
+            text = format_matrix(
+                w,
+                name=f"{lk.name}-{i}",
+                description=f"filter {i} of layer {lk.name} in {Path(model_path).name}{trained}",
+                bias=float(lk.bias[i]),
+            )
+            texts.append(text)
+            if output is not None:
+                from ..outputs import write_text
+
+                path = Path(output) / f"{lk.name}-{i}.txt"
+                write_text(path, text)
+                paths.append(path)
+    return kernels, paths, texts

@@ -1,0 +1,329 @@
+"""The compact layer-spec language: parse a spec, check each layer, explain errors by position.
+
+A spec is a comma-separated list of layers for 28×28×1 inputs, e.g.
+``conv(32,3),pool(2),conv(16,3),pool(2),flatten,dense(10)``. Layers:
+
+=========  ======================  ==========================================================
+layer      also written            arguments
+=========  ======================  ==========================================================
+conv       Conv2D                  conv(filters, kernel, strides=1, padding=valid, activation=relu)
+pool       MaxPooling2D, maxpool   pool(size=2, strides=size, padding=valid): max pooling
+avgpool    AveragePooling2D        avgpool(size=2, strides=size, padding=valid)
+gap        GlobalAveragePooling2D  global average pooling (one value per channel)
+flatten    Flatten                 flatten to a vector
+dense      Dense                   dense(units, activation=relu); the last dense defaults to softmax
+dropout    Dropout                 dropout(rate)
+batchnorm  BatchNormalization      batch normalisation
+=========  ======================  ==========================================================
+
+Names are read in any letter case, ``_`` ignored (Keras's default layer names such as
+``max_pooling2d`` work too). Layers are separated by commas; every layer takes ``name=``.
+Nothing here imports Keras: a spec is checked before any model is built (shapes:
+:mod:`convcli.models.speccheck`). (Written by hand: no library parses this small notation.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConvcliError, input_error
+from ..filtering.convolution import PADDINGS
+from ..suggest import did_you_mean
+
+LAYER_ACTIVATIONS = (
+    "relu",
+    "linear",
+    "tanh",
+    "sigmoid",
+    "softmax",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "softplus",
+    "leaky_relu",
+    "relu6",
+    "hard_sigmoid",
+)
+"""The Keras activations a spec's ``conv`` and ``dense`` layers accept."""
+
+LAYER_KINDS = ("conv", "pool", "avgpool", "gap", "flatten", "dense", "dropout", "batchnorm")
+KERAS_NAMES = {
+    "Conv2D": "conv",
+    "MaxPooling2D": "pool",
+    "AveragePooling2D": "avgpool",
+    "GlobalAveragePooling2D": "gap",
+    "Flatten": "flatten",
+    "Dense": "dense",
+    "Dropout": "dropout",
+    "BatchNormalization": "batchnorm",
+}
+"""Keras's class names, accepted as aliases of the spec's layers (any letter case)."""
+OTHER_ALIASES = {
+    "maxpool": "pool",
+    "avgpool2d": "avgpool",
+    "globalavgpool": "gap",
+    "bn": "batchnorm",
+}
+"""Short names people write for the same layers (any letter case; ``_`` ignored)."""
+_ALIASES = {
+    **{name.lower(): kind for name, kind in KERAS_NAMES.items()},
+    **{name.lower(): kind for name, kind in OTHER_ALIASES.items()},
+    "maxpool2d": "pool",
+    "maxpooling": "pool",
+    "linear": "dense",
+}
+_TOKEN = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
+
+_SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # kind: (positional names, allowed keyword names)
+    "conv": (("filters", "kernel"), ("filters", "kernel", "strides", "padding", "activation", "name")),
+    "pool": (("size",), ("size", "strides", "padding", "name")),
+    "avgpool": (("size",), ("size", "strides", "padding", "name")),
+    "gap": ((), ("name",)),
+    "flatten": ((), ("name",)),
+    "dense": (("units",), ("units", "activation", "name")),
+    "dropout": (("rate",), ("rate", "name")),
+    "batchnorm": ((), ("name", "momentum")),
+}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parsed layer of a spec, remembering where it was written (for error messages)."""
+
+    kind: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    token: str = ""
+    index: int = 0
+    column: int = 0
+
+
+def spec_error(spec: LayerSpec, message: str) -> ConvcliError:
+    """An input error that names the layer, its text and its column."""
+    return input_error(
+        f"layer spec, layer {spec.index + 1} {spec.token.strip()!r} (column {spec.column + 1}): {message}"
+    )
+
+
+def _split_top_level(text: str) -> list[tuple[str, int]]:
+    """Split on commas outside parentheses, keeping each piece's start column."""
+    pieces: list[tuple[str, int]] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+            if depth > 1:
+                raise input_error(f"layer spec: nested parentheses at column {i + 1}")
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise input_error(f"layer spec: unmatched ')' at column {i + 1}")
+        elif ch == "," and depth == 0:
+            pieces.append((text[start:i], start))
+            start = i + 1
+    if depth:
+        raise input_error("layer spec: unclosed '(' (the spec ends inside a layer's arguments)")
+    pieces.append((text[start:], start))
+    return pieces
+
+
+def _missing_commas(text: str) -> list[int]:
+    """Where layers follow each other with only spaces between them (outside parentheses):
+    the index of each such gap's first space."""
+    gaps: list[int] = []
+    depth, previous, gap = 0, "", -1
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if depth == 0 and gap < 0:
+                gap = i
+            continue
+        if depth == 0 and gap >= 0 and (ch.isalpha() or ch == "_") and (previous == ")" or previous.isalnum()):
+            gaps.append(gap)
+        depth += (ch == "(") - (ch == ")")
+        previous, gap = ch, -1
+    return gaps
+
+
+def _check_commas(text: str) -> None:
+    """Layers written with spaces instead of commas: say so, with the spec as it should read."""
+    gaps = _missing_commas(text)
+    if not gaps:
+        return
+    pieces = [text[start:end].strip() for start, end in zip([0, *gaps], [*gaps, len(text)])]
+    raise input_error(
+        f"layer spec: layers are separated by commas, found only spaces at column {gaps[0] + 1}; "
+        f"write {','.join(pieces)!r}"
+    )
+
+
+def _value(raw: str) -> Any:
+    raw = raw.strip()
+    if re.fullmatch(r"[+-]?\d+", raw):
+        return int(raw)
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
+
+
+def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """The positional and keyword arguments written between a layer's parentheses."""
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    if body is None or not body.strip():
+        return args, kwargs
+    for part in body.split(","):
+        if not part.strip():
+            raise spec_error(probe, "empty argument")
+        if "=" in part:
+            key, _, val = part.partition("=")
+            key = key.strip().lower()
+            if not _NAME.match(key):
+                raise spec_error(probe, f"bad argument name {key!r}")
+            if key in kwargs:
+                raise spec_error(probe, f"argument {key!r} given twice")
+            kwargs[key] = _value(val)
+        else:
+            if kwargs:
+                raise spec_error(probe, "positional argument after a keyword argument")
+            args.append(_value(part))
+    return args, kwargs
+
+
+def layer_kind(name: str) -> str | None:
+    """The spec's layer kind for a written name (``pool``, ``MaxPooling2D``, ``max_pooling2d``,
+    ``maxpool``…), or None when it names no layer."""
+    for key in (name.lower(), name.lower().replace("_", "")):
+        if key in LAYER_KINDS or key in _ALIASES:
+            return _ALIASES.get(key, key)
+    return None
+
+
+def _suggestion(name: str) -> str:
+    """A close layer name, spelled as written in the docs: the spec's own lowercase name
+    (``flatten``, ``pool``) for a lowercase typo, the Keras name (``MaxPooling2D``) for a
+    capitalised one."""
+    own = (*LAYER_KINDS, *OTHER_ALIASES)
+    spellings: dict[str, str] = {}
+    for spelt in (*KERAS_NAMES, *own) if name != name.lower() else (*own, *KERAS_NAMES):
+        spellings.setdefault(spelt.lower(), spelt)
+    hint = did_you_mean(name.lower().replace("_", ""), spellings)
+    for lower, spelt in spellings.items():
+        hint = hint.replace(f"'{lower}'", f"'{spelt}'")
+    return hint
+
+
+def _parse_layer(piece: str, index: int, column: int) -> LayerSpec:
+    lead = len(piece) - len(piece.lstrip())
+    token = piece.strip()
+    probe = LayerSpec("?", token=token or "(empty)", index=index, column=column + lead)
+    if not token:
+        raise spec_error(probe, "empty layer (two commas in a row, or a trailing comma?)")
+    match = _TOKEN.match(token)
+    if not match:
+        raise spec_error(probe, "expected NAME or NAME(args), e.g. conv(32,3)")
+    kind = layer_kind(match.group(1))
+    if kind is None:
+        raise spec_error(
+            probe,
+            f"unknown layer {match.group(1)!r}{_suggestion(match.group(1))}; layers: {', '.join(LAYER_KINDS)} "
+            f"(or Keras's names: {', '.join(KERAS_NAMES)})",
+        )
+    args, kwargs = _arguments(probe, match.group(2))
+    spec = LayerSpec(kind, tuple(args), kwargs, token, index, column + lead)
+    _check_layer(spec)
+    return spec
+
+
+def parse_spec(text: str) -> list[LayerSpec]:
+    """Parse a layer spec into :class:`LayerSpec` items; errors point at the offending layer."""
+    if not text or not text.strip():
+        raise input_error("layer spec is empty: give layers such as 'flatten,dense(10)'")
+    if len(text) > 100_000:
+        raise input_error("layer spec is too long (over 100,000 characters)")
+    _check_commas(text)
+    return [_parse_layer(piece, index, column) for index, (piece, column) in enumerate(_split_top_level(text))]
+
+
+def _int(spec: LayerSpec, value: Any, what: str, low: int = 1, high: int = 1 << 20) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise spec_error(spec, f"{what} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise spec_error(spec, f"{what} must be between {low} and {high:,}, got {value}")
+    return value
+
+
+def _fraction(spec: LayerSpec, value: Any, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise spec_error(spec, f"{what} must be a number in [0, 1), got {value!r}")
+
+
+def bind_arguments(spec: LayerSpec) -> dict[str, Any]:
+    """The layer's arguments by name (positional ones named by the layer's signature)."""
+    positional, allowed = _SIGNATURES[spec.kind]
+    if len(spec.args) > len(positional):
+        raise spec_error(spec, f"{spec.kind} takes at most {len(positional)} positional argument(s)")
+    bound = dict(zip(positional, spec.args))
+    for key, value in spec.kwargs.items():
+        if key not in allowed:
+            raise spec_error(spec, f"{spec.kind} has no argument {key!r} (it takes {', '.join(allowed)})")
+        if key in bound:
+            raise spec_error(spec, f"argument {key!r} given twice")
+        bound[key] = value
+    return bound
+
+
+def _check_layer(spec: LayerSpec) -> None:
+    """Validate one layer's arguments (types and ranges) without building anything."""
+    bound = bind_arguments(spec)
+    if "name" in bound and (not isinstance(bound["name"], str) or not _NAME.match(bound["name"])):
+        raise spec_error(spec, f"name must be letters, digits, '_' or '-', got {bound['name']!r}")
+    if "activation" in bound and bound["activation"] not in LAYER_ACTIVATIONS:
+        activation = str(bound["activation"])
+        raise spec_error(spec, f"unknown activation {activation!r}{did_you_mean(activation, LAYER_ACTIVATIONS)}")
+    if "padding" in bound and bound["padding"] not in PADDINGS:
+        raise spec_error(spec, f"padding must be valid or same, got {bound['padding']!r}")
+    if spec.kind == "conv":
+        if "filters" not in bound or "kernel" not in bound:
+            raise spec_error(spec, "conv needs filters and kernel size, e.g. conv(32,3)")
+        _int(spec, bound["filters"], "filters", 1, 4096)
+        _int(spec, bound["kernel"], "kernel size", 1, 28)
+        _int(spec, bound.get("strides", 1), "strides", 1, 28)
+    elif spec.kind in ("pool", "avgpool"):
+        _int(spec, bound.get("size", 2), "pool size", 1, 28)
+        _int(spec, bound.get("strides", bound.get("size", 2)), "strides", 1, 28)
+    elif spec.kind == "dense":
+        if "units" not in bound:
+            raise spec_error(spec, "dense needs a number of units, e.g. dense(10)")
+        _int(spec, bound["units"], "units", 1, 1 << 16)
+    elif spec.kind == "dropout":
+        _fraction(spec, bound.get("rate"), "dropout rate")
+    elif spec.kind == "batchnorm" and "momentum" in bound:
+        _fraction(spec, bound["momentum"], "momentum")
+
+
+def read_spec_argument(value: str) -> str:
+    """Resolve a spec argument: ``@FILE`` reads the spec from a file (``#`` comments allowed)."""
+    if not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise input_error(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise input_error(f"{path}: cannot read spec file ({exc})") from None
+    lines = [line.split("#", 1)[0] for line in text.splitlines()]
+    joined = " ".join(line.strip() for line in lines if line.strip())
+    # A file may list one layer per line, with or without trailing commas.
+    joined = re.sub(r"\)\s+(?=[A-Za-z_])", "),", joined)
+    joined = re.sub(r"(?<=[A-Za-z_0-9])\s+(?=[A-Za-z_])", ",", joined)
+    return joined

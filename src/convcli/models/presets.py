@@ -1,0 +1,105 @@
+"""The named models and their training defaults, defined once.
+
+:class:`Hyperparameters` is the one definition of the training defaults: each :class:`Preset`
+tunes some of them, :class:`convcli.training.config.TrainConfig` inherits them, and the run record
+lists them by the same names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..errors import input_error
+from ..suggest import did_you_mean
+from .layerspec import parse_spec, read_spec_argument
+
+
+@dataclass(kw_only=True)
+class Hyperparameters:
+    """The training settings a preset may tune; these defaults apply to any other spec."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    augment: bool = False
+    label_smoothing: float = 0.0
+    validation_split: float = 0.1
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named architecture (as a spec) and the training defaults tuned for it."""
+
+    name: str
+    spec: str
+    description: str
+    training: Hyperparameters = field(default_factory=Hyperparameters)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "softmax",
+            "flatten,dense(10)",
+            "A softmax layer alone (the lecture's first exercise, about 92%)",
+        ),
+        Preset(
+            "mlp",
+            "flatten,dense(512),dropout(0.2),dense(512),dropout(0.2),dense(10)",
+            "Two hidden layers of 512 with dropout (97–98% in the lecture; 98%+ here)",
+            Hyperparameters(epochs=12, schedule="cosine"),
+        ),
+        Preset(
+            "cnn",
+            "conv(16,5),pool(2),conv(32,5),pool(2),flatten,dense(128),dropout(0.3),dense(10)",
+            "Recommended: two 5×5 conv blocks (16, 32), dense 128, dropout; cosine schedule, shifts",
+            Hyperparameters(epochs=12, learning_rate=3e-3, schedule="cosine", augment=True, label_smoothing=0.1),
+        ),
+        Preset(
+            "lecture-cnn",
+            "conv(32,3),pool(2,name=max_pool_1),conv(16,3),pool(2,name=max_pool_2),flatten,dense(10)",
+            "The lecture's final network: conv 32, pool, conv 16, pool, dense 10 (8,954 params)",
+        ),
+        Preset(
+            "slide-conv64",
+            "conv(64,3),flatten,dense(10)",
+            "Lecture slide: Conv2D(64) + Flatten + Dense(10) (433,290 params)",
+        ),
+        Preset(
+            "slide-conv64-tanh",
+            "conv(64,3),flatten,dense(15,activation=tanh),dense(10)",
+            "Lecture slide: a hidden Dense(15, tanh) after the conv (649,775 params)",
+        ),
+        Preset(
+            "slide-conv64-pool",
+            "conv(64,3),pool(2),flatten,dense(15,activation=tanh),dense(10)",
+            "Lecture slide: MaxPooling2D cuts the dense inputs by 75% (163,055 params)",
+        ),
+    ]
+}
+
+
+def resolve_architecture(preset: str | None, layers: str | None) -> tuple[str, str | None]:
+    """Return (spec, preset name or None) from a preset name or a layer spec (``@FILE`` allowed)."""
+    if preset and layers:
+        raise input_error("give a preset or a layer spec, not both")
+    if layers:
+        return read_spec_argument(layers), None
+    if not preset:
+        raise input_error(f"give a preset ({', '.join(PRESETS)}) or a layer spec")
+    if preset not in PRESETS:
+        raise input_error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; presets: {', '.join(PRESETS)}")
+    return PRESETS[preset].spec, preset
+
+
+def fit_output(spec: str, num_classes: int) -> str:
+    """A preset's spec for ``num_classes`` classes: its last ``dense(10)`` gets that many units
+    (a spec of one's own is left as written: it must end in ``dense(N)`` for N classes)."""
+    last = parse_spec(spec)[-1]
+    if last.kind != "dense" or not last.args or last.args[0] == num_classes:
+        return spec
+    token = re.sub(r"\(\s*\d+", f"({num_classes}", last.token, count=1)
+    return spec[: last.column] + token + spec[last.column + len(last.token) :]

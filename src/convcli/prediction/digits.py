@@ -1,0 +1,231 @@
+"""Finding the ink of digits in a photo or scan: which pixels are writing, and which marks are digits.
+
+A photo of a digit on paper has everything MNIST's digits lack: camera noise, uneven light, tinted
+paper, ruled lines, JPEG artefacts, and a digit that fills only a corner of the picture. This
+module turns such a picture into an *ink map* (how much darker than the paper around it each
+pixel is), thresholds it, and picks the connected ink components that make up one digit
+(:func:`digit_ink`) or each digit of a number written on one line (:func:`number_inks`). The
+scikit-image pieces: ``filters.median``, ``transform.rescale``, ``filters.threshold_otsu`` and
+``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the paper's brightness is a
+robust polynomial fit (:func:`paper_brightness`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import input_error
+
+MEDIAN_SIDE = 64
+"""Pictures at least this large (short side), or noisy ones, get a 3×3 median filter (camera
+noise, JPEG speckle, dust) before anything else; smaller clean ones might lose a 1-px stroke."""
+WORK_SIDE = 1024
+"""Pictures whose long side is larger are shrunk to this first: a 20×20 digit needs no more."""
+BACKGROUND_SIDE = 64
+"""The paper's brightness is estimated on a copy this large (long side): lighting is smooth."""
+NOISE_FACTOR = 6.0
+"""A stroke must stand out from the paper by this many noise standard deviations…"""
+MIN_CONTRAST = 24.0
+"""…and by at least this many gray levels (of 255); otherwise the picture holds no digit."""
+MIN_HEIGHT = 0.03
+"""A digit is at least this fraction of the picture's short side tall: smaller marks are specks."""
+SUPPORT = 0.25
+"""Pixels with at least this fraction of the stroke's ink, touching a stroke, belong to the digit."""
+
+
+@dataclass
+class InkMap:
+    """A picture's ink (gray levels darker than the local paper), its noise, and its ink components.
+
+    ``labels`` numbers the connected components of the thresholded ink; ``regions`` are those that
+    may be writing (lines across the sheet and specks left out), as ``skimage.measure.regionprops``.
+    """
+
+    ink: np.ndarray
+    sigma: float
+    labels: np.ndarray
+    regions: list[Any]
+    high: float
+    scale: float = 1.0
+    """Working-picture pixels per pixel of the original (below 1 when a large picture was shrunk)."""
+
+
+def ink_map(image: np.ndarray) -> InkMap:
+    """Ink of a gray picture, dark-on-light or light-on-dark, with lighting and noise removed.
+
+    Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter (photos, or noisy small pictures);
+    polarity from the median against the mid-range (the paper is the majority); ink = the paper's
+    brightness (:func:`paper_brightness`) − picture; the noise σ from the pixels brighter than the
+    paper fit (ink is only ever darker); Otsu's threshold among the pixels above 3 σ, at least
+    :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, ruled lines
+    left out.
+    """
+    from skimage import filters, measure, transform
+
+    gray = np.asarray(image, dtype=np.float64)
+    scale = min(1.0, WORK_SIDE / max(gray.shape))
+    if scale < 1:
+        gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
+    if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
+        gray = filters.median(gray, footprint=np.ones((3, 3)))
+    lo, hi = float(gray.min()), float(gray.max())
+    if float(np.median(gray)) < (lo + hi) / 2:  # light ink on dark paper: work on the negative
+        gray = 255.0 - gray
+    paper = paper_brightness(gray)
+    residual = paper - gray
+    brighter = -residual[residual < 0]  # the paper's noise alone: ink is only ever darker
+    sigma = float(1.4826 * np.median(brighter)) if brighter.size else 0.0
+    ink = np.clip(residual, 0, None)
+    standing_out = ink[ink > 3 * sigma]  # Otsu between strokes and faint marks, not the paper's noise
+    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
+    high = max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2)
+    mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
+    labels = measure.label(mask, connectivity=2)
+    regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
+    return InkMap(ink, sigma, labels, regions, float(high), scale)
+
+
+def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
+    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper.
+
+    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
+    so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
+    a bold digit covers a third of the picture), and the later ones to every pixel no more than
+    3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
+    paper: a cubic would bend into their strokes. Lighting across a sheet (a gradient, a vignette,
+    their product) is smooth; a morphological closing or a large median overestimates it at the
+    picture's edges by the slope times the window. scikit-image has no robust surface fit, hence
+    these few lines of numpy.
+    """
+    from skimage import transform
+
+    scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
+    small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
+    powers = _POWERS if min(small.shape) >= 16 else _POWERS[:1]
+    basis = _basis(small.shape, powers)
+    values = small.ravel()
+    tolerance = 3 * max(_noise(small), 1.0)
+    keep = np.ones(values.size, dtype=bool)
+    for step in range(rounds):
+        chosen = basis[keep]  # normal equations: a 10×10 solve, faster than lstsq's SVD
+        coef = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(basis.shape[1]), chosen.T @ values[keep])
+        residual = values - basis @ coef
+        keep = residual >= 0 if step < rounds // 2 else residual > -tolerance
+    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
+    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+
+
+_POWERS = [(i, j) for i in range(4) for j in range(4 - i)]
+"""The exponents of the ten monomials x^i y^j with i + j ≤ 3 (the constant first)."""
+
+
+def _basis(shape: tuple[int, int], powers: list[tuple[int, int]]) -> np.ndarray:
+    """The monomials x^i y^j on a grid spanning [-1, 1]², one row per pixel."""
+    y, x = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
+    x, y = x.ravel(), y.ravel()
+    return np.stack([x**i * y**j for i, j in powers], axis=1)
+
+
+def _noise(values: np.ndarray) -> float:
+    """Robust noise σ of a picture: the median absolute deviation of its horizontal differences / √2."""
+    diff = np.diff(values, axis=1)
+    return float(1.4826 * np.median(np.abs(diff - np.median(diff))) / np.sqrt(2)) if diff.size else 0.0
+
+
+def _is_ruled_line(region: Any, shape: tuple[int, int]) -> bool:
+    """A long thin mark across much of the sheet: a ruled line or the paper's edge, not writing."""
+    top, left, bottom, right = region.bbox
+    height, width = bottom - top, right - left
+    return width >= 0.5 * shape[1] and height <= 0.2 * width
+
+
+def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """The ink of the one digit in a picture, 0–1 (1 = a full stroke), zero elsewhere.
+
+    The digit is the component with the most ink among those tall enough to be one, together with
+    the parts of a broken stroke: components at least a tenth of its size within a third of its
+    height of its box, and those at least 2% of its size inside its box. A picture whose
+    strongest mark does not stand out from the noise is an error naming ``source``.
+    """
+    found = ink_map(image)
+    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
+    if not candidates:
+        raise _no_digit(source)
+    main = max(candidates, key=lambda r: r.area * r.intensity_mean)
+    near = [
+        r
+        for r in found.regions
+        if r is main
+        or (r.area >= 0.1 * main.area and _near(r, main, 1 / 3))
+        or (r.area >= 0.02 * main.area and _near(r, main, 0))
+    ]
+    return _strength(found, [r.label for r in near], source)
+
+
+def _tall_enough(region: Any, shape: tuple[int, int]) -> bool:
+    """A mark that can be a digit: at least :data:`MIN_HEIGHT` of the picture's short side (and 4 px)."""
+    return region.bbox[2] - region.bbox[0] >= max(4, MIN_HEIGHT * min(shape))
+
+
+def _near(region: Any, main: Any, reach: float) -> bool:
+    """Whether ``region``'s box overlaps ``main``'s box grown by ``reach`` times its height."""
+    t0, l0, b0, r0 = main.bbox
+    t1, l1, b1, r1 = region.bbox
+    reach = (b0 - t0) * reach
+    return t1 < b0 + reach and b1 > t0 - reach and l1 < r0 + reach and r1 > l0 - reach
+
+
+def _no_digit(source: str) -> Exception:
+    return input_error(f"{source}: no digit found (the image is blank, uniform or only noise)")
+
+
+def _strength(found: InkMap, keep: list[int], source: str, columns: slice | None = None) -> np.ndarray:
+    """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it
+    (only within ``columns``, when given: a digit of a number does not grow into its neighbour)."""
+    from skimage import measure
+
+    core = np.isin(found.labels, keep)
+    level = float(np.median(found.ink[core & (found.ink >= found.high)])) if core.any() else 0.0
+    if level < max(MIN_CONTRAST, NOISE_FACTOR * found.sigma):
+        raise _no_digit(source)
+    faint = found.ink >= max(SUPPORT * level, 3 * found.sigma)
+    faint_labels = measure.label(faint, connectivity=2)
+    support = np.isin(faint_labels, np.unique(faint_labels[core])) & faint
+    if columns is not None:
+        support[:, : columns.start] = False
+        support[:, columns.stop :] = False
+    return np.clip(found.ink / level, 0, 1) * support
+
+
+def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit of a number written on one line, left to right: (box, ink 0–1) pairs.
+
+    Components on the line of the tallest one (overlapping its rows) and at least a third of its
+    height are digits; components whose column ranges overlap are parts of one broken digit.
+    ``box`` is (top, left, bottom, right) in the picture's pixels; the ink is the working picture's
+    (the picture itself, or shrunk to :data:`WORK_SIDE`).
+    """
+    found = ink_map(image)
+    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
+    if not candidates:
+        raise _no_digit(source)
+    tallest = max(candidates, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
+    t0, b0 = tallest.bbox[0], tallest.bbox[2]
+    on_line = [r for r in found.regions if r.bbox[0] < b0 and r.bbox[2] > t0 and r.bbox[2] - r.bbox[0] >= (b0 - t0) / 3]
+    groups: list[list[Any]] = []
+    for region in sorted(on_line, key=lambda r: r.bbox[1]):
+        if groups and region.bbox[1] < max(r.bbox[3] for r in groups[-1]):
+            groups[-1].append(region)  # overlapping columns: another part of the same digit
+        else:
+            groups.append([region])
+    digits = []
+    margin = max(2, round(0.05 * (b0 - t0)))
+    for group in groups:
+        box = tuple(f(r.bbox[k] for r in group) for k, f in zip(range(4), (min, min, max, max)))
+        columns = slice(max(0, box[1] - margin), box[3] + margin)
+        ink = _strength(found, [r.label for r in group], source, columns)
+        digits.append((tuple(round(v / found.scale) for v in box), ink))
+    return digits

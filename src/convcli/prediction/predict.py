@@ -1,0 +1,377 @@
+"""Classifying a user's own digit images, prepared the way MNIST's digits were.
+
+MNIST digits are light on dark, size-normalised into a 20×20 box keeping their aspect ratio,
+and placed in a 28×28 field so that their centre of mass is at the centre. :func:`prepare_digit`
+does the same to any photo or scan of one digit (dark-on-light or light-on-dark, any size), once
+:mod:`convcli.prediction.digits` has found the digit's ink among the noise, lighting, paper and lines;
+:func:`prepare_number` does it for each digit of a number written on one line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import input_error
+
+BOX = 20
+FIELD = 28
+UNCERTAIN_BELOW = 0.5
+"""A prediction whose top probability is below this is reported as uncertain."""
+
+
+def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """Turn a picture of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
+
+    Steps: gray; the digit's ink, found by :func:`convcli.prediction.digits.digit_ink` (noise, lighting,
+    paper colour, ruled lines and other marks removed; either polarity); crop to the digit; scale
+    into a 20×20 box keeping the aspect ratio; place in 28×28 with the centre of mass at the
+    centre. A picture with no digit is an error naming ``source``. A 28×28 image that is already
+    light on a black field (an MNIST digit saved as PNG) is kept as it is.
+    """
+    from .digits import digit_ink
+
+    arr = gray_picture(image, source)
+    border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
+    if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
+        # Already an MNIST-format digit (28×28, light on a black field): use it as it is.
+        return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+    return mnist_field(digit_ink(arr, source) * 255.0, source)
+
+
+def gray_picture(image: np.ndarray, source: str = "image") -> np.ndarray:
+    """A picture as a float64 gray (H, W) array (luma for colour), or an error naming ``source``."""
+    from ..imaging.color import to_gray
+
+    arr = np.asarray(image, dtype=np.float64)
+    if arr.ndim == 3:
+        arr = to_gray(arr).astype(np.float64)
+    if arr.ndim != 2 or arr.size == 0:
+        raise input_error(f"{source}: expected an image, got shape {arr.shape}")
+    return arr
+
+
+def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
+    """Light-on-black ink (0–255, zero off the digit) cropped, fit into 20×20, centred by mass in 28×28."""
+    from PIL import Image
+
+    rows = np.nonzero(ink.max(axis=1) > 0)[0]
+    cols = np.nonzero(ink.max(axis=0) > 0)[0]
+    if not rows.size:
+        raise input_error(f"{source}: no digit found (the image is blank or uniform)")
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = np.asarray(
+        Image.fromarray(crop.astype(np.float32), mode="F").resize((new_w, new_h), Image.Resampling.LANCZOS),
+        dtype=np.float64,
+    )
+    resized = np.clip(resized, 0, 255)
+    total = resized.sum()
+    if total <= 0:
+        raise input_error(f"{source}: no digit found (the image is blank or uniform)")
+    yy, xx = np.indices(resized.shape)
+    cy, cx = (yy * resized).sum() / total, (xx * resized).sum() / total
+    centre = FIELD / 2  # 14: where MNIST puts the centre of mass (measured on its test set)
+    # keep the whole box inside the field
+    top = min(max(round(centre - cy), 0), FIELD - new_h)
+    left = min(max(round(centre - cx), 0), FIELD - new_w)
+    out = np.zeros((FIELD, FIELD), dtype=np.float64)
+    out[top : top + new_h, left : left + new_w] = resized
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def center_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) centre of mass of a non-negative image."""
+    arr = np.asarray(image, dtype=np.float64)
+    yy, xx = np.indices(arr.shape)
+    total = arr.sum()
+    return float((yy * arr).sum() / total), float((xx * arr).sum() / total)
+
+
+@dataclass
+class Prediction:
+    """One classified image: the class, all probabilities, and the input the model saw (28×28
+    for a digit model, the resized picture for a model trained on a folder)."""
+
+    input: str
+    prediction: int
+    probabilities: list[float]
+    digit: np.ndarray
+    seen: str | None = None
+    """Where ``show_input`` wrote the input the model saw (None when not asked)."""
+    class_names: list[str] = field(default_factory=list, repr=False)
+    """The model's class names ("Ankle boot"); empty: the class index is its name (digits)."""
+
+    def label_of(self, index: int) -> str:
+        """Class ``index``'s name."""
+        return self.class_names[index] if index < len(self.class_names) else str(index)
+
+    @property
+    def label(self) -> str:
+        """The predicted class's name (the digit itself for MNIST models)."""
+        return self.label_of(self.prediction)
+
+    @property
+    def probability(self) -> float:
+        """The predicted class's probability."""
+        return float(self.probabilities[self.prediction])
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether the model is too unsure to trust: top probability below :data:`UNCERTAIN_BELOW`."""
+        return self.probability < UNCERTAIN_BELOW
+
+    def top(self, k: int) -> list[tuple[int, float]]:
+        """The ``k`` most likely classes with their probabilities."""
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return [(int(i), float(self.probabilities[i])) for i in order]
+
+    def as_json(self, top_k: int | None = None) -> dict[str, Any]:
+        """The ``--json`` object: input, prediction (index) and label (name), its probability,
+        uncertain, probabilities, and the top K with their labels."""
+        record: dict[str, Any] = {
+            "input": self.input,
+            "prediction": self.prediction,
+            "label": self.label,
+            "probability": self.probability,
+            "uncertain": self.uncertain,
+            "probabilities": self.probabilities,
+        }
+        if top_k:
+            record["top"] = [{"class": c, "label": self.label_of(c), "probability": p} for c, p in self.top(top_k)]
+        if self.seen is not None:
+            record["seen"] = self.seen
+        return record
+
+
+@dataclass
+class NumberPrediction:
+    """A number written on one line: each digit's prediction, left to right, and where it was."""
+
+    input: str
+    digits: list[Prediction]
+    boxes: list[tuple[int, int, int, int]]
+    """Each digit's (top, left, bottom, right) in the picture's pixels."""
+
+    @property
+    def number(self) -> str:
+        """The digits read, as a string ("2026"; leading zeros kept)."""
+        return "".join(str(d.prediction) for d in self.digits)
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether any digit is uncertain."""
+        return any(d.uncertain for d in self.digits)
+
+    def as_json(self, top_k: int | None = None) -> dict[str, Any]:
+        """The ``--json`` object: input, number, uncertain, and one record per digit with its box."""
+        digits = []
+        for digit, box in zip(self.digits, self.boxes):
+            record = digit.as_json(top_k)
+            del record["input"]
+            record.pop("seen", None)
+            digits.append({**record, "box": list(box)})
+        record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        if self.digits and self.digits[0].seen is not None:
+            record["seen"] = self.digits[0].seen
+        return record
+
+
+def predict_digits(
+    model: Any,
+    digits: np.ndarray,
+    names: list[str],
+    class_names: list[str] | None = None,
+) -> list[Prediction]:
+    """Classify prepared uint8 inputs, (N, 28, 28) digits or (N, H, W, C) pictures, with a loaded
+    model whose classes are ``class_names`` (default: the class index)."""
+    from ..datasets.idx import scale_images as prepare_images
+    from ..models.build import check_image_model
+    from .evaluation import predict_probabilities
+
+    shape = check_image_model(model)
+    probs = predict_probabilities(model, prepare_images(digits, shape))
+    labels = list(class_names or [])
+    return [
+        Prediction(name, int(p.argmax()), [float(v) for v in p], d, class_names=labels)
+        for name, p, d in zip(names, probs, digits)
+    ]
+
+
+def on_paper(picture: Any) -> np.ndarray:
+    """A :class:`~convcli.imaging.decoding.Picture`'s colour as float32 0–255 with any transparency
+    composited onto white paper (ImageMagick's ``-background white -alpha remove``): a transparent
+    background stands for the paper a digit is drawn on, not for black."""
+    values = picture.values()
+    if picture.alpha is None:
+        return values
+    alpha = np.asarray(picture.alpha, dtype=np.float32) / np.float32(picture.peak)
+    if values.ndim == 3:
+        alpha = alpha[:, :, None]
+    return values * alpha + np.float32(255.0) * (np.float32(1.0) - alpha)
+
+
+def folder_pixels(image: Any, size: tuple[int, int], color: str, source: str = "image") -> np.ndarray:
+    """A decoded Pillow picture as a folder model's uint8 (H, W, C) input
+    (:func:`convcli.datasets.folders.picture_pixels`), any transparency first put on white paper."""
+    from ..datasets.folders import picture_pixels
+    from ..imaging.decoding import picture_from_pil
+
+    picture = picture_from_pil(image, source)
+    if picture.alpha is not None:
+        from PIL import Image
+
+        image = Image.fromarray(np.clip(np.rint(on_paper(picture)), 0, 255).astype(np.uint8))
+    return picture_pixels(image, size, color)
+
+
+def prepare_picture(
+    source: str,
+    preparation: str,
+    size: tuple[int, int],
+    color: str,
+    *,
+    max_pixels: int | None = None,
+    data: bytes | None = None,
+) -> np.ndarray:
+    """The one reading of a user's picture for predict, feature-maps and explain: transparency on
+    white paper, then resized as a folder model's pictures were (``preparation`` "resize", to
+    ``size`` in ``color``) or prepared like MNIST's digits ("digit"). ``data``: the picture's bytes
+    when already in hand (an upload); otherwise ``source`` is read (a path, ``-`` or a sample)."""
+    from ..imaging.decoding import open_picture
+    from ..imaging.images import DEFAULT_MAX_PIXELS, open_image, read_bytes, read_picture
+
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    if preparation == "resize":
+        image = open_image(read_bytes(source) if data is None else data, source, max_pixels=limit)
+        return folder_pixels(image, size, color, source)
+    picture = read_picture(source, max_pixels=limit) if data is None else open_picture(data, source, max_pixels=limit)
+    return prepare_digit(on_paper(picture), source)
+
+
+def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
+    """Each picture as the model takes it (:func:`prepare_picture`, as the model's metadata says)."""
+    size = tuple(meta.input_shape[:2])
+    return [prepare_picture(path, meta.preparation, size, meta.color, max_pixels=max_pixels) for path in images]
+
+
+def predict_files(
+    model_path: str | os.PathLike[str],
+    images: list[str],
+    *,
+    index: int | None = None,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
+) -> list[Prediction]:
+    """Classify image files or, with ``index``, one test image of the dataset. Pictures are
+    prepared as the model's metadata says: like MNIST's digits, or resized as the folder's
+    pictures were in training (models trained on a folder, which also name their classes).
+
+    ``dataset`` (for ``index``): by default the one the model was trained on (its stored
+    metadata). Predictions carry the model's class names. ``show_input``: where to save what
+    the model saw (see :func:`convcli.prediction.seen.plan_seen`).
+    """
+    from ..models.build import load_model
+    from ..models.metadata import class_names_for, dataset_for
+    from .seen import plan_seen, write_seen
+
+    if index is None and not images:
+        raise input_error("give one or more IMAGE files, or --index N for a test image")
+    if index is not None and images:
+        raise input_error("give IMAGE files or --index N, not both")
+    meta, dataset = dataset_for(model_path, dataset)
+    if index is not None and meta.preparation == "resize":
+        raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give IMAGE files, not an index")
+    names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
+    targets = plan_seen(show_input, names) if show_input is not None else None
+    if index is not None:
+        digits = [dataset_test_image(index, dataset, data_dir)]
+    else:
+        digits = prepared_inputs(images, meta, max_pixels)
+    model = load_model(model_path)
+    results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
+            result.seen = str(path)
+    return results
+
+
+def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
+    from .digits import number_inks
+
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in number_inks(gray_picture(image, source), source)]
+
+
+def predict_number_files(
+    model_path: str | os.PathLike[str],
+    images: list[str],
+    *,
+    max_pixels: int | None = None,
+    show_input: str | os.PathLike[str] | None = None,
+) -> list[NumberPrediction]:
+    """Read the number written on one line in each image: its digits segmented and classified
+    (a model of another dataset's classes is refused)."""
+    from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
+    from ..models.build import load_model
+    from ..models.metadata import DIGITS, read_meta
+    from .seen import plan_seen, write_seen
+
+    if not images:
+        raise input_error("give one or more IMAGE files with a number written on one line")
+    meta = read_meta(model_path)
+    if meta.class_names != DIGITS:
+        raise input_error(
+            f"{model_path}: reading a number needs a digit model; this one was trained on {meta.dataset} "
+            f"({', '.join(meta.class_names[:3])}, …)"
+        )
+    targets = plan_seen(show_input, images) if show_input is not None else None
+    limit = max_pixels or DEFAULT_MAX_PIXELS
+    found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
+    model = load_model(model_path)
+    flat = np.stack([digit for digits in found for _, digit in digits])
+    names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
+    predicted = iter(predict_digits(model, flat, names))
+    results = [
+        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
+        for path, digits in zip(images, found)
+    ]
+    if targets is not None:
+        for result, path in zip(results, write_seen(targets, [[d.digit for d in r.digits] for r in results])):
+            for digit in result.digits:
+                digit.seen = str(path)
+    return results
+
+
+def model_input(model_path: str | os.PathLike[str], image: str) -> np.ndarray:
+    """``image`` prepared as the model's metadata says: like MNIST's digits, or resized as its
+    folder's pictures were in training."""
+    from ..models.metadata import read_meta
+
+    return prepared_inputs([str(image)], read_meta(model_path), None)[0]
+
+
+def dataset_test_image(index: int, dataset: str = "mnist", data_dir: str | None = None) -> np.ndarray:
+    """Test image ``index`` of a dataset, with a clear error when out of range."""
+    return dataset_test_item(index, dataset, data_dir)[0]
+
+
+def dataset_test_item(index: int, dataset: str = "mnist", data_dir: str | None = None) -> tuple[np.ndarray, str]:
+    """Test image ``index`` of a dataset and its class name, with a clear error when out of range."""
+    from ..datasets.idx import load_dataset
+
+    data = load_dataset(dataset, data_dir)
+    if not 0 <= index < len(data.x_test):
+        raise input_error(
+            f"--index {index} is out of range: the {dataset} test set has "
+            f"{len(data.x_test):,} images (0 … {len(data.x_test) - 1})"
+        )
+    label = int(data.y_test[index])
+    return data.x_test[index], data.class_names[label] if label < len(data.class_names) else str(label)

@@ -1,0 +1,116 @@
+"""What defines a training run: the preset's hyperparameters plus data, output and distribution.
+
+A :class:`TrainConfig` is saved inside every checkpoint, so ``--resume`` goes on with exactly
+the same run. Its checks run before any work (and before Keras is imported).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import input_error
+from ..models.presets import PRESETS, Hyperparameters, resolve_architecture
+from .objective import SCHEDULES
+
+
+@dataclass(kw_only=True)
+class TrainConfig(Hyperparameters):
+    """Everything that defines a training run: the hyperparameters (defaults in
+    :class:`~convcli.models.presets.Hyperparameters`), the model's spec, data, output and processes.
+
+    ``data`` is a folder of pictures or an IDX set (instead of the built-in ``dataset``), read as
+    ``image_size``, ``color``, ``test_split`` and ``strict`` say (see
+    :class:`convcli.datasets.folders.FolderOptions`); ``flip`` mirrors training pictures at random.
+    """
+
+    spec: str
+    preset: str | None = None
+    seed: int = 0
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    data: str | None = None
+    image_size: tuple[int, int] | None = None
+    color: str | None = None
+    test_split: float = 0.2
+    flip: bool = False
+    strict: bool = False
+    output: str = "model.keras"
+    limit: int | None = None
+    precision: str = "float32"
+    distribute: bool = False
+    coordinator: str | None = None
+    num_processes: int | None = None
+    process_id: int | None = None
+
+    @property
+    def multi_process(self) -> bool:
+        """Whether this run is one of several processes (JAX's distribution API)."""
+        return self.num_processes is not None and self.num_processes > 1
+
+    @property
+    def is_chief(self) -> bool:
+        """Only process 0 of a multi-process run writes the model, checkpoints and record."""
+        return not self.multi_process or self.process_id == 0
+
+    @property
+    def hyperparameters(self) -> dict[str, Any]:
+        """The :class:`~convcli.models.presets.Hyperparameters` part, by name (for the run record)."""
+        return {f.name: getattr(self, f.name) for f in fields(Hyperparameters)}
+
+    @classmethod
+    def from_preset(cls, preset: str | None, spec: str | None = None, **overrides: Any) -> TrainConfig:
+        """Defaults from a preset (or generic ones for a spec), then non-None ``overrides``."""
+        resolved, name = resolve_architecture(preset, spec)
+        base: dict[str, Any] = {"spec": resolved, "preset": name}
+        if name is not None:
+            base.update(asdict(PRESETS[name].training))
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("output") is None:
+            base["output"] = f"{name or 'model'}.keras"
+        return cls(**base)
+
+    def validate(self) -> None:
+        """Check ranges before any work is done; errors name the parameter."""
+        _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
+        _check(
+            self.learning_rate > 0 and math.isfinite(self.learning_rate),
+            f"learning_rate must be a positive number, got {self.learning_rate}",
+        )
+        _check(0 <= self.validation_split < 1, f"validation_split must be in [0, 1), got {self.validation_split}")
+        _check(0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        _check(self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")
+        _check(self.limit is None or self.limit >= 1, f"limit must be at least 1, got {self.limit}")
+        _check(0 <= self.seed < 2**32, f"seed must be in 0 … 2^32−1, got {self.seed}")
+        _check(Path(self.output).suffix == ".keras", f"{self.output}: the model file must end in .keras")
+        self._validate_data()
+        if self.num_processes is not None or self.process_id is not None or self.coordinator:
+            if not (self.coordinator and self.num_processes and self.process_id is not None):
+                raise input_error(
+                    "a multi-process run needs coordinator (HOST:PORT), num_processes and process_id together"
+                )
+            if self.num_processes < 1 or not 0 <= self.process_id < self.num_processes:
+                raise input_error(f"process_id must be in 0 … {self.num_processes - 1}")
+
+    def _validate_data(self) -> None:
+        """The data folder's options: they need ``data``, and it must be a folder."""
+        from ..datasets.folders import COLORS, check_image_size
+
+        if self.image_size is not None:
+            self.image_size = (*self.image_size,)  # a checkpoint's JSON gives a list
+            check_image_size(self.image_size)
+        _check(self.color in (None, *COLORS), f"color must be gray or rgb, got {self.color!r}")
+        _check(0 < self.test_split < 1, f"test_split must be in (0, 1), got {self.test_split}")
+        if self.data is None:
+            extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip"] * self.flip
+            _check(not extra, f"{', '.join(extra)} apply to a data folder: give data (a folder of pictures)")
+        else:
+            _check(Path(self.data).is_dir(), f"{self.data}: no such data folder")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise input_error(message)
