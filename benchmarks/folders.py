@@ -28,6 +28,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 FOLDER = HERE / "work" / "mnist-png"
 RESULT = HERE / "results" / "folders.json"
+sys.path.insert(0, str(HERE))
+from run import scrub  # noqa: E402  (results hold no machine paths)
+
 TARGETS = {"accuracy_gap_max": 0.002, "epoch_ratio_max": 1.3, "folder_accuracy_min": 0.985}
 
 
@@ -143,7 +146,7 @@ def main() -> None:
         "verdicts": verdicts,
     }
     RESULT.parent.mkdir(exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    RESULT.write_text(json.dumps(scrub(result), indent=2) + "\n")
     print(f"IDX    : test accuracy {a['test_accuracy']:.4f}, {a['median_epoch_seconds_after_first']:.2f} s/epoch")
     print(
         f"folder : test accuracy {b['test_accuracy']:.4f}, {b['median_epoch_seconds_after_first']:.2f} s/epoch, "

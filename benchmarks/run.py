@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -149,7 +150,13 @@ def table(title: str, columns: list[str], rows: list[list[str]]) -> None:
 def save(name: str, data: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     data = {"benchmark": name, "machine": machine(), **data}
-    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(scrub(data), indent=2) + "\n")
+
+
+def scrub(value: Any) -> Any:
+    """``value`` without this machine's folders (``/work/x/y.png`` → ``…/y.png``): results are
+    shared, paths are not."""
+    return json.loads(re.sub(r"(?<![\w.])/(?:[\w.+-]+/)+", "…/", json.dumps(value)))
 
 
 def median(values: list[float]) -> float:
