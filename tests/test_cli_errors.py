@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import EXAMPLES, ROOT
+import pytest
+from conftest import EXAMPLES, ROOT, write_png
 from PIL import Image
 
 PY = sys.executable
@@ -95,3 +96,29 @@ def test_failed_download_prints_nothing_on_stdout_and_leaves_no_folder(tmp_path)
     assert not (keras_home / "datasets" / "fashion-mnist").exists()
     assert not (keras_home / "datasets").exists()
     assert not Path(tmp_path / "m.keras").exists()
+
+
+def test_messages_name_the_flag_through_the_cli_and_the_parameter_in_the_library(cli, tmp_path) -> None:
+    """One rule: the library names its parameters, the CLI the flags the user typed."""
+    from convcli.errors import ConvcliError
+    from convcli.filtering.pipeline import filter_images
+
+    picture = write_png(tmp_path / "p.png", np.zeros((8, 8), np.uint8))
+    result = cli("filter", picture, "-k", "edges", "-o", picture)
+    assert result.exit_code == 2 and "(--in-place allows it)" in result.stderr
+    with pytest.raises(ConvcliError, match=r"\(in_place allows it\)"):
+        filter_images([str(picture)], ["edges"], output=str(picture))
+    result = cli("gray", picture, "-o", tmp_path / "g.png", "--max-pixels", "10")
+    assert result.exit_code == 2 and "raise --max-pixels" in result.stderr and "max_pixels" not in result.stderr
+    result = cli("train", "softmax", "--batch-size", "0", "-o", tmp_path / "m.keras")
+    assert result.exit_code == 2 and "--batch-size must be at least 1" in result.stderr
+
+
+def test_name_flags_maps_marked_and_snake_case_parameters() -> None:
+    from convcli.cli.flags import name_flags
+    from convcli.errors import param
+
+    flags = {"max_pixels": "--max-pixels", "index": "--index", "top": "--top"}
+    assert name_flags(f"raise max_pixels; give {param('index')} N", flags) == "raise --max-pixels; give --index N"
+    assert name_flags("an index and a max_value", flags) == "an index and a max_value"  # unmarked words stay
+    assert name_flags(f"use {param('out_dir')}", {}) == "use --out-dir"

@@ -3,6 +3,10 @@
 Library code raises :class:`ConvcliError` with a message written for the user; the CLI prints
 it as a single ``Error: …`` line on stderr and exits with the error's status. Warnings (the work
 goes on) are :class:`ConvcliWarning` warnings, printed as ``Warning: …`` lines on stderr.
+
+One rule for naming settings: a library message names the function's parameter (``max_pixels``,
+or a one-word parameter marked with :func:`param`: ```index```); the CLI shows the flag the user
+typed instead (``--max-pixels``, ``--index``), with one mapping, ``cli.common.name_flags``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,11 @@ def warn(message: str) -> None:
     import warnings
 
     warnings.warn(message, ConvcliWarning, stacklevel=2)
+
+
+def param(name: str) -> str:
+    """A parameter named in a message (```name```): the CLI shows it as its flag (``--name``)."""
+    return f"`{name}`"
 
 
 def input_error(message: str) -> ConvcliError:

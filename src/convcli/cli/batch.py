@@ -17,7 +17,7 @@ import click
 import typer
 
 from ..filtering.records import BatchTally, FilterFailure, FilterRecord
-from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
+from .common import echo, error_status, flush_stdout, in_cli_words, is_tty, print_json, stderr_line, write_png_stdout
 
 PROGRESS_MIN_INPUTS = 5
 """A progress bar for batches of at least this many inputs (smaller ones end before it helps)."""
@@ -51,7 +51,7 @@ class BatchView:
             if self.json:
                 print_json(event.as_json())
             if self.keep_going:  # otherwise the run stops and its error is printed once, at the end
-                stderr_line(f"Error: {event.message}")
+                stderr_line(f"Error: {in_cli_words(event.message)}")
         else:
             done = event.output not in (None, "-") and self.tally.add_file(event.input)
             self._render(event)

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, ConvcliWarning, work_error
+from .flags import command_flags, name_flags
 
 # --------------------------------------------------------------------------- stdout and stderr
 
@@ -31,6 +32,11 @@ class _Reported:
 def error_reported() -> bool:
     """True once :func:`stderr_line` has printed something."""
     return _Reported.flag
+
+
+def in_cli_words(message: str) -> str:
+    """A library message with the running command's flags for the parameters it names."""
+    return name_flags(message, command_flags(click.get_current_context(silent=True)))
 
 
 def stderr_line(message: str) -> None:
@@ -59,7 +65,7 @@ class _WarningsShown:
             self.fallback(message, category, *args, **kwargs)
         elif str(message) not in self.seen:
             self.seen.add(str(message))
-            warning_line(str(message))
+            warning_line(in_cli_words(str(message)))
 
 
 def _stdout_error(exc: OSError) -> ConvcliError:
@@ -199,7 +205,7 @@ def error_status(exc: BaseException) -> int | None:
     """
     if isinstance(exc, ConvcliError):
         _traceback_if_verbose()
-        stderr_line(f"Error: {exc.message}")
+        stderr_line(f"Error: {in_cli_words(exc.message)}")
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         stderr_line("Error: interrupted")
@@ -286,13 +292,16 @@ class Typer(typer.Typer):
 
 
 class ConvcliGroup(HelpGroup):
-    """The top-level group: every command runs inside one error handler (:func:`error_status`)."""
+    """The top-level group: every command runs inside one error handler (:func:`error_status`),
+    and library messages name the flags of the command being run (:func:`name_flags`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        shown = _WarningsShown()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("always", ConvcliWarning)
-                warnings.showwarning = _WarningsShown()
+                warnings.showwarning = shown
+
                 result = super().invoke(ctx)
             flush_stdout()
             return result
