@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(abspath ../shared/datasets)
 DEMO := demo-out
 
-.PHONY: demo test test-deps test-slow test-all test-backends lint bench clean
+.PHONY: demo test test-deps test-slow test-all test-backends test-lowest lint bench clean
 
 # On Linux x86_64 convcli depends on tensorflow-cpu, which installs the same `tensorflow`
 # package as the CUDA build: a venv that still holds the `tensorflow` distribution drops both
@@ -67,6 +67,19 @@ test-backends: $(STAMP) test-deps
 			$(BIN)/python -m pytest -n 2 -q -m backend -p no:cacheprovider || exit 1; \
 	done
 
+## test-lowest: the fast suite with the oldest dependency versions pyproject.toml allows
+## (constraints/lowest.txt), in .venv-lowest: the floors stay true
+LOWEST := .venv-lowest
+$(LOWEST)/.installed-stamp: pyproject.toml constraints/lowest.txt
+	test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install -q --upgrade pip
+	$(LOWEST)/bin/python -m pip install -q -c constraints/lowest.txt -e '.[dev]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed-stamp test-deps
+	$(LOWEST)/bin/python -c "import numpy, PIL, skimage; print('lowest:', numpy.__version__, PIL.__version__, skimage.__version__)"
+	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(LOWEST)/bin/python -m pytest -n 2 -q -m "not slow" -p no:cacheprovider
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python tools/structure_check.py src/convcli
@@ -77,4 +90,4 @@ bench: $(STAMP)
 	CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} $(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) $(DEMO) .pytest_cache .ruff_cache

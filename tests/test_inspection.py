@@ -141,7 +141,9 @@ def test_predict_bad_inputs(cli, trained, tmp_path) -> None:
     assert r.exit_code == 2 and r.stderr.startswith("Error: ") and "no digit found" in r.stderr
     r = cli("predict", trained, "--index", "10000", "--data-dir", MNIST)
     assert r.exit_code == 2 and "out of range" in r.stderr
-    r = cli("feature-maps", trained, "--index", "0", "--layer", "nope", "-o", tmp_path / "m.png", "--data-dir", MNIST)
+    r = cli(
+        "feature-maps", trained, "--index", "0", "--layer-name", "nope", "-o", tmp_path / "m.png", "--data-dir", MNIST
+    )
     assert r.exit_code == 2 and "the model has: conv2d, max_pooling2d, conv2d_1" in r.stderr
     assert not (tmp_path / "m.png").exists()
     r = cli("feature-maps", trained, "--index", "0", "-o", tmp_path / "no" / "m.png", "--data-dir", MNIST)
@@ -193,7 +195,7 @@ def test_weights_txt_round_trips_through_filter(cli, trained, tmp_path) -> None:
 
     from convcli.datasets.idx import load_dataset
 
-    result = cli("weights", trained, "--format", "txt", "--layer", "conv2d", "--filter", "3")
+    result = cli("weights", trained, "--txt", "--layer-name", "conv2d", "--filter-index", "3")
     assert result.exit_code == 0, result.stderr
     kernel = tmp_path / "k3.txt"
     kernel.write_text(result.stdout)
@@ -217,10 +219,10 @@ def test_weights_png_and_folder(cli, trained, tmp_path) -> None:
         assert image.shape[0] > 50 and image.std() > 20
     folder = tmp_path / "kernels"
     folder.mkdir()
-    r = cli("weights", trained, "--format", "txt", "--layer", "conv2d", "-o", folder)
+    r = cli("weights", trained, "--txt", "--layer-name", "conv2d", "-o", folder)
     assert r.exit_code == 0
     assert len(list(folder.glob("conv2d-*.txt"))) == 8
-    refused = cli("weights", trained, "--filter", "3", "-o", tmp_path / "only3.png")  # not silently ignored
+    refused = cli("weights", trained, "--filter-index", "3", "-o", tmp_path / "only3.png")  # not silently ignored
     assert refused.exit_code == 2 and "filter 3 is for txt output" in refused.stderr
     assert not (tmp_path / "only3-conv2d.png").exists()
 
@@ -237,14 +239,14 @@ def test_weights_json_records_match_the_files(cli, trained, tmp_path) -> None:
     assert all(Path(rec["output"]).stat().st_size > 0 for rec in records)
     folder = tmp_path / "k"
     folder.mkdir()
-    r = cli("weights", trained, "--format", "txt", "-o", folder, "--json")
+    r = cli("weights", trained, "--txt", "-o", folder, "--json")
     records = [json.loads(line) for line in r.stdout.splitlines()]
     assert [(rec["layer"], rec["filter"]) for rec in records] == [
         (n, i) for n in ("conv2d", "conv2d_1") for i in range(8)
     ]
     assert sorted(rec["output"] for rec in records) == sorted(str(p) for p in folder.iterdir())
-    text = cli("weights", trained, "--format", "txt", "--layer", "conv2d_1", "--filter", "5").stdout
-    r = cli("weights", trained, "--format", "txt", "--layer", "conv2d_1", "--filter", "5", "--json")
+    text = cli("weights", trained, "--txt", "--layer-name", "conv2d_1", "--filter-index", "5").stdout
+    r = cli("weights", trained, "--txt", "--layer-name", "conv2d_1", "--filter-index", "5", "--json")
     assert json.loads(r.stdout) == {"layer": "conv2d_1", "filter": 5, "output": "-", "text": text}
 
 

@@ -204,7 +204,7 @@ def test_feature_map_titles_name_the_class(cli, fashion, tmp_path, monkeypatch) 
 
 @needs_both
 def test_weights_text_names_the_dataset(cli, fashion) -> None:
-    result = cli("weights", fashion[0], "--format", "txt", "--filter", "0")
+    result = cli("weights", fashion[0], "--txt", "--filter-index", "0")
     assert result.exit_code == 0, result.stderr
     assert "# description: filter 0 of layer conv2d in fash.keras (trained on fashion-mnist)" in result.stdout
 
@@ -220,7 +220,7 @@ def test_a_kernel_filtered_on_0_255_pixels_differs_by_the_bias_over_255(cli, fas
 
     model_path = fashion[0]
     kernel = tmp_path / "k2.txt"
-    result = cli("weights", model_path, "--format", "txt", "--layer", "conv2d", "--filter", "2")
+    result = cli("weights", model_path, "--txt", "--layer-name", "conv2d", "--filter-index", "2")
     kernel.write_text(result.stdout)
     x = load_dataset("fashion-mnist").x_test[0]
     picture = write_png(tmp_path / "x.png", x)

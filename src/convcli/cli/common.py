@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, ConvcliWarning, work_error
-from .flags import command_flags, name_flags
+from .flags import command_flags, name_flags, rewrite_deprecated
 
 # --------------------------------------------------------------------------- stdout and stderr
 
@@ -270,6 +270,11 @@ class ConvcliCommand(TyperCommand):
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Nothing: Typer lists the arguments in its own section, beside the options."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Old spellings of this command's flags (:data:`cli.flags.DEPRECATED`) become the new
+        ones, with a warning, before Click parses."""
+        return super().parse_args(ctx, rewrite_deprecated(self.name or "", args, warning_line))
 
 
 class HelpGroup(TyperGroup):

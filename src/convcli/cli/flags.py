@@ -7,6 +7,7 @@ module is the one mapping from those names to flags, applied to every error and 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import click
 
@@ -53,3 +54,57 @@ def command_flags(ctx: click.Context | None) -> dict[str, str]:
             if isinstance(option, click.Option) and longs and option.name:
                 flags[option.name] = max(longs, key=len)
     return flags
+
+
+DEPRECATED: dict[str, dict[str, tuple[str, ...]]] = {
+    # command -> old spelling -> what it becomes (kept, hidden, for one release: 0.2 drops them)
+    "predict": {"-k": ("--top",)},
+    "feature-maps": {"--layer": ("--layer-name",)},
+    "weights": {"--layer": ("--layer-name",), "--filter": ("--filter-index",), "--format": ()},
+    "summary": {"--input": ("--image-size",)},
+}
+"""Old spellings that meant something else elsewhere (``-k`` is ``--kernel``; ``--layer`` beside
+``--layers``; ``--filter`` beside the ``filter`` command; ``--format`` with another set of values;
+``--input`` for what ``train`` calls ``--image-size``): rewritten before Click parses, with a
+warning, so that no flag has two meanings in any command's parameters."""
+
+
+def rewrite_deprecated(command: str, args: list[str], warn: Any) -> list[str]:
+    """``args`` with ``command``'s old spellings replaced by the new ones; ``warn(message)`` once
+    for each old spelling used. ``weights --format txt`` becomes ``--txt`` (``png`` is the default)."""
+    table = DEPRECATED.get(command, {})
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out += args[i:]
+            break
+        name, eq, value = arg.partition("=")
+        if name not in table:
+            out.append(arg)
+            i += 1
+            continue
+        if not eq:
+            i += 1
+            value = args[i] if i < len(args) else ""
+        i += 1
+        if command == "weights" and name == "--format":
+            warn("--format is deprecated: use --txt for kernel files (a PNG grid is the default)")
+            out += ["--txt"] if value == "txt" else []
+        elif command == "summary" and name == "--input":
+            new = _image_size_and_color(value)
+            warn(f"--input is deprecated: use {' '.join(new)}, as train does")
+            out += new
+        else:
+            warn(f"{name} is deprecated: use {table[name][0]}")
+            out += [table[name][0], value]
+    return out
+
+
+def _image_size_and_color(shape: str) -> list[str]:
+    """``HxWxC`` (summary's old ``--input``) as ``--image-size HxW --color gray|rgb``."""
+    parts = shape.lower().replace("×", "x").split("x")
+    if len(parts) == 3 and parts[2] in ("1", "3"):
+        return ["--image-size", f"{parts[0]}x{parts[1]}", "--color", "gray" if parts[2] == "1" else "rgb"]
+    return ["--image-size", shape]

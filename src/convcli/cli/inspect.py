@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 
 from .common import app, echo, print_json, table
-from .options import WEIGHT_FORMATS, DataDir, Json, ModelDataset, ModelFile, TestIndex
+from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
 
-LayerName = Annotated[str | None, typer.Option("--layer", help="Only this layer (its name, as `summary` shows).")]
+LayerName = Annotated[
+    str | None, typer.Option("--layer-name", help="Only this layer (its name, as `summary` shows).")
+]
 
 
 @app.command("feature-maps")
@@ -34,7 +35,7 @@ def feature_maps_cmd(
 
     \b
         convcli feature-maps lecture-cnn.keras --index 0 -o maps.png
-        convcli feature-maps cnn.keras my-digit.png --layer conv2d -o conv1.png
+        convcli feature-maps cnn.keras my-digit.png --layer-name conv2d -o conv1.png
     """
     from ..models.inspection import feature_maps_file
 
@@ -67,17 +68,14 @@ def _weight_records(
 def weights(
     model: ModelFile,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Grid PNG, or an existing folder with --format txt.")
+        str | None, typer.Option("-o", "--output", help="Grid PNG, or an existing folder with --txt.")
     ] = None,
     layer: LayerName = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format", click_type=click.Choice(WEIGHT_FORMATS), help="png: a grid; txt: kernel files for `filter`."
-        ),
-    ] = "png",
+    txt: Annotated[
+        bool, typer.Option("--txt", help="Kernel files (the kernel format, for `filter`) instead of a PNG grid.")
+    ] = False,
     filter_index: Annotated[
-        int | None, typer.Option("--filter", min=0, help="With txt: only filter N (PNG: every filter).")
+        int | None, typer.Option("--filter-index", min=0, help="With --txt: only filter N (PNG: every filter).")
     ] = None,
     json_: Json = False,
 ) -> None:
@@ -88,11 +86,12 @@ def weights(
 
     \b
         convcli weights cnn.keras -o kernels.png
-        convcli weights cnn.keras --format txt --layer conv2d --filter 3 > k3.txt
+        convcli weights cnn.keras --txt --layer-name conv2d --filter-index 3 > k3.txt
         convcli filter --sample camera --gray -k k3.txt -o what-filter-3-sees.png
     """
     from ..models.inspection import weights_file
 
+    fmt = "txt" if txt else "png"
     kernels, paths, texts = weights_file(model, output, layer=layer, fmt=fmt, filter_index=filter_index)
     if json_:
         for record in _weight_records(kernels, paths, texts, fmt, filter_index):

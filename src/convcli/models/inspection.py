@@ -147,7 +147,7 @@ def weights_file(
     from .metadata import read_meta
 
     if fmt not in ("png", "txt"):
-        raise input_error(f"unknown --format {fmt!r}: use png or txt")
+        raise input_error(f"unknown fmt {fmt!r}: use png or txt")
     if fmt == "png":
         if filter_index is not None:
             raise input_error(f"{model_path}: filter {filter_index} is for txt output; a PNG grid shows every filter")
@@ -181,7 +181,7 @@ def weights_file(
         n = lk.weights.shape[-1]
         indices = range(n) if filter_index is None else [filter_index]
         if filter_index is not None and not 0 <= filter_index < n:
-            raise input_error(f"--filter {filter_index} is out of range: {lk.name} has {n} filters")
+            raise input_error(f"filter_index {filter_index} is out of range: {lk.name} has {n} filters")
         for i in indices:
             w = lk.weights[:, :, :, i]
             w = w[:, :, 0] if w.shape[2] == 1 else w
