@@ -31,7 +31,6 @@ SCHEDULES = ("constant", "cosine", "onecycle")
 """training.SCHEDULES."""
 PRECISIONS = ("float32", "mixed")
 """backend.set_precision's values."""
-"""inspection.weights_file's formats."""
 
 
 # --------------------------------------------------------------------------- completion
