@@ -363,9 +363,9 @@ def test_a_preset_too_big_for_small_pictures_names_the_layer(cli) -> None:
 def test_bad_folder_options_fail_before_keras(cli, tmp_path) -> None:
     for args, message in [
         (["--data", tmp_path / "none"], "no such data folder"),
-        (["--data", tmp_path, "--test-split", "1"], "test_split must be in (0, 1)"),
+        (["--data", tmp_path, "--test-split", "1"], "--test-split must be in (0, 1)"),
         (["--image-size", "64"], "apply to a data folder"),
-        (["--data", tmp_path, "--image-size", "0x5"], "image_size must be two sides of 1 to 4096"),
+        (["--data", tmp_path, "--image-size", "0x5"], "--image-size must be two sides of 1 to 4096"),
     ]:
         result = cli("train", "cnn", *args, "-o", tmp_path / "m.keras")
         assert result.exit_code == 2 and message in result.stderr, result.stderr

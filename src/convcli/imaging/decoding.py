@@ -167,15 +167,18 @@ def _low_byte_rawmode(rawmode: str) -> str | None:
 
 
 def _with_rawmode(tile, rawmode: str):  # type: ignore[no-untyped-def]
-    from PIL import ImageFile
-
-    args = (rawmode, *tile.args[1:]) if isinstance(tile.args, tuple) else rawmode
-    return ImageFile._Tile(tile.codec_name, tile.extents, tile.offset, args)
+    """``tile`` decoding with ``rawmode``. Tiles are (codec, extents, offset, args): a plain tuple
+    before Pillow 11, a named tuple of the same fields since; both are read by position."""
+    codec, extents, offset, args = tuple(tile)[:4]
+    args = (rawmode, *args[1:]) if isinstance(args, tuple) else rawmode
+    fields = (codec, extents, offset, args)
+    return type(tile)(*fields) if hasattr(tile, "_fields") else fields
 
 
 def _rawmode(tile) -> str:  # type: ignore[no-untyped-def]
     """A tile's raw mode ('' when its decoder takes other arguments, as GIF's does)."""
-    mode = tile.args[0] if isinstance(tile.args, tuple) and tile.args else tile.args
+    args = tuple(tile)[3]
+    mode = args[0] if isinstance(args, tuple) and args else args
     return mode if isinstance(mode, str) else ""
 
 
