@@ -121,4 +121,4 @@ def test_name_flags_maps_marked_and_snake_case_parameters() -> None:
     flags = {"max_pixels": "--max-pixels", "index": "--index", "top": "--top"}
     assert name_flags(f"raise max_pixels; give {param('index')} N", flags) == "raise --max-pixels; give --index N"
     assert name_flags("an index and a max_value", flags) == "an index and a max_value"  # unmarked words stay
-    assert name_flags(f"use {param('out_dir')}", {}) == "use --out-dir"
+    assert name_flags(f"use {param('filters')}", {}) == "use filters"  # not a flag here: the plain name

@@ -24,7 +24,7 @@ def name_flags(message: str, flags: dict[str, str]) -> str:
         name = marked or bare
         if name in flags:
             return flags[name]
-        return "--" + name.replace("_", "-") if marked else match.group(0)
+        return name if marked else match.group(0)  # not a flag of this command: the plain name
 
     return _PARAM.sub(flag, message)
 
