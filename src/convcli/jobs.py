@@ -193,7 +193,7 @@ def evaluate_file(
     data: str | os.PathLike[str] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
+    """Load a ``.keras`` model (safe mode) or an export (``.onnx``, ``.tflite``), evaluate it on a dataset's test set and, with
     ``plot_dir``, draw the confusion heat map and the misclassified images there.
 
     ``dataset``: by default the one the model was trained on (its stored metadata; MNIST for
@@ -204,11 +204,11 @@ def evaluate_file(
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays
     from .modelmeta import class_names_for, dataset_for
-    from .models import load_model
     from .outputs import check_output_dir
+    from .runtime import load_runner
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
-    model = load_model(model_path)  # first: its errors say best what is wrong with the file
+    model = load_runner(model_path)  # a .keras model, or an export (.onnx, .tflite) run without TensorFlow  # first: its errors say best what is wrong with the file
     labelled = _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)

@@ -93,9 +93,13 @@ def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
     """The metadata stored in a ``.keras`` file, or MNIST's (``stored=False``) when it has none.
 
     A missing, non-zip or damaged model file is the same error :func:`convcli.models.load_model` gives.
+    An exported model (``.onnx``, ``.tflite``) carries its own (:func:`convcli.runtime.exported_meta`).
     """
     from .models import check_model_archive
+    from .runtime import export_kind, exported_meta
 
+    if export_kind(path) is not None:
+        return exported_meta(path)
     p = Path(path)
     check_model_archive(p)
     try:
