@@ -215,7 +215,7 @@ def sample_pictures(
         pictures = rng.integers(0, 256, size=(count, size), dtype=np.uint8).reshape((count, *shape))
         return pictures, f"{count} random pictures"
     picks = np.linspace(0, len(test) - 1, min(count, len(test)) | 1 if len(test) > 1 else 1).round().astype(int)
-    return test[picks], f"{len(picks)} pictures of {what} ({len(test):,})"
+    return test[picks], f"{len(picks)} of {len(test):,} pictures: {what}"
 
 
 @contextlib.contextmanager
