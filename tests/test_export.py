@@ -216,8 +216,11 @@ def test_exports_answer_like_keras_in_their_own_runtimes(exports, request, tmp_p
     assert seen["meta"]["class_names"] == read_meta(model_path).class_names
     import tensorflow as tf
 
-    served = tf.saved_model.load(str(exports["savedmodel"][0])).serve
-    saved = [np.asarray(served(x)), np.concatenate([np.asarray(served(x[i : i + 1])) for i in range(len(x))])]
+    loaded = tf.saved_model.load(str(exports["savedmodel"][0]))  # kept: its serve function uses its variables
+    saved = [
+        np.asarray(loaded.serve(x)),
+        np.concatenate([np.asarray(loaded.serve(x[i : i + 1])) for i in range(len(x))]),
+    ]
     for got in [*np.load(tmp_path / "out.npy"), *saved]:
         assert np.abs(got - expected).max() <= TOLERANCE
         assert (got.argmax(axis=1) == expected.argmax(axis=1)).all()
@@ -383,7 +386,10 @@ def test_an_rgb_onnx_from_elsewhere_gets_pictures_resized_to_its_input(tmp_path,
 def test_layer_views_say_they_need_the_keras_file(tmp_path, rng) -> None:
     needs("onnx")
     path = dense_onnx(tmp_path / "m.onnx", [28, 28, 1], rng.normal(0, 0.1, (784, 10)), np.zeros(10))
-    for args in (["feature-maps", path, "--index", "0", "-o", tmp_path / "maps.png"], ["weights", path, "-o", tmp_path / "w.png"]):
+    for args in (
+        ["feature-maps", path, "--index", "0", "-o", tmp_path / "maps.png"],
+        ["weights", path, "-o", tmp_path / "w.png"],
+    ):
         result = run_convcli(*args)
         assert result.returncode == 2
         assert "needs the .keras file it was exported from" in result.stderr.decode()
