@@ -117,21 +117,26 @@ def export_model(
     """Export a ``.keras`` model to ``output`` in ``fmt`` (default: from the suffix), verified on
     ``samples`` pictures of its test set (made odd) before it is put in place."""
     from .errors import check_bounds
+    from .modelmeta import read_meta
+    from .models import check_model_archive
 
     fmt = export_format(output, fmt)
     check_bounds("samples", samples, 1, 100_000)
+    check_model_archive(Path(model_path))  # a .keras file (an export is refused: it has no layers)
     out = check_export_output(output, model_path, fmt)
     check_export_tools(fmt)
     from .datasets import scale_images
     from .models import check_image_model, load_model
 
-    meta = model_meta(model_path)
+    meta = read_meta(model_path)
     model = load_model(model_path)
     shape = check_image_model(model, str(model_path))
-    if not meta.stored and meta.source != "assumed":  # no metadata: what the model's shape allows
-        from .runtime import assumed_meta
+    if not meta.stored:  # no metadata, MNIST's shape: said in a warning
+        from .modelmeta import ModelMeta, from_json
+        from .runtime import assumed_meta_data
 
-        meta = assumed_meta(shape, int(model.outputs[0].shape[-1]), str(model_path))
+        assumed = assumed_meta_data(shape, int(model.outputs[0].shape[-1]), str(model_path))
+        meta = ModelMeta(source="assumed") if assumed is None else from_json(assumed, str(model_path))
     pictures, described = sample_pictures(model_path, meta, shape, samples | 1, data_dir)
     x = scale_images(pictures, shape)
     model(x[:1])  # a model loaded from a file must be called once before Keras exports it
@@ -172,15 +177,6 @@ def check_export_output(output: str | os.PathLike[str], model_path: str | os.Pat
     return out
 
 
-def model_meta(model_path: str | os.PathLike[str]) -> Any:
-    """The ``.keras`` file's metadata (an exported file is refused: export from the ``.keras`` file)."""
-    from .modelmeta import read_meta
-    from .models import check_model_archive
-
-    check_model_archive(Path(model_path))
-    return read_meta(model_path)
-
-
 def sample_pictures(
     model_path: str | os.PathLike[str],
     meta: Any,
@@ -198,12 +194,14 @@ def sample_pictures(
     try:
         if meta.dataset in DATASETS and meta.input_shape == (28, 28, 1):
             test, what = load_dataset(meta.dataset, data_dir).x_test, f"the {meta.dataset} test set"
-        elif meta.preparation == "resize":
-            from .jobs import _folder_test_set
+        elif meta.preparation == "resize" and meta.source != "assumed":
+            from .imagefolders import load_test_folder
+            from .jobs import recorded_data
 
-            found = _folder_test_set(model_path, None, None)
-            if found is not None:
-                test, what = found[0].x_test, found[1]
+            record = recorded_data(model_path)
+            if record is not None:
+                found, what = load_test_folder(record["folder"], meta, record)
+                test = found.x_test
     except ConvcliError as exc:
         warn(f"{model_path}: its test set cannot be read ({exc}); verifying on random pictures")
         what = "unreadable"
@@ -244,9 +242,9 @@ def write_export(model: Any, path: Path, fmt: str, stored: dict[str, Any]) -> No
     """Keras's export of ``model`` to ``path``, with the metadata added where the format keeps it."""
     import warnings
 
-    from .backend import _native_stderr_silenced, is_verbose
+    from .backend import is_verbose, native_stderr_silenced
 
-    quiet = contextlib.nullcontext() if is_verbose() else _native_stderr_silenced()
+    quiet = contextlib.nullcontext() if is_verbose() else native_stderr_silenced()
     try:
         with warnings.catch_warnings(), quiet:
             warnings.simplefilter("ignore")

@@ -122,7 +122,9 @@ def check_model_archive(p: Path) -> None:
             "exported from (its layers, weights and training state)"
         )
     if (p / "saved_model.pb").exists():
-        raise input_error(f"{p}: a SavedModel folder runs in TensorFlow (tf.saved_model.load); convcli needs the .keras file")
+        raise input_error(
+            f"{p}: a SavedModel folder runs in TensorFlow (tf.saved_model.load); convcli needs the .keras file"
+        )
     if p.is_dir():
         raise input_error(f"{p}: is a folder, expected a .keras model file")
     if p.suffix != ".keras":

@@ -8,10 +8,11 @@
 (:func:`convcli.evaluation.predict_probabilities`). Nothing here imports TensorFlow or Keras:
 onnxruntime (``pip install 'convcli[runtime]'``) or ai-edge-litert is enough.
 
-An export's :class:`~convcli.modelmeta.ModelMeta` travels with it: inside the ONNX file
+An export's metadata (the ``.keras`` file's convcli.json) travels with it: inside the ONNX file
 (``metadata_props["convcli"]``) or in a sidecar JSON beside a ``.tflite`` file
 (``NAME.tflite.json``). A file made elsewhere carries none: what is assumed from its shape is
-said in a warning (:func:`assumed_meta`).
+said in a warning (:func:`assumed_meta_data`). :mod:`convcli.modelmeta` reads these plain JSON
+objects into its ``ModelMeta`` (this module does not import it).
 """
 
 from __future__ import annotations
@@ -137,9 +138,9 @@ class LiteRTModel(ExportedModel):
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """One batch through the interpreter, its input resized to the batch's size when it changes."""
-        from .backend import _native_stderr_silenced, is_verbose
+        from .backend import is_verbose, native_stderr_silenced
 
-        quiet = contextlib.nullcontext() if is_verbose() else _native_stderr_silenced()
+        quiet = contextlib.nullcontext() if is_verbose() else native_stderr_silenced()
         with quiet:  # the interpreter announces its CPU delegate on stderr
             if len(batch) != self.batch:
                 self.interpreter.resize_tensor_input(self.input_index, list(batch.shape), strict=False)
@@ -196,15 +197,12 @@ def load_runner(path: str | os.PathLike[str]) -> Any:
     return OnnxModel(p) if kind == "onnx" else LiteRTModel(p)
 
 
-def exported_meta(path: str | os.PathLike[str]) -> Any:
-    """An export's :class:`~convcli.modelmeta.ModelMeta`: stored in the ONNX file or the LiteRT
-    sidecar, else assumed from the model's shape (with a warning saying what)."""
-    from .modelmeta import from_json
-
+def exported_meta_data(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """An export's metadata as stored (the ``.keras`` file's convcli.json): in the ONNX file or the
+    LiteRT sidecar; else what its shape allows (:func:`assumed_meta_data`, with a warning)."""
     p = Path(path)
-    kind = export_kind(p)
     data: Any = None
-    if kind == "onnx":
+    if export_kind(p) == "onnx":
         text = onnx_session(p).get_modelmeta().custom_metadata_map.get(META_KEY)
         data = json.loads(text) if text else None
     else:
@@ -216,23 +214,22 @@ def exported_meta(path: str | os.PathLike[str]) -> Any:
             except (OSError, UnicodeDecodeError, ValueError) as exc:
                 raise input_error(f"{side}: cannot read the model's metadata ({exc})") from None
     if isinstance(data, dict):
-        return from_json(data, str(p))
+        return data
     runner = load_runner(p)
-    return assumed_meta(tuple(runner.inputs[0].shape[1:]), runner.outputs[0].shape[1], str(p))
+    return assumed_meta_data(tuple(runner.inputs[0].shape[1:]), runner.outputs[0].shape[1], str(p))
 
 
-def assumed_meta(shape: tuple[int, ...], classes: int, source: str) -> Any:
+def assumed_meta_data(shape: tuple[int, ...], classes: int, source: str) -> dict[str, Any] | None:
     """What a model without convcli's metadata is taken to be, said in a warning: MNIST digits for
-    a 28×28 gray (or 784-pixel) input with ten outputs; else pictures resized to its input, gray
-    or RGB by its channels, classes named by their index. Pixels are assumed scaled by 1/255."""
-    from .modelmeta import DIGITS, ModelMeta
-
+    a 28×28 gray (or 784-pixel) input with ten outputs (None: MNIST's defaults); else pictures
+    resized to its input, gray or RGB by its channels, classes named by their index. Pixels are
+    assumed scaled by 1/255."""
     if shape in ((28, 28, 1), (28, 28), (784,)) and classes == 10:
         warn(
             f"{source}: no convcli metadata: taken as an MNIST digit model (28×28 gray, light digit on dark, "
             "pixels scaled to 0–1, classes 0–9)"
         )
-        return ModelMeta(stored=False, source="assumed")
+        return None
     if len(shape) < 2:
         raise input_error(f"{source}: the model takes inputs of shape {shape}, not gray or RGB images")
     channels = shape[2] if len(shape) == 3 else 1
@@ -241,12 +238,42 @@ def assumed_meta(shape: tuple[int, ...], classes: int, source: str) -> Any:
         f"{source}: no convcli metadata: pictures are resized to {shape[0]}×{shape[1]} {color}, pixels scaled "
         f"to 0–1, and its {classes} classes are named by their index"
     )
-    names = list(DIGITS[:classes]) if classes <= 10 else [str(i) for i in range(classes)]
-    return ModelMeta(
-        dataset="unknown",
-        class_names=names,
-        input_shape=(shape[0], shape[1], channels),
-        color=color,
-        preparation="resize",
-        source="assumed",
-    )
+    return {
+        "dataset": "unknown",
+        "class_names": [str(i) for i in range(classes)],
+        "input_shape": [shape[0], shape[1], channels],
+        "color": color,
+        "scale": "1/255",
+        "preparation": "resize",
+        "source": "assumed",
+    }
+
+
+def plain_keras_meta_data(path: Path) -> dict[str, Any] | None:
+    """A ``.keras`` file without convcli's entry (saved by plain Keras, or by convcli before the
+    entry existed): None (MNIST's defaults, silently as always) when its input is MNIST's or
+    cannot be read from its ``config.json``; else what its shapes allow, with a warning."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+        shape, classes = keras_config_shapes(config)
+    except (OSError, KeyError, zipfile.BadZipFile, ValueError, TypeError):
+        return None
+    if shape is None or classes is None or (shape in ((28, 28, 1), (28, 28), (784,)) and classes == 10):
+        return None
+    return assumed_meta_data(shape, classes, str(path))
+
+
+def keras_config_shapes(config: dict[str, Any]) -> tuple[tuple[int, ...] | None, int | None]:
+    """A saved model's input shape (no batch axis) and its last layer's units, from Keras's
+    ``config.json`` (``build_config``, else the first InputLayer); None where not found."""
+    dims = (config.get("build_config") or {}).get("input_shape")
+    layers = (config.get("config") or {}).get("layers") or []
+    if dims is None:
+        inputs = [layer["config"] for layer in layers if layer.get("class_name") == "InputLayer"]
+        dims = inputs[0].get("batch_shape") or inputs[0].get("batch_input_shape") if inputs else None
+    units = [layer["config"]["units"] for layer in layers if "units" in (layer.get("config") or {})]
+    shape = tuple(int(d) for d in dims[1:]) if dims and all(isinstance(d, int) for d in dims[1:]) else None
+    return shape, int(units[-1]) if units else None
