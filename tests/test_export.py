@@ -426,11 +426,18 @@ def test_a_missing_package_names_the_extra(tmp_path, monkeypatch) -> None:
         load_runner(tmp_path / "m.onnx")
 
 
-def test_export_refuses_before_any_work(tmp_path, rng) -> None:
+def test_export_refuses_before_any_work(tmp_path) -> None:
+    """Bad usage is refused before Keras loads: a missing model, output folder or format."""
+    import zipfile
+
+    model = tmp_path / "m.keras"
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("config.json", "{}")
     for args, message in [
         (["export", tmp_path / "none.keras", "-o", tmp_path / "m.onnx"], "no such model file"),
-        (["export", tmp_path / "none.keras", "-o", tmp_path / "missing" / "m.onnx"], "does not exist"),
-        (["export", tmp_path / "none.keras", "-o", tmp_path / "m.pb"], "give --format"),
+        (["export", model, "-o", tmp_path / "missing" / "m.onnx"], "does not exist"),
+        (["export", model, "-o", tmp_path / "m.pb"], "give --format"),
+        (["export", model, "-o", tmp_path / "m.onnx", "--samples", "0"], "--samples"),
     ]:
         result = run_convcli(*args)
         assert result.returncode == 2, args
