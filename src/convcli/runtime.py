@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import input_error, warn
+from .errors import input_error, warn, work_error
 
 META_KEY = "convcli"
 """The ONNX ``metadata_props`` key holding the model's metadata (the ``.keras`` file's convcli.json)."""
@@ -102,18 +102,26 @@ class OnnxModel(ExportedModel):
         self.session = onnx_session(path)
         first = self.session.get_inputs()[0]
         self.input_name = first.name
+        if first.type != "tensor(float)":
+            raise input_error(f"{path}: the model takes {first.type} inputs; convcli feeds float32 pixels (0–1)")
         image_shape, channels_first = image_input_shape(first.shape[1:], path)
         out = self.session.get_outputs()[0].shape
+        if len(out) != 2:
+            raise input_error(f"{path}: the model outputs shape {tuple(out)}, not class scores")
         super().__init__(path, image_shape, 0, channels_first)
-        classes = out[-1] if len(out) == 2 and isinstance(out[-1], int) else None
+        classes = out[-1] if isinstance(out[-1], int) else None
         if classes is None:  # a symbolic class axis: ask the model
             probe = np.zeros((1, *(first.shape[1:] if channels_first else image_shape)), np.float32)
             classes = int(self.run(probe).shape[-1])
         self.outputs = [Shaped((None, int(classes)))]
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        """One batch through onnxruntime."""
-        return np.asarray(self.session.run(None, {self.input_name: batch})[0])
+        """One batch through onnxruntime (its failures are errors naming the file)."""
+        try:
+            return np.asarray(self.session.run(None, {self.input_name: batch})[0])
+        except Exception as exc:  # onnxruntime raises its own types
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise work_error(f"{self.path}: onnxruntime failed ({message[:200]})") from None
 
 
 class LiteRTModel(ExportedModel):
@@ -129,6 +137,10 @@ class LiteRTModel(ExportedModel):
         except (ValueError, RuntimeError) as exc:
             raise input_error(f"{path}: not a LiteRT model ({str(exc).splitlines()[0][:160]})") from None
         detail = self.interpreter.get_input_details()[0]
+        if detail["dtype"] != np.float32:
+            raise input_error(
+                f"{path}: the model takes {detail['dtype'].__name__} inputs; convcli feeds float32 pixels"
+            )
         self.input_index = detail["index"]
         self.output_index = self.interpreter.get_output_details()[0]["index"]
         self.batch = -1
