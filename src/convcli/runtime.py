@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import import_module
 from pathlib import Path
 from types import ModuleType
@@ -164,16 +165,27 @@ class LiteRTModel(ExportedModel):
 
 
 def onnx_session(path: Path) -> Any:
-    """An onnxruntime session for an ONNX file (CPU), or a clear error for a missing or damaged one."""
+    """An onnxruntime session for an ONNX file (CPU), or a clear error for a missing or damaged one.
+    One per file and version: reading the metadata and then predicting load it once."""
     check_export_file(path)
-    ort = require(*RUNTIME_MODULES["onnx"])
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # errors only: its graph-optimisation notes are not the user's
+    require(*RUNTIME_MODULES["onnx"])
+    stat = path.stat()
     try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return _session(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise input_error(f"{path}: not a usable ONNX model ({message[:200]})") from None
+
+
+@lru_cache(maxsize=4)
+def _session(path: str, mtime_ns: int, size: int) -> Any:
+    """The session of :func:`onnx_session`, cached by the file's path, time and size."""
+    del mtime_ns, size  # part of the cache key only
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: its graph-optimisation notes are not the user's
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
 def check_export_file(path: Path) -> None:
