@@ -500,3 +500,23 @@ def test_an_export_that_answers_differently_is_an_error_and_not_kept(plain_keras
         convcli.export.export_model(plain_keras, tmp_path / "bad.onnx", data_dir=MNIST)
     assert caught.value.exit_code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.keras"]
+
+
+@pytest.mark.slow
+def test_a_plain_keras_model_of_another_shape_predicts_with_what_is_assumed(tmp_path) -> None:
+    """No convcli metadata, 8×8×3 in, four classes out: its shapes read from the file's
+    config.json, pictures resized to 8×8 RGB, with a warning; the answer is Keras's own."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, "softmax")])
+    model.save(tmp_path / "rgb.keras")
+    colour = np.array([30, 160, 220])
+    picture = write_png(tmp_path / "flat.png", np.broadcast_to(colour, (16, 24, 3)).copy())
+    result = run_convcli("predict", tmp_path / "rgb.keras", picture, "--json")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "no convcli metadata: pictures are resized to 8×8 rgb" in result.stderr.decode()
+    expected = model.predict(np.broadcast_to(colour / 255, (1, 8, 8, 3)).astype(np.float32), verbose=0)[0]
+    record = json.loads(result.stdout)
+    assert np.abs(np.array(record["probabilities"]) - expected).max() <= TOLERANCE
+    assert record["prediction"] == int(expected.argmax())
