@@ -194,7 +194,7 @@ def sample_pictures(
     try:
         if meta.dataset in DATASETS and meta.input_shape == (28, 28, 1):
             test, what = load_dataset(meta.dataset, data_dir).x_test, f"the {meta.dataset} test set"
-        elif meta.preparation == "resize" and meta.source != "assumed":
+        elif meta.source != "assumed":  # a folder or an IDX set, named by the run record beside the model
             from .imagefolders import load_test_folder
             from .jobs import recorded_data
 
