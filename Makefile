@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	if $(BIN)/python -c "$$TF_SWAP_NEEDED" 2>/dev/null; then \
 		$(BIN)/python -m pip uninstall -y -q tensorflow tensorflow-cpu; fi
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,export]'
 	touch $(STAMP)
 
 define TF_SWAP_NEEDED

@@ -56,6 +56,10 @@ def _native_stderr_silenced():  # type: ignore[no-untyped-def]
         os.close(devnull)
 
 
+native_stderr_silenced = _native_stderr_silenced
+"""Public name for the exported models' runtimes (LiteRT's interpreter, the converters)."""
+
+
 def _native_stdout_to_stderr() -> None:
     """Send native (C++) writes to file descriptor 1 to stderr, keeping Python's stdout for results."""
     try:

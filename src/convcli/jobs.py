@@ -193,8 +193,8 @@ def evaluate_file(
     data: str | os.PathLike[str] | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Load a ``.keras`` model (safe mode), evaluate it on a dataset's test set and, with
-    ``plot_dir``, draw the confusion heat map and the misclassified images there.
+    """Load a ``.keras`` model (safe mode) or an export (``.onnx``, ``.tflite``), evaluate it on a
+    dataset's test set and, with ``plot_dir``, draw the confusion heat map and the misclassified images there.
 
     ``dataset``: by default the one the model was trained on (its stored metadata; MNIST for
     models that carry none); another one is used as asked, with a warning. ``data``: a folder
@@ -202,13 +202,13 @@ def evaluate_file(
     trained on a folder is by default evaluated on its run's own test split.
     """
     from .datasets.idx import load_dataset
-    from .models.build import load_model
     from .models.metadata import class_names_for, dataset_for
+    from .models.runtime import load_runner
     from .outputs import check_output_dir
     from .prediction.evaluation import evaluate_arrays
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
-    model = load_model(model_path)  # first: its errors say best what is wrong with the file
+    model = load_runner(model_path)  # first: its errors say best what is wrong with the file (exports: no TensorFlow)
     labelled = _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)

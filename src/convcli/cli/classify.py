@@ -42,6 +42,7 @@ def evaluate(
     The test set is the dataset the model was trained on (stored in the model file; MNIST for
     older models), classes shown by name. Models load in Keras's safe mode: a file carrying code
     is refused.
+    MODEL may also be an export (.onnx, .tflite: `convcli export`), run without TensorFlow.
 
     Example:
 
@@ -116,6 +117,7 @@ def predict(
     A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
     is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
     ("label" in --json); --index takes a test image of the dataset the model was trained on.
+    MODEL may also be an export (.onnx, .tflite: `convcli export`), run without TensorFlow.
 
     Example:
 
@@ -126,6 +128,7 @@ def predict(
         convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
         convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
         convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
+        convcli predict cnn.onnx my-seven.jpg                  # the same answer, no TensorFlow
     """
     from ..prediction.predict import predict_files, predict_number_files
 

@@ -9,9 +9,7 @@ import typer
 from .common import app, echo, print_json, table
 from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
 
-LayerName = Annotated[
-    str | None, typer.Option("--layer-name", help="Only this layer (its name, as `summary` shows).")
-]
+LayerName = Annotated[str | None, typer.Option("--layer-name", help="Only this layer (its name, as `summary` shows).")]
 
 
 @app.command("feature-maps")

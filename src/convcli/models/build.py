@@ -116,6 +116,15 @@ def check_model_archive(p: Path) -> None:
     """Refuse what is not a readable ``.keras`` zip before Keras sees it (clear errors, no traceback)."""
     if not p.exists():
         raise input_error(f"{p}: no such model file")
+    if p.suffix.lower() in (".onnx", ".tflite"):
+        raise input_error(
+            f"{p}: an exported model runs predict and evaluate only; this needs the .keras file it was "
+            "exported from (its layers, weights and training state)"
+        )
+    if (p / "saved_model.pb").exists():
+        raise input_error(
+            f"{p}: a SavedModel folder runs in TensorFlow (tf.saved_model.load); convcli needs the .keras file"
+        )
     if p.is_dir():
         raise input_error(f"{p}: is a folder, expected a .keras model file")
     if p.suffix != ".keras":

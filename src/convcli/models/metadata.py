@@ -92,19 +92,27 @@ def from_json(data: dict[str, Any], source: str = "model") -> ModelMeta:
 def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
     """The metadata stored in a ``.keras`` file, or MNIST's (``stored=False``) when it has none.
 
-    A missing, non-zip or damaged model file is the same error :func:`convcli.models.build.load_model` gives.
+    A missing, non-zip or damaged model file is the same error :func:`convcli.models.load_model` gives.
+    An exported model (``.onnx``, ``.tflite``) carries its own; a model without any is taken for
+    what its shapes allow, with a warning (:mod:`convcli.models.runtime`).
     """
     from .build import check_model_archive
+    from .runtime import export_kind, exported_meta_data, plain_keras_meta_data
 
+    if export_kind(path) is not None:
+        found = exported_meta_data(path)
+        return ModelMeta(stored=False) if found is None else from_json(found, str(path))
     p = Path(path)
     check_model_archive(p)
     try:
         with zipfile.ZipFile(p) as archive:
-            if META_ENTRY not in archive.namelist():
-                return ModelMeta(stored=False)
-            data = json.loads(archive.read(META_ENTRY))
+            stored = META_ENTRY in archive.namelist()
+            data = json.loads(archive.read(META_ENTRY)) if stored else None
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
         raise input_error(f"{p}: cannot read the model's metadata ({exc})") from None
+    if not stored:  # plain Keras, or convcli before the entry existed
+        found = plain_keras_meta_data(p)
+        return ModelMeta(stored=False) if found is None else from_json(found, str(p))
     if not isinstance(data, dict):
         raise input_error(f"{p}: damaged convcli metadata inside the model (not an object)")
     return from_json(data, str(p))

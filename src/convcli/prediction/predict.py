@@ -278,8 +278,8 @@ def predict_files(
     metadata). Predictions carry the model's class names. ``show_input``: where to save what
     the model saw (see :func:`convcli.prediction.seen.plan_seen`).
     """
-    from ..models.build import load_model
     from ..models.metadata import class_names_for, dataset_for
+    from ..models.runtime import load_runner
     from .seen import plan_seen, write_seen
 
     if index is None and not images:
@@ -295,7 +295,7 @@ def predict_files(
         digits = [dataset_test_image(index, dataset, data_dir)]
     else:
         digits = prepared_inputs(images, meta, max_pixels)
-    model = load_model(model_path)
+    model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
     results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
@@ -320,8 +320,8 @@ def predict_number_files(
     """Read the number written on one line in each image: its digits segmented and classified
     (a model of another dataset's classes is refused)."""
     from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
-    from ..models.build import load_model
     from ..models.metadata import DIGITS, read_meta
+    from ..models.runtime import load_runner
     from .seen import plan_seen, write_seen
 
     if not images:
@@ -335,7 +335,7 @@ def predict_number_files(
     targets = plan_seen(show_input, images) if show_input is not None else None
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
-    model = load_model(model_path)
+    model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
     predicted = iter(predict_digits(model, flat, names))
