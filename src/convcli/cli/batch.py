@@ -1,16 +1,18 @@
-"""How ``convcli filter`` shows a run as it goes: one result per line as each file lands (flushed),
-errors as they happen, a rich progress bar on a terminal, and a summary line on stderr at the end.
+"""How a batch (``filter``, ``gray``, ``channels``, ``predict``) shows a run as it goes: one result
+per line as each file lands (flushed), errors as they happen, a rich progress bar on a terminal,
+and a summary line on stderr at the end.
 
 stdout carries results only: a JSON object per output written (``{"input", "output", "kernel",
-"shape", "min", "max"}``) or per failure (``{"input", "error"}``), so a script can rely on it
-alone. The progress bar and the summary go to stderr, and only when it is a terminal.
+"shape", "min", "max"}``), per failure (``{"input", "error"}``), per input skipped
+(``"skipped": true``) or never started (``"not_started": true``), so a script can rely on it
+alone: every input of the call appears there. The progress bar and the summary go to stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -32,19 +34,33 @@ def stderr_is_tty() -> bool:
 
 
 class BatchView:
-    """Renders each record or failure of a filter run the moment the library reports it."""
+    """Renders each event of a batch (filter, gray, channels, predict) the moment the library
+    reports it: a record per file written, a failure, an input skipped or never started.
+
+    ``label`` names the progress bar; ``plain`` renders a ``gray``/``channels`` record or a
+    prediction without ``--json`` (nothing by default)."""
 
     def __init__(
-        self, *, inputs: int, outputs_per_input: int, json_: bool, keep_going: bool, png_level: int = 6
+        self,
+        *,
+        inputs: int,
+        outputs_per_input: int,
+        json_: bool,
+        keep_going: bool,
+        png_level: int = 6,
+        label: str = "filter",
+        plain: Callable[[Any], None] | None = None,
     ) -> None:
         self.tally = BatchTally(inputs, outputs_per_input)
         self.png_level = png_level  # zlib level of a PNG on stdout (-o -)
         self.json = json_
         self.keep_going = keep_going
+        self.label = label
+        self.plain = plain
         self.progress: Any = None
         self.task: Any = None
 
-    def report(self, event: FilterRecord | FilterFailure) -> None:
+    def report(self, event: Any) -> None:
         """Print one event: a result on stdout (flushed), an error on stderr; advance the bar."""
         if isinstance(event, FilterFailure):
             done = self.tally.add_failure(event.input)
@@ -52,12 +68,30 @@ class BatchView:
                 print_json(event.as_json())
             if self.keep_going:  # otherwise the run stops and its error is printed once, at the end
                 stderr_line(f"Error: {event.message}")
+        elif not isinstance(event, FilterRecord):
+            done = self._other(event)
         else:
             done = event.output not in (None, "-") and self.tally.add_file(event.input)
             self._render(event)
         flush_stdout()
         if done and self.progress is not None:
             self.progress.advance(self.task)
+
+    def _other(self, event: Any) -> bool:
+        """An input skipped, not started, or written by gray/channels/predict; True when it is done."""
+        from ..batches.events import NotStarted, Skipped
+
+        if isinstance(event, Skipped):
+            self.tally.add_skipped(event.input)
+        elif not isinstance(event, NotStarted):
+            outputs = getattr(event, "outputs", None) or [None]
+            for _ in outputs:
+                self.tally.add_file(event.input)
+        if self.json:
+            print_json(event.as_json())
+        elif self.plain is not None and not isinstance(event, (Skipped, NotStarted)):
+            self.plain(event)
+        return not isinstance(event, NotStarted)
 
     def _render(self, record: FilterRecord) -> None:
         if self.json:
@@ -96,7 +130,7 @@ class BatchView:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("filter"),
+            TextColumn(self.label),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
@@ -105,7 +139,7 @@ class BatchView:
             redirect_stdout=False,
             redirect_stderr=True,
         )
-        self.task = self.progress.add_task("filter", total=inputs)
+        self.task = self.progress.add_task(self.label, total=inputs)
         return self.progress
 
     def _summary(self, *, stopped: bool) -> None:
@@ -116,3 +150,5 @@ class BatchView:
             stderr_line(tally.summary())
         elif tally.failed and not stopped:
             stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
+        elif tally.inputs > 1 and (tally.skipped or (stopped and tally.not_started)):
+            stderr_line(tally.summary())  # a log of a cluster job says what is left to do

@@ -17,14 +17,28 @@ from .options import (
     PADDINGS,
     RANGES,
     Depth,
+    FilesFrom,
     GrayMethod,
     InPlace,
     Json,
+    KeepGoing,
     MaxPixels,
+    NameTemplate,
+    NoClobber,
+    Null,
+    OutDir,
     OutputFormat,
+    Parents,
     Sample,
+    ShardOption,
+    SkipExisting,
+    batch_inputs,
+    check_dash_out_dir,
     complete_kernels,
     depth_bits,
+    existing_mode,
+    shard_option,
+    shard_size,
 )
 
 kernels_app = Typer(
@@ -178,7 +192,7 @@ def filter_(
             "-o", "--output", help="Output file: image suffix, .npy (raw float32), .txt/.csv (raw), or - for PNG."
         ),
     ] = None,
-    out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
+    out_dir: OutDir = None,
     fmt: OutputFormat = None,
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
     padding: Annotated[
@@ -210,13 +224,7 @@ def filter_(
     sample: Sample = None,
     json_: Json = False,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
-    keep_going: Annotated[
-        bool,
-        typer.Option(
-            "--keep-going",
-            help="In a batch, continue past bad files (each reported as it fails; exit status 1 at the end).",
-        ),
-    ] = False,
+    keep_going: KeepGoing = False,
     in_place: InPlace = False,
     workers: Annotated[
         int | None,
@@ -225,25 +233,14 @@ def filter_(
     png_level: Annotated[
         int, typer.Option("--png-level", min=0, max=9, help="zlib level for PNG outputs (same pixels).")
     ] = 1,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            metavar="TEMPLATE",
-            help="With --out-dir: output file names from {stem}, {ext} (input suffix), {kernel}, {parent} "
-            "(input's folder name), {index} (1, 2…; {index:04d} pads); the suffix comes from --format. "
-            "Default: {stem}-{kernel}.",
-        ),
-    ] = None,
-    parents: Annotated[
-        bool,
-        typer.Option(
-            "--parents",
-            help="With --out-dir: mirror each input's folder under it, like cp --parents "
-            "(in/sub/a.png -> OUT/in/sub/a-KERNEL.png; inputs outside the current folder keep their absolute folder).",
-        ),
-    ] = False,
+    name: NameTemplate = None,
+    parents: Parents = False,
     depth: Depth = None,
+    files_from: FilesFrom = None,
+    null: Null = False,
+    shard: ShardOption = None,
+    no_clobber: NoClobber = False,
+    skip_existing: SkipExisting = False,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -257,18 +254,25 @@ def filter_(
         convcli filter --sample astronaut -k edges --gray -o edges.png
         convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
-        find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
+        find in -name '*.png' -print0 | convcli filter -k edges -d out --parents --files-from - --null --json
+        convcli filter -k edges -d out --files-from list.txt --shard 2/8 --skip-existing   # node 2 of 8
+        convcli filter -k edges -d out -- -dash.png      # -- before names that start with -
     """
     from ..filtering import filter_images
 
-    sources = list(inputs or [])
-    if sample:
-        sources.append(f"sample:{sample}")
+    sources = batch_inputs(inputs, files_from, null, sample)
+    existing = existing_mode(no_clobber, skip_existing)
+    chosen = shard_option(shard)
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
+    check_dash_out_dir(out_dir, "filter -k KERNEL")
     view = BatchView(
-        inputs=len(sources), outputs_per_input=len(kernel), json_=json_, keep_going=keep_going, png_level=png_level
+        inputs=shard_size(sources, chosen),
+        outputs_per_input=len(kernel),
+        json_=json_,
+        keep_going=keep_going,
+        png_level=png_level,
     )
     with view.running():
         result = filter_images(
@@ -293,6 +297,8 @@ def filter_(
             name_template=name,
             parents=parents,
             report=view.report,
+            shard=chosen,
+            existing=existing,
         )
     if result.failures:
         raise typer.Exit(EXIT_FAILURE)
