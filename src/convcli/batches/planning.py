@@ -124,8 +124,17 @@ def plan_destination(
 ) -> None:
     """Plan the outputs in ``out_dir`` (:func:`plan_folder`) or apply ``existing`` to ``-o OUTPUT``."""
     if out_dir is not None:
-        plan_folder(batch, sources, names, out_dir, fmt, template=template, parents=parents, in_place=in_place,
-                    existing=existing)  # fmt: skip
+        plan_folder(
+            batch,
+            sources,
+            names,
+            out_dir,
+            fmt,
+            template=template,
+            parents=parents,
+            in_place=in_place,
+            existing=existing,
+        )
     elif output not in (None, "-"):
         single_existing(batch, str(output), names, existing)
 

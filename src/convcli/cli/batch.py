@@ -13,13 +13,16 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import click
 import typer
 
+from ..errors import EXIT_FAILURE, ConvcliError
 from ..records import BatchTally, FilterFailure, FilterRecord
 from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
+from .options import check_dash_out_dir, shard_option, shard_size
 
 PROGRESS_MIN_INPUTS = 5
 """A progress bar for batches of at least this many inputs (smaller ones end before it helps)."""
@@ -152,3 +155,46 @@ class BatchView:
             stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
         elif tally.inputs > 1 and (tally.skipped or (stopped and tally.not_started)):
             stderr_line(tally.summary())  # a log of a cluster job says what is left to do
+
+
+@dataclass
+class FolderArgs:
+    """The batch options of ``gray`` and ``channels``, as typed."""
+
+    fmt: str | None
+    name: str | None
+    parents: bool
+    shard: str | None
+    existing: str
+    keep_going: bool
+    workers: int | None
+
+
+def folder_batch(
+    command: str, sources: list[str], out_dir: str | None, args: FolderArgs, json_: bool, **options: Any
+) -> None:
+    """Run a ``gray`` or ``channels`` batch into ``out_dir`` through the batch view (records,
+    failures, skipped and not-started inputs, summary) and exit 1 when an input failed."""
+    from ..batches.jobs import CHANNEL_OUTPUTS, FolderJob, channels_files, gray_files
+
+    check_dash_out_dir(out_dir, command)
+    shard = shard_option(args.shard)
+    where = FolderJob(
+        out_dir or "", args.fmt, args.name, args.parents, shard, args.existing, args.keep_going, args.workers
+    )
+    per_input = len(CHANNEL_OUTPUTS) if command == "channels" else 1
+    view = BatchView(
+        inputs=shard_size(sources, shard),
+        outputs_per_input=per_input,
+        json_=json_,
+        keep_going=args.keep_going,
+        label=command,
+        plain=(lambda record: echo("".join(p + "\n" for p in record.outputs))) if command == "channels" else None,
+    )
+    with view.running():
+        if out_dir is None:
+            raise ConvcliError(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
+        run = channels_files if command == "channels" else gray_files
+        result = run(sources, where, report=view.report, **options)
+    if result.failures:
+        raise typer.Exit(EXIT_FAILURE)
