@@ -41,7 +41,8 @@ class BatchView:
     reports it: a record per file written, a failure, an input skipped or never started.
 
     ``label`` names the progress bar; ``plain`` renders a ``gray``/``channels`` record or a
-    prediction without ``--json`` (nothing by default)."""
+    prediction without ``--json`` (nothing by default), ``json_of`` gives its ``--json`` object
+    (default: its ``as_json()``)."""
 
     def __init__(
         self,
@@ -53,6 +54,7 @@ class BatchView:
         png_level: int = 6,
         label: str = "filter",
         plain: Callable[[Any], None] | None = None,
+        json_of: Callable[[Any], dict[str, Any]] | None = None,
     ) -> None:
         self.tally = BatchTally(inputs, outputs_per_input)
         self.png_level = png_level  # zlib level of a PNG on stdout (-o -)
@@ -60,6 +62,7 @@ class BatchView:
         self.keep_going = keep_going
         self.label = label
         self.plain = plain
+        self.json_of = json_of  # a prediction's record (its --top)
         self.progress: Any = None
         self.task: Any = None
 
@@ -91,7 +94,8 @@ class BatchView:
             for _ in outputs:
                 self.tally.add_file(event.input)
         if self.json:
-            print_json(event.as_json())
+            written = not isinstance(event, (Skipped, NotStarted))
+            print_json(self.json_of(event) if written and self.json_of is not None else event.as_json())
         elif self.plain is not None and not isinstance(event, (Skipped, NotStarted)):
             self.plain(event)
         return not isinstance(event, NotStarted)
