@@ -157,8 +157,6 @@ class BatchView:
             stderr_line(tally.summary())
         elif tally.failed and not stopped:
             stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
-        elif tally.inputs > 1 and (tally.skipped or (stopped and tally.not_started)):
-            stderr_line(tally.summary())  # a log of a cluster job says what is left to do
 
 
 @dataclass
