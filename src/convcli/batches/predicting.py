@@ -67,15 +67,16 @@ def predict_batch(
 
 def _present(sources: list[str], keep_going: bool) -> tuple[list[str], list[FilterFailure]]:
     """The inputs that exist; missing ones are failures (``keep_going``) or refused before any work."""
-    missing = [s for s in sources if is_file_source(s) and not os.path.isfile(s)]
+    missing = {s for s in sources if is_file_source(s) and (not os.path.exists(s) or os.path.isdir(s))}
     reasons = [
         FilterFailure(s, f"{s}: {'is a folder, expected a file' if os.path.isdir(s) else 'no such file'}")
-        for s in missing
+        for s in sources
+        if s in missing
     ]
     if reasons and not keep_going:
         more = f" (and {len(reasons) - 1} more missing inputs)" if len(reasons) > 1 else ""
         raise input_error(reasons[0].message + more)
-    return [s for s in sources if s not in set(missing)], reasons
+    return [s for s in sources if s not in missing], reasons
 
 
 def _plan_seen(show_input: str | os.PathLike[str] | None, names: list[str]) -> list[Path | None]:
