@@ -140,6 +140,36 @@ def test_three_shards_and_slurm_auto_equal_one_run(cli, tmp_path, monkeypatch) -
         assert snapshot(Path(how)) == reference
 
 
+def test_quick_names_are_the_exact_names() -> None:
+    """A shard names the whole list with string operations; they agree with pathlib's names."""
+    from convcli.batches.names import quick_fields
+    from convcli.naming import source_fields
+
+    tricky = ["a.", ".bashrc", "a.tar.gz", "d/x.png/", "./x.png", "../up/x.png", "/abs/x.png", "a//b.png",
+              "caf\udce9.png", "-", "sample:coffee", "x", "/", "in/./sub/.hidden.png", "..", "a..b"]  # fmt: skip
+    for index, source in enumerate(tricky, start=1):
+        assert quick_fields(source, index) == source_fields(source, index), source
+
+
+def test_a_collision_across_shards_is_refused_by_every_shard(cli, tmp_path, monkeypatch) -> None:
+    """``a/x.png`` and ``c/x.png`` in two different shards would both write ``x-edges.png``:
+    each shard refuses, with the unsharded run's error, before any work."""
+    monkeypatch.chdir(tmp_path)
+    inputs = make_inputs(Path("in"), 20)
+    for folder in ("a", "c"):
+        Path(folder).mkdir()
+        write_png(Path(folder, "x.png"), np.full((8, 8), 9))
+    listed = [*inputs, "a/x.png", "c/x.png"]
+    assert shard_of("a/x.png", 2) != shard_of("c/x.png", 2)  # in different shards
+    Path("out").mkdir()
+    whole = cli("filter", *listed, "-k", "edges", "-d", "out")
+    assert whole.exit_code == 2 and "outputs collide" in whole.stderr
+    for k in (1, 2):
+        part = cli("filter", *listed, "-k", "edges", "-d", "out", "--shard", f"{k}/2")
+        assert part.exit_code == 2 and part.stderr == whole.stderr
+    assert not any(Path("out").iterdir())
+
+
 # --------------------------------------------------------------------------- existing outputs
 
 

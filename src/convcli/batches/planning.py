@@ -32,6 +32,7 @@ class BatchPlan:
     skipped, those to work on, and each input's planned outputs (with an output folder)."""
 
     chosen: list[str]
+    shard: Shard | None = None
     missing: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
@@ -71,7 +72,7 @@ def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool)
     chosen = [sources[i] for i in select(sources, shard)]
     if not keep_going:
         check_sources(chosen)
-        return BatchPlan(chosen, todo=list(chosen))
+        return BatchPlan(chosen, shard, todo=list(chosen))
     missing = []
     for source in chosen:
         if is_file_source(source) and not os.path.exists(source):
@@ -81,7 +82,7 @@ def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool)
     absent = {source for source, _ in missing}
     todo = [source for source in chosen if source not in absent]
     check_sources(todo)
-    return BatchPlan(chosen, missing, todo=todo)
+    return BatchPlan(chosen, shard, missing, todo=todo)
 
 
 def plan_folder(
@@ -101,10 +102,15 @@ def plan_folder(
     check that this shard's folders are writable, then apply ``existing`` to its inputs."""
     if existing not in EXISTING:
         raise input_error(f"existing {existing!r}: choose one of {', '.join(EXISTING)}")
-    plan = plan_outputs(sources, names, out_dir, fmt, template=template or default_template, parents=parents)
-    check_plan(plan, out_dir, parents=parents, in_place=in_place)
-    wanted = set(batch.chosen)
-    batch.planned = {outputs[0].source: outputs for outputs in plan if outputs and outputs[0].source in wanted}
+    template = template or default_template
+    if len(batch.chosen) == len(sources) or parents:
+        plan = plan_outputs(sources, names, out_dir, fmt, template=template, parents=parents)
+        check_plan(plan, out_dir, parents=parents, in_place=in_place)
+        wanted = set(batch.chosen)
+        plan = [outputs for outputs in plan if outputs and outputs[0].source in wanted]
+    else:
+        plan = _plan_shard(batch, sources, names, out_dir, fmt, template, in_place)
+    batch.planned = {outputs[0].source: outputs for outputs in plan}
     check_writable({o.path.parent for outputs in batch.planned.values() for o in outputs} | {out_dir})
     _apply_existing(batch, existing)
     return batch
@@ -137,6 +143,30 @@ def plan_destination(
         )
     elif output not in (None, "-"):
         single_existing(batch, str(output), names, existing)
+
+
+def _plan_shard(
+    batch: BatchPlan,
+    sources: Sequence[str],
+    names: Sequence[str],
+    out_dir: Path,
+    fmt: str,
+    template: str | None,
+    in_place: bool,
+) -> list[list[Output]]:
+    """A shard's outputs, named and checked the exact way, and the whole list's names checked
+    for clashes the fast way (:mod:`convcli.batches.names`); a clash, or a fast name that
+    differs from an exact one, checks the whole list the exact way (its error is one run's)."""
+    from .names import has_clash, quick_names
+
+    positions = select(sources, batch.shard)
+    plan = plan_outputs(batch.chosen, names, out_dir, fmt, template=template, indices=[i + 1 for i in positions])
+    check_plan(plan, out_dir, in_place=in_place)
+    quick = quick_names(sources, names, fmt, template)
+    same = all([o.path.name for o in outputs] == quick[i] for i, outputs in zip(positions, plan))
+    if not same or has_clash(quick):
+        check_plan(plan_outputs(sources, names, out_dir, fmt, template=template), out_dir, in_place=in_place)
+    return plan
 
 
 def check_writable(folders: set[Path]) -> None:
