@@ -22,23 +22,25 @@ def _name(path: str) -> str:
     return parts[-1] if parts else ""
 
 
-def quick_fields(source: str, index: int) -> dict[str, str | int]:
-    """:func:`convcli.naming.source_fields` without pathlib (the same values)."""
+def quick_fields(source: str, index: int, *, parent: bool = True) -> dict[str, str | int]:
+    """:func:`convcli.naming.source_fields` without pathlib (the same values); ``parent`` False
+    leaves the ``parent`` field empty (a template without ``{parent}`` saves its cost)."""
     if not is_file_source(source):
         return source_fields(source, index)
     name = _name(source)
     dot = name.rfind(".")
     stem, ext = (name[:dot], name[dot + 1 :]) if 0 < dot < len(name) - 1 else (name, "")
-    parent = os.path.basename(os.path.dirname(os.path.abspath(source)))
-    return {"stem": stem, "ext": ext, "parent": parent, "index": index}
+    folder = os.path.basename(os.path.dirname(os.path.abspath(source))) if parent else ""
+    return {"stem": stem, "ext": ext, "parent": folder, "index": index}
 
 
 def quick_names(sources: Sequence[str], kernels: Sequence[str], fmt: str, template: str | None) -> list[list[str]]:
     """Each input's output file names (no folder) for ``kernels``, as :func:`convcli.naming.plan_outputs` names them."""
     template = template or DEFAULT_NAME
+    parent = "{parent" in template
     names = []
     for index, source in enumerate(sources, start=1):
-        fields = quick_fields(source, index)
+        fields = quick_fields(source, index, parent=parent)
         names.append([f"{render_name(template, {**fields, 'kernel': kernel})}.{fmt}" for kernel in kernels])
     return names
 
