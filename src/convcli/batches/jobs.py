@@ -17,6 +17,7 @@ from typing import Any
 
 from ..color import CHANNEL_CMAPS, CHANNEL_NAMES
 from ..encoding import output_depth, output_format
+from ..errors import input_error
 from ..images import image_format_for, is_raw_path
 from ..outputs import check_output_dir, make_folder
 from .events import Accounting, Skipped, Written
@@ -41,7 +42,7 @@ class BatchResult:
 class FolderJob:
     """Where a batch writes and how: the output folder, its format, names and rules."""
 
-    out_dir: str | os.PathLike[str]
+    out_dir: str | os.PathLike[str] | None
     fmt: str | None = None
     template: str | None = None
     parents: bool = False
@@ -119,6 +120,8 @@ def _run_folder(
     account = Accounting([sources[i] for i in select(sources, where.shard)], report)
     with account.stopping():
         check_destination(sources, None, where.out_dir, where.template, where.parents)
+        if where.out_dir is None:
+            raise input_error("give --out-dir DIR: the folder for the outputs")
         batch = choose_inputs(sources, where.shard, where.keep_going)
         folder = check_output_dir(where.out_dir)
         fmt = check(str(folder))

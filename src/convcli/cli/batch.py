@@ -19,7 +19,7 @@ from typing import Any
 import click
 import typer
 
-from ..errors import EXIT_FAILURE, ConvcliError
+from ..errors import EXIT_FAILURE
 from ..records import BatchTally, FilterFailure, FilterRecord
 from .common import echo, error_status, flush_stdout, is_tty, print_json, stderr_line, write_png_stdout
 from .options import check_dash_out_dir, shard_option, shard_size
@@ -181,9 +181,7 @@ def folder_batch(
 
     check_dash_out_dir(out_dir, command)
     shard = shard_option(args.shard)
-    where = FolderJob(
-        out_dir or "", args.fmt, args.name, args.parents, shard, args.existing, args.keep_going, args.workers
-    )
+    where = FolderJob(out_dir, args.fmt, args.name, args.parents, shard, args.existing, args.keep_going, args.workers)
     per_input = len(CHANNEL_OUTPUTS) if command == "channels" else 1
     view = BatchView(
         inputs=shard_size(sources, shard),
@@ -194,8 +192,6 @@ def folder_batch(
         plain=(lambda record: echo("".join(p + "\n" for p in record.outputs))) if command == "channels" else None,
     )
     with view.running():
-        if out_dir is None:
-            raise ConvcliError(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
         run = channels_files if command == "channels" else gray_files
         result = run(sources, where, report=view.report, **options)
     if result.failures:
