@@ -214,6 +214,25 @@ def test_no_clobber_refuses_before_any_work_and_touches_no_file(cli, thirty) -> 
     assert both.exit_code == 2 and "not both" in both.stderr
 
 
+def test_one_call_per_file_with_no_clobber_never_replaces_another_folders_picture(cli, tmp_path, monkeypatch) -> None:
+    """The issue's ``xargs -n 1``: ladybird.png in three folders, one call each. With --no-clobber
+    the first call writes and the two others refuse (exit 2), so the file on disk holds the
+    pixels its one success record names (before: 3 success records, 1 file)."""
+    monkeypatch.chdir(tmp_path)
+    for n, folder in enumerate("abc"):
+        Path(folder).mkdir()
+        write_png(Path(folder, "ladybird.png"), np.full((8, 8), 40 * n) + np.arange(8) * n)
+    Path("out").mkdir()
+    codes, successes = [], []
+    for folder in "abc":
+        result = cli("filter", f"{folder}/ladybird.png", "-k", "sharpen", "-d", "out", "--json", "--no-clobber")
+        codes.append(result.exit_code)
+        successes += [r for r in records(result.stdout) if "output" in r]
+    assert codes == [0, 2, 2] and [r["input"] for r in successes] == ["a/ladybird.png"]
+    assert cli("filter", "a/ladybird.png", "-k", "sharpen", "-o", "a.png").exit_code == 0
+    assert Path("out/ladybird-sharpen.png").read_bytes() == Path("a.png").read_bytes()
+
+
 def test_default_is_to_overwrite(cli, thirty) -> None:
     inputs, out, before = thirty
     kept = stats(out)
