@@ -10,7 +10,6 @@ byte, and exactly, as base64 of its bytes under ``<key>_bytes``.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,8 @@ def readable(text: str) -> str:
 
 def path_bytes(path: str) -> str:
     """The exact bytes of a path, base64-encoded (``base64 -d`` gives them back)."""
+    import base64  # only for names that are not UTF-8: not at every start-up
+
     return base64.b64encode(os.fsencode(path)).decode("ascii")
 
 
