@@ -36,14 +36,19 @@ def make_batch(folder: Path, count: int, *, size: int = 8, corrupt: int | None =
     return paths
 
 
-def records_match_files(stdout: str, out: Path) -> tuple[list[dict], list[dict]]:
+def records_match_files(stdout: str, out: Path, inputs: list[str] | None = None) -> tuple[list[dict], list[dict]]:
     """Parse stdout's JSON lines and check that the success records name exactly the files under
-    ``out`` (and no temporary file is left); return (successes, failures)."""
+    ``out`` (and no temporary file is left), and that the others are failures or inputs not
+    started; with ``inputs``, that each input appears exactly once. Return (successes, failures)."""
     records = [json.loads(line) for line in stdout.splitlines()]
     successes = [r for r in records if "output" in r]
     failures = [r for r in records if "error" in r]
-    assert len(successes) + len(failures) == len(records)
+    not_started = [r for r in records if r.get("not_started")]
+    assert len(successes) + len(failures) + len(not_started) == len(records)
     assert all(set(r) == {"input", "error"} for r in failures)
+    assert all(set(r) == {"input", "not_started"} for r in not_started)
+    if inputs is not None:
+        assert sorted(r["input"] for r in records) == sorted(inputs)
     written = sorted(r["output"] for r in successes)
     on_disk = sorted(str(p) for p in out.rglob("*") if p.is_file())
     assert written == on_disk
@@ -107,7 +112,11 @@ def test_same_name_in_two_folders_is_refused_before_any_work(cli, tmp_path, monk
     os.rename("in/sub/i000.png", "in/sub/my photo.png")
     Path("out").mkdir()
     result = cli("filter", "in/my photo.png", "in/sub/my photo.png", "-k", "edges", "--out-dir", "out", "--json")
-    assert result.exit_code == 2 and result.stdout == ""
+    assert result.exit_code == 2  # refused before any work: both inputs reported as not started
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"input": "in/my photo.png", "not_started": True},
+        {"input": "in/sub/my photo.png", "not_started": True},
+    ]
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: outputs collide: ")
     assert "'in/my photo.png' and 'in/sub/my photo.png'" in lines[0] and "--parents" in lines[0]
@@ -202,7 +211,7 @@ def test_corrupt_file_in_a_200_file_batch(cli, tmp_path, keep_going: bool) -> No
     out = tmp_path / "out"
     out.mkdir()
     result = cli("filter", *inputs, "-k", "edges", "--out-dir", out, "--json", *(["--keep-going"] * keep_going))
-    successes, failures = records_match_files(result.stdout, out)
+    successes, failures = records_match_files(result.stdout, out, inputs)  # every input once: 99 not started
     assert [f["input"] for f in failures] == [inputs[100]] and "cannot decode" in failures[0]["error"]
     expected = [i for n, i in enumerate(inputs) if n != 100] if keep_going else inputs[:100]
     assert [r["input"] for r in successes] == expected
@@ -211,17 +220,16 @@ def test_corrupt_file_in_a_200_file_batch(cli, tmp_path, keep_going: bool) -> No
 
 @pytest.mark.parametrize("keep_going", [False, True], ids=["stop", "keep-going"])
 def test_read_only_output_folder(cli, tmp_path, keep_going: bool) -> None:
-    """Nothing can be written: no success record at all (before: one per output, then errors)."""
+    """Nothing can be written: refused before any work (exit 1, one error naming the folder),
+    every input reported as not started (before: 9 s of work, then one error per write)."""
     inputs = make_batch(tmp_path / "in", 200, corrupt=100)
     out = tmp_path / "out"
     out.mkdir()
     with read_only(out):
         result = cli("filter", *inputs, "-k", "edges", "-d", out, "--json", *(["--keep-going"] * keep_going))
-        successes, failures = records_match_files(result.stdout, out)
-    assert successes == [] and result.exit_code == 1
-    # stopped: the first failed write, and those already under way, which failed too
-    assert len(failures) == 200 if keep_going else 1 <= len(failures) <= 8
-    assert all("cannot write" in f["error"] for f in failures if f["input"] != inputs[100])
+        successes, failures = records_match_files(result.stdout, out, inputs)
+    assert successes == [] and failures == [] and result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {out}: cannot write into this folder")
 
 
 @pytest.mark.parametrize("keep_going", [False, True], ids=["stop", "keep-going"])
@@ -236,14 +244,10 @@ def test_200_files_corrupt_one_and_a_read_only_folder(cli, tmp_path, monkeypatch
         result = cli(
             "filter", *inputs, "-k", "edges", "-d", "out", "--parents", "--json", *["--keep-going"] * keep_going
         )
-        successes, failures = records_match_files(result.stdout, Path("out"))
-    if keep_going:
-        assert result.exit_code == 1 and len(successes) == 99 and len(failures) == 101
-        assert all(r["output"].startswith("out/in/a/") for r in successes)
-        assert {f["input"] for f in failures} == {inputs[50], *inputs[100:]}
-    else:
-        assert result.exit_code == 2 and [r["input"] for r in successes] == inputs[:50]
-        assert [f["input"] for f in failures] == [inputs[50]]
+        successes, failures = records_match_files(result.stdout, Path("out"), inputs)
+    # the read-only mirrored folder is found before any work: nothing written, all not started
+    assert result.exit_code == 1 and successes == [] and failures == []
+    assert "out/in/b: cannot write into this folder" in result.stderr
 
 
 def test_piped_batch_prints_no_progress_and_no_summary(cli, tmp_path) -> None:
@@ -269,7 +273,7 @@ def test_sigint_mid_batch_reports_exactly_the_files_written(tmp_path) -> None:
     process.wait(timeout=60)
     assert process.returncode == 130, err.decode()
     assert err.decode().strip().endswith("Error: interrupted")
-    successes, _ = records_match_files(b"".join(first).decode() + rest.decode(), out)
+    successes, _ = records_match_files(b"".join(first).decode() + rest.decode(), out, inputs)
     assert 3 <= len(successes) < 200
     assert [r["input"] for r in successes] == inputs[: len(successes)]
 

@@ -69,7 +69,7 @@ def test_argument_help_says_what_inputs_may_be() -> None:
     text = " ".join(help_text(["filter"]).split())
     assert "Arguments: [INPUT...] Images (PNG, JPEG, TIFF…), .npy arrays, text matrices" in text
     assert "or - for image bytes on stdin" in text
-    assert "Arguments: [INPUT] An image file (PNG, JPEG, TIFF, BMP…), a .npy array, or - for stdin." in " ".join(
+    assert "Arguments: [INPUT...] Image files (PNG, JPEG, TIFF, BMP…), .npy arrays, or - for stdin" in " ".join(
         help_text(["gray"]).split()
     )
 

@@ -140,12 +140,21 @@ def gray_file(
     return GrayResult(output, (pixels.shape[0], pixels.shape[1]), None, pixels)
 
 
-def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, depth: int | None = None) -> list[str]:
+def channels_file(
+    source: str,
+    out_dir: str,
+    *,
+    max_pixels: int | None = None,
+    depth: int | None = None,
+    targets: list[str] | None = None,
+) -> list[str]:
     """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
 
     Files: ``<stem>-red.png`` (gray, 16-bit for 16-bit inputs unless ``depth`` is 8) and
     ``<stem>-red-Reds.png`` (Reds colour map, as the lecture's notebook shows with
     ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
+    ``targets``: the six paths instead, in that order (a batch names them, see
+    :func:`convcli.batches.jobs.channels_files`).
     """
     from .imaging.color import CHANNEL_CMAPS, channel_planes, colormap_plane
     from .imaging.encoding import output_depth, to_pixels, with_alpha
@@ -159,15 +168,15 @@ def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, d
     alpha = picture.alpha
     stem = source_stem(source)
     written: list[str] = []
-    for (name, plane), cmap in zip(channel_planes(picture.colour, source).items(), CHANNEL_CMAPS):
+    for i, ((name, plane), cmap) in enumerate(zip(channel_planes(picture.colour, source).items(), CHANNEL_CMAPS)):
         pixels = to_pixels(plane, peak=picture.peak, depth=bits)
         mapped = colormap_plane(plane, cmap)
         if alpha is not None:
             pixels = with_alpha(pixels, to_pixels(alpha, peak=picture.peak, depth=bits))
             mapped = with_alpha(mapped, to_pixels(alpha, peak=picture.peak, depth=8))
-        gray_path = folder / f"{stem}-{name}.png"
+        gray_path = Path(targets[2 * i]) if targets else folder / f"{stem}-{name}.png"
         write_bytes(gray_path, encode_image(pixels))
-        cmap_path = folder / f"{stem}-{name}-{cmap}.png"
+        cmap_path = Path(targets[2 * i + 1]) if targets else folder / f"{stem}-{name}-{cmap}.png"
         write_bytes(cmap_path, encode_image(mapped))
         written += [str(gray_path), str(cmap_path)]
     return written

@@ -1,23 +1,37 @@
-"""How ``convcli filter`` shows a run as it goes: one result per line as each file lands (flushed),
-errors as they happen, a rich progress bar on a terminal, and a summary line on stderr at the end.
+"""How a batch (``filter``, ``gray``, ``channels``, ``predict``) shows a run as it goes: one result
+per line as each file lands (flushed), errors as they happen, a rich progress bar on a terminal,
+and a summary line on stderr at the end.
 
 stdout carries results only: a JSON object per output written (``{"input", "output", "kernel",
-"shape", "min", "max"}``) or per failure (``{"input", "error"}``), so a script can rely on it
-alone. The progress bar and the summary go to stderr, and only when it is a terminal.
+"shape", "min", "max"}``), per failure (``{"input", "error"}``), per input skipped
+(``"skipped": true``) or never started (``"not_started": true``), so a script can rely on it
+alone: every input of the call appears there. The progress bar and the summary go to stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import click
 import typer
 
+from ..errors import EXIT_FAILURE
 from ..filtering.records import BatchTally, FilterFailure, FilterRecord
-from .common import echo, error_status, flush_stdout, in_cli_words, is_tty, print_json, stderr_line, write_png_stdout
+from .common import (
+    echo,
+    error_status,
+    flush_stdout,
+    in_cli_words,
+    is_tty,
+    print_json,
+    stderr_line,
+    write_png_stdout,
+)
+from .options import check_dash_out_dir, shard_option, shard_size
 
 PROGRESS_MIN_INPUTS = 5
 """A progress bar for batches of at least this many inputs (smaller ones end before it helps)."""
@@ -32,19 +46,36 @@ def stderr_is_tty() -> bool:
 
 
 class BatchView:
-    """Renders each record or failure of a filter run the moment the library reports it."""
+    """Renders each event of a batch (filter, gray, channels, predict) the moment the library
+    reports it: a record per file written, a failure, an input skipped or never started.
+
+    ``label`` names the progress bar; ``plain`` renders a ``gray``/``channels`` record or a
+    prediction without ``--json`` (nothing by default), ``json_of`` gives its ``--json`` object
+    (default: its ``as_json()``)."""
 
     def __init__(
-        self, *, inputs: int, outputs_per_input: int, json_: bool, keep_going: bool, png_level: int = 6
+        self,
+        *,
+        inputs: int,
+        outputs_per_input: int,
+        json_: bool,
+        keep_going: bool,
+        png_level: int = 6,
+        label: str = "filter",
+        plain: Callable[[Any], None] | None = None,
+        json_of: Callable[[Any], dict[str, Any]] | None = None,
     ) -> None:
         self.tally = BatchTally(inputs, outputs_per_input)
         self.png_level = png_level  # zlib level of a PNG on stdout (-o -)
         self.json = json_
         self.keep_going = keep_going
+        self.label = label
+        self.plain = plain
+        self.json_of = json_of  # a prediction's record (its --top)
         self.progress: Any = None
         self.task: Any = None
 
-    def report(self, event: FilterRecord | FilterFailure) -> None:
+    def report(self, event: Any) -> None:
         """Print one event: a result on stdout (flushed), an error on stderr; advance the bar."""
         if isinstance(event, FilterFailure):
             done = self.tally.add_failure(event.input)
@@ -52,12 +83,31 @@ class BatchView:
                 print_json(event.as_json())
             if self.keep_going:  # otherwise the run stops and its error is printed once, at the end
                 stderr_line(f"Error: {in_cli_words(event.message)}")
+        elif not isinstance(event, FilterRecord):
+            done = self._other(event)
         else:
             done = event.output not in (None, "-") and self.tally.add_file(event.input)
             self._render(event)
         flush_stdout()
         if done and self.progress is not None:
             self.progress.advance(self.task)
+
+    def _other(self, event: Any) -> bool:
+        """An input skipped, not started, or written by gray/channels/predict; True when it is done."""
+        from ..batches.events import NotStarted, Skipped
+
+        if isinstance(event, Skipped):
+            self.tally.add_skipped(event.input)
+        elif not isinstance(event, NotStarted):
+            outputs = getattr(event, "outputs", None) or [None]
+            for _ in outputs:
+                self.tally.add_file(event.input)
+        if self.json:
+            written = not isinstance(event, (Skipped, NotStarted))
+            print_json(self.json_of(event) if written and self.json_of is not None else event.as_json())
+        elif self.plain is not None and not isinstance(event, (Skipped, NotStarted)):
+            self.plain(event)
+        return not isinstance(event, NotStarted)
 
     def _render(self, record: FilterRecord) -> None:
         if self.json:
@@ -96,7 +146,7 @@ class BatchView:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.progress = Progress(
-            TextColumn("filter"),
+            TextColumn(self.label),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
@@ -105,7 +155,7 @@ class BatchView:
             redirect_stdout=False,
             redirect_stderr=True,
         )
-        self.task = self.progress.add_task("filter", total=inputs)
+        self.task = self.progress.add_task(self.label, total=inputs)
         return self.progress
 
     def _summary(self, *, stopped: bool) -> None:
@@ -116,3 +166,42 @@ class BatchView:
             stderr_line(tally.summary())
         elif tally.failed and not stopped:
             stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
+
+
+@dataclass
+class FolderArgs:
+    """The batch options of ``gray`` and ``channels``, as typed."""
+
+    fmt: str | None
+    name: str | None
+    parents: bool
+    shard: str | None
+    existing: str
+    keep_going: bool
+    workers: int | None
+
+
+def folder_batch(
+    command: str, sources: list[str], out_dir: str | None, args: FolderArgs, json_: bool, **options: Any
+) -> None:
+    """Run a ``gray`` or ``channels`` batch into ``out_dir`` through the batch view (records,
+    failures, skipped and not-started inputs, summary) and exit 1 when an input failed."""
+    from ..batches.jobs import CHANNEL_OUTPUTS, FolderJob, channels_files, gray_files
+
+    check_dash_out_dir(out_dir, command)
+    shard = shard_option(args.shard)
+    where = FolderJob(out_dir, args.fmt, args.name, args.parents, shard, args.existing, args.keep_going, args.workers)
+    per_input = len(CHANNEL_OUTPUTS) if command == "channels" else 1
+    view = BatchView(
+        inputs=shard_size(sources, shard),
+        outputs_per_input=per_input,
+        json_=json_,
+        keep_going=args.keep_going,
+        label=command,
+        plain=(lambda record: echo("".join(p + "\n" for p in record.outputs))) if command == "channels" else None,
+    )
+    with view.running():
+        run = channels_files if command == "channels" else gray_files
+        result = run(sources, where, report=view.report, **options)
+    if result.failures:
+        raise typer.Exit(EXIT_FAILURE)

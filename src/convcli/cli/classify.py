@@ -6,9 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
-from ..errors import ConvcliError
+from ..errors import EXIT_FAILURE, ConvcliError
+from .batch import BatchView
 from .common import app, console, echo, is_tty, print_json, table, warning_line
-from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
+from .options import (
+    DataDir,
+    FilesFrom,
+    Json,
+    KeepGoing,
+    ModelDataset,
+    ModelFile,
+    Null,
+    ShardOption,
+    TestIndex,
+    batch_inputs,
+    shard_option,
+    shard_size,
+)
 
 
 def _class_label(index: int, names: list[str]) -> str:
@@ -107,6 +121,10 @@ def predict(
     dataset: ModelDataset = None,
     data_dir: DataDir = None,
     json_: Json = False,
+    keep_going: KeepGoing = False,
+    files_from: FilesFrom = None,
+    null: Null = False,
+    shard: ShardOption = None,
 ) -> None:
     """Classify your own digit images, prepared the way MNIST was: the digit's ink found (noise,
     lighting, paper colour and lines removed), cropped, fit into 20×20, centred by mass in 28×28.
@@ -114,10 +132,13 @@ def predict(
     pictures were, and its class names are printed. Transparent areas are read as white paper
     (alpha composited onto white, like convert -background white -alpha remove).
 
-    A picture with no digit is an error (exit 2). A prediction whose top probability is below 0.5
-    is marked uncertain ("uncertain": true in --json). Classes are shown by the model's names
-    ("label" in --json); --index takes a test image of the dataset the model was trained on.
-    MODEL may also be an export (.onnx, .tflite: `convcli export`), run without TensorFlow.
+    A picture with no digit is an error (exit 2) that stops the batch there, or, with
+    --keep-going, one failure record (exit 1 at the end) while the others are classified.
+    Results stream as they come; with --json every picture gets one line: its prediction, its
+    error, or "not_started": true. A prediction whose top probability is below 0.5 is marked
+    uncertain ("uncertain": true in --json). Classes are shown by the model's names ("label" in
+    --json); --index takes a test image of the dataset the model was trained on. MODEL may also
+    be an export (.onnx, .tflite: `convcli export`), run without TensorFlow.
 
     Example:
 
@@ -128,27 +149,98 @@ def predict(
         convcli predict cnn.keras *.jpg --show-input seen/     # seen/<stem>-seen.png each
         convcli predict cnn.keras year.jpg --digits            # 2026, with each digit's probability
         convcli predict leaves.keras oak.jpg                   # oak  oak:0.9712  maple:0.0201 …
+        find scans -name '*.png' | convcli predict cnn.keras --files-from - --keep-going --json
         convcli predict cnn.onnx my-seven.jpg                  # the same answer, no TensorFlow
     """
-    from ..prediction.predict import predict_files, predict_number_files
-
-    if digits:
-        if index is not None:
+    if index is not None:
+        if digits:
             raise ConvcliError("--digits reads IMAGE files, not --index")
-        for number in predict_number_files(model, list(images or []), show_input=show_input):
-            if json_:
-                print_json(number.as_json(top))
-            else:
-                _render_number(number)
+        if files_from is not None or shard is not None:
+            raise ConvcliError("--index takes one test image: no --files-from or --shard")
+        _predict_index(model, list(images or []), index, dataset, data_dir, show_input, top, json_)
         return
-    results = predict_files(
-        model, list(images or []), index=index, dataset=dataset, data_dir=data_dir, show_input=show_input
+    _predict_batch(
+        model,
+        batch_inputs(images, files_from, null),
+        digits,
+        dataset,
+        show_input,
+        top,
+        json_,
+        keep_going,
+        shard_option(shard),
     )
+
+
+def _predict_index(
+    model: str,
+    images: list[str],
+    index: int,
+    dataset: str | None,
+    data_dir: str | None,
+    show_input: str | None,
+    top: int,
+    json_: bool,
+) -> None:
+    """``predict --index N``: one test image of the dataset, as before batches."""
+    from ..prediction.predict import predict_files
+
+    results = predict_files(model, images, index=index, dataset=dataset, data_dir=data_dir, show_input=show_input)
     for result in results:
         if json_:
             print_json(result.as_json(top))
             continue
         _render_prediction(result, top)
+
+
+def _predict_batch(
+    model: str,
+    sources: list[str],
+    digits: bool,
+    dataset: str | None,
+    show_input: str | None,
+    top: int,
+    json_: bool,
+    keep_going: bool,
+    shard: Any,
+) -> None:
+    """Pictures (or numbers, ``digits``) classified as a batch: records stream through the batch
+    view, failures too; exit 1 at the end when a picture failed under ``keep_going``."""
+    from ..batches.events import path_json
+    from ..batches.predicting import predict_batch
+
+    def as_json(result: Any) -> dict[str, Any]:
+        return {**result.as_json(top), **path_json("input", result.input)}
+
+    def plain(result: Any) -> None:
+        if digits:
+            _render_number(result)
+        else:
+            _render_prediction(result, top)
+
+    view = BatchView(
+        inputs=shard_size(sources, shard),
+        outputs_per_input=1,
+        json_=json_,
+        keep_going=keep_going,
+        label="predict",
+        plain=plain,
+        json_of=as_json,
+    )
+    view.tally.verb, view.tally.noun = "predicted", "picture"
+    with view.running():
+        result = predict_batch(
+            model,
+            sources,
+            digits=digits,
+            dataset=dataset,
+            keep_going=keep_going,
+            shard=shard,
+            show_input=show_input,
+            report=view.report,
+        )
+    if result.failures:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 def _render_prediction(result: Any, top: int) -> None:

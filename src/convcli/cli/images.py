@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import click
@@ -9,7 +10,7 @@ import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
 from ..imaging.images import DEFAULT_MAX_PIXELS
-from .batch import BatchView
+from .batch import BatchView, FolderArgs, folder_batch
 from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, single_source, table, write_png_stdout
 from .options import (
     ACTIVATIONS,
@@ -17,14 +18,28 @@ from .options import (
     PADDINGS,
     RANGES,
     Depth,
+    FilesFrom,
     GrayMethod,
     InPlace,
     Json,
+    KeepGoing,
     MaxPixels,
+    NameTemplate,
+    NoClobber,
+    Null,
+    OutDir,
     OutputFormat,
+    Parents,
     Sample,
+    ShardOption,
+    SkipExisting,
+    batch_inputs,
+    check_dash_out_dir,
     complete_kernels,
     depth_bits,
+    existing_mode,
+    shard_option,
+    shard_size,
 )
 
 kernels_app = Typer(
@@ -42,39 +57,99 @@ kernels_app = Typer(
 )
 app.add_typer(kernels_app, name="kernels")
 
-ImageInput = Annotated[
-    str | None,
-    typer.Argument(metavar="INPUT", help="An image file (PNG, JPEG, TIFF, BMP…), a .npy array, or - for stdin."),
+ImageInputs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="INPUT...",
+        help="Image files (PNG, JPEG, TIFF, BMP…), .npy arrays, or - for stdin; several need --out-dir.",
+    ),
+]
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", "-j", min=1, max=64, help="Threads decoding and encoding (default: up to 4)."),
 ]
 
 
 @app.command()
 def gray(
-    input_: ImageInput = None,
+    inputs: ImageInputs = None,
     output: Annotated[
-        str, typer.Option("-o", "--output", help="Output image, .npy/.txt (raw values) or - (PNG).")
-    ] = ...,
+        str | None, typer.Option("-o", "--output", help="Output image, .npy/.txt (raw values) or - (PNG).")
+    ] = None,
+    out_dir: OutDir = None,
+    fmt: OutputFormat = None,
     method: GrayMethod = "luma",
     sample: Sample = None,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     in_place: InPlace = False,
     json_: Json = False,
     depth: Depth = None,
+    name: NameTemplate = None,
+    parents: Parents = False,
+    files_from: FilesFrom = None,
+    null: Null = False,
+    shard: ShardOption = None,
+    no_clobber: NoClobber = False,
+    skip_existing: SkipExisting = False,
+    keep_going: KeepGoing = False,
+    workers: Workers = None,
 ) -> None:
     """Convert a colour image to gray, by the lecture's formulas (rounded half up; alpha kept).
+    Several inputs (or a list) go to --out-dir as <stem>-gray.png each.
 
     Example:
 
     \b
         convcli gray photo.jpg -o photo-gray.png --method average
         convcli gray --sample astronaut -o astronaut-gray.png
+        convcli gray photos/*.jpg --out-dir grays/ --json
+        find photos -name '*.jpg' -print0 | convcli gray --files-from - --null -d grays --skip-existing
     """
+    sources = batch_inputs(inputs, files_from, null, sample)
+    existing = existing_mode(no_clobber, skip_existing)
+    if out_dir is None and files_from is None and shard is None and len(sources) <= 1:
+        _gray_one(
+            single_source((inputs or [None])[0], sample), output, method, max_pixels, in_place, json_, depth, existing
+        )
+        return
+    if output is not None:
+        raise ConvcliError("give either -o OUTPUT (one input) or --out-dir DIR (several), not both")
+    folder_batch(
+        "gray",
+        sources,
+        out_dir,
+        FolderArgs(fmt, name, parents, shard, existing, keep_going, workers),
+        json_,
+        method=method,
+        max_pixels=max_pixels,
+        depth=depth_bits(depth),
+    )
+
+
+def _gray_one(
+    source: str,
+    output: str | None,
+    method: str,
+    max_pixels: int,
+    in_place: bool,
+    json_: bool,
+    depth: str | None,
+    existing: str,
+) -> None:
+    """One input to ``-o OUTPUT``, as ``gray`` always did (Pillow only for 8-bit pictures)."""
     from ..jobs import gray_file
 
-    source = single_source(input_, sample)
+    if output is None:
+        raise ConvcliError("give -o OUTPUT (or -o - for PNG on stdout), or --out-dir DIR")
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
+    if existing != "overwrite" and output != "-" and os.path.lexists(output):
+        if existing == "refuse":
+            raise ConvcliError(f"--no-clobber: {output!r} exists already; nothing was written")
+        if json_:
+            print_json({"input": source, "output": output, "skipped": True})
+        return
     result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place, depth=depth_bits(depth))
     if result.output == "-":
         write_png_stdout(result.pixels)
@@ -84,12 +159,21 @@ def gray(
 
 @app.command()
 def channels(
-    input_: ImageInput = None,
-    out_dir: Annotated[str, typer.Option("--out-dir", "-d", help="Existing folder for the planes.")] = ...,
+    inputs: ImageInputs = None,
+    out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Existing folder for the planes.")] = None,
     sample: Sample = None,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     json_: Json = False,
     depth: Depth = None,
+    name: NameTemplate = None,
+    parents: Parents = False,
+    files_from: FilesFrom = None,
+    null: Null = False,
+    shard: ShardOption = None,
+    no_clobber: NoClobber = False,
+    skip_existing: SkipExisting = False,
+    keep_going: KeepGoing = False,
+    workers: Workers = None,
 ) -> None:
     """Write the R, G and B planes of a colour image, gray and colour-mapped (Reds, Greens, Blues).
 
@@ -97,16 +181,32 @@ def channels(
 
     \b
         mkdir planes && convcli channels --sample coffee --out-dir planes
+        convcli channels photos/*.png --out-dir planes --json
     """
     from ..jobs import channels_file
 
-    source = single_source(input_, sample)
-    written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth))
-    if json_:
-        print_json({"input": source, "outputs": written})
-    else:
-        for path in written:
-            echo(path + "\n")
+    sources = batch_inputs(inputs, files_from, null, sample)
+    existing = existing_mode(no_clobber, skip_existing)
+    if out_dir is None:
+        raise ConvcliError("give --out-dir DIR: an existing folder for the planes")
+    if files_from is None and shard is None and existing == "overwrite" and len(sources) <= 1:
+        source = single_source((inputs or [None])[0], sample)
+        written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth))
+        if json_:
+            print_json({"input": source, "outputs": written})
+        else:
+            for path in written:
+                echo(path + "\n")
+        return
+    folder_batch(
+        "channels",
+        sources,
+        out_dir,
+        FolderArgs(None, name, parents, shard, existing, keep_going, workers),
+        json_,
+        max_pixels=max_pixels,
+        depth=depth_bits(depth),
+    )
 
 
 @kernels_app.callback()
@@ -178,7 +278,7 @@ def filter_(
             "-o", "--output", help="Output file: image suffix, .npy (raw float32), .txt/.csv (raw), or - for PNG."
         ),
     ] = None,
-    out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
+    out_dir: OutDir = None,
     fmt: OutputFormat = None,
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
     padding: Annotated[
@@ -210,13 +310,7 @@ def filter_(
     sample: Sample = None,
     json_: Json = False,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
-    keep_going: Annotated[
-        bool,
-        typer.Option(
-            "--keep-going",
-            help="In a batch, continue past bad files (each reported as it fails; exit status 1 at the end).",
-        ),
-    ] = False,
+    keep_going: KeepGoing = False,
     in_place: InPlace = False,
     workers: Annotated[
         int | None,
@@ -225,25 +319,14 @@ def filter_(
     png_level: Annotated[
         int, typer.Option("--png-level", min=0, max=9, help="zlib level for PNG outputs (same pixels).")
     ] = 1,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            metavar="TEMPLATE",
-            help="With --out-dir: output file names from {stem}, {ext} (input suffix), {kernel}, {parent} "
-            "(input's folder name), {index} (1, 2…; {index:04d} pads); the suffix comes from --format. "
-            "Default: {stem}-{kernel}.",
-        ),
-    ] = None,
-    parents: Annotated[
-        bool,
-        typer.Option(
-            "--parents",
-            help="With --out-dir: mirror each input's folder under it, like cp --parents "
-            "(in/sub/a.png -> OUT/in/sub/a-KERNEL.png; inputs outside the current folder keep their absolute folder).",
-        ),
-    ] = False,
+    name: NameTemplate = None,
+    parents: Parents = False,
     depth: Depth = None,
+    files_from: FilesFrom = None,
+    null: Null = False,
+    shard: ShardOption = None,
+    no_clobber: NoClobber = False,
+    skip_existing: SkipExisting = False,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -257,18 +340,25 @@ def filter_(
         convcli filter --sample astronaut -k edges --gray -o edges.png
         convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
-        find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
+        find in -name '*.png' -print0 | convcli filter -k edges -d out --parents --files-from - --null --json
+        convcli filter -k edges -d out --files-from list.txt --shard 2/8 --skip-existing   # node 2 of 8
+        convcli filter -k edges -d out -- -dash.png      # -- before names that start with -
     """
     from ..filtering.pipeline import filter_images
 
-    sources = list(inputs or [])
-    if sample:
-        sources.append(f"sample:{sample}")
+    sources = batch_inputs(inputs, files_from, null, sample)
+    existing = existing_mode(no_clobber, skip_existing)
+    chosen = shard_option(shard)
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
+    check_dash_out_dir(out_dir, "filter -k KERNEL")
     view = BatchView(
-        inputs=len(sources), outputs_per_input=len(kernel), json_=json_, keep_going=keep_going, png_level=png_level
+        inputs=shard_size(sources, chosen),
+        outputs_per_input=len(kernel),
+        json_=json_,
+        keep_going=keep_going,
+        png_level=png_level,
     )
     with view.running():
         result = filter_images(
@@ -293,6 +383,8 @@ def filter_(
             name_template=name,
             parents=parents,
             report=view.report,
+            shard=chosen,
+            existing=existing,
         )
     if result.failures:
         raise typer.Exit(EXIT_FAILURE)

@@ -8,12 +8,13 @@ that the two agree.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
 
 from ..datasets.idx import DATASETS
+from ..errors import input_error
 from ..imaging.color import GRAY_METHODS
 from ..imaging.encoding import OUTPUT_FORMATS
 
@@ -145,3 +146,107 @@ OutputFormat = Annotated[
 COLORS = ("gray", "rgb")
 """imagefolders.COLORS."""
 TestIndex = Annotated[int | None, typer.Option("--index", "-i", min=0, help="Use test image N of --dataset.")]
+
+
+# --------------------------------------------------------------------------- batches at scale
+
+FilesFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--files-from",
+        metavar="FILE",
+        help="Also read inputs from FILE, one path a line (- for stdin): any number of files, no ARG_MAX limit.",
+    ),
+]
+Null = Annotated[bool, typer.Option("--null", help="--files-from's paths are separated by NUL bytes (find -print0).")]
+ShardOption = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N|auto",
+        help="Work on shard K of N (a stable hash of each path as given: N machines listing the same files "
+        "split them). auto: from SLURM_ARRAY_TASK_ID/_MIN/_COUNT or JOB_COMPLETION_INDEX with "
+        "CONVCLI_SHARD_COUNT.",
+    ),
+]
+NoClobber = Annotated[
+    bool,
+    typer.Option(
+        "--no-clobber",
+        help="Refuse (exit 2, before any work, nothing written) when an output exists. Default: overwrite, as cp does.",
+    ),
+]
+SkipExisting = Annotated[
+    bool,
+    typer.Option(
+        "--skip-existing",
+        help='Skip each input whose outputs all exist (--json: "skipped": true), so a killed run is rerun cheaply.',
+    ),
+]
+KeepGoing = Annotated[
+    bool,
+    typer.Option(
+        "--keep-going",
+        help="In a batch, continue past bad or missing files (each reported as it fails; exit status 1 at the end).",
+    ),
+]
+NameTemplate = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        metavar="TEMPLATE",
+        help="With --out-dir: output file names from {stem}, {ext} (input suffix), {kernel} (gray: gray; "
+        "channels: the plane), {parent} (input's folder name), {index} (1, 2… in the whole list; {index:04d} "
+        "pads); the suffix comes from --format. Default: {stem}-{kernel}.",
+    ),
+]
+Parents = Annotated[
+    bool,
+    typer.Option(
+        "--parents",
+        help="With --out-dir: mirror each input's folder under it, like cp --parents "
+        "(in/sub/a.png -> OUT/in/sub/a-KERNEL.png; inputs outside the current folder keep their absolute folder).",
+    ),
+]
+OutDir = Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")]
+
+
+def existing_mode(no_clobber: bool, skip_existing: bool) -> str:
+    """``--no-clobber`` / ``--skip-existing`` as the library's ``existing`` value."""
+    if no_clobber and skip_existing:
+        raise input_error("give --no-clobber or --skip-existing, not both")
+    return "refuse" if no_clobber else "skip" if skip_existing else "overwrite"
+
+
+def batch_inputs(given: list[str] | None, files_from: str | None, null: bool, sample: str | None = None) -> list[str]:
+    """The inputs on the command line, then those listed in ``--files-from``, then ``--sample``'s."""
+    from ..batches.inputs import gather_inputs
+
+    sources = gather_inputs(list(given or []), files_from, null=null)
+    return sources + ([f"sample:{sample}"] if sample else [])
+
+
+def shard_option(text: str | None) -> Any:
+    """``--shard``'s value as a :class:`~convcli.batches.inputs.Shard`, or None."""
+    from ..batches.inputs import parse_shard
+
+    return parse_shard(text) if text else None
+
+
+def shard_size(sources: list[str], shard: Any) -> int:
+    """How many of ``sources`` this shard works on (the batch's size for its summary line)."""
+    from ..batches.inputs import select
+
+    return len(select(sources, shard))
+
+
+def check_dash_out_dir(out_dir: str | None, command: str) -> None:
+    """``convcli filter -dash.png`` reads ``-d ash.png``: when the folder is missing and a file
+    ``-d…`` exists, say so and show ``--``."""
+    import os
+
+    if out_dir and not os.path.exists(out_dir) and os.path.exists(f"-d{out_dir}"):
+        raise input_error(
+            f"'-d{out_dir}' was read as --out-dir {out_dir!r}: put -- before file names that start with '-' "
+            f"(convcli {command} ... -- -d{out_dir})"
+        )

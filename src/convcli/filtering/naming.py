@@ -135,11 +135,13 @@ def plan_outputs(
     *,
     template: str | None = None,
     parents: bool = False,
+    indices: Sequence[int] | None = None,
 ) -> list[list[Output]]:
-    """Name every output of a batch (per input, one per kernel); nothing is checked on disk."""
+    """Name every output of a batch (per input, one per kernel); nothing is checked on disk.
+    ``indices``: each source's ``{index}`` when they are part of a longer list (a shard)."""
     template = check_name_template(template) if template is not None else DEFAULT_NAME
     plan = []
-    for index, source in enumerate(sources, start=1):
+    for index, source in zip(indices or range(1, len(sources) + 1), sources):
         fields = source_fields(source, index)
         folder = out_dir / mirrored_folder(source) if parents else out_dir
         plan.append(

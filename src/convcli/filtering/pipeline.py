@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..batches.events import Accounting
+from ..batches.inputs import Shard, select
+from ..batches.planning import check_destination, check_writable, choose_inputs, plan_destination
 from ..errors import ConvcliError, check_bounds, input_error
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import (
@@ -32,7 +35,7 @@ from ..outputs import check_output_dir, check_output_path, make_folder
 from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .convolution import Convolver
 from .kernels import Kernel, load_kernel, named_kernel_files
-from .naming import Output, check_plan, check_sources, distinct_kernel_names, is_file_source, plan_outputs
+from .naming import Output, check_plan, distinct_kernel_names, is_file_source
 from .records import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
 
 
@@ -80,6 +83,8 @@ def filter_images(
     border: str = "zero",
     depth: int | None = None,
     band_rows: int | None = None,
+    shard: Shard | None = None,
+    existing: str = "overwrite",
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -96,27 +101,29 @@ def filter_images(
     ``report`` receives each record once its file is in place (and each failure); when the run
     stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
     ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
+    ``shard``, ``existing`` (overwrite, refuse, skip), and ``keep_going`` for missing inputs: see
+    :mod:`convcli.batches.planning`; inputs the run never reached are reported as not started.
     """
-    _check_call(sources, output, out_dir, name_template, parents)
-    check_bounds("max_pixels", max_pixels, 1)
-    if workers is not None:
-        check_bounds("workers", workers, 1, 64)
-    check_bounds("png_level", png_level, 0, 9)
-    check_sources(sources)
-    loaded = _load_kernels(kernels)
-    conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
-    fmt = output_format(fmt, output)
-    out_folder = _check_outputs(sources, output, out_dir, fmt, range_mode, in_place, depth)
-    names = [k.name for k in loaded]
-    planned = None
-    if out_folder is not None:
-        batch = plan_outputs(sources, names, out_folder, fmt, template=name_template, parents=parents)
-        check_plan(batch, out_folder, parents=parents, in_place=in_place)
-        planned = {outputs[0].source: outputs for outputs in batch}
-    encoding = Encoding(range_mode, depth, png_level)
-    plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
-    records, failures = _Pipeline(plan, keep_going, workers, report).run(list(sources))
-    return FilterResult(records, failures)
+    account = Accounting([sources[i] for i in select(sources, shard)], report)
+    with account.stopping():  # however the run ends, every input of this shard is reported once
+        _check_call(sources, output, out_dir, name_template, parents)
+        check_bounds("max_pixels", max_pixels, 1)
+        check_bounds("workers", workers or 1, 1, 64)
+        check_bounds("png_level", png_level, 0, 9)
+        batch = choose_inputs(sources, shard, keep_going)
+        loaded = _load_kernels(kernels)
+        conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
+        fmt = output_format(fmt, output)
+        out_folder = _check_outputs(batch.chosen, output, out_dir, fmt, range_mode, in_place, depth)
+        names = [k.name for k in loaded]
+        plan_destination(batch, sources, names, out_folder, output, fmt, name_template, parents, in_place, existing)
+        encoding = Encoding(range_mode, depth, png_level)
+        plan = _Plan(
+            conv, names, output, batch.planned, gray, max_pixels, tuple(batch.chosen), in_place, encoding, band_rows
+        )
+        missing = batch.set_aside(FilterFailure, account)
+        records, failures = _Pipeline(plan, keep_going, workers, account).run(batch.todo)
+    return FilterResult(records, missing + failures, batch.skipped)
 
 
 def _check_call(
@@ -127,14 +134,7 @@ def _check_call(
     parents: bool,
 ) -> None:
     """Refuse combinations of arguments that cannot work, naming what to give instead."""
-    if not sources:
-        raise input_error("no input given: name an image, a matrix file, '-' or use --sample")
-    if output is not None and out_dir is not None:
-        raise input_error("give either -o OUTPUT or --out-dir DIR, not both")
-    if len(sources) > 1 and out_dir is None:
-        raise input_error(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
-    if out_dir is None and (name_template is not None or parents):
-        raise input_error("a name template and parents name files in an output folder: give --out-dir DIR")
+    check_destination(sources, output, out_dir, name_template, parents, "an image, a matrix file, '-' or use --sample")
     if output is None and out_dir is None:
         for source in sources:
             if not (is_file_source(source) and is_raw_path(source)):
@@ -164,7 +164,7 @@ def _check_outputs(
     format can hold ``range_mode``'s values. Returns the output folder, if any."""
     out_folder = check_output_dir(out_dir) if out_dir is not None else None
     if output is not None and output != "-":
-        check_output_path(output, inputs=tuple(sources), in_place=in_place)
+        check_writable({check_output_path(output, inputs=tuple(sources), in_place=in_place).parent})
     target = output if output is not None else f"x.{fmt}" if out_folder is not None else None
     pixels = target is not None and not is_raw_path(target)  # None: matrices on stdout
     where = output if output not in (None, "-") else f"{out_dir} (format {fmt})" if out_dir else "stdout"

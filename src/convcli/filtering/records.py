@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..batches.events import NotStarted, Skipped, path_json, readable
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -40,8 +42,8 @@ class FilterRecord:
     def as_json(self, with_values: bool = False) -> dict[str, object]:
         """The ``--json`` object: input, output, kernel(s), shape, min, max (and values)."""
         record: dict[str, object] = {
-            "input": self.input,
-            "output": self.output if self.output is not None else "-",
+            **path_json("input", self.input),
+            **path_json("output", self.output if self.output is not None else "-"),
             "kernel": self.kernels[0] if len(self.kernels) == 1 else self.kernels,
             "shape": list(self.shape),
             "min": self.min,
@@ -60,25 +62,30 @@ class FilterFailure:
     message: str
 
     def as_json(self) -> dict[str, object]:
-        """The ``--json`` object of a failure: input and error."""
-        return {"input": self.input, "error": self.message}
+        """The ``--json`` object of a failure: input and error (see :func:`~convcli.batches.events.path_json`)."""
+        return {**path_json("input", self.input), "error": readable(self.message)}
 
 
-Report = Callable[[FilterRecord | FilterFailure], None]
-"""Called with each record once its file is in place, and with each failure, as they happen."""
+Report = Callable[[FilterRecord | FilterFailure | Skipped | NotStarted], None]
+"""Called with each record once its file is in place, and with each failure, as they happen;
+with each input skipped (its outputs exist) before the work, and each input the run never
+reached once it stops."""
 
 
 @dataclass
 class FilterResult:
-    """Everything a filter run produced: records, and failures when ``keep_going``."""
+    """Everything a filter run produced: records, failures when ``keep_going``, and the inputs
+    skipped because their outputs exist (``existing="skip"``)."""
 
     records: list[FilterRecord]
     failures: list[FilterFailure]
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 class BatchTally:
     """What a batch has done so far, counted as its outputs land: files written, inputs failed,
-    inputs not started (nothing written for them and no error)."""
+    inputs skipped (outputs there already), inputs not started (nothing written for them and no
+    error). ``inputs`` may be set later, once a shard's share is known."""
 
     def __init__(self, inputs: int, outputs_per_input: int = 1) -> None:
         self.inputs = inputs
@@ -86,6 +93,8 @@ class BatchTally:
         self.files = 0
         self.written: dict[str, int] = {}
         self.failed: set[str] = set()
+        self.skipped: set[str] = set()
+        self.verb, self.noun = "wrote", "file"  # predict: "predicted", "picture"
 
     def add_file(self, source: str) -> bool:
         """Count one output file of ``source``; True when it was the input's last output."""
@@ -99,14 +108,21 @@ class BatchTally:
         self.failed.add(source)
         return first
 
+    def add_skipped(self, source: str) -> None:
+        """Count ``source`` as skipped: its outputs exist."""
+        self.skipped.add(source)
+
     @property
     def not_started(self) -> int:
-        """Inputs with neither an output written nor an error."""
-        return self.inputs - len(self.failed | self.written.keys())
+        """Inputs with neither an output written, nor an error, nor a skip."""
+        return max(0, self.inputs - len(self.failed | self.written.keys() | self.skipped))
 
     def summary(self) -> str:
-        """One line such as ``wrote 97 files, 1 failed, 102 not started`` (zero counts left out)."""
-        parts = [f"wrote {self.files} file{'' if self.files == 1 else 's'}"]
+        """One line such as ``wrote 97 files, 3 skipped, 1 failed, 102 not started`` (zero counts
+        left out)."""
+        parts = [f"{self.verb} {self.files} {self.noun}{'' if self.files == 1 else 's'}"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         if self.not_started:
