@@ -3,7 +3,7 @@
 ``common`` holds the app, its error handling and the rendering helpers; ``options`` the options
 several commands share; the commands live by what users do with them: ``images`` (gray, channels,
 kernels, filter), ``models`` (summary, train), ``classify`` (evaluate, predict), ``inspect``
-(feature-maps, weights, info) and ``explain`` (the live page). Importing those modules registers
+(feature-maps, weights, info), ``explain`` (the live page) and ``daemon`` (the warm daemon). Importing those modules registers
 their commands on ``app``, in the order ``--help`` lists them.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import images, models  # isort: skip (registration order is --help's order)
 from . import classify, inspect  # isort: skip
 from . import explain  # isort: skip
+from . import daemon  # isort: skip
 from .common import app
 
-__all__ = ["app", "classify", "explain", "images", "inspect", "models"]
+__all__ = ["app", "classify", "daemon", "explain", "images", "inspect", "models"]

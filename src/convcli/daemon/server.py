@@ -1,0 +1,289 @@
+"""The daemon: a zygote that imported Keras but never ran an operation, forking one process per job.
+
+Why a zygote: a forked job starts from a clean copy of a warm process, so one job's crash,
+leaked state, changed cwd or environment never reaches the next, and jobs run side by side
+(``xargs -P 8``) with the warm pages shared. The zygote itself never runs a TensorFlow
+operation: TensorFlow starts its thread pools on the first one, and a process forked after that
+can hang. The alternative, long-lived workers that run job after job, would carry one job's
+state (Keras's global name counters, TensorFlow's caches, changed cwd) into the next.
+
+Run as ``python -m convcli.daemon.server`` by ``convcli daemon start`` (see control.py), which
+waits for the ``ready`` line on ``--ready-fd``. One daemon per identity (protocol.py) is held by
+a ``flock`` on its lock file for its whole life, so two racing starts leave one daemon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+from .protocol import (
+    MAX_REQUEST,
+    PROTOCOL,
+    decode_fields,
+    fds_from_ancillary,
+    identity,
+    make_private_dir,
+    peer_uid,
+    runtime_dir,
+    socket_path,
+)
+
+DEFAULT_IDLE = 900
+"""Seconds without a job after which the daemon exits (15 minutes)."""
+POLL = 0.25
+"""Seconds between checks for finished jobs and the idle timeout."""
+WARM_MODULES = (
+    "convcli.filtering",
+    "convcli.convolution",
+    "convcli.bands",
+    "convcli.encoding",
+    "convcli.pngstream",
+    "convcli.prediction",
+    "convcli.digits",
+    "convcli.seen",
+    "convcli.evaluation",
+    "convcli.inspection",
+    "convcli.summary",
+    "convcli.models",
+    "convcli.modelmeta",
+    "convcli.datasets",
+    "keras.src.saving.saving_lib",
+)
+"""Imported in the zygote so no job pays for them (imports only: none runs an operation)."""
+
+
+def lock_path(sock: str) -> str:
+    """The lock file beside a socket: held by the live daemon, holds its pid."""
+    return sock[: -len(".sock")] + ".lock"
+
+
+def warm_up() -> dict[bytes, bytes]:
+    """Import the CLI, Keras and the job modules; returns the environment variables that
+    importing Keras set (each job sets them again over its caller's environment)."""
+    import importlib
+
+    before = dict(os.environb)
+    from ..backend import keras
+    from ..cli import app  # noqa: F401  (registers every command)
+
+    keras()
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    return {k: v for k, v in os.environb.items() if before.get(k) != v}
+
+
+class Zygote:
+    """Accepts requests on the listening socket and forks one job per request."""
+
+    def __init__(self, listener: socket.socket, ident: str, idle: float, env_set: dict[bytes, bytes]) -> None:
+        self.listener = listener
+        self.ident = ident
+        self.idle = idle
+        self.env_set = env_set
+        self.jobs: dict[int, socket.socket] = {}
+        self.served = 0
+        self.started = time.time()
+        self.last_active = time.monotonic()
+        self.stopping = False
+        self.selector = selectors.DefaultSelector()
+
+    def serve(self) -> None:
+        """Serve until ``stop``, SIGTERM/SIGINT, or the idle timeout with no job running."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: setattr(self, "stopping", True))
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        while not self.stopping:
+            for key, _mask in self.selector.select(POLL):
+                if key.fileobj is self.listener:
+                    self.accept()
+                else:
+                    self.client_event(key.fileobj)  # type: ignore[arg-type]
+            self.reap()
+            if not self.jobs and time.monotonic() - self.last_active > self.idle:
+                break
+
+    def accept(self) -> None:
+        """Take one connection: refuse another user, answer control requests, fork a job."""
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        fds: list[int] = []
+        try:
+            conn.settimeout(2.0)
+            if peer_uid(conn) != os.getuid():
+                conn.close()  # another user's call is never served (it runs in its own process)
+                return
+            fields, fds = read_request(conn)
+            if fields[0] in (b"status", b"stop"):
+                conn.sendall(self.control(fields[0]))
+            elif fields[0] != PROTOCOL.encode() or fields[1] != self.ident.encode("utf-8", "surrogateescape"):
+                conn.sendall(b"refused stale\n")
+            elif len(fds) == 4:
+                self.fork_job(conn, fields, fds)
+                return
+            else:
+                conn.sendall(b"refused malformed\n")
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            for fd in fds:
+                os.close(fd)
+        conn.close()
+
+    def control(self, what: bytes) -> bytes:
+        """``status``: one ``key value`` line each; ``stop``: stop after answering."""
+        if what == b"stop":
+            self.stopping = True
+            return b"stopping %d\n" % os.getpid()
+        from .. import __version__
+
+        lines = {
+            "pid": os.getpid(),
+            "version": __version__,
+            "served": self.served,
+            "running": len(self.jobs),
+            "idle_timeout": self.idle,
+            "idle_seconds": round(time.monotonic() - self.last_active, 1) if not self.jobs else 0,
+            "started": round(self.started, 3),
+            "identity": self.ident.replace("\n", "\t"),
+        }
+        return "".join(f"{k} {v}\n" for k, v in lines.items()).encode("utf-8", "surrogateescape")
+
+    def fork_job(self, conn: socket.socket, fields: list[bytes], fds: list[int]) -> None:
+        """Fork the job's process; it replies ``ok PID`` itself (see worker.run_job)."""
+        from .worker import Request, run_job
+
+        request = Request(fields)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            self.listener.close()
+            for other in self.jobs.values():
+                other.close()
+            run_job(conn, request, fds, self.env_set)
+        self.served += 1
+        self.jobs[pid] = conn
+        self.selector.register(conn, selectors.EVENT_READ)
+        self.last_active = time.monotonic()
+
+    def client_event(self, conn: socket.socket) -> None:
+        """The client's end closed while its job runs (the client was killed): end the job too."""
+        try:
+            data = conn.recv(64)
+        except OSError:
+            data = b""
+        if data:
+            return
+        self.selector.unregister(conn)
+        for pid, job_conn in self.jobs.items():
+            if job_conn is conn:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still this job's
+
+    def reap(self) -> None:
+        """Collect finished jobs; tell each client its job's status (the job may have already)."""
+        while self.jobs:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.jobs.pop(pid, None)
+            self.last_active = time.monotonic()
+            if conn is None:
+                continue
+            if os.WIFSIGNALED(status):
+                message = b"signal %d\n" % os.WTERMSIG(status)
+            else:
+                message = b"exit %d\n" % os.waitstatus_to_exitcode(status)
+            with contextlib.suppress(OSError):
+                conn.sendall(message)
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(conn)
+            conn.close()
+
+
+def read_request(conn: socket.socket) -> tuple[list[bytes], list[int]]:
+    """One length-prefixed request and the descriptors sent with it."""
+    data, ancdata, _flags, _addr = conn.recvmsg(65536, socket.CMSG_SPACE(4 * 4))
+    fds = fds_from_ancillary(ancdata, socket.SOL_SOCKET, socket.SCM_RIGHTS)
+    if len(data) < 4:
+        raise ValueError("short request")
+    size = int.from_bytes(data[:4], "big")
+    if size > MAX_REQUEST:
+        raise ValueError("request too large")
+    body = bytearray(data[4:])
+    while len(body) < size:
+        chunk = conn.recv(min(1 << 16, size - len(body)))
+        if not chunk:
+            raise ValueError("truncated request")
+        body += chunk
+    return decode_fields(bytes(body)), fds
+
+
+def _listen(path: str) -> tuple[socket.socket, int]:
+    """Bind the socket (replacing a dead daemon's: we hold the lock), mode 0600; (socket, inode)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old)
+    listener.listen(64)
+    return listener, os.lstat(path).st_ino
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a daemon for this identity: ``ready PID``, ``busy PID`` or ``error WHY`` on the ready fd."""
+    parser = argparse.ArgumentParser(prog="python -m convcli.daemon.server")
+    parser.add_argument("--idle", type=float, default=DEFAULT_IDLE)
+    parser.add_argument("--ready-fd", type=int, default=None)
+    args = parser.parse_args(argv)
+    ready = os.fdopen(args.ready_fd, "w") if args.ready_fd is not None else sys.stdout
+    os.chdir("/")
+    ident = identity()  # before Keras's import changes the environment
+    folder = runtime_dir()
+    problem = make_private_dir(folder)
+    if problem:
+        ready.write(f"error unsafe runtime folder: {problem}\n")
+        return 1
+    path = socket_path(ident, folder)
+    lock = os.open(lock_path(path), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        ready.write(f"busy {os.pread(lock, 32, 0).decode(errors='replace').strip()}\n")
+        return 0
+    os.ftruncate(lock, 0)
+    os.pwrite(lock, f"{os.getpid()}\n".encode(), 0)
+    env_set = warm_up()
+    listener, inode = _listen(path)
+    ready.write(f"ready {os.getpid()}\n")
+    ready.close()
+    try:
+        Zygote(listener, ident, args.idle, env_set).serve()
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            if os.lstat(path).st_ino == inode:
+                os.unlink(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
