@@ -3,8 +3,8 @@
 ``common`` holds the app, its error handling and the rendering helpers; ``options`` the options
 several commands share; the commands live by what users do with them: ``images`` (gray, channels,
 kernels, filter), ``models`` (summary, train), ``classify`` (evaluate, predict), ``inspect``
-(feature-maps, weights, info), ``explain`` (the live page) and ``daemon`` (the warm daemon). Importing those modules registers
-their commands on ``app``, in the order ``--help`` lists them.
+(feature-maps, weights, info), ``explain`` (the live page) and ``daemon`` (the warm daemon).
+Importing those modules registers their commands on ``app``, in the order ``--help`` lists them.
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ def run_served(argv: list[str]) -> int | None:
 
 def _stdio_fields() -> list[bytes] | None:
     """Whether stdio is unbuffered (``-u``), and the encoding and error handler of stdin, stdout
-    and stderr: the job's text streams get the same. None when one of the three is closed (then the job runs in process)."""
+    and stderr: the job's text streams get the same. None when one of the three is closed (then
+    the job runs in process)."""
     fields = [b"%d" % bool(getattr(sys.stdout, "write_through", False))]
     for stream in (sys.stdin, sys.stdout, sys.stderr):
         if stream is None:
@@ -167,7 +168,7 @@ class _Waiter:
     def forward(self, signum: int, _frame: object) -> None:
         """Signal handler: pass the signal on to the job (a pidfd: never another process)."""
         self.forwarded = signum
-        try:
+        try:  # noqa: SIM105 (contextlib is not loaded yet: start-up time)
             _signal.pidfd_send_signal(self.pidfd, signum)
         except OSError:
             pass

@@ -19,8 +19,17 @@ import time
 from typing import Any
 
 from ..errors import work_error
-from .protocol import check_private_dir, encode_fields, identity, make_private_dir, peer_uid, runtime_dir, socket_path
-from .server import DEFAULT_IDLE, lock_path
+from .protocol import (
+    DEFAULT_IDLE,
+    check_private_dir,
+    encode_fields,
+    identity,
+    lock_path,
+    make_private_dir,
+    peer_uid,
+    runtime_dir,
+    socket_path,
+)
 
 START_TIMEOUT = 300.0
 """Seconds to wait for a new daemon to import Keras and answer."""

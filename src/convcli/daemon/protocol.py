@@ -20,6 +20,8 @@ import stat
 import sys
 
 PROTOCOL = "convcli-daemon/1"
+DEFAULT_IDLE = 900
+"""Seconds without a job after which a daemon exits (15 minutes)."""
 MAX_REQUEST = 4 << 20
 """Largest request accepted (argv and environment): 4 MiB, far above ARG_MAX's usual 2 MiB."""
 IMPORT_ENV_PREFIXES = ("KERAS_", "TF_", "ABSL_", "JAX_", "XLA_", "CUDA_", "TORCH_", "PYTORCH_", "OMP_", "MKL_")
@@ -122,6 +124,11 @@ def short_hash(text: str) -> str:
 def socket_path(ident: str, folder: str | None = None) -> str:
     """The socket of the daemon serving ``ident``."""
     return os.path.join(folder or runtime_dir(), f"daemon-{short_hash(ident)}.sock")
+
+
+def lock_path(sock: str) -> str:
+    """The lock file beside a socket: held (``flock``) by the live daemon, holding its pid."""
+    return sock[: -len(".sock")] + ".lock"
 
 
 # --------------------------------------------------------------------------- messages

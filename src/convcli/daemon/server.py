@@ -26,19 +26,19 @@ import time
 from typing import Any
 
 from .protocol import (
+    DEFAULT_IDLE,
     MAX_REQUEST,
     PROTOCOL,
     decode_fields,
     fds_from_ancillary,
     identity,
+    lock_path,
     make_private_dir,
     peer_uid,
     runtime_dir,
     socket_path,
 )
 
-DEFAULT_IDLE = 900
-"""Seconds without a job after which the daemon exits (15 minutes)."""
 POLL = 0.25
 """Seconds between checks for finished jobs and the idle timeout."""
 WARM_MODULES = (
@@ -76,11 +76,6 @@ WARM_MODULES = (
 """Imported in the zygote so no job pays for them (imports only: none runs an operation)."""
 
 
-def lock_path(sock: str) -> str:
-    """The lock file beside a socket: held by the live daemon, holds its pid."""
-    return sock[: -len(".sock")] + ".lock"
-
-
 def warm_up() -> dict[bytes, bytes]:
     """Import the CLI, Keras and the job modules; returns the environment variables that
     importing Keras set (each job sets them again over its caller's environment)."""
@@ -88,7 +83,7 @@ def warm_up() -> dict[bytes, bytes]:
 
     before = dict(os.environb)
     from ..backend import keras
-    from ..cli import app  # noqa: F401  (registers every command)
+    from ..cli import app
 
     keras()
     for name in WARM_MODULES:

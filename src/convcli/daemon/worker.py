@@ -10,6 +10,7 @@ and its exit status last, itself, so a job outlives a daemon killed in the middl
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -53,10 +54,8 @@ def run_job(conn: socket.socket, request: Request, fds: list[int], env_set: dict
 
         traceback.print_exc()
     finally:
-        try:
+        with contextlib.suppress(OSError):
             conn.sendall(b"exit %d\n" % status)
-        except OSError:
-            pass
         os._exit(status)
 
 
@@ -86,10 +85,8 @@ def _locale_and_clock() -> None:
     import locale
     import time
 
-    try:
+    with contextlib.suppress(locale.Error):
         locale.setlocale(locale.LC_CTYPE, "")
-    except locale.Error:
-        pass
     time.tzset()
 
 
@@ -100,7 +97,7 @@ def _stdio(request: Request) -> None:
     for fd, (encoding, errors) in enumerate(request.stdio):
         mode = "rb" if fd == 0 else "wb"
         raw = io.FileIO(fd, mode, closefd=False)
-        buffered = raw if request.unbuffered and fd else io.open(fd, mode, closefd=False)  # noqa: SIM115
+        buffered = raw if request.unbuffered and fd else open(fd, mode, closefd=False)  # noqa: SIM115
         line_buffering = not request.unbuffered and (raw.isatty() or fd == 2)
         stream = io.TextIOWrapper(
             buffered,  # type: ignore[arg-type]
