@@ -242,7 +242,9 @@ def test_ctrl_c_stops_the_job_and_records_equal_files(warm: Path, tmp_path: Path
     for name in ("a", "b", "c"):
         write_png(tmp_path / f"{name}.png", picture(ord(name)))
     (tmp_path / "out").mkdir()
-    proc = blocked_job(warm, tmp_path, ["filter", "a.png", "b.png", "-", "c.png", "-k", "edges", "--out-dir", "out"])
+    proc = blocked_job(
+        warm, tmp_path, ["filter", "a.png", "b.png", "-", "c.png", "-k", "edges", "--out-dir", "out", "--json"]
+    )
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
@@ -254,6 +256,14 @@ def test_ctrl_c_stops_the_job_and_records_equal_files(warm: Path, tmp_path: Path
 
 
 # --------------------------------------------------------------------------- isolation and concurrency
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left for a parent that does not reap it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def job_pids(zygote: int) -> list[int]:
@@ -305,9 +315,11 @@ def test_eight_clients_at_once(warm: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(SETPRIV is None or os.getuid() != 0, reason="needs root and setpriv to act as another user")
-def test_another_user_is_never_served(warm: Path, tmp_path: Path) -> None:
+def test_another_user_is_never_served(warm: Path, request: pytest.FixtureRequest) -> None:
     """Uid 65534 calling with our runtime folder runs in process (correctly); and even given
     access to the socket itself, the daemon (SO_PEERCRED) answers it nothing."""
+    tmp_path = Path(tempfile.mkdtemp(prefix="cvn-", dir="/tmp"))  # pytest's own tmp is root-only
+    request.addfinalizer(lambda: shutil.rmtree(tmp_path, ignore_errors=True))
     tmp_path.chmod(0o777)
     write_png(tmp_path / "in.png", picture(8))
     nobody = [SETPRIV, "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -328,8 +340,10 @@ def test_another_user_is_never_served(warm: Path, tmp_path: Path) -> None:
         probe = (
             "import socket, sys\n"
             "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(20)\n"
-            "s.sendall(len(b'status').to_bytes(4, 'big') + b'status')\n"
-            "print(repr(s.recv(100)))\n"
+            "try:\n"
+            "    s.sendall(len(b'status').to_bytes(4, 'big') + b'status'); print(repr(s.recv(100)))\n"
+            "except (BrokenPipeError, ConnectionResetError):\n"
+            "    print(repr(b''))\n"
         )
         out = subprocess.run([*nobody, sys.executable, "-c", probe, sock], capture_output=True, timeout=60)
         assert out.returncode == 0, out.stderr
@@ -412,8 +426,7 @@ def test_idle_timeout_and_stop(tmp_path: Path) -> None:
         stopped = run(["daemon", "stop"], runtime)
         assert stopped.stdout.decode() == f"stopped: pid {pid}\n"
         assert run(["daemon", "status"], runtime).returncode == 1
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        assert not alive(pid)
         again = run(["daemon", "start", "--idle", "2"], runtime)
         assert again.returncode == 0
         pid = daemon_pid(runtime)
@@ -423,5 +436,4 @@ def test_idle_timeout_and_stop(tmp_path: Path) -> None:
             time.sleep(0.2)
         assert sockets(runtime) == []
         time.sleep(0.5)
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        assert not alive(pid)

@@ -198,9 +198,12 @@ class _Waiter:
     def die_by(self, signum: int) -> int:
         """End this process by ``signum`` as the job did (the shell sees the same status)."""
         sys.stdout.flush()
-        try:
+        try:  # noqa: SIM105
             _signal.signal(signum, _signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL, SIGSTOP: no handler to reset
+            pass
+        try:  # noqa: SIM105
             os.kill(os.getpid(), signum)
-        except (OSError, ValueError):
+        except OSError:
             pass
         return 128 + signum
