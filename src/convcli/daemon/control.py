@@ -12,6 +12,7 @@ import fcntl
 import glob
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -126,18 +127,23 @@ def start(idle: float = DEFAULT_IDLE) -> dict[str, Any]:
         raise work_error(f"cannot start a daemon: unsafe runtime folder ({problem})")
     sock = socket_path(identity(), folder)
     log_file = sock[: -len(".sock")] + ".log"
-    line, code = _spawn(idle, log_file)
-    word, _, rest = line.partition(" ")
-    if word == "error":
-        raise work_error(f"cannot start a daemon: {rest}")
-    if word not in ("ready", "busy"):
-        raise work_error(f"the daemon did not start (exit status {code}): {_last_line(log_file)} (log: {log_file})")
     deadline = time.monotonic() + START_TIMEOUT
-    while not (current := status())["running"] and time.monotonic() < deadline:
-        time.sleep(0.1)  # "busy": another start is importing Keras; wait for its answer
-    if not current["running"]:
-        raise work_error(f"the daemon did not answer within {START_TIMEOUT:g} s (log: {log_file})")
-    return {**current, "started": word == "ready"}
+    while time.monotonic() < deadline:
+        if lock_holder(sock) is None:  # else another start, or a daemon stopping: wait for it
+            line, code = _spawn(idle, log_file)
+            word, _, rest = line.partition(" ")
+            if word == "error":
+                raise work_error(f"cannot start a daemon: {rest}")
+            if word not in ("ready", "busy"):
+                raise work_error(
+                    f"the daemon did not start (exit status {code}): {_last_line(log_file)} (log: {log_file})"
+                )
+            if word == "ready":
+                return {**status(), "started": True}
+        time.sleep(0.1)
+        if (current := status())["running"]:
+            return {**current, "started": False}
+    raise work_error(f"the daemon did not answer within {START_TIMEOUT:g} s (log: {log_file})")
 
 
 def _spawn(idle: float, log_file: str) -> tuple[str, int | None]:
@@ -189,6 +195,9 @@ def stop(timeout: float = 10.0) -> list[int]:
                 os.unlink(sock)  # a dead daemon's socket
             continue
         deadline = time.monotonic() + timeout
-        while lock_holder(sock) is not None and time.monotonic() < deadline:
+        while (holder := lock_holder(sock)) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
+        if holder is not None and holder > 0:  # asked to stop and still there: end it
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(holder, signal.SIGKILL)
     return stopped

@@ -19,7 +19,7 @@ import sys
 import threading
 from typing import NoReturn
 
-from .protocol import fds_to_bytes
+from .protocol import MAX_REQUEST, decode_fields, encode_fields, fds_from_ancillary, fds_to_bytes
 
 
 class Request:
@@ -37,6 +37,70 @@ class Request:
         self.stdio = [(rest[i].decode(), rest[i + 1].decode()) for i in (1, 3, 5)]
         if not self.argv or len(rest) != 7:
             raise ValueError("malformed request")
+
+
+def read_request(conn: socket.socket, max_fds: int = 5) -> tuple[list[bytes], list[int]]:
+    """One length-prefixed message (see protocol.encode_fields) and the descriptors sent with it."""
+    data, ancdata, _flags, _addr = conn.recvmsg(65536, socket.CMSG_SPACE(4 * max_fds))
+    fds = fds_from_ancillary(ancdata, socket.SOL_SOCKET, socket.SCM_RIGHTS)
+    if len(data) < 4:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("no request")
+    size = int.from_bytes(data[:4], "big")
+    body = bytearray(data[4:])
+    while len(body) < size <= MAX_REQUEST:
+        chunk = conn.recv(min(1 << 16, size - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) != size:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("truncated or oversized request")
+    return decode_fields(bytes(body)), fds
+
+
+def hand_over(channel: socket.socket, conn: socket.socket, fields: list[bytes], fds: list[int]) -> None:
+    """Give a spare process its job: the request and the client's connection and descriptors."""
+    message = encode_fields(fields)
+    ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds_to_bytes([conn.fileno(), *fds]))]
+    sent = channel.sendmsg([message], ancillary)
+    channel.sendall(message[sent:])
+
+
+def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
+    """A process forked before it is needed: it warms the backend's runtime, then waits for its one
+    job (:func:`hand_over`) and runs it. It leaves when the daemon goes (end of file).
+
+    The warm-up is one tiny ``keras.ops.conv``: it starts TensorFlow's thread pools and loads its
+    convolution kernels (0.3-0.6 s of a first call) and creates no Keras object, so no layer
+    name, counter or seed a job could see. Safe here because this process never forks again.
+    """
+    status = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        warm_runtime()
+        fields, fds = read_request(channel)
+        channel.close()
+        conn = socket.socket(fileno=fds[0])
+        run_job(conn, Request(fields), fds[1:], env_set)
+    except (EOFError, OSError, ValueError):
+        status = 0  # the daemon went away before a job came
+    except BaseException:
+        status = 1
+    os._exit(status)
+
+
+def warm_runtime() -> None:
+    """Run one 8×8 convolution through ``keras.ops`` (see :func:`spare`)."""
+    import numpy as np
+
+    from ..backend import keras
+
+    ops = keras().ops
+    ops.convert_to_numpy(ops.conv(np.zeros((1, 8, 8, 1), "float32"), np.zeros((3, 3, 1, 1), "float32")))
 
 
 def run_job(conn: socket.socket, request: Request, fds: list[int], env_set: dict[bytes, bytes]) -> NoReturn:
