@@ -70,7 +70,17 @@ WARM_MODULES = (
     "PIL.TiffImagePlugin",
     "PIL.ImageOps",
     "PIL.ImageChops",
+    "matplotlib.colors",  # feature maps and weights pictures
 )
+LAZY_PACKAGES = (
+    "skimage.filters",  # digit preparation (predict, feature-maps), montages
+    "skimage.measure",
+    "skimage.transform",
+    "skimage.exposure",
+    "skimage.util",
+    "skimage.morphology",
+)
+"""scikit-image packages that load their functions on first use: every function loaded here."""
 """Imported in the zygote so no job pays for them (imports only: none runs an operation)."""
 
 
@@ -87,6 +97,12 @@ def warm_up() -> dict[bytes, bytes]:
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    for name in LAZY_PACKAGES:
+        with contextlib.suppress(ImportError):
+            package = importlib.import_module(name)
+            for attribute in getattr(package, "__all__", ()):
+                with contextlib.suppress(ImportError, AttributeError):
+                    getattr(package, attribute)
     _cache_click_command(app)
     return {k: v for k, v in os.environb.items() if before.get(k) != v}
 
