@@ -594,6 +594,10 @@ def bench_daemon(repeat: int) -> None:
         *[[name, f"{secs * 1000:.0f} ms"] for name, secs in client.items()],
         ["daemon start (imports Keras once)", f"{r['daemon_start_seconds']:.1f} s"],
         ["idle daemon RSS / PSS", f"{r['idle_daemon_mib']['rss']} / {r['idle_daemon_mib']['pss']} MiB"],
+        [
+            "its warmed spare process RSS / PSS",
+            "{rss} / {pss} MiB".format(**(r["idle_daemon_mib"]["spare"] or {"rss": "-", "pss": "-"})),
+        ],
     ]
     table(f"Warm daemon: 512x512 colour PNGs, edges kernel, median of {repeat}", ["what", "value"], rows)
     save(

@@ -31,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONVCLI = str(Path(sys.executable).parent / "convcli")  # the console script, as scripts call it
+BYTECODE_OFF = "PYTHONDONTWRITEBYTECODE"
 
 
 def _check(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -99,16 +100,20 @@ def measure(
 ) -> dict[str, Any]:
     """Start a daemon in a private runtime folder, measure, stop it; the figures as a dict."""
     runtime = tempfile.mkdtemp(prefix="cvb-", dir="/tmp")
-    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PYTHONPATH", "CONVCLI_DAEMON")}
+    saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "PYTHONPATH", "CONVCLI_DAEMON", BYTECODE_OFF)}
     os.environ.update(XDG_RUNTIME_DIR=runtime, PYTHONPATH=str(ROOT / "src"))
     os.environ.pop("CONVCLI_DAEMON", None)
+    os.environ.pop(BYTECODE_OFF, None)  # as installed: modules load from cached bytecode
     try:
         model, digit = _predict_inputs(work)
         started = time.perf_counter()
         _check([CONVCLI, "daemon", "start"])
         start_seconds = time.perf_counter() - started
         pid = json.loads(_check([CONVCLI, "daemon", "status", "--json"]).stdout)["pid"]
+        time.sleep(10)  # the spare process warms up meanwhile
         idle_memory = _memory_mib(pid)
+        spares = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        idle_memory["spare"] = {"pids": len(spares), **_memory_mib(int(spares[0]))} if spares else None
         return {
             "daemon_start_seconds": start_seconds,
             "idle_daemon_mib": idle_memory,
