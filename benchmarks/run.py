@@ -1,7 +1,7 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
     python benchmarks/run.py [startup] [single] [filter] [large] [train] [train-rss] [memory] [rounding] [folders]
-    [export]
+    [export] [daemon]
     [--repeat N] [--compare PYTHON]
     (default: all)
 
@@ -583,6 +583,45 @@ def bench_rounding(repeat: int) -> None:
     save("rounding", results)
 
 
+def bench_daemon(repeat: int) -> None:
+    """One-file calls with a warm daemon against ImageMagick (issue 26): see warm_daemon.py."""
+    from warm_daemon import measure
+
+    r = measure(repeat, make_batch(20), CONVERT, EDGES_IM, WORK, paired_runs)
+    loop, single, client = r["loop20_seconds"], r["single_seconds"], r["client"]
+    rows = [
+        ["20 one-file filter calls, warm daemon", f"{loop['convcli']:.2f} s"],
+        ["20 one-file ImageMagick calls", f"{loop['magick']:.2f} s"],
+        ["ratio (median of pairs; target <= 1.5)", f"{r['loop20_ratio_vs_magick']:.2f}x"],
+        ["one filter call, warm daemon", f"{single['convcli']:.3f} s"],
+        ["one ImageMagick call", f"{single['magick']:.3f} s"],
+        ["ratio (median of pairs; target <= 1.5)", f"{r['single_ratio_vs_magick']:.2f}x"],
+        ["one filter call in process (CONVCLI_DAEMON=off)", f"{r['single_in_process_seconds']:.2f} s"],
+        ["predict one.png, warm daemon (target <= 0.5 s)", f"{r['predict_seconds']:.3f} s"],
+        *[[name, f"{secs * 1000:.0f} ms"] for name, secs in client.items()],
+        ["daemon start (imports Keras once)", f"{r['daemon_start_seconds']:.1f} s"],
+        ["idle daemon RSS / PSS", f"{r['idle_daemon_mib']['rss']} / {r['idle_daemon_mib']['pss']} MiB"],
+        [
+            "its warmed spare process RSS / PSS",
+            "{rss} / {pss} MiB".format(**(r["idle_daemon_mib"]["spare"] or {"rss": "-", "pss": "-"})),
+        ],
+    ]
+    table(f"Warm daemon: 512x512 colour PNGs, edges kernel, median of {repeat}", ["what", "value"], rows)
+    save(
+        "daemon",
+        {
+            "repeat": repeat,
+            **r,
+            "targets": {
+                "loop20_ratio_max": 1.5,
+                "single_ratio_max": 1.5,
+                "predict_max_seconds": 0.5,
+                "client_start_max_ms": 60,
+            },
+        },
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     benches = {
@@ -594,6 +633,7 @@ def main() -> None:
         "train-rss": bench_train_rss,
         "memory": bench_memory,
         "rounding": bench_rounding,
+        "daemon": bench_daemon,
     }
     parser.add_argument(
         "which",

@@ -1,4 +1,8 @@
-"""The console-script entry point: tiny, so that Ctrl-C during start-up is still a clean exit."""
+"""The console-script entry point: tiny, so that Ctrl-C during start-up is still a clean exit.
+
+A running daemon (``convcli daemon start``) serves the command when it can; otherwise, and
+always with ``CONVCLI_DAEMON=off`` or ``--no-daemon``, the command runs in this process.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,20 @@ from .errors import EXIT_INTERRUPTED
 
 def main() -> None:
     """Run ``convcli`` (and ``python -m convcli``); Ctrl-C at any moment exits 130 with one line."""
+    try:
+        from .daemon.client import run_served
+
+        status = run_served(sys.argv[1:])
+    except KeyboardInterrupt:
+        sys.stderr.write("Error: interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+    if status is not None:
+        sys.exit(status)
+    run_in_process()
+
+
+def run_in_process() -> None:
+    """Parse the command line and run the command here (also what a daemon's job process runs)."""
     try:
         from .cli import app
         from .cli.common import error_reported, stderr_line

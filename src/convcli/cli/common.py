@@ -353,6 +353,9 @@ def main_options(
     device: str = typer.Option(
         "auto", "--device", click_type=click.Choice(DEVICES), help="auto (a GPU when there is one) or cpu (no GPU)."
     ),
+    no_daemon: bool = typer.Option(
+        False, "--no-daemon", help="Run in this process even when a daemon runs (also CONVCLI_DAEMON=off)."
+    ),
 ) -> None:
     """Global options."""
     from ..backend import select_device, set_verbose
