@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .errors import input_error
+from .rulings import erase_rulings
 
 MEDIAN_SIDE = 64
 """Pictures at least this large (short side), or noisy ones, get a 3×3 median filter (camera
@@ -79,13 +80,22 @@ def ink_map(image: np.ndarray) -> InkMap:
     brighter = -residual[residual < 0]  # the paper's noise alone: ink is only ever darker
     sigma = float(1.4826 * np.median(brighter)) if brighter.size else 0.0
     ink = np.clip(residual, 0, None)
-    standing_out = ink[ink > 3 * sigma]  # Otsu between strokes and faint marks, not the paper's noise
-    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
-    high = max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2)
+    ink, _ = erase_rulings(ink, max(3 * sigma, SUPPORT * _stroke_threshold(ink, sigma)))
+    high = _stroke_threshold(ink, sigma)
     mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
     labels = measure.label(mask, connectivity=2)
     regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
     return InkMap(ink, sigma, labels, regions, float(high), scale)
+
+
+def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
+    """Otsu's threshold among the pixels above 3 σ (strokes against faint marks, not the paper's
+    noise), at least :data:`NOISE_FACTOR` σ and half of :data:`MIN_CONTRAST`."""
+    from skimage import filters
+
+    standing_out = ink[ink > 3 * sigma]
+    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
+    return float(max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2))
 
 
 def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
