@@ -72,8 +72,7 @@ def ink_map(image: np.ndarray) -> InkMap:
         gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
     if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
         gray = filters.median(gray, footprint=np.ones((3, 3)))
-    lo, hi = float(gray.min()), float(gray.max())
-    if float(np.median(gray)) < (lo + hi) / 2:  # light ink on dark paper: work on the negative
+    if _dark_paper(gray):  # light ink on dark paper: work on the negative
         gray = 255.0 - gray
     paper = paper_brightness(gray)
     residual = paper - gray
@@ -88,6 +87,22 @@ def ink_map(image: np.ndarray) -> InkMap:
     return InkMap(ink, sigma, labels, regions, float(high), scale)
 
 
+SCAN_SIDE = 128
+"""Pictures up to this short side (scans, crops) take their paper's polarity from their border."""
+
+
+def _dark_paper(gray: np.ndarray) -> bool:
+    """Whether the paper is darker than the ink: the picture's median (the paper is the majority)
+    is below its mid-range. A scan or crop up to :data:`SCAN_SIDE` px goes by its border's median
+    instead: a bold digit filling it (optdigits' 64×64) is the majority there, and its paper still
+    surrounds it; a large photo's border may be the table around the sheet."""
+    lo, hi = float(gray.min()), float(gray.max())
+    if min(gray.shape) <= SCAN_SIDE:
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        return float(np.median(border)) < (lo + hi) / 2
+    return float(np.median(gray)) < (lo + hi) / 2
+
+
 def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
     """Otsu's threshold among the pixels above 3 σ (strokes against faint marks, not the paper's
     noise), at least :data:`NOISE_FACTOR` σ and half of :data:`MIN_CONTRAST`."""
@@ -99,22 +114,37 @@ def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
 
 
 def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
-    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper.
+    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper,
+    or a flat one when that explains the paper as well.
 
     Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
     so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
     a bold digit covers a third of the picture), and the later ones to every pixel no more than
     3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
-    paper: a cubic would bend into their strokes. Lighting across a sheet (a gradient, a vignette,
-    their product) is smooth; a morphological closing or a large median overestimates it at the
-    picture's edges by the slope times the window. scikit-image has no robust surface fit, hence
-    these few lines of numpy.
+    paper: a cubic would bend into their strokes. So do evenly lit pictures (a scan: the flat
+    fit's spread on the paper is within one gray level of the cubic's), where a cubic left free
+    beside a digit touching the border swings far above the paper and makes phantom ink there.
+    Lighting across a sheet (a gradient, a vignette, their product) is smooth; a morphological
+    closing or a large median overestimates it at the picture's edges by the slope times the
+    window. scikit-image has no robust surface fit, hence these few lines of numpy.
     """
     from skimage import transform
 
     scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
     small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
-    powers = _POWERS if min(small.shape) >= 16 else _POWERS[:1]
+    flat, flat_spread = _robust_fit(small, _POWERS[:1], rounds)
+    coef, powers = flat, _POWERS[:1]
+    if min(small.shape) >= 16:
+        cubic, cubic_spread = _robust_fit(small, _POWERS, rounds)
+        if flat_spread > cubic_spread + 1.0:
+            coef, powers = cubic, _POWERS
+    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
+    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+
+
+def _robust_fit(small: np.ndarray, powers: list[tuple[int, int]], rounds: int) -> tuple[np.ndarray, float]:
+    """The coefficients of the monomials ``powers`` fitted to the paper of ``small`` (see
+    :func:`paper_brightness`), and the spread (robust σ) of the paper around the fit."""
     basis = _basis(small.shape, powers)
     values = small.ravel()
     tolerance = 3 * max(_noise(small), 1.0)
@@ -124,8 +154,8 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
         coef = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(basis.shape[1]), chosen.T @ values[keep])
         residual = values - basis @ coef
         keep = residual >= 0 if step < rounds // 2 else residual > -tolerance
-    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
-    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+    paper = residual[keep] if keep.any() else residual
+    return coef, float(1.4826 * np.median(np.abs(paper - np.median(paper))))
 
 
 _POWERS = [(i, j) for i in range(4) for j in range(4 - i)]

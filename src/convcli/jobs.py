@@ -203,12 +203,14 @@ def evaluate_file(
     """
     from .datasets import load_dataset
     from .evaluation import evaluate_arrays
-    from .modelmeta import class_names_for, dataset_for
+    from .modelinputs import warn_assumptions
+    from .modelmeta import class_names_for, dataset_for, read_meta
     from .models import load_model
     from .outputs import check_output_dir
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_model(model_path)  # first: its errors say best what is wrong with the file
+    warn_assumptions(model_path, read_meta(model_path), model)
     labelled = _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)
@@ -238,8 +240,9 @@ def _folder_test_set(
 ) -> tuple[Dataset, str] | None:
     """The test pictures of ``data``, or of the folder the model was trained on (named by its
     run record); None for a model of a built-in dataset evaluated on one."""
-    from .datasets import DATASETS
+    from .datasets import DATASETS, idx_set_files
     from .imagefolders import load_test_folder
+    from .modelinputs import digit_test_folder, preparation_for
     from .modelmeta import read_meta
 
     meta = read_meta(model_path)
@@ -252,6 +255,8 @@ def _folder_test_set(
                 f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data)"
             )
         data = record["folder"]
+    if preparation_for(meta) == "digit" and Path(data).is_dir() and idx_set_files(data) is None:
+        return digit_test_folder(data, meta, warn)  # a user's scans: prepared as predict prepares them
     return load_test_folder(data, meta, record, warn)
 
 

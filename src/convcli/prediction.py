@@ -190,12 +190,10 @@ def predict_digits(
 ) -> list[Prediction]:
     """Classify prepared uint8 inputs, (N, 28, 28) digits or (N, H, W, C) pictures, with a loaded
     model whose classes are ``class_names`` (default: the class index)."""
-    from .datasets import scale_images as prepare_images
     from .evaluation import predict_probabilities
-    from .models import check_image_model
+    from .modelinputs import model_pixels
 
-    shape = check_image_model(model)
-    probs = predict_probabilities(model, prepare_images(digits, shape))
+    probs = predict_probabilities(model, model_pixels(model, digits))
     labels = list(class_names or [])
     return [
         Prediction(name, int(p.argmax()), [float(v) for v in p], d, class_names=labels)
@@ -255,9 +253,13 @@ def prepare_picture(
 
 
 def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
-    """Each picture as the model takes it (:func:`prepare_picture`, as the model's metadata says)."""
+    """Each picture as the model takes it (:func:`prepare_picture`, as
+    :func:`convcli.modelinputs.preparation_for` reads the model's metadata)."""
+    from .modelinputs import preparation_for
+
     size = tuple(meta.input_shape[:2])
-    return [prepare_picture(path, meta.preparation, size, meta.color, max_pixels=max_pixels) for path in images]
+    how = preparation_for(meta)
+    return [prepare_picture(path, how, size, meta.color, max_pixels=max_pixels) for path in images]
 
 
 def predict_files(
@@ -278,6 +280,7 @@ def predict_files(
     metadata). Predictions carry the model's class names. ``show_input``: where to save what
     the model saw (see :func:`convcli.seen.plan_seen`).
     """
+    from .modelinputs import warn_assumptions
     from .modelmeta import class_names_for, dataset_for
     from .models import load_model
     from .seen import plan_seen, write_seen
@@ -296,6 +299,7 @@ def predict_files(
     else:
         digits = prepared_inputs(images, meta, max_pixels)
     model = load_model(model_path)
+    warn_assumptions(model_path, meta, model)
     results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
@@ -320,6 +324,7 @@ def predict_number_files(
     """Read the number written on one line in each image: its digits segmented and classified
     (a model of another dataset's classes is refused)."""
     from .images import DEFAULT_MAX_PIXELS, read_picture
+    from .modelinputs import warn_assumptions
     from .modelmeta import DIGITS, read_meta
     from .models import load_model
     from .seen import plan_seen, write_seen
@@ -336,6 +341,7 @@ def predict_number_files(
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
     model = load_model(model_path)
+    warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
     predicted = iter(predict_digits(model, flat, names))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..inspection import MAP_LAYERS, conv_kernels
+from ..modelinputs import takes_raw_pixels
 from ..models import load_model
 from ..summary import describe_model
 from .arithmetic import activate, check_position, conv_unit, pool_unit
@@ -119,6 +120,7 @@ class Explainer:
                     found = len(tensors) - 1
                 slots.append(found)
             self._slots[layer.name] = (slots[0], slots[1])
+        self.raw_pixels = takes_raw_pixels(model)  # the model rescales its pixels itself
         self._probe = keras().Model(inputs=model.inputs[0], outputs=tensors)
         self._rows = {row.name: row for row in describe_model(model)}
         self._lock = threading.Lock()
@@ -126,10 +128,11 @@ class Explainer:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Explainer:
         """Load a ``.keras`` file in safe mode and prepare it."""
+        from ..modelinputs import preparation_for
         from ..modelmeta import read_meta
 
         model = load_model(path)
-        preparation = read_meta(path).preparation
+        preparation = preparation_for(read_meta(path))
         return cls(model, class_names=class_names_for(model, path), source=Path(path).name, preparation=preparation)
 
     def model_info(self) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class Explainer:
 
     def run(self, grid: np.ndarray) -> list[np.ndarray]:
         """The probe's outputs for one grid, batch axis removed."""
-        x = np.asarray(grid, np.float32) / 255.0
+        x = np.asarray(grid, np.float32) / (1.0 if self.raw_pixels else 255.0)
         if x.ndim == 2:  # gray pixels: in every channel of an RGB model
             x = np.repeat(x[:, :, None], self.channels, axis=2)
         x = x.reshape((1, *self.input_shape))
