@@ -124,7 +124,7 @@ def ruled_digit_set(
 def separator_glyph(char: str, height: int, stroke: int) -> np.ndarray:
     """A pen-drawn separator at a digit height of ``height`` px: ``/`` a slanted stroke as tall as
     a digit, ``-`` a short bar at mid height, ``.`` a dot on the baseline (ink coverage 0–1)."""
-    width = {"/": height // 2, "-": height // 3, ".": stroke + 2}[char] + stroke
+    width = {"/": round(height * 0.6), "-": height // 3, ".": stroke + 2}[char] + stroke
     image = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(image)
     half = stroke / 2
@@ -180,15 +180,13 @@ def _set_beside(line: np.ndarray, piece: np.ndarray, gap: int) -> np.ndarray:
         out = np.zeros((height, w))
         out[height - h :] = piece
         return out
-    grown = ndimage.binary_dilation(line > 0.05, iterations=gap)
+    padded = np.pad(line > 0.05, ((0, 0), (0, w + gap + 1)))
+    grown = ndimage.binary_dilation(padded, iterations=gap)
     ink = np.zeros((height, w), dtype=bool)
     ink[height - h :] = piece > 0.05
     right = int(np.nonzero(line.max(axis=0) > 0.05)[0][-1])
     x = max(0, right - w // 2)
-    while x < line.shape[1]:
-        overlap = min(w, line.shape[1] - x)
-        if not (grown[:, x : x + overlap] & ink[:, :overlap]).any():
-            break
+    while (grown[:, x : x + w] & ink).any():
         x += 1
     out = np.zeros((height, max(line.shape[1], x + w)))
     out[:, : line.shape[1]] = line

@@ -151,17 +151,24 @@ class Prediction:
 
 @dataclass
 class NumberPrediction:
-    """A number written on one line: each digit's prediction, left to right, and where it was."""
+    """A number written on one line: each digit's prediction, left to right, and where it was;
+    the separators written between them (``/``, ``-``, ``.``), which are not digits."""
 
     input: str
     digits: list[Prediction]
     boxes: list[tuple[int, int, int, int]]
     """Each digit's (top, left, bottom, right) in the picture's pixels."""
+    separators: list[tuple[int, str, tuple[int, int, int, int]]] = field(default_factory=list)
+    """Each separator as (how many digits come before it, its character, its box)."""
 
     @property
     def number(self) -> str:
-        """The digits read, as a string ("2026"; leading zeros kept)."""
-        return "".join(str(d.prediction) for d in self.digits)
+        """The digits read, as a string, with the separators where they were written
+        ("2026", "12/05/2024", "555-0199"; leading zeros kept)."""
+        text = [str(d.prediction) for d in self.digits]
+        for position, char, _ in sorted(self.separators, key=lambda s: s[0], reverse=True):
+            text.insert(position, char)
+        return "".join(text)
 
     @property
     def uncertain(self) -> bool:
@@ -176,7 +183,14 @@ class NumberPrediction:
             del record["input"]
             record.pop("seen", None)
             digits.append({**record, "box": list(box)})
-        record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        separators = [{"char": c, "position": n, "box": list(box)} for n, c, box in self.separators]
+        record = {
+            "input": self.input,
+            "number": self.number,
+            "uncertain": self.uncertain,
+            "digits": digits,
+            "separators": separators,
+        }
         if self.digits and self.digits[0].seen is not None:
             record["seen"] = self.digits[0].seen
         return record
@@ -309,9 +323,18 @@ def predict_files(
 
 def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
     """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
-    from .digits import number_inks
+    return prepare_number_marks(image, source)[0]
 
-    return [(box, mnist_field(ink * 255.0, source)) for box, ink in number_inks(gray_picture(image, source), source)]
+
+def prepare_number_marks(
+    image: np.ndarray, source: str = "image"
+) -> tuple[list[tuple[tuple[int, int, int, int], np.ndarray]], list[tuple[int, str, tuple[int, int, int, int]]]]:
+    """The digits of a number (box, MNIST-style 28×28) and its separators (position, char, box),
+    found by :func:`convcli.numbers.number_marks`."""
+    from .numbers import number_marks
+
+    marks = number_marks(gray_picture(image, source), source)
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits], marks.separators
 
 
 def predict_number_files(
@@ -339,15 +362,19 @@ def predict_number_files(
         )
     targets = plan_seen(show_input, images) if show_input is not None else None
     limit = max_pixels or DEFAULT_MAX_PIXELS
-    found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
+    found, separators = [], []
+    for path in images:
+        digits, marks = prepare_number_marks(on_paper(read_picture(path, max_pixels=limit)), path)
+        found.append(digits)
+        separators.append(marks)
     model = load_model(model_path)
     warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
     predicted = iter(predict_digits(model, flat, names))
     results = [
-        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
-        for path, digits in zip(images, found)
+        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits], marks)
+        for path, digits, marks in zip(images, found, separators)
     ]
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[d.digit for d in r.digits] for r in results])):
