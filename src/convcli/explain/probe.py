@@ -97,13 +97,20 @@ class Explainer:
     """A loaded model ready to be explained; safe to share between server threads."""
 
     def __init__(
-        self, model: Any, *, class_names: list[str] | None = None, source: str = "model", preparation: str = "digit"
+        self,
+        model: Any,
+        *,
+        class_names: list[str] | None = None,
+        source: str = "model",
+        preparation: str = "digit",
+        paper: str = "",
     ) -> None:
         from ..backend import keras
 
         self.model = model
         self.source = source
         self.preparation = preparation  # how an uploaded photo becomes the grid: modelmeta's "digit" or "resize"
+        self.paper = paper  # the training pictures' background ("light", "dark", "" unknown): drawings follow it
         self.input_shape = tuple(int(d) if d is not None else None for d in model.inputs[0].shape[1:])
         self.height, self.width, self.channels = input_geometry(self.input_shape, source)
         self.color = "rgb" if self.channels == 3 else "gray"
@@ -132,8 +139,14 @@ class Explainer:
         from ..modelmeta import read_meta
 
         model = load_model(path)
-        preparation = preparation_for(read_meta(path))
-        return cls(model, class_names=class_names_for(model, path), source=Path(path).name, preparation=preparation)
+        meta = read_meta(path)
+        return cls(
+            model,
+            class_names=class_names_for(model, path),
+            source=Path(path).name,
+            preparation=preparation_for(meta),
+            paper=meta.paper if meta.preparation == "resize" else "",
+        )
 
     def model_info(self) -> dict[str, Any]:
         """Name, input shape, class names, every layer with the summary arithmetic, templates."""
@@ -198,10 +211,21 @@ class Explainer:
             "uploaded image", self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
         )
         if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it
-            return (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
+            grid = (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
+            return 255.0 - grid if self._other_paper(grid) else grid
         if grid.shape != size:  # a 28×28 digit for a model of another size
             grid = np.asarray(Image.fromarray(grid).resize((self.width, self.height), Image.Resampling.LANCZOS))
         return grid.astype(np.float64)
+
+    def _other_paper(self, grid: np.ndarray) -> bool:
+        """Whether a picture for a folder model has the other background than the model's training
+        pictures (the page's canvas is light strokes on black; a model of scans learned dark on
+        white): then it is given inverted, as the model learned its pictures."""
+        if self.paper not in ("light", "dark"):
+            return False
+        gray = grid.mean(axis=2) if grid.ndim == 3 else grid
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        return (float(np.median(border)) >= 128) != (self.paper == "light")
 
     def run(self, grid: np.ndarray) -> list[np.ndarray]:
         """The probe's outputs for one grid, batch axis removed."""
