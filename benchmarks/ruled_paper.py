@@ -95,7 +95,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for offset, kind in enumerate(("plain", "clean", "light", "photo")):
-            if only and kind not in only or not args.count:
+            if (only and kind not in only) or not args.count:
                 continue
             photos, labels = ruled_digit_set(args.count, args.seed + offset, data.x_train, data.y_train, kind)
             started = time.perf_counter()
@@ -105,7 +105,7 @@ def main() -> None:
             if wrong:
                 print("    wrong:", "; ".join(wrong[:12]))
         for offset, kind in enumerate(("slanted", "phone", "long", "dates")):
-            if only and kind not in only or not args.numbers:
+            if (only and kind not in only) or not args.numbers:
                 continue
             photos, texts = number_set(args.numbers, args.seed + 10 + offset, data.x_train, data.y_train, kind)
             exact, wrong = numbers_exact(args.model, write_all(folder, kind, photos), texts)

@@ -139,7 +139,7 @@ def separator_glyph(char: str, height: int, stroke: int) -> np.ndarray:
 
 def slant(coverage: np.ndarray, shear: float) -> np.ndarray:
     """``coverage`` sheared so its tops lean right by ``shear`` px per px of height (italic writing)."""
-    height, width = coverage.shape
+    height = coverage.shape[0]
     extra = int(np.ceil(abs(shear) * height))
     image = Image.fromarray(np.pad(coverage * 255, ((0, 0), (0, extra))).astype(np.float32), mode="F")
     offset = -shear * (height - 1) if shear > 0 else 0.0
@@ -221,3 +221,17 @@ def number_set(
         photos.append(write_on_sheet(glyph, sheet, rng, round(height * rng.uniform(0.8, 1.0))))
         texts.append(text)
     return photos, texts
+
+
+# --------------------------------------------------------------------------- scans
+
+
+def optdigit(digit: np.ndarray, side: int = 64) -> np.ndarray:
+    """An optdigits-like scan: the digit's bitmap fit to 32×32, counted in 4×4 blocks (0–16),
+    and shown at ``side``×``side``, light on dark, soft-edged and touching the border."""
+    rows, cols = np.nonzero(digit.max(axis=1) > 0)[0], np.nonzero(digit.max(axis=0) > 0)[0]
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 127
+    bits = np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize((32, 32), Image.Resampling.NEAREST)) > 0
+    counts = bits.reshape(8, 4, 8, 4).sum(axis=(1, 3))
+    small = Image.fromarray((counts * 255 // 16).astype(np.uint8))
+    return np.asarray(small.resize((side, side), Image.Resampling.BICUBIC))

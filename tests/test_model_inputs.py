@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import MNIST, requires_mnist
 from PIL import Image
-from test_ruled_paper import optdigit
+from ruled_sheets import optdigit
 
 from convcli.errors import ConvcliWarning
 

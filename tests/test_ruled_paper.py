@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from conftest import MNIST, requires_mnist
 from PIL import Image
-from ruled_sheets import Sheet, number_set, ruled_digit_set, write_on_sheet
+from ruled_sheets import Sheet, number_set, optdigit, ruled_digit_set, write_on_sheet
 from test_prediction import similarity
 
-from convcli.prediction import mnist_field, prepare_digit, prepare_number_marks
+from convcli.numbers import number_marks
+from convcli.prediction import gray_picture, mnist_field, prepare_digit
 
 TEST_SEED = 23
 
@@ -78,10 +79,10 @@ def test_numbers_split_into_their_digits(mnist_test, kind) -> None:
     shadow: as many marks as written (a very leaning one may read as a slash), left to right."""
     images, labels = mnist_test
     photos, texts = number_set(6, TEST_SEED, images, labels, kind)
-    found = [prepare_number_marks(photo) for photo in photos]
-    counts = [len(digits) + len(separators) for digits, separators in found]
-    assert sum(c == len(t) for c, t in zip(counts, texts)) >= 5, (counts, texts)  # a broken stroke's tail may read as a dot
-    for digits, _ in found:
+    found = [number_marks(gray_picture(photo)) for photo in photos]
+    counts = [len(marks.digits) + len(marks.separators) for marks in found]
+    assert sum(c == len(t) for c, t in zip(counts, texts)) >= 5, (counts, texts)  # a stroke's tail may read as "."
+    for digits in (marks.digits for marks in found):
         lefts = [box[1] for box, _ in digits]
         assert lefts == sorted(lefts)
 
@@ -93,24 +94,14 @@ def test_separators_are_kept_not_read_as_digits(mnist_test) -> None:
     photos, texts = number_set(12, TEST_SEED, images, labels, "dates")
     right = 0
     for photo, text in zip(photos, texts):
-        digits, separators = prepare_number_marks(photo)
+        marks = number_marks(gray_picture(photo))
+        digits, separators = marks.digits, marks.separators
         expected = [(sum(c.isdigit() for c in text[:i]), c) for i, c in enumerate(text) if not c.isdigit()]
         right += int(len(digits) == sum(c.isdigit() for c in text) and [(n, c) for n, c, _ in separators] == expected)
     assert right >= 9, right  # before: none (slashes read as ones, dots and hyphens dropped)
 
 
 # --------------------------------------------------------------------------- scans at the border
-
-
-def optdigit(digit: np.ndarray, side: int = 64) -> np.ndarray:
-    """An optdigits-like scan: the digit's bitmap fit to 32×32, counted in 4×4 blocks (0–16),
-    and shown at ``side``×``side``, light on dark, soft-edged and touching the border."""
-    rows, cols = np.nonzero(digit.max(axis=1) > 0)[0], np.nonzero(digit.max(axis=0) > 0)[0]
-    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] > 127
-    bits = np.asarray(Image.fromarray(crop.astype(np.uint8) * 255).resize((32, 32), Image.Resampling.NEAREST)) > 0
-    counts = bits.reshape(8, 4, 8, 4).sum(axis=(1, 3))
-    small = Image.fromarray((counts * 255 // 16).astype(np.uint8))
-    return np.asarray(small.resize((side, side), Image.Resampling.BICUBIC))
 
 
 @requires_mnist

@@ -241,8 +241,9 @@ def _folder_test_set(
     """The test pictures of ``data``, or of the folder the model was trained on (named by its
     run record); None for a model of a built-in dataset evaluated on one."""
     from .datasets import DATASETS, idx_set_files
+    from .digitfolders import digit_test_folder
     from .imagefolders import load_test_folder
-    from .modelinputs import digit_test_folder, preparation_for
+    from .modelinputs import preparation_for
     from .modelmeta import read_meta
 
     meta = read_meta(model_path)

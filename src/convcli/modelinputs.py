@@ -11,20 +11,19 @@ they are, never cropped or thresholded. The same rule serves ``predict``, ``eval
 Pixels are divided by 255 unless the model scales them itself (:func:`takes_raw_pixels`: a
 ``Rescaling`` or adapted ``Normalization`` layer at its input, as in many plain Keras models).
 A model without convcli's metadata is taken as an MNIST digit model, with a warning saying so.
+A folder of scans evaluated with a digit model is prepared by :mod:`convcli.digitfolders`.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ConvcliError, input_error, warn
+from .errors import warn
 
 if TYPE_CHECKING:
-    from .datasets import Dataset
     from .modelmeta import ModelMeta
 
 PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Permute", "Identity")
@@ -92,36 +91,3 @@ def warn_assumptions(model_path: str | os.PathLike[str], meta: ModelMeta, model:
         f"{model_path}: no convcli metadata inside: taken as an MNIST digit model (classes 0–9, pictures "
         f"prepared like MNIST's digits), given {pixels}"
     )
-
-
-def digit_test_folder(
-    folder: str | os.PathLike[str], meta: ModelMeta, warn_line: Any = None
-) -> tuple[Dataset, str]:
-    """The labelled pictures of ``folder`` (class folders, or its ``test/`` folder) prepared for a
-    digit model as ``predict`` prepares them, one by one; a picture with no digit gives a warning
-    and is evaluated as a blank picture (its label kept, so the accuracy is over every file)."""
-    from .datasets import Dataset
-    from .imagefolders import list_folder
-    from .prediction import prepare_picture
-
-    root = Path(folder)
-    listing = list_folder(root, meta.class_names)
-    files, what = (listing.test, f"{root / 'test'}") if listing.test is not None else (listing.train, f"{root}")
-    size = (meta.input_shape[0], meta.input_shape[1])
-    inputs, labels, refused = [], [], 0
-    for path, label in files:
-        try:
-            inputs.append(prepare_picture(path, "digit", size, meta.color))
-        except ConvcliError as exc:
-            refused += 1
-            inputs.append(np.zeros(size, dtype=np.uint8))
-            if warn_line is not None:
-                warn_line(f"{exc.message} (evaluated as a blank picture)")
-        labels.append(label)
-    if not inputs:
-        raise input_error(f"{root}: no pictures")
-    x, y = np.stack(inputs), np.asarray(labels, dtype=np.int32)
-    what = f"every picture in {what}, each prepared like MNIST's digits, as predict does"
-    if refused:
-        what += f" ({refused} without a digit, evaluated as blank pictures)"
-    return Dataset(f"folder:{root.resolve().name}", x[:0], y[:0], x, y, str(root), names=meta.class_names), what

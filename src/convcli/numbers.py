@@ -71,9 +71,7 @@ def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
         elif owner is not None:
             owner.append(region)  # a part of a broken digit
     slant = float(np.median([_lean(g) for g in groups])) if groups else 0.0
-    marks = separators + [
-        (_box(g)[1], "/" if len(g) == 1 and _is_slash(g[0], slant) else None, g) for g in groups
-    ]
+    marks = separators + [(_box(g)[1], "/" if len(g) == 1 and _is_slash(g[0], slant) else None, g) for g in groups]
     shear = slant - MNIST_LEAN if len(groups) >= 3 and abs(slant - MNIST_LEAN) >= UNSLANT_FROM else 0.0
     return _read(found, sorted(marks, key=lambda m: m[0]), source, shear)
 
@@ -204,7 +202,7 @@ def unslant(ink: np.ndarray, shear: float) -> np.ndarray:
     if not rows.size:
         return ink
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    height, width = crop.shape
+    height = crop.shape[0]
     pad = int(np.ceil(abs(shear) * height)) + 1
     wide = np.pad(crop, ((0, 0), (pad, pad))).astype(np.float32)
     # output (x, y) takes input (x − shear·(y − bottom), y): the bottom row stays, the top moves back

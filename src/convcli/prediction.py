@@ -184,13 +184,8 @@ class NumberPrediction:
             record.pop("seen", None)
             digits.append({**record, "box": list(box)})
         separators = [{"char": c, "position": n, "box": list(box)} for n, c, box in self.separators]
-        record = {
-            "input": self.input,
-            "number": self.number,
-            "uncertain": self.uncertain,
-            "digits": digits,
-            "separators": separators,
-        }
+        record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        record["separators"] = separators
         if self.digits and self.digits[0].seen is not None:
             record["seen"] = self.digits[0].seen
         return record
@@ -322,19 +317,12 @@ def predict_files(
 
 
 def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
-    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
-    return prepare_number_marks(image, source)[0]
-
-
-def prepare_number_marks(
-    image: np.ndarray, source: str = "image"
-) -> tuple[list[tuple[tuple[int, int, int, int], np.ndarray]], list[tuple[int, str, tuple[int, int, int, int]]]]:
-    """The digits of a number (box, MNIST-style 28×28) and its separators (position, char, box),
-    found by :func:`convcli.numbers.number_marks`."""
+    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs
+    (:func:`convcli.numbers.number_marks`, which also finds the separators)."""
     from .numbers import number_marks
 
     marks = number_marks(gray_picture(image, source), source)
-    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits], marks.separators
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits]
 
 
 def predict_number_files(
@@ -350,6 +338,7 @@ def predict_number_files(
     from .modelinputs import warn_assumptions
     from .modelmeta import DIGITS, read_meta
     from .models import load_model
+    from .numbers import number_marks
     from .seen import plan_seen, write_seen
 
     if not images:
@@ -364,9 +353,9 @@ def predict_number_files(
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found, separators = [], []
     for path in images:
-        digits, marks = prepare_number_marks(on_paper(read_picture(path, max_pixels=limit)), path)
-        found.append(digits)
-        separators.append(marks)
+        marks = number_marks(gray_picture(on_paper(read_picture(path, max_pixels=limit)), path), path)
+        found.append([(box, mnist_field(ink * 255.0, path)) for box, ink in marks.digits])
+        separators.append(marks.separators)
     model = load_model(model_path)
     warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
