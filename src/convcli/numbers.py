@@ -29,7 +29,7 @@ SLASH_THIN = 0.12
 """…and is this straight: the spread across its axis at most this fraction of the spread along it
 (pen slashes measure 0.08–0.11; MNIST's ones 0.08–0.24, median 0.14: a one leaning well past the
 writing and drawn as thin as a pen line reads as a slash, about 1 in 14 ones in the benchmark)."""
-SEPARATOR_GAP = 0.06
+SEPARATOR_GAP = 0.08
 """A dot or hyphen stands at least this fraction of the line's height clear of every digit's ink;
 a mark that close under a slanted digit is a part of it (the tail of a broken stroke)."""
 MNIST_LEAN = 0.13
@@ -63,6 +63,7 @@ def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
     small = [r for r in on_line if r.bbox[2] - r.bbox[0] < MAIN_HEIGHT * height]
     groups = _stacked([[r] for r in sorted(mains, key=lambda r: r.bbox[1])])
     separators: list[tuple[int, str | None, list[Any]]] = []
+    leftover = []
     for region in small:
         char = _separator(region, line_top, height)
         owner = _owner(region, groups)
@@ -70,6 +71,13 @@ def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
             separators.append((region.bbox[1], char, [region]))
         elif owner is not None:
             owner.append(region)  # a part of a broken digit
+        else:
+            leftover.append(region)
+    # the halves of a digit broken across its middle, each under MAIN_HEIGHT: stacked, one digit
+    for group in _stacked([[r] for r in sorted(leftover, key=lambda r: r.bbox[1])]):
+        if _box(group)[2] - _box(group)[0] >= MAIN_HEIGHT * height:
+            groups.append(group)
+    groups.sort(key=lambda g: _box(g)[1])
     slant = float(np.median([_lean(g) for g in groups])) if groups else 0.0
     marks = separators + [(_box(g)[1], "/" if len(g) == 1 and _is_slash(g[0], slant) else None, g) for g in groups]
     shear = slant - MNIST_LEAN if len(groups) >= 3 and abs(slant - MNIST_LEAN) >= UNSLANT_FROM else 0.0
