@@ -3,8 +3,9 @@
 A photo of a digit on paper has everything MNIST's digits lack: camera noise, uneven light, tinted
 paper, ruled lines, JPEG artefacts, and a digit that fills only a corner of the picture. This
 module turns such a picture into an *ink map* (how much darker than the paper around it each
-pixel is), thresholds it, and picks the connected ink components that make up one digit
-(:func:`digit_ink`) or each digit of a number written on one line (:func:`number_inks`). The
+pixel is), erases ruled lines (:mod:`convcli.rulings`), thresholds it, and picks the connected ink
+components that make up one digit (:func:`digit_ink`; each digit of a number written on one line
+is :mod:`convcli.numbers`). The
 scikit-image pieces: ``filters.median``, ``transform.rescale``, ``filters.threshold_otsu`` and
 ``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the paper's brightness is a
 robust polynomial fit (:func:`paper_brightness`).
@@ -58,11 +59,12 @@ def ink_map(image: np.ndarray) -> InkMap:
     """Ink of a gray picture, dark-on-light or light-on-dark, with lighting and noise removed.
 
     Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter (photos, or noisy small pictures);
-    polarity from the median against the mid-range (the paper is the majority); ink = the paper's
-    brightness (:func:`paper_brightness`) − picture; the noise σ from the pixels brighter than the
-    paper fit (ink is only ever darker); Otsu's threshold among the pixels above 3 σ, at least
-    :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, ruled lines
-    left out.
+    polarity (:func:`_dark_paper`); ink = the paper's brightness (:func:`paper_brightness`) −
+    picture; the noise σ from the pixels brighter than the paper fit (ink is only ever darker);
+    ruled lines erased down to the faintest ink a digit's support may reach, strokes crossing them
+    kept (:func:`convcli.rulings.erase_rulings`); Otsu's threshold among the pixels above 3 σ, at
+    least :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, long
+    thin marks across the sheet (a paper's edge) left out.
     """
     from skimage import filters, measure, transform
 
