@@ -158,3 +158,16 @@ def color_png(tmp_path: Path, rng: np.random.Generator) -> Path:
 @pytest.fixture
 def gray_png(tmp_path: Path, rng: np.random.Generator) -> Path:
     return write_png(tmp_path / "gray.png", rng.integers(0, 256, (20, 17)))
+
+
+@pytest.fixture(scope="session")
+def small_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``convcli train cnn --epochs 2 --limit 20000 --seed 0`` (about 20–40 s), trained once per
+    session for the tests that need a real digit model (mark them slow)."""
+    if MNIST is None:
+        pytest.skip("MNIST files not beside the project")
+    from convcli.training.run import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("small-cnn") / "cnn.keras"
+    train(TrainConfig.from_preset("cnn", output=str(out), epochs=2, limit=20000, seed=0, data_dir=str(MNIST)))
+    return out

@@ -111,6 +111,7 @@ LAYERS = {
     "batches": 3,
     "batches.events": 2,
     "batches.inputs": 2,
+    "datasets.digitfolders": 3,
     "filtering.pipeline": 3,
     "training.run": 3,
     "prediction.predict": 3,

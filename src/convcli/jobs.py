@@ -211,13 +211,15 @@ def evaluate_file(
     trained on a folder is by default evaluated on its run's own test split.
     """
     from .datasets.idx import load_dataset
-    from .models.metadata import class_names_for, dataset_for
+    from .models.inputs import warn_assumptions
+    from .models.metadata import class_names_for, dataset_for, read_meta
     from .models.runtime import load_runner
     from .outputs import check_output_dir
     from .prediction.evaluation import evaluate_arrays
 
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_runner(model_path)  # first: its errors say best what is wrong with the file (exports: no TensorFlow)
+    warn_assumptions(model_path, read_meta(model_path), model)
     labelled = _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)
@@ -247,8 +249,10 @@ def _folder_test_set(
 ) -> tuple[Dataset, str] | None:
     """The test pictures of ``data``, or of the folder the model was trained on (named by its
     run record); None for a model of a built-in dataset evaluated on one."""
+    from .datasets.digitfolders import digit_test_folder
     from .datasets.folders import load_test_folder
-    from .datasets.idx import DATASETS
+    from .datasets.idx import DATASETS, idx_set_files
+    from .models.inputs import preparation_for
     from .models.metadata import read_meta
 
     meta = read_meta(model_path)
@@ -261,6 +265,8 @@ def _folder_test_set(
                 f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data)"
             )
         data = record["folder"]
+    if preparation_for(meta) == "digit" and Path(data).is_dir() and idx_set_files(data) is None:
+        return digit_test_folder(data, meta, warn)  # a user's scans: prepared as predict prepares them
     return load_test_folder(data, meta, record, warn)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import input_error
 from ..models.build import load_model
+from ..models.inputs import takes_raw_pixels
 from ..models.inspection import MAP_LAYERS, conv_kernels
 from ..models.summary import describe_model
 from .arithmetic import activate, check_position, conv_unit, pool_unit
@@ -96,13 +97,20 @@ class Explainer:
     """A loaded model ready to be explained; safe to share between server threads."""
 
     def __init__(
-        self, model: Any, *, class_names: list[str] | None = None, source: str = "model", preparation: str = "digit"
+        self,
+        model: Any,
+        *,
+        class_names: list[str] | None = None,
+        source: str = "model",
+        preparation: str = "digit",
+        paper: str = "",
     ) -> None:
         from ..backend import keras
 
         self.model = model
         self.source = source
         self.preparation = preparation  # how an uploaded photo becomes the grid: modelmeta's "digit" or "resize"
+        self.paper = paper  # the training pictures' background ("light", "dark", "" unknown): drawings follow it
         self.input_shape = tuple(int(d) if d is not None else None for d in model.inputs[0].shape[1:])
         self.height, self.width, self.channels = input_geometry(self.input_shape, source)
         self.color = "rgb" if self.channels == 3 else "gray"
@@ -119,6 +127,7 @@ class Explainer:
                     found = len(tensors) - 1
                 slots.append(found)
             self._slots[layer.name] = (slots[0], slots[1])
+        self.raw_pixels = takes_raw_pixels(model)  # the model rescales its pixels itself
         self._probe = keras().Model(inputs=model.inputs[0], outputs=tensors)
         self._rows = {row.name: row for row in describe_model(model)}
         self._lock = threading.Lock()
@@ -126,11 +135,18 @@ class Explainer:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Explainer:
         """Load a ``.keras`` file in safe mode and prepare it."""
+        from ..models.inputs import preparation_for
         from ..models.metadata import read_meta
 
         model = load_model(path)
-        preparation = read_meta(path).preparation
-        return cls(model, class_names=class_names_for(model, path), source=Path(path).name, preparation=preparation)
+        meta = read_meta(path)
+        return cls(
+            model,
+            class_names=class_names_for(model, path),
+            source=Path(path).name,
+            preparation=preparation_for(meta),
+            paper=meta.paper if meta.preparation == "resize" else "",
+        )
 
     def model_info(self) -> dict[str, Any]:
         """Name, input shape, class names, every layer with the summary arithmetic, templates."""
@@ -195,14 +211,25 @@ class Explainer:
             "uploaded image", self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
         )
         if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it
-            return (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
+            grid = (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
+            return 255.0 - grid if self._other_paper(grid) else grid
         if grid.shape != size:  # a 28×28 digit for a model of another size
             grid = np.asarray(Image.fromarray(grid).resize((self.width, self.height), Image.Resampling.LANCZOS))
         return grid.astype(np.float64)
 
+    def _other_paper(self, grid: np.ndarray) -> bool:
+        """Whether a picture for a folder model has the other background than the model's training
+        pictures (the page's canvas is light strokes on black; a model of scans learned dark on
+        white): then it is given inverted, as the model learned its pictures."""
+        if self.paper not in ("light", "dark"):
+            return False
+        gray = grid.mean(axis=2) if grid.ndim == 3 else grid
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        return (float(np.median(border)) >= 128) != (self.paper == "light")
+
     def run(self, grid: np.ndarray) -> list[np.ndarray]:
         """The probe's outputs for one grid, batch axis removed."""
-        x = np.asarray(grid, np.float32) / 255.0
+        x = np.asarray(grid, np.float32) / (1.0 if self.raw_pixels else 255.0)
         if x.ndim == 2:  # gray pixels: in every channel of an RGB model
             x = np.repeat(x[:, :, None], self.channels, axis=2)
         x = x.reshape((1, *self.input_shape))

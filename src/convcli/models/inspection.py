@@ -52,14 +52,12 @@ def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> lis
     """Run one uint8 image (a 28×28 digit, or an (H, W, C) picture) through ``model``; return
     each selected layer's maps."""
     from ..backend import keras
-    from ..datasets.idx import scale_images as prepare_images
-    from .build import check_image_model
+    from .inputs import model_pixels
 
-    shape = check_image_model(model)
     layers = select_layers(model, layer, MAP_LAYERS)
     k = keras()
     probe = k.Model(inputs=model.inputs, outputs=[lay.output for lay in layers])
-    outputs = probe.predict(prepare_images(np.asarray(digit)[None], shape), verbose=0)
+    outputs = probe.predict(model_pixels(model, np.asarray(digit)[None]), verbose=0)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [

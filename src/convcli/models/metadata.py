@@ -42,6 +42,9 @@ class ModelMeta:
     scale: str = "1/255"
     preparation: str = "digit"
     source: str = ""
+    paper: str = "dark"
+    """The training pictures' background: ``dark`` (MNIST, Fashion-MNIST: light on black) or
+    ``light`` (dark on white, as many scans and photos); empty when not recorded (older models)."""
     stored: bool = True
 
     @property
@@ -84,6 +87,7 @@ def from_json(data: dict[str, Any], source: str = "model") -> ModelMeta:
             scale=str(data.get("scale", "1/255")),
             preparation=str(data.get("preparation", "digit")),
             source=str(data.get("source", "")),
+            paper=str(data.get("paper", "dark" if data.get("preparation", "digit") == "digit" else "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise input_error(f"{source}: damaged convcli metadata inside the model ({exc})") from None

@@ -3,8 +3,9 @@
 A photo of a digit on paper has everything MNIST's digits lack: camera noise, uneven light, tinted
 paper, ruled lines, JPEG artefacts, and a digit that fills only a corner of the picture. This
 module turns such a picture into an *ink map* (how much darker than the paper around it each
-pixel is), thresholds it, and picks the connected ink components that make up one digit
-(:func:`digit_ink`) or each digit of a number written on one line (:func:`number_inks`). The
+pixel is), erases ruled lines (:mod:`convcli.prediction.rulings`), thresholds it, and picks the connected ink
+components that make up one digit (:func:`digit_ink`; each digit of a number written on one line
+is :mod:`convcli.prediction.numbers`). The
 scikit-image pieces: ``filters.median``, ``transform.rescale``, ``filters.threshold_otsu`` and
 ``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the paper's brightness is a
 robust polynomial fit (:func:`paper_brightness`).
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from .rulings import erase_rulings
 
 MEDIAN_SIDE = 64
 """Pictures at least this large (short side), or noisy ones, get a 3×3 median filter (camera
@@ -57,11 +59,12 @@ def ink_map(image: np.ndarray) -> InkMap:
     """Ink of a gray picture, dark-on-light or light-on-dark, with lighting and noise removed.
 
     Steps: shrink to :data:`WORK_SIDE`; a 3×3 median filter (photos, or noisy small pictures);
-    polarity from the median against the mid-range (the paper is the majority); ink = the paper's
-    brightness (:func:`paper_brightness`) − picture; the noise σ from the pixels brighter than the
-    paper fit (ink is only ever darker); Otsu's threshold among the pixels above 3 σ, at least
-    :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, ruled lines
-    left out.
+    polarity (:func:`_dark_paper`); ink = the paper's brightness (:func:`paper_brightness`) −
+    picture; the noise σ from the pixels brighter than the paper fit (ink is only ever darker);
+    ruled lines erased down to the faintest ink a digit's support may reach, strokes crossing them
+    kept (:func:`convcli.prediction.rulings.erase_rulings`); Otsu's threshold among the pixels above 3 σ, at
+    least :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, long
+    thin marks across the sheet (a paper's edge) left out.
     """
     from skimage import filters, measure, transform
 
@@ -71,40 +74,85 @@ def ink_map(image: np.ndarray) -> InkMap:
         gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
     if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
         gray = filters.median(gray, footprint=np.ones((3, 3)))
-    lo, hi = float(gray.min()), float(gray.max())
-    if float(np.median(gray)) < (lo + hi) / 2:  # light ink on dark paper: work on the negative
+    if _dark_paper(gray):  # light ink on dark paper: work on the negative
         gray = 255.0 - gray
     paper = paper_brightness(gray)
     residual = paper - gray
     brighter = -residual[residual < 0]  # the paper's noise alone: ink is only ever darker
     sigma = float(1.4826 * np.median(brighter)) if brighter.size else 0.0
     ink = np.clip(residual, 0, None)
-    standing_out = ink[ink > 3 * sigma]  # Otsu between strokes and faint marks, not the paper's noise
-    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
-    high = max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2)
+    ink, _ = erase_rulings(ink, max(3 * sigma, SUPPORT * _stroke_threshold(ink, sigma)))
+    high = _stroke_threshold(ink, sigma)
     mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
     labels = measure.label(mask, connectivity=2)
     regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
     return InkMap(ink, sigma, labels, regions, float(high), scale)
 
 
+FLAT_ENOUGH = 0.9
+"""A flat paper is used when it takes at least this share of the pixels the cubic takes as paper
+(within 3 noise σ of the fit): evenly lit scans; under a shadow only a band is that close to flat."""
+SCAN_SIDE = 128
+"""Pictures up to this short side (scans, crops) take their paper's polarity from their border."""
+
+
+def _dark_paper(gray: np.ndarray) -> bool:
+    """Whether the paper is darker than the ink: the picture's median (the paper is the majority)
+    is below its mid-range. A scan or crop up to :data:`SCAN_SIDE` px goes by its border's median
+    instead: a bold digit filling it (optdigits' 64×64) is the majority there, and its paper still
+    surrounds it; a large photo's border may be the table around the sheet."""
+    lo, hi = float(gray.min()), float(gray.max())
+    if min(gray.shape) <= SCAN_SIDE:
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        return float(np.median(border)) < (lo + hi) / 2
+    return float(np.median(gray)) < (lo + hi) / 2
+
+
+def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
+    """Otsu's threshold among the pixels above 3 σ (strokes against faint marks, not the paper's
+    noise), at least :data:`NOISE_FACTOR` σ and half of :data:`MIN_CONTRAST`."""
+    from skimage import filters
+
+    standing_out = ink[ink > 3 * sigma]
+    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
+    return float(max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2))
+
+
 def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
-    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper.
+    """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper,
+    or a flat one when that explains the paper as well.
 
     Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
     so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
     a bold digit covers a third of the picture), and the later ones to every pixel no more than
     3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
-    paper: a cubic would bend into their strokes. Lighting across a sheet (a gradient, a vignette,
-    their product) is smooth; a morphological closing or a large median overestimates it at the
-    picture's edges by the slope times the window. scikit-image has no robust surface fit, hence
-    these few lines of numpy.
+    paper: a cubic would bend into their strokes. So do evenly lit pictures (scans: a flat paper
+    takes at least :data:`FLAT_ENOUGH` of the pixels the cubic takes as paper), and pictures where
+    the cubic swings above the brightest pixel (beside a digit touching the border), which would
+    make phantom ink there.
+    Lighting across a sheet (a gradient, a vignette, their product) is smooth; a morphological
+    closing or a large median overestimates it at the picture's edges by the slope times the
+    window. scikit-image has no robust surface fit, hence these few lines of numpy.
     """
     from skimage import transform
 
     scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
     small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
-    powers = _POWERS if min(small.shape) >= 16 else _POWERS[:1]
+    coef, flat_paper = _robust_fit(small, _POWERS[:1], rounds)
+    powers = _POWERS[:1]
+    if min(small.shape) >= 16:
+        cubic, cubic_paper = _robust_fit(small, _POWERS, rounds)
+        surface = _basis(small.shape, _POWERS) @ cubic
+        swings = surface.max() > small.max() + 3 * max(_noise(small), 1.0)  # above any paper there is
+        if flat_paper.sum() < FLAT_ENOUGH * cubic_paper.sum() and not swings:
+            coef, powers = cubic, _POWERS
+    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
+    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+
+
+def _robust_fit(small: np.ndarray, powers: list[tuple[int, int]], rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """The coefficients of the monomials ``powers`` fitted to the paper of ``small`` (see
+    :func:`paper_brightness`), and which pixels (raveled) were taken as the paper."""
     basis = _basis(small.shape, powers)
     values = small.ravel()
     tolerance = 3 * max(_noise(small), 1.0)
@@ -114,8 +162,7 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
         coef = np.linalg.solve(chosen.T @ chosen + 1e-9 * np.eye(basis.shape[1]), chosen.T @ values[keep])
         residual = values - basis @ coef
         keep = residual >= 0 if step < rounds // 2 else residual > -tolerance
-    y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
-    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+    return coef, keep if keep.any() else np.ones(values.size, dtype=bool)
 
 
 _POWERS = [(i, j) for i in range(4) for j in range(4 - i)]
@@ -151,9 +198,9 @@ def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
     strongest mark does not stand out from the noise is an error naming ``source``.
     """
     found = ink_map(image)
-    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
+    candidates = [r for r in found.regions if tall_enough(r, found.ink.shape)]
     if not candidates:
-        raise _no_digit(source)
+        raise no_digit_error(source)
     main = max(candidates, key=lambda r: r.area * r.intensity_mean)
     near = [
         r
@@ -162,10 +209,10 @@ def digit_ink(image: np.ndarray, source: str = "image") -> np.ndarray:
         or (r.area >= 0.1 * main.area and _near(r, main, 1 / 3))
         or (r.area >= 0.02 * main.area and _near(r, main, 0))
     ]
-    return _strength(found, [r.label for r in near], source)
+    return ink_strength(found, [r.label for r in near], source)
 
 
-def _tall_enough(region: Any, shape: tuple[int, int]) -> bool:
+def tall_enough(region: Any, shape: tuple[int, int]) -> bool:
     """A mark that can be a digit: at least :data:`MIN_HEIGHT` of the picture's short side (and 4 px)."""
     return region.bbox[2] - region.bbox[0] >= max(4, MIN_HEIGHT * min(shape))
 
@@ -178,54 +225,22 @@ def _near(region: Any, main: Any, reach: float) -> bool:
     return t1 < b0 + reach and b1 > t0 - reach and l1 < r0 + reach and r1 > l0 - reach
 
 
-def _no_digit(source: str) -> Exception:
+def no_digit_error(source: str) -> Exception:
     return input_error(f"{source}: no digit found (the image is blank, uniform or only noise)")
 
 
-def _strength(found: InkMap, keep: list[int], source: str, columns: slice | None = None) -> np.ndarray:
+def ink_strength(found: InkMap, keep: list[int], source: str, within: np.ndarray | None = None) -> np.ndarray:
     """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it
-    (only within ``columns``, when given: a digit of a number does not grow into its neighbour)."""
+    (only within the ``within`` mask, when given: a digit of a number does not grow into its neighbour)."""
     from skimage import measure
 
     core = np.isin(found.labels, keep)
     level = float(np.median(found.ink[core & (found.ink >= found.high)])) if core.any() else 0.0
     if level < max(MIN_CONTRAST, NOISE_FACTOR * found.sigma):
-        raise _no_digit(source)
+        raise no_digit_error(source)
     faint = found.ink >= max(SUPPORT * level, 3 * found.sigma)
     faint_labels = measure.label(faint, connectivity=2)
     support = np.isin(faint_labels, np.unique(faint_labels[core])) & faint
-    if columns is not None:
-        support[:, : columns.start] = False
-        support[:, columns.stop :] = False
+    if within is not None:
+        support &= within
     return np.clip(found.ink / level, 0, 1) * support
-
-
-def number_inks(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
-    """Each digit of a number written on one line, left to right: (box, ink 0–1) pairs.
-
-    Components on the line of the tallest one (overlapping its rows) and at least a third of its
-    height are digits; components whose column ranges overlap are parts of one broken digit.
-    ``box`` is (top, left, bottom, right) in the picture's pixels; the ink is the working picture's
-    (the picture itself, or shrunk to :data:`WORK_SIDE`).
-    """
-    found = ink_map(image)
-    candidates = [r for r in found.regions if _tall_enough(r, found.ink.shape)]
-    if not candidates:
-        raise _no_digit(source)
-    tallest = max(candidates, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
-    t0, b0 = tallest.bbox[0], tallest.bbox[2]
-    on_line = [r for r in found.regions if r.bbox[0] < b0 and r.bbox[2] > t0 and r.bbox[2] - r.bbox[0] >= (b0 - t0) / 3]
-    groups: list[list[Any]] = []
-    for region in sorted(on_line, key=lambda r: r.bbox[1]):
-        if groups and region.bbox[1] < max(r.bbox[3] for r in groups[-1]):
-            groups[-1].append(region)  # overlapping columns: another part of the same digit
-        else:
-            groups.append([region])
-    digits = []
-    margin = max(2, round(0.05 * (b0 - t0)))
-    for group in groups:
-        box = tuple(f(r.bbox[k] for r in group) for k, f in zip(range(4), (min, min, max, max)))
-        columns = slice(max(0, box[1] - margin), box[3] + margin)
-        ink = _strength(found, [r.label for r in group], source, columns)
-        digits.append((tuple(round(v / found.scale) for v in box), ink))
-    return digits

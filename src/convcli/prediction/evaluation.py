@@ -81,13 +81,11 @@ def evaluate_arrays(
     model: Any, x: np.ndarray, y: np.ndarray, num_classes: int = 10, class_names: list[str] | None = None
 ) -> EvalResult:
     """Evaluate a model on uint8 images ``x`` and labels ``y`` (classes named by ``class_names``)."""
-    from ..datasets.idx import scale_images
-    from ..models.build import check_image_model
+    from ..models.inputs import model_pixels
 
     if len(x) == 0:
         raise input_error("no images to evaluate")
-    shape = check_image_model(model)
-    probs = predict_probabilities(model, scale_images(x, shape))
+    probs = predict_probabilities(model, model_pixels(model, x))
     if probs.shape[1] != num_classes:
         raise input_error(f"the model predicts {probs.shape[1]} classes, the dataset has {num_classes}")
     pred = probs.argmax(axis=1)

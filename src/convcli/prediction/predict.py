@@ -151,17 +151,24 @@ class Prediction:
 
 @dataclass
 class NumberPrediction:
-    """A number written on one line: each digit's prediction, left to right, and where it was."""
+    """A number written on one line: each digit's prediction, left to right, and where it was;
+    the separators written between them (``/``, ``-``, ``.``), which are not digits."""
 
     input: str
     digits: list[Prediction]
     boxes: list[tuple[int, int, int, int]]
     """Each digit's (top, left, bottom, right) in the picture's pixels."""
+    separators: list[tuple[int, str, tuple[int, int, int, int]]] = field(default_factory=list)
+    """Each separator as (how many digits come before it, its character, its box)."""
 
     @property
     def number(self) -> str:
-        """The digits read, as a string ("2026"; leading zeros kept)."""
-        return "".join(str(d.prediction) for d in self.digits)
+        """The digits read, as a string, with the separators where they were written
+        ("2026", "12/05/2024", "555-0199"; leading zeros kept)."""
+        text = [str(d.prediction) for d in self.digits]
+        for position, char, _ in sorted(self.separators, key=lambda s: s[0], reverse=True):
+            text.insert(position, char)
+        return "".join(text)
 
     @property
     def uncertain(self) -> bool:
@@ -176,7 +183,9 @@ class NumberPrediction:
             del record["input"]
             record.pop("seen", None)
             digits.append({**record, "box": list(box)})
+        separators = [{"char": c, "position": n, "box": list(box)} for n, c, box in self.separators]
         record = {"input": self.input, "number": self.number, "uncertain": self.uncertain, "digits": digits}
+        record["separators"] = separators
         if self.digits and self.digits[0].seen is not None:
             record["seen"] = self.digits[0].seen
         return record
@@ -190,12 +199,10 @@ def predict_digits(
 ) -> list[Prediction]:
     """Classify prepared uint8 inputs, (N, 28, 28) digits or (N, H, W, C) pictures, with a loaded
     model whose classes are ``class_names`` (default: the class index)."""
-    from ..datasets.idx import scale_images as prepare_images
-    from ..models.build import check_image_model
+    from ..models.inputs import model_pixels
     from .evaluation import predict_probabilities
 
-    shape = check_image_model(model)
-    probs = predict_probabilities(model, prepare_images(digits, shape))
+    probs = predict_probabilities(model, model_pixels(model, digits))
     labels = list(class_names or [])
     return [
         Prediction(name, int(p.argmax()), [float(v) for v in p], d, class_names=labels)
@@ -255,9 +262,13 @@ def prepare_picture(
 
 
 def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
-    """Each picture as the model takes it (:func:`prepare_picture`, as the model's metadata says)."""
+    """Each picture as the model takes it (:func:`prepare_picture`, as
+    :func:`convcli.models.inputs.preparation_for` reads the model's metadata)."""
+    from ..models.inputs import preparation_for
+
     size = tuple(meta.input_shape[:2])
-    return [prepare_picture(path, meta.preparation, size, meta.color, max_pixels=max_pixels) for path in images]
+    how = preparation_for(meta)
+    return [prepare_picture(path, how, size, meta.color, max_pixels=max_pixels) for path in images]
 
 
 def predict_files(
@@ -278,6 +289,7 @@ def predict_files(
     metadata). Predictions carry the model's class names. ``show_input``: where to save what
     the model saw (see :func:`convcli.prediction.seen.plan_seen`).
     """
+    from ..models.inputs import warn_assumptions
     from ..models.metadata import class_names_for, dataset_for
     from ..models.runtime import load_runner
     from .seen import plan_seen, write_seen
@@ -296,6 +308,7 @@ def predict_files(
     else:
         digits = prepared_inputs(images, meta, max_pixels)
     model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
+    warn_assumptions(model_path, meta, model)
     results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[r.digit] for r in results])):
@@ -304,10 +317,12 @@ def predict_files(
 
 
 def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
-    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs."""
-    from .digits import number_inks
+    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs
+    (:func:`convcli.prediction.numbers.number_marks`, which also finds the separators)."""
+    from .numbers import number_marks
 
-    return [(box, mnist_field(ink * 255.0, source)) for box, ink in number_inks(gray_picture(image, source), source)]
+    marks = number_marks(gray_picture(image, source), source)
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits]
 
 
 def predict_number_files(
@@ -320,8 +335,10 @@ def predict_number_files(
     """Read the number written on one line in each image: its digits segmented and classified
     (a model of another dataset's classes is refused)."""
     from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
+    from ..models.inputs import warn_assumptions
     from ..models.metadata import DIGITS, read_meta
     from ..models.runtime import load_runner
+    from .numbers import number_marks
     from .seen import plan_seen, write_seen
 
     if not images:
@@ -334,14 +351,19 @@ def predict_number_files(
         )
     targets = plan_seen(show_input, images) if show_input is not None else None
     limit = max_pixels or DEFAULT_MAX_PIXELS
-    found = [prepare_number(on_paper(read_picture(path, max_pixels=limit)), path) for path in images]
+    found, separators = [], []
+    for path in images:
+        marks = number_marks(gray_picture(on_paper(read_picture(path, max_pixels=limit)), path), path)
+        found.append([(box, mnist_field(ink * 255.0, path)) for box, ink in marks.digits])
+        separators.append(marks.separators)
     model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
+    warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
     predicted = iter(predict_digits(model, flat, names))
     results = [
-        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits])
-        for path, digits in zip(images, found)
+        NumberPrediction(path, [next(predicted) for _ in digits], [box for box, _ in digits], marks)
+        for path, digits, marks in zip(images, found, separators)
     ]
     if targets is not None:
         for result, path in zip(results, write_seen(targets, [[d.digit for d in r.digits] for r in results])):

@@ -96,7 +96,18 @@ def model_meta(data: Dataset) -> ModelMeta:
         color=data.color,
         preparation=data.preparation,
         source=str(data.details.get("folder", data.source)),
+        paper=training_paper(data.x_train),
     )
+
+
+def training_paper(x: np.ndarray) -> str:
+    """``light`` when the pictures' border pixels are mostly light (dark on white), else ``dark``:
+    what a drawing or upload is turned into before the model sees it (explain's canvas)."""
+    if not len(x):
+        return ""
+    sample = np.asarray(x[:: max(1, len(x) // 500)], dtype=np.float64)
+    border = np.concatenate([sample[:, 0], sample[:, -1], sample[:, :, 0], sample[:, :, -1]], axis=1)
+    return "light" if float(np.median(border)) >= 128 else "dark"
 
 
 def read_dataset(config: TrainConfig, log: Callable[[str], None], warn: Callable[[str], None]) -> Dataset:

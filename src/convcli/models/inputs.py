@@ -1,0 +1,93 @@
+"""What a model takes, decided once from what it was trained on: how a user's picture is prepared
+and how its pixels are scaled.
+
+Three preparations (:func:`preparation_for`): ``digit`` for digit models (a photo or scan is
+cropped, boxed and centred like MNIST's digits; a 28×28 picture that already looks like MNIST goes
+in as it is), ``resize`` for models trained on a folder (resized as in training) and for models of
+a dataset of pictures that are not digits, such as Fashion-MNIST: its own 28×28 pictures go in as
+they are, never cropped or thresholded. The same rule serves ``predict``, ``evaluate --data``,
+``feature-maps`` and ``explain``, so they agree on the same files.
+
+Pixels are divided by 255 unless the model scales them itself (:func:`takes_raw_pixels`: a
+``Rescaling`` or adapted ``Normalization`` layer at its input, as in many plain Keras models).
+A model without convcli's metadata is taken as an MNIST digit model, with a warning saying so.
+A folder of scans evaluated with a digit model is prepared by :mod:`convcli.datasets.digitfolders`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import warn
+
+if TYPE_CHECKING:
+    from .metadata import ModelMeta
+
+PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Permute", "Identity")
+"""Layers that move pixels without changing their values: the search for a scaling layer passes them."""
+
+
+def preparation_for(meta: ModelMeta) -> str:
+    """``digit`` for a digit model, ``resize`` for a folder model or a model of a dataset of
+    pictures that are not digits (a garment is never cropped and thresholded like a digit)."""
+    from .metadata import DIGITS
+
+    if meta.preparation == "digit" and meta.class_names != DIGITS:
+        return "resize"
+    return meta.preparation
+
+
+def scaling_layer(model: Any) -> Any:
+    """The model's own input scaling, if any: a ``Rescaling`` or ``Normalization`` layer before
+    any layer with weights (reshapes and flattens in between are passed)."""
+    for layer in getattr(model, "layers", ()):  # an export (ONNX, LiteRT) has its scaling inside
+        kind = type(layer).__name__
+        if kind in ("Rescaling", "Normalization"):
+            return layer
+        if kind not in PASS_THROUGH:
+            return None
+    return None
+
+
+def takes_raw_pixels(model: Any) -> bool:
+    """Whether the model expects pixels 0–255: its first layer rescales them by a small factor
+    (``Rescaling(1/255)``, ``Rescaling(1/127.5, offset=-1)``) or normalises them with statistics
+    measured on 0–255 pixels (mean above 2)."""
+    layer = scaling_layer(model)
+    if layer is None:
+        return False
+    if type(layer).__name__ == "Rescaling":
+        return float(np.max(np.abs(np.asarray(layer.scale, dtype=np.float64)))) < 0.1
+    mean = getattr(layer, "mean", None)
+    try:
+        return mean is not None and float(np.max(np.abs(np.asarray(mean, dtype=np.float64)))) > 2.0
+    except (TypeError, ValueError):
+        return False
+
+
+def model_pixels(model: Any, x: np.ndarray) -> np.ndarray:
+    """uint8 pictures as ``model``'s input: float32 in its shape, divided by 255 unless the model
+    scales them itself (:func:`takes_raw_pixels`)."""
+    from ..datasets.idx import scale_images
+    from .build import check_image_model
+
+    scaled = scale_images(x, check_image_model(model))
+    return scaled * np.float32(255.0) if takes_raw_pixels(model) else scaled
+
+
+def warn_assumptions(model_path: str | os.PathLike[str], meta: ModelMeta, model: Any) -> None:
+    """For a model without convcli's metadata, a warning saying what is assumed of it."""
+    if meta.stored:
+        return
+    layer = scaling_layer(model)
+    if layer is not None and takes_raw_pixels(model):
+        pixels = f"pixels 0–255 (its {type(layer).__name__} layer {layer.name!r} scales them)"
+    else:
+        pixels = "pixels divided by 255 (0–1)"
+    warn(
+        f"{model_path}: no convcli metadata inside: taken as an MNIST digit model (classes 0–9, pictures "
+        f"prepared like MNIST's digits), given {pixels}"
+    )

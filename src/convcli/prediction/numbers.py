@@ -1,0 +1,221 @@
+"""A number written on one line: its digits, left to right, and the separators between them.
+
+:func:`number_marks` takes a picture's ink map (:mod:`convcli.prediction.digits`: lighting, paper and ruled
+lines already removed) and splits it by connected components, never by column projection:
+slanted digits overlap in columns without touching, and stay apart. Parts of one broken digit
+(a "0" cut in two, a "5" whose bar floats) are joined when they are stacked in one column range.
+Separators are recognised by their shape and kept as what they are, not read as digits: a slash
+(``/``, a straight stroke leaning well past the writing's own slant, as in ``12/05/2024``), a
+hyphen (``-``, a short bar at mid height) and a dot (``.``, a speck on the baseline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .digits import InkMap, ink_map, ink_strength, no_digit_error, tall_enough
+
+Box = tuple[int, int, int, int]
+
+MAIN_HEIGHT = 0.5
+"""A component at least this fraction of the line's height is a digit (or a slash); smaller ones
+are parts of a digit, separators, or specks."""
+SLASH_LEAN = 0.3
+"""A slash leans this much more (columns per row) than the writing's median slant…"""
+SLASH_THIN = 0.12
+"""…and is this straight: the spread across its axis at most this fraction of the spread along it
+(pen slashes measure 0.08–0.11; MNIST's ones 0.08–0.24, median 0.14: a one leaning well past the
+writing and drawn as thin as a pen line reads as a slash, about 1 in 14 ones in the benchmark)."""
+SEPARATOR_GAP = 0.08
+"""A dot or hyphen stands at least this fraction of the line's height clear of every digit's ink;
+a mark that close under a slanted digit is a part of it (the tail of a broken stroke)."""
+MNIST_LEAN = 0.13
+"""The median lean of MNIST's training digits (their ink's principal axis, columns per row up):
+writing that leans more is sheared back to it before the 28×28, as the model learned digits."""
+UNSLANT_FROM = 0.1
+"""Writing leaning at least this much more or less than :data:`MNIST_LEAN` is sheared back
+(numbers of three digits or more: the median of fewer is the digits' own shapes)."""
+
+
+@dataclass
+class NumberMarks:
+    """Each digit's (box, ink 0–1) left to right, and each separator as (digits before it, char, box).
+
+    Boxes are (top, left, bottom, right) in the picture's pixels; inks are the working picture's."""
+
+    digits: list[tuple[Box, np.ndarray]]
+    separators: list[tuple[int, str, Box]] = field(default_factory=list)
+
+
+def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
+    """The digits and separators of a number written on one line in ``image`` (gray, any polarity)."""
+    found = ink_map(image)
+    candidates = [r for r in found.regions if tall_enough(r, found.ink.shape)]
+    if not candidates:
+        raise no_digit_error(source)
+    line_top, line_bottom = _line_band(candidates)
+    height = line_bottom - line_top
+    on_line = [r for r in found.regions if r.bbox[0] < line_bottom and r.bbox[2] > line_top]
+    mains = [r for r in on_line if r.bbox[2] - r.bbox[0] >= MAIN_HEIGHT * height]
+    small = [r for r in on_line if r.bbox[2] - r.bbox[0] < MAIN_HEIGHT * height]
+    groups = _stacked([[r] for r in sorted(mains, key=lambda r: r.bbox[1])])
+    separators: list[tuple[int, str | None, list[Any]]] = []
+    leftover = []
+    for region in small:
+        char = _separator(region, line_top, height)
+        owner = _owner(region, groups)
+        if char is not None and (owner is None or _distance(region, groups) >= SEPARATOR_GAP * height):
+            separators.append((region.bbox[1], char, [region]))
+        elif owner is not None:
+            owner.append(region)  # a part of a broken digit
+        else:
+            leftover.append(region)
+    # the halves of a digit broken across its middle, each under MAIN_HEIGHT: stacked, one digit
+    for group in _stacked([[r] for r in sorted(leftover, key=lambda r: r.bbox[1])]):
+        if _box(group)[2] - _box(group)[0] >= MAIN_HEIGHT * height:
+            groups.append(group)
+    groups.sort(key=lambda g: _box(g)[1])
+    slant = float(np.median([_lean(g) for g in groups])) if groups else 0.0
+    marks = separators + [(_box(g)[1], "/" if len(g) == 1 and _is_slash(g[0], slant) else None, g) for g in groups]
+    shear = slant - MNIST_LEAN if len(groups) >= 3 and abs(slant - MNIST_LEAN) >= UNSLANT_FROM else 0.0
+    return _read(found, sorted(marks, key=lambda m: m[0]), source, shear)
+
+
+def _line_band(candidates: list[Any]) -> tuple[int, int]:
+    """The rows of the line of writing: those of the tallest mark, widened to the median top and
+    bottom of the marks that share its rows (a tall slash or a descender does not set it alone)."""
+    tallest = max(candidates, key=lambda r: (r.bbox[2] - r.bbox[0], r.area))
+    t0, b0 = tallest.bbox[0], tallest.bbox[2]
+    same = [r for r in candidates if r.bbox[0] < b0 and r.bbox[2] > t0 and r.bbox[2] - r.bbox[0] >= (b0 - t0) / 3]
+    return int(np.median([r.bbox[0] for r in same])), int(np.median([r.bbox[2] for r in same]))
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _box(group: list[Any]) -> Box:
+    """The (top, left, bottom, right) box around a group of regions."""
+    boxes = np.array([r.bbox for r in group])
+    return int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max())
+
+
+def _stacked(groups: list[list[Any]]) -> list[list[Any]]:
+    """Groups joined while two are stacked: sharing at least half the narrower one's columns and
+    at most half the shorter one's rows (the halves of a broken digit, not slanted neighbours)."""
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                a, b = _box(groups[i]), _box(groups[j])
+                cols = _overlap((a[1], a[3]), (b[1], b[3]))
+                rows = _overlap((a[0], a[2]), (b[0], b[2]))
+                if cols >= 0.5 * min(a[3] - a[1], b[3] - b[1]) and rows <= 0.5 * min(a[2] - a[0], b[2] - b[0]):
+                    groups[i] = groups[i] + groups.pop(j)
+                    joined = True
+                    break
+            if joined:
+                break
+    return groups
+
+
+def _owner(region: Any, groups: list[list[Any]]) -> list[Any] | None:
+    """The digit a small part belongs to: the group sharing most of its columns (at least half)."""
+    width = region.bbox[3] - region.bbox[1]
+    best, most = None, 0.5 * width
+    for group in groups:
+        box = _box(group)
+        shared = _overlap((region.bbox[1], region.bbox[3]), (box[1], box[3]))
+        if shared >= most and shared > 0:
+            best, most = group, shared
+    return best
+
+
+def _distance(region: Any, groups: list[list[Any]]) -> float:
+    """The shortest distance from ``region``'s ink to any group's ink, in pixels."""
+    from scipy.spatial import cKDTree
+
+    ink = np.concatenate([r.coords for g in groups for r in g])
+    return float(cKDTree(ink).query(region.coords, k=1)[0].min()) if len(ink) else float("inf")
+
+
+def _lean(group: list[Any]) -> float:
+    """How far a mark leans right per row up (the slope of its ink's principal axis, x per −y)."""
+    coords = np.concatenate([r.coords for r in group]).astype(np.float64)
+    if len(coords) < 3:
+        return 0.0
+    cov = np.cov(coords.T)  # rows (y) and columns (x)
+    return float(-cov[0, 1] / cov[0, 0]) if cov[0, 0] > 0 else 0.0
+
+
+def _is_slash(region: Any, slant: float) -> bool:
+    """A straight stroke leaning :data:`SLASH_LEAN` more than the writing: a slash, not a "1"."""
+    coords = region.coords.astype(np.float64)
+    if len(coords) < 3:
+        return False
+    spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(coords.T)), 0))
+    return spread[0] <= SLASH_THIN * spread[1] and _lean([region]) >= slant + SLASH_LEAN
+
+
+def _separator(region: Any, line_top: int, height: int) -> str | None:
+    """A small mark on the line as a separator: ``-`` a bar at mid height, ``.`` a speck on the
+    baseline; None for anything else (a speck of dust above the line)."""
+    top, left, bottom, right = region.bbox
+    h, w = bottom - top, right - left
+    middle = ((top + bottom) / 2 - line_top) / height
+    if h >= 0.35 * height or w > 1.2 * height:
+        return None
+    if w >= 1.5 * h and 0.25 <= middle <= 0.8 and w >= 0.15 * height:
+        return "-"
+    if middle >= 0.7 and w <= 0.4 * height and h >= 0.05 * height:
+        return "."
+    return None
+
+
+def _read(
+    found: InkMap, marks: list[tuple[int, str | None, list[Any]]], source: str, shear: float = 0.0
+) -> NumberMarks:
+    """Each digit's ink (grown only into pixels nearer to it than to any other mark, sheared
+    back by ``shear``) and the separators, by position."""
+    from skimage.segmentation import expand_labels
+
+    cores = np.zeros(found.labels.shape, dtype=np.int32)
+    for k, (_, _, group) in enumerate(marks):
+        cores[np.isin(found.labels, [r.label for r in group])] = k + 1
+    reach = max(2, round(0.1 * max((_box(g)[2] - _box(g)[0] for _, _, g in marks), default=20)))
+    owners = expand_labels(cores, distance=reach)
+    result = NumberMarks([])
+    for k, (_, char, group) in enumerate(marks):
+        box = tuple(round(v / found.scale) for v in _box(group))
+        if char is None:
+            ink = ink_strength(found, [r.label for r in group], source, owners == k + 1)
+            result.digits.append((box, unslant(ink, shear) if shear else ink))  # type: ignore[arg-type]
+        else:
+            result.separators.append((len(result.digits), char, box))  # type: ignore[arg-type]
+    if not result.digits:
+        raise no_digit_error(source)
+    return result
+
+
+def unslant(ink: np.ndarray, shear: float) -> np.ndarray:
+    """``ink`` cropped to its strokes and sheared so that it leans ``shear`` columns per row less
+    (Pillow's affine transform, bilinear; rows keep their place, the crop is widened to fit)."""
+    from PIL import Image
+
+    rows, cols = np.nonzero(ink.max(axis=1) > 0)[0], np.nonzero(ink.max(axis=0) > 0)[0]
+    if not rows.size:
+        return ink
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height = crop.shape[0]
+    pad = int(np.ceil(abs(shear) * height)) + 1
+    wide = np.pad(crop, ((0, 0), (pad, pad))).astype(np.float32)
+    # output (x, y) takes input (x − shear·(y − bottom), y): the bottom row stays, the top moves back
+    matrix = (1.0, -shear, shear * (height - 1), 0.0, 1.0, 0.0)
+    image = Image.fromarray(wide, mode="F").transform(
+        (wide.shape[1], height), Image.Transform.AFFINE, matrix, resample=Image.Resampling.BILINEAR
+    )
+    return np.clip(np.asarray(image, dtype=np.float64), 0, 1)
