@@ -126,6 +126,15 @@ Layers = Annotated[
         "--layers", "-l", help='Layer spec such as "conv(32,3),pool(2),flatten,dense(10)", or @FILE holding one.'
     ),
 ]
+LayersFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--layers-from",
+        metavar="FILE.py",
+        help="Keras code pasted from the slides: model.add(Conv2D(...)) lines or Sequential([...]) "
+        "(read, never run; input_shape=input_shape takes the data's shape, or --input's).",
+    ),
+]
 DataFolder = Annotated[
     str | None,
     typer.Option(
