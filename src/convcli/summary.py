@@ -52,7 +52,7 @@ def _size_formula(n: int, k: int, s: int, padding: str | tuple[int, int]) -> str
     pads = f"2·{before}" if before == after else f"{before} + {after}"
     core = f"({n} + {pads} − {k})/{s}"
     out = (n + before + after - k) // s + 1
-    note = " (same)" if padding == "same" else ""
+    note = " (same: the odd zero after)" if padding == "same" and before != after else ""
     return (f"{core} + 1 = {out}" if (n + before + after - k) % s == 0 else f"⌊{core}⌋ + 1 = {out}") + note
 
 
