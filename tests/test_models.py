@@ -64,7 +64,10 @@ def test_slide_dense_arithmetic() -> None:
     [
         ("conv(4,3,padding=same),flatten,dense(10)", "(28 + 2·1 − 3)/1 + 1 = 28"),
         # Keras's uneven 'same' with the zeros it adds (1 before, 2 after), not ⌈28/2⌉ = 14
-        ("conv(4,5,strides=2,padding=same),flatten,dense(10)", "(28 + 1 + 2 − 5)/2 + 1 = 14 (same: the odd zero after)"),
+        (
+            "conv(4,5,strides=2,padding=same),flatten,dense(10)",
+            "(28 + 1 + 2 − 5)/2 + 1 = 14 (same: the odd zero after)",
+        ),
         # the lecture's P as a number: ZeroPadding2D(1) before the conv, written as its P
         ("conv(4,3,strides=2,padding=1),flatten,dense(10)", "⌊(28 + 2·1 − 3)/2⌋ + 1 = 14"),
         ("conv(4,4,strides=3),flatten,dense(10)", "(28 + 2·0 − 4)/3 + 1 = 9"),

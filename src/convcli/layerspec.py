@@ -232,7 +232,7 @@ def _input_to_first_layer(specs: list[LayerSpec]) -> list[LayerSpec]:
     """``Input(shape=S), Conv2D(...)`` as the lecture writes it: the first layer with
     ``input_shape=S``. An input shape anywhere but on the first layer is an error."""
     for position, spec in enumerate(specs):
-        if "input_shape" in spec.kwargs and position > 0 or spec.kind == "input" and position > 0:
+        if ("input_shape" in spec.kwargs and position > 0) or (spec.kind == "input" and position > 0):
             raise spec_error(spec, "the input shape belongs to the first layer only (or Input(shape=...) first)")
     if not specs or specs[0].kind != "input":
         return specs

@@ -7,8 +7,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .convolution import output_size
-
 
 @dataclass
 class LayerRow:

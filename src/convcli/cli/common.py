@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import warnings
 from typing import Any
@@ -40,9 +41,39 @@ def stderr_line(message: str) -> None:
     sys.stderr.flush()
 
 
+class _Running:
+    """The command being run, whose options name the library's parameters in its messages."""
+
+    command: click.Command | None = None
+
+
+def flags_named(message: str, command: click.Command | None = None) -> str:
+    """A library message with its parameter names written as the flags the user typed: the one
+    place where ``image_size`` becomes ``--image-size`` and ``strict=True`` becomes ``--strict``.
+
+    Only the running command's own options are named, and only in the forms library messages
+    use for a parameter (a name with ``_``, or ``name=True`` for a switch), so prose and values
+    such as ``input_shape=input_shape`` stay as written.
+    """
+    command = command or _Running.command
+    if command is None:
+        return message
+    for param in command.params:
+        longs = [opt for opt in param.opts if opt.startswith("--")]
+        if not isinstance(param, click.Option) or not param.name or not longs:
+            continue
+        spelt = "--" + param.name.replace("_", "-")
+        flag = spelt if spelt in longs else max(longs, key=len)
+        message = re.sub(rf"(?<![\w=-]){re.escape(param.name)}=True\b", flag, message)
+        message = re.sub(rf"(?<![\w=-]){re.escape(param.name)}=(DIR|FILE|N|CHECKPOINT)\b", rf"{flag} \1", message)
+        if "_" in param.name:
+            message = re.sub(rf"(?<![\w=.-]){re.escape(param.name)}\b(?!=)", flag, message)
+    return message
+
+
 def warning_line(message: str) -> None:
     """One ``Warning: …`` line on stderr (the work goes on; stdout stays for results)."""
-    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.write(f"Warning: {flags_named(message)}\n")
     sys.stderr.flush()
 
 
@@ -190,7 +221,7 @@ def error_status(exc: BaseException) -> int | None:
     """
     if isinstance(exc, ConvcliError):
         _traceback_if_verbose()
-        stderr_line(f"Error: {exc.message}")
+        stderr_line(f"Error: {flags_named(exc.message)}")
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         stderr_line("Error: interrupted")
@@ -255,6 +286,11 @@ class ConvcliCommand(TyperCommand):
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Nothing: Typer lists the arguments in its own section, beside the options."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, remembering it so that its errors name its flags (:func:`flags_named`)."""
+        _Running.command = self
+        return super().invoke(ctx)
 
 
 class HelpGroup(TyperGroup):

@@ -140,6 +140,9 @@ def train(
     ] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training images.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run's checkpoint.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing model file, its record and checkpoint (else refused).")
+    ] = False,
     plot: Annotated[bool, typer.Option("--plot", help="Also write loss/accuracy curves (PNG).")] = False,
     precision: Annotated[
         str, typer.Option("--precision", click_type=click.Choice(PRECISIONS), help="mixed: float16 compute on a GPU.")
@@ -157,6 +160,9 @@ def train(
 ) -> None:
     """Train a classifier on MNIST, Fashion-MNIST or your own images (--data DIR); write
     MODEL.keras and its JSON record beside it.
+
+    An existing model file (or its record) is never replaced silently: train refuses it
+    (exit 2) unless --force.
 
     Ctrl-C or SIGTERM stops after the current batch and saves a checkpoint to resume from.
     --resume goes on with the checkpoint's settings: --epochs, -o and --data-dir may change;
@@ -218,6 +224,7 @@ def train(
         changes=changes,
         log=progress.log,
         warn=warning_line,
+        force=force,
     )
     if result.interrupted:
         raise interrupted_error(result)
