@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, MNIST, requires_mnist
 
 from convcli.errors import ConvcliError
 from convcli.kerascode import spec_from_code
@@ -188,3 +188,47 @@ def test_filter_rectangular_stride_against_numpy(cli) -> None:
 def test_filter_refuses_bad_numbers(cli, stride, padding, fragment) -> None:
     result = cli("filter", EXAMPLES / "lecture-5x5.txt", "-k", "sharpen", "--stride", stride, "--padding", padding)
     assert result.exit_code == 2 and fragment in result.stderr
+
+
+def test_the_explain_page_gets_the_formula_with_p(tmp_path) -> None:
+    """The explain page's layer formula: (5 + 2·1 − 3)/2 + 1 = 3, not ⌈5/2⌉ = 3; a numeric P
+    (ZeroPadding2D before the conv) is explained the same way, pixel by pixel."""
+    from convcli.explain.probe import Explainer
+
+    for padding in ("same", "1"):
+        model = build_model(f"conv(2,3,strides=2,padding={padding}),flatten,dense(10)", input_shape=(5, 5, 1))
+        model.save(tmp_path / "lecture.keras")
+        explainer = Explainer.from_file(tmp_path / "lecture.keras")  # as `convcli explain` loads it
+        conv = next(layer for layer in explainer.model_info()["layers"] if layer["type"] == "Conv2D")
+        assert conv["shape_formula"] == "(5 + 2·1 − 3)/2 + 1 = 3"
+        pixels = np.arange(25).reshape(5, 5) * 10
+        answer = explainer.arithmetic(pixels=pixels.tolist(), layer=conv["name"], filter=0, row=0, col=0)
+        assert answer["z"] == pytest.approx(answer["value"], abs=1e-5) or answer["value"] == 0  # relu
+
+
+@pytest.mark.slow
+@requires_mnist
+def test_train_from_the_slides_code(cli, tmp_path) -> None:
+    """input_shape=input_shape takes the data's 28×28×1; the record keeps the code's layers."""
+    code = tmp_path / "slide.py"
+    code.write_text(
+        SLIDE_FINAL.replace("model.add(Input(shape=(28, 28, 1)))\n", "").replace(
+            "Conv2D(32, kernel_size=3,", "Conv2D(32, kernel_size=3, input_shape=input_shape,"
+        )
+    )
+    out = tmp_path / "slide.keras"
+    args = ("--layers-from", code, "--epochs", "1", "--limit", "500", "--data-dir", MNIST, "-o", out, "--json")
+    result = cli("train", *args)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["params"] == 8_954 and "MaxPooling2D(pool_size=(2, 2), name='max_pool_1')" in record["spec"]
+    wrong = cli(
+        "train",
+        "--layers",
+        "Input(shape=(32, 32, 3)), Flatten(), Dense(10)",
+        "--data-dir",
+        MNIST,
+        "-o",
+        tmp_path / "w.keras",
+    )
+    assert wrong.exit_code == 2 and "(32, 32, 3)" in wrong.stderr and "the data is 28x28x1" in wrong.stderr
