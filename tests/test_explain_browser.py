@@ -267,7 +267,7 @@ def test_on_a_phone_a_tapped_tile_brings_the_arithmetic_into_view(browser, cnn_s
     page.settle()
     page.page.wait_for_timeout(300)  # the scroll
     arith = page.page.locator("#arith").bounding_box()
-    assert 0 <= arith["y"] and arith["y"] + 20 <= PHONE[1], arith
+    assert arith["y"] >= 0 and arith["y"] + 20 <= PHONE[1], arith
     assert page.page.evaluate("document.documentElement.scrollWidth") <= PHONE[0]
     page.shot("explain-phone-arithmetic.png", full_page=False)
     page.close()
@@ -360,7 +360,7 @@ def test_total_params_and_words_for_a_digit_model(browser, cnn_server) -> None:
 
 
 def test_a_fashion_model_is_not_asked_for_a_digit(browser, tmp_path_factory) -> None:
-    """"Draw a digit" was shown for Fashion-MNIST and folder models."""
+    """ "Draw a digit" was shown for Fashion-MNIST and folder models."""
     with running_server(trained_model(tmp_path_factory, "fashion")) as server:
         page = Page(browser, server, PHONE)
         assert page.page.inner_text("#status") == "Draw or upload a picture."
