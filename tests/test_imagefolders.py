@@ -104,12 +104,14 @@ def test_unreadable_files_are_skipped_with_a_warning_each_or_refused(tmp_path) -
     # One line per file, in the folder's order, then the count.
     assert warnings[0] == f"skipped {root / 'green' / 'cut.png'}: damaged image (OSError: image file is truncated)"
     assert warnings[1] == f"skipped {root / 'red' / 'notes.txt'}: not an image file (or a format Pillow cannot read)"
-    assert warnings[2] == "skipped 2 of 11 files: not readable pictures (strict refuses them)"
+    assert warnings[2] == "skipped 2 of 11 files: not readable pictures (strict=True refuses them)"
     assert len(data.details["skipped"]) == 2
-    with pytest.raises(ConvcliError, match=r"cut.png: damaged image .*strict: every file must be a readable"):
+    with pytest.raises(ConvcliError, match=r"cut.png: damaged image .*strict=True: every file must be a readable"):
         load_image_folder(root, FolderOptions(strict=True))
     (root / "green" / "cut.png").unlink()
-    with pytest.raises(ConvcliError, match=r"notes.txt: not an image file .*strict: every file must be a readable"):
+    with pytest.raises(
+        ConvcliError, match=r"notes.txt: not an image file .*strict=True: every file must be a readable"
+    ):
         load_image_folder(root, FolderOptions(strict=True))
 
 
@@ -357,14 +359,14 @@ def test_a_preset_too_big_for_small_pictures_names_the_layer(cli) -> None:
     assert "layer 4 'pool(2,name=max_pool_2)'" in result.stderr
     assert "its 2×2 window does not fit the 1×1×16 output" in result.stderr and "would be empty" in result.stderr
     assert "input 8×8×1 is too small" in result.stderr
-    assert "input_shape must be HxWxC" in cli("summary", "cnn", "--input", "8x8x2").stderr
+    assert "--input must be HxWxC" in cli("summary", "cnn", "--input", "8x8x2").stderr
 
 
 def test_bad_folder_options_fail_before_keras(cli, tmp_path) -> None:
     for args, message in [
         (["--data", tmp_path / "none"], "no such data folder"),
         (["--data", tmp_path, "--test-split", "1"], "--test-split must be in (0, 1)"),
-        (["--image-size", "64"], "apply to a data folder"),
+        (["--image-size", "64"], "--image-size only apply to pictures from a data folder (--data DIR)"),
         (["--data", tmp_path, "--image-size", "0x5"], "--image-size must be two sides of 1 to 4096"),
     ]:
         result = cli("train", "cnn", *args, "-o", tmp_path / "m.keras")

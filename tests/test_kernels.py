@@ -177,7 +177,7 @@ def test_mixed_kernel_sizes_refused() -> None:
     ("options", "message"),
     [
         ({"stride": 0}, "stride must be at least 1, got 0"),
-        ({"padding": "full"}, "unknown padding 'full': use valid or same"),
+        ({"padding": "full"}, "unknown padding 'full': use valid, same or a number P (zeros on each side)"),
         ({"activation": "tanh"}, "unknown activation 'tanh': use linear or relu"),
     ],
 )

@@ -63,7 +63,13 @@ def test_slide_dense_arithmetic() -> None:
     ("spec", "formula"),
     [
         ("conv(4,3,padding=same),flatten,dense(10)", "(28 + 2·1 − 3)/1 + 1 = 28"),
-        ("conv(4,5,strides=2,padding=same),flatten,dense(10)", "⌈28/2⌉ = 14 (same)"),
+        # Keras's uneven 'same' with the zeros it adds (1 before, 2 after), not ⌈28/2⌉ = 14
+        (
+            "conv(4,5,strides=2,padding=same),flatten,dense(10)",
+            "(28 + 1 + 2 − 5)/2 + 1 = 14 (same: the odd zero after)",
+        ),
+        # the lecture's P as a number: ZeroPadding2D(1) before the conv, written as its P
+        ("conv(4,3,strides=2,padding=1),flatten,dense(10)", "⌊(28 + 2·1 − 3)/2⌋ + 1 = 14"),
         ("conv(4,4,strides=3),flatten,dense(10)", "(28 + 2·0 − 4)/3 + 1 = 9"),
         ("conv(4,5,strides=2),flatten,dense(10)", "⌊(28 + 2·0 − 5)/2⌋ + 1 = 12"),
         ("pool(3),flatten,dense(10)", "⌊(28 + 2·0 − 3)/3⌋ + 1 = 9"),
@@ -72,7 +78,8 @@ def test_slide_dense_arithmetic() -> None:
 )
 def test_shape_formula_gives_the_size_keras_builds(spec: str, formula: str) -> None:
     """T = (N + 2P − K)/S + 1 (floored; ⌈N/S⌉ for Keras's uneven 'same'), and Keras agrees."""
-    row = describe_model(build_model(spec))[0]
+    rows = describe_model(build_model(spec))
+    row = rows[1] if rows[0].type == "ZeroPadding2D" else rows[0]
     assert row.shape_formula == formula
     assert row.output_shape[:2] == (int(formula.split("= ")[1].split()[0]),) * 2
 
@@ -113,7 +120,8 @@ def test_spec_keywords_and_layers() -> None:
         ("conv(32,3", "unclosed '('"),
         ("flatten)", "unmatched ')'"),
         ("flatten,,dense(10)", "layer 2"),
-        ("conv(32,3,padding=x),flatten,dense(10)", "padding must be valid or same"),
+        ("conv(32,3,padding=x),flatten,dense(10)", "padding must be valid, same or a number P"),
+        ("pool(2,padding=1),flatten,dense(10)", "padding must be valid or same"),
         ("conv(0,3),flatten,dense(10)", "filters must be between 1"),
         ("conv(2.5,3),flatten,dense(10)", "filters must be a whole number"),
         ("flatten,dense(10,activation=relux)", "did you mean 'relu'"),

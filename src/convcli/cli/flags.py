@@ -11,13 +11,19 @@ from typing import Any
 
 import click
 
-_PARAM = re.compile(r"`([a-z][a-z0-9_]*)`|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
+_PARAM = re.compile(r"`([a-z][a-z0-9_]*)`|(?<![\w=.-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(?!=)")
 
 
 def name_flags(message: str, flags: dict[str, str]) -> str:
-    """A library message as the CLI user reads it: each parameter it names (``max_pixels``, or a
-    marked one, ```index```) becomes the flag of the command being run (``--max-pixels``,
-    ``--index``). The one place where parameter names map to flags."""
+    """A library message as the CLI user reads it: each parameter it names becomes the flag of
+    the command being run. The forms library messages use for a parameter: a name with ``_``
+    (``max_pixels`` → ``--max-pixels``), a switch set (``strict=True`` → ``--strict``), a value
+    placeholder (``data_dir=DIR`` → ``--data-dir DIR``), or a marked word (```index``` from
+    :func:`convcli.errors.param` → ``--index``). Prose and values such as
+    ``input_shape=input_shape`` stay as written. The one place where parameter names map to flags."""
+    for name, flag in flags.items():
+        message = re.sub(rf"(?<![\w=-]){re.escape(name)}=True\b", flag, message)
+        message = re.sub(rf"(?<![\w=-]){re.escape(name)}=(DIR|FILE|N|CHECKPOINT)\b", rf"{flag} \1", message)
 
     def flag(match: re.Match[str]) -> str:
         marked, bare = match.groups()
@@ -27,6 +33,24 @@ def name_flags(message: str, flags: dict[str, str]) -> str:
         return name if marked else match.group(0)  # not a flag of this command: the plain name
 
     return _PARAM.sub(flag, message)
+
+
+def flags_named(message: str, command: click.Command) -> str:
+    """:func:`name_flags` with ``command``'s own options."""
+    return name_flags(message, options_of([command]))
+
+
+def options_of(commands: list[click.Command]) -> dict[str, str]:
+    """Parameter name → its flag as typed: ``--`` plus the name when the option has that
+    spelling, else its longest ``--`` form; later commands win."""
+    flags = {}
+    for command in commands:
+        for option in command.params:
+            longs = [o for o in option.opts if o.startswith("--")]
+            if isinstance(option, click.Option) and longs and option.name:
+                spelt = "--" + option.name.replace("_", "-")
+                flags[option.name] = spelt if spelt in longs else max(longs, key=len)
+    return flags
 
 
 def command_flags(ctx: click.Context | None) -> dict[str, str]:
@@ -47,13 +71,7 @@ def command_flags(ctx: click.Context | None) -> dict[str, str]:
             break
         commands.append(sub)
         group, name = sub, None
-    flags = {}
-    for command in reversed(commands):
-        for option in command.params:
-            longs = [o for o in option.opts if o.startswith("--")]
-            if isinstance(option, click.Option) and longs and option.name:
-                flags[option.name] = max(longs, key=len)
-    return flags
+    return options_of(list(reversed(commands)))
 
 
 DEPRECATED: dict[str, dict[str, tuple[str, ...]]] = {

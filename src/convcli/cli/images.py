@@ -15,7 +15,6 @@ from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, s
 from .options import (
     ACTIVATIONS,
     BORDERS,
-    PADDINGS,
     RANGES,
     Depth,
     FilesFrom,
@@ -280,14 +279,18 @@ def filter_(
     ] = None,
     out_dir: OutDir = None,
     fmt: OutputFormat = None,
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
+    stride: Annotated[
+        str,
+        typer.Option("--stride", "-s", metavar="S|SxS", help="Step of the kernel (S), or rows x columns (2x1)."),
+    ] = "1",
     padding: Annotated[
         str,
         typer.Option(
             "--padding",
             "-p",
-            click_type=click.Choice(PADDINGS),
-            help="valid (P=0) or same (output ⌈N/S⌉; the border is zeros, as Keras pads, unless --border).",
+            metavar="valid|same|P",
+            help="valid (P=0), same (output ⌈N/S⌉) or the lecture's P: that many zeros on each side; the "
+            "border is zeros, as Keras pads, unless --border.",
         ),
     ] = "valid",
     border: Annotated[
@@ -336,7 +339,7 @@ def filter_(
         convcli filter examples/lecture-5x5.txt -k sharpen      # prints 266 -61 -30 ...
         convcli filter examples/lecture-5x5.txt -k sharpen --padding same
         convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
-        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding same
+        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding 1
         convcli filter --sample astronaut -k edges --gray -o edges.png
         convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
         convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs

@@ -19,6 +19,7 @@ from .options import (
     Dataset,
     Json,
     Layers,
+    LayersFrom,
     complete_presets,
 )
 
@@ -38,6 +39,7 @@ def summary(
         ),
     ] = None,
     layers: Layers = None,
+    layers_from: LayersFrom = None,
     input_shape: Annotated[
         str | None,
         typer.Option("--input", metavar="HxWxC", help="Build the preset or spec for these images (default 28x28x1)."),
@@ -53,13 +55,15 @@ def summary(
         convcli summary --layers "conv(64,3),flatten,dense(10)"     # 433,290 parameters
         convcli summary cnn --input 64x48x3                          # the same preset on colour photos
         convcli summary cnn.keras --json
+        convcli summary --layers 'Conv2D(64, kernel_size=3, activation="relu"), Flatten(), Dense(10)'
+        convcli summary --layers-from slide.py --input 28x28x1   # model.add(...) lines from the slides
     """
     from ..models.build import model_from_argument, parse_input_shape
 
     shape = parse_input_shape(input_shape) if input_shape is not None else None
     from ..models.summary import describe_model
 
-    keras_model = model_from_argument(model, layers, shape)
+    keras_model = model_from_argument(model, _layers(layers, layers_from), shape)
     rows = describe_model(keras_model)
     total = int(keras_model.count_params())
     if json_:
@@ -90,6 +94,7 @@ def train(
         ),
     ] = None,
     layers: Layers = None,
+    layers_from: LayersFrom = None,
     output: Annotated[str | None, typer.Option("-o", "--output", help="Model file (default PRESET.keras).")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", "-e", help="Epochs (preset default).")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", "-b", help="Batch size (preset default).")] = None,
@@ -135,6 +140,9 @@ def train(
     ] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only the first N training images.")] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run's checkpoint.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing model file, its record and checkpoint (else refused).")
+    ] = False,
     plot: Annotated[bool, typer.Option("--plot", help="Also write loss/accuracy curves (PNG).")] = False,
     precision: Annotated[
         str, typer.Option("--precision", click_type=click.Choice(PRECISIONS), help="mixed: float16 compute on a GPU.")
@@ -152,6 +160,9 @@ def train(
 ) -> None:
     """Train a classifier on MNIST, Fashion-MNIST or your own images (--data DIR); write
     MODEL.keras and its JSON record beside it.
+
+    An existing model file (or its record) is never replaced silently: train refuses it
+    (exit 2) unless --force.
 
     Ctrl-C or SIGTERM stops after the current batch and saves a checkpoint to resume from.
     --resume goes on with the checkpoint's settings: --epochs, -o and --data-dir may change;
@@ -196,6 +207,7 @@ def train(
         "strict": strict,
     }
     changes: dict[str, Any] = {}
+    layers = _layers(layers, layers_from)
     if resume:
         changes, output = _resume_changes(ctx, resume, {**options, "preset": preset, "layers": layers}, output)
         config = TrainConfig(spec="", output=output)
@@ -213,10 +225,22 @@ def train(
         changes=changes,
         log=progress.log,
         warn=warning_line,
+        force=force,
     )
     if result.interrupted:
         raise interrupted_error(result)
     _render_trained(result, plot, json_)
+
+
+def _layers(layers: str | None, layers_from: str | None) -> str | None:
+    """``--layers`` as typed, or the spec read from ``--layers-from``'s Keras code."""
+    if layers_from is None:
+        return layers
+    if layers is not None:
+        raise ConvcliError("give --layers or --layers-from, not both")
+    from ..models.kerascode import read_layers_file
+
+    return read_layers_file(layers_from)
 
 
 def _render_trained(result: Any, plot: bool, json_: bool) -> None:
@@ -250,6 +274,8 @@ def _resume_changes(
 
     stored = read_checkpoint_state(checkpoint).get("config", {})
     typed = {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
+    if ctx.get_parameter_source("layers_from") not in (None, ParameterSource.DEFAULT):
+        typed["layers"] = values["layers"]  # the spec read from --layers-from's code
     if "layers" in typed:
         typed["spec"] = read_spec_argument(typed.pop("layers"))
     conflicts = resume_conflicts(stored, typed)

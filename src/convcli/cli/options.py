@@ -122,7 +122,19 @@ ModelFile = Annotated[str, typer.Argument(metavar="MODEL.keras", help="A trained
 Layers = Annotated[
     str | None,
     typer.Option(
-        "--layers", "-l", help='Layer spec such as "conv(32,3),pool(2),flatten,dense(10)", or @FILE holding one.'
+        "--layers",
+        "-l",
+        help='Layer spec such as "conv(32,3),pool(2),flatten,dense(10)" or Keras calls as the lecture writes '
+        "them (Conv2D(32, kernel_size=3, strides=(1,1)), MaxPooling2D(pool_size=(2,2)), …), or @FILE holding one.",
+    ),
+]
+LayersFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--layers-from",
+        metavar="FILE.py",
+        help="Keras code pasted from the slides: model.add(Conv2D(...)) lines or Sequential([...]) "
+        "(read, never run; input_shape=input_shape takes the data's shape, or --input's).",
     ),
 ]
 DataFolder = Annotated[

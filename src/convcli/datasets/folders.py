@@ -191,7 +191,7 @@ class _Skipper:
 
     def __call__(self, error: ConvcliError) -> None:
         if self.strict:
-            raise input_error(f"{error.message} (strict: every file must be a readable picture)")
+            raise input_error(f"{error.message} (strict=True: every file must be a readable picture)")
         self.skipped.append(error.message)
         self.warn(f"skipped {error.message}")
 
@@ -316,7 +316,9 @@ def load_image_folder(
     # Files come class by class: a seeded shuffle, so that a limit or a validation split takes every class.
     train_idx = np.random.default_rng(options.seed).permutation(train_idx)
     if skip.skipped and warn is not None:
-        warn(f"skipped {len(skip.skipped)} of {len(everything)} files: not readable pictures (strict refuses them)")
+        warn(
+            f"skipped {len(skip.skipped)} of {len(everything)} files: not readable pictures (strict=True refuses them)"
+        )
     details: dict[str, Any] = {
         "kind": "folder",
         "folder": str(listing.root.resolve()),

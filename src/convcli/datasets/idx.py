@@ -396,5 +396,5 @@ def scale_images(x: np.ndarray, input_shape: tuple[int, ...] | None = None) -> n
         input_shape = (*arr.shape[1:3], arr.shape[3] if arr.ndim == 4 else 1)
     if int(np.prod(arr.shape[1:])) != int(np.prod(input_shape)):
         have = "×".join(str(d) for d in arr.shape[1:]) + ("×1" if arr.ndim == 3 else "")
-        raise input_error(f"the model takes inputs of shape {tuple(input_shape)}, not {have} images")
+        raise input_error(f"the model takes {'×'.join(map(str, input_shape))} inputs, not the {have} images given")
     return arr.reshape((len(arr), *input_shape))

@@ -10,8 +10,9 @@ Two ways to apply 2-D kernels and one for 3-D ones:
 * colour image, K×K kernels: each channel filtered separately, (T, U, C) per filter;
 * K×K×C kernels: the filter spans the C channels, one (T, U) map per filter.
 
-Output size (:func:`output_size`): T = (N + 2P − K) / S + 1 (floor), with P = 0 for ``valid``;
-``same`` pads so that T = ceil(N / S), as Keras does.
+Output size (:func:`output_size`): T = (N + 2P − K) / S + 1 (floor), with P = 0 for ``valid``,
+P zeros on each side for a number (the lecture's P = 1); ``same`` pads so that T = ceil(N / S),
+as Keras does. The stride may differ between rows and columns (Keras's ``strides=(2, 1)``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,32 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def parse_padding(value: str | int) -> str | int:
+    """``valid``, ``same``, or the lecture's P (``1``, ``"1"``): that many zeros on each side."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_bounds("padding P", value, 0, 4096)
+    if value in PADDINGS:
+        return value
+    raise input_error(f"unknown padding {value!r}: use valid, same or a number P (zeros on each side)")
+
+
+def parse_stride(value: int | str | Sequence[int]) -> tuple[int, int]:
+    """A stride S for both axes (``2``), or rows × columns (``"2x1"``, ``(2, 1)``), as a pair."""
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):
+            raise input_error(f"stride must be S or SxS (such as 2 or 2x1), got {value!r}")
+        value = tuple(int(p) for p in parts)
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) == 1:
+        pair = (pair[0], pair[0])
+    if len(pair) != 2:
+        raise input_error(f"stride must be S or a pair (rows, columns), got {value!r}")
+    return check_bounds("stride", int(pair[0]), 1), check_bounds("stride", int(pair[1]), 1)
+
+
 def output_size(n: int, k: int, stride: int = 1, padding: int | str = 0) -> int:
     """The lecture's formula T = (N + 2·P − K) / S + 1, with integer (floor) division.
 
@@ -63,18 +90,22 @@ def output_size(n: int, k: int, stride: int = 1, padding: int | str = 0) -> int:
     return (n + 2 * padding - k) // stride + 1
 
 
-def pad_index(n: int, k: int, stride: int = 1, padding: str = "valid", border: str = "zero") -> np.ndarray:
+def pad_index(n: int, k: int, stride: int = 1, padding: str | int = "valid", border: str = "zero") -> np.ndarray:
     """Which of ``n`` image rows (or columns) each row of the padded input copies; -1 for zero.
 
     ``valid``: 0, 1, …, n − 1. ``same``: ⌈n / S⌉ outputs need (T − 1)·S + K rows, the missing ones
-    split with the extra one after (as Keras), filled as numpy.pad's ``border`` mode fills them.
+    split with the extra one after (as Keras). A number P: P rows before and after. The added
+    rows are filled as numpy.pad's ``border`` mode fills them.
     """
     index = np.arange(n)
-    if padding == "valid":
+    if padding == "valid" or padding == 0:
         return index
-    outputs = -(-n // stride)
-    total = max((outputs - 1) * stride + k - n, 0)
-    before, after = total // 2, total - total // 2
+    if isinstance(padding, int):
+        before = after = padding
+    else:
+        outputs = -(-n // stride)
+        total = max((outputs - 1) * stride + k - n, 0)
+        before, after = total // 2, total - total // 2
     if border == "zero":
         return np.pad(index, (before, after), mode="constant", constant_values=-1)
     return np.pad(index, (before, after), mode=_NUMPY_MODES[border])  # type: ignore[call-overload]
@@ -88,24 +119,27 @@ class Grid:
     rows: np.ndarray
     cols: np.ndarray
     kernel: tuple[int, int]
-    stride: int
+    strides: tuple[int, int]
     height: int
     width: int
 
     def input_rows(self, start: int, stop: int) -> np.ndarray:
         """Image rows (-1: zero) that output rows ``start``…``stop − 1`` read: the band and its halo."""
-        return self.rows[start * self.stride : (stop - 1) * self.stride + self.kernel[0]]
+        step = self.strides[0]
+        return self.rows[start * step : (stop - 1) * step + self.kernel[0]]
 
     def anchor_rows(self, start: int, stop: int) -> np.ndarray:
         """The image row under each output row's kernel anchor (its centre; for even kernels the
         cell before the centre): the grid alpha planes are sampled on."""
-        first = start * self.stride + (self.kernel[0] - 1) // 2
-        return self.rows[first : first + (stop - start - 1) * self.stride + 1 : self.stride]
+        step = self.strides[0]
+        first = start * step + (self.kernel[0] - 1) // 2
+        return self.rows[first : first + (stop - start - 1) * step + 1 : step]
 
     def anchor_cols(self) -> np.ndarray:
         """The image column under each output column's kernel anchor."""
+        step = self.strides[1]
         first = (self.kernel[1] - 1) // 2
-        return self.cols[first : first + (self.width - 1) * self.stride + 1 : self.stride]
+        return self.cols[first : first + (self.width - 1) * step + 1 : step]
 
     def bands(
         self, values_per_row: int, band_values: int = BAND_VALUES, *, rows: int | None = None
@@ -114,7 +148,7 @@ class Grid:
         its halo) near ``band_values`` values: (start, stop) pairs."""
         if rows is None:
             rows_fit = max(band_values // max(1, values_per_row), self.kernel[0])
-            rows = (rows_fit - self.kernel[0]) // self.stride + 1
+            rows = (rows_fit - self.kernel[0]) // self.strides[0] + 1
         step = max(1, rows)
         return [(start, min(start + step, self.height)) for start in range(0, self.height, step)]
 
@@ -147,20 +181,22 @@ class Convolver:
         self,
         kernels: Sequence[Kernel],
         *,
-        stride: int = 1,
-        padding: str = "valid",
+        stride: int | str | tuple[int, int] = 1,
+        padding: str | int = "valid",
         activation: str = "linear",
         bias: float | None = None,
         border: str = "zero",
     ) -> None:
         if not kernels:
             raise input_error("no kernel given: name at least one kernel or kernel file")
-        self.stride = check_bounds("stride", stride, 1)
-        self.padding = _choice("padding", padding, PADDINGS)
+        self.strides = parse_stride(stride)
+        self.padding = parse_padding(padding)
         self.activation = _choice("activation", activation, ACTIVATIONS)
         self.border = _choice("border", border, BORDERS)
-        if self.border != "zero" and self.padding == "valid":  # valid adds no border to fill
-            raise input_error(f"border {border!r} fills the padding of padding 'same' only: use padding 'same'")
+        if self.border != "zero" and self.padding in ("valid", 0):  # valid adds no border to fill
+            raise input_error(
+                f"border {border!r} fills the padding of padding 'same' or P: use padding 'same' or a number"
+            )
         shapes = {k.weights.shape for k in kernels}
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
@@ -203,7 +239,7 @@ class Convolver:
                     k.layers.Conv2D(
                         filters=self.weights.shape[3],
                         kernel_size=self.kernel_shape,
-                        strides=self.stride,
+                        strides=self.strides,
                         padding="valid",  # the input comes padded (see gather)
                         activation=self.activation,
                         use_bias=True,
@@ -226,11 +262,10 @@ class Convolver:
                 f"{self.kernel_shape[0]}×{self.kernel_shape[1]}×{self.depth}"
             )
         kh, kw = self.kernel_shape
-        if self.padding == "valid" and (kh > height or kw > width):
-            raise input_error(
-                f"{source}: kernel {kh}×{kw} is larger than the image {height}×{width} "
-                "with padding 'valid' (use padding 'same')"
-            )
+        p = 0 if self.padding == "valid" else self.padding
+        if isinstance(p, int) and (kh > height + 2 * p or kw > width + 2 * p):
+            padded = f"the image {height}×{width}" + (f" padded by {p}" if p else " with padding 'valid'")
+            raise input_error(f"{source}: kernel {kh}×{kw} is larger than {padded} (use padding 'same')")
 
     def _as_batch(self, arr: np.ndarray) -> np.ndarray:
         """The layer's input for one image: (1, H, W, C), or one gray image per channel."""
@@ -242,15 +277,15 @@ class Convolver:
 
     def grid(self, shape: tuple[int, ...]) -> Grid:
         """The padded rows and columns, and the output size, for an image of ``shape``."""
-        (kh, kw), stride = self.kernel_shape, self.stride
+        (kh, kw), (sh, sw) = self.kernel_shape, self.strides
         height, width = shape[0], shape[1]
         return Grid(
-            pad_index(height, kh, stride, self.padding, self.border),
-            pad_index(width, kw, stride, self.padding, self.border),
+            pad_index(height, kh, sh, self.padding, self.border),
+            pad_index(width, kw, sw, self.padding, self.border),
             (kh, kw),
-            stride,
-            output_size(height, kh, stride, self.padding),
-            output_size(width, kw, stride, self.padding),
+            (sh, sw),
+            output_size(height, kh, sh, self.padding),
+            output_size(width, kw, sw, self.padding),
         )
 
     def apply(self, image: np.ndarray, source: str = "input") -> list[np.ndarray]:
@@ -307,8 +342,8 @@ def convolve(
     image: np.ndarray,
     kernels: Sequence[Kernel] | Kernel,
     *,
-    stride: int = 1,
-    padding: str = "valid",
+    stride: int | str | tuple[int, int] = 1,
+    padding: str | int = "valid",
     activation: str = "linear",
     bias: float | None = None,
     border: str = "zero",

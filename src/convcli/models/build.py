@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import input_error, warn
 from .layerspec import LayerSpec, bind_arguments, parse_spec, spec_error
 from .presets import resolve_architecture
-from .speccheck import classifier_warnings, spec_shapes
+from .speccheck import classifier_warnings, resolve_input_shape, spec_shapes
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -41,7 +41,7 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
             bound["filters"],
             bound["kernel"],
             strides=bound.get("strides", 1),
-            padding=bound.get("padding", "valid"),
+            padding="valid" if isinstance(bound.get("padding"), int) else bound.get("padding", "valid"),
             activation=bound.get("activation", "relu"),
             name=name,
         )
@@ -63,18 +63,34 @@ def _keras_layer(k: Any, spec: LayerSpec, last_dense: bool, counters: dict[str, 
     return k.layers.BatchNormalization(momentum=float(bound.get("momentum", 0.99)), name=name)
 
 
+def _padded(k: Any, spec: LayerSpec, layer: Any, counters: dict[str, int]) -> list[Any]:
+    """A conv layer with the lecture's numeric padding P: Keras's ``ZeroPadding2D(P)`` (P zeros
+    on each side) before the Conv2D, which then pads nothing; any other layer alone."""
+    padding = bind_arguments(spec).get("padding")
+    if spec.kind != "conv" or not isinstance(padding, int) or padding == 0:
+        return [layer]
+    count = counters.get("zero_padding2d", 0)
+    counters["zero_padding2d"] = count + 1
+    name = "zero_padding2d" if count == 0 else f"zero_padding2d_{count}"
+    return [k.layers.ZeroPadding2D(padding, name=name), layer]
+
+
 def build_model(
     spec: str | list[LayerSpec],
     *,
     name: str = "convcli_model",
-    input_shape: tuple[int, int, int] = INPUT_SHAPE,
+    input_shape: tuple[int, int, int] | None = None,
     num_classes: int = NUM_CLASSES,
 ) -> Any:
     """Build a ``keras.Sequential`` from a spec; the output must be ``num_classes`` probabilities.
 
+    ``input_shape``: the data's (H, W, C); by default the spec's own (``Input(shape=...)``,
+    ``input_shape=``) or MNIST's 28×28×1. A spec declaring another shape than the data's is an error.
+
     A last layer that is not softmax is built with a :class:`~convcli.errors.ConvcliWarning`.
     """
     specs = parse_spec(spec) if isinstance(spec, str) else spec
+    input_shape = resolve_input_shape(specs, input_shape, given_as="the data", default=INPUT_SHAPE)
     spec_shapes(specs, input_shape)  # an impossible spec is explained in its own terms, before Keras
     for message in classifier_warnings(specs):
         warn(message)
@@ -88,19 +104,19 @@ def build_model(
     layers = []
     x = k.Input(shape=input_shape)
     for i, layer_spec in enumerate(specs):
-        layer = _keras_layer(k, layer_spec, i == last_dense, counters)
-        if layer.name in names:
-            raise spec_error(layer_spec, f"layer name {layer.name!r} is used twice")
-        names.add(layer.name)
-        shape = tuple(x.shape[1:])
-        try:
-            x = layer(x)
-        except (ValueError, TypeError) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise spec_error(layer_spec, f"cannot follow an output of shape {shape} ({detail[:160]})") from None
-        if any(d is not None and d < 1 for d in x.shape[1:]):
-            raise spec_error(layer_spec, f"turns shape {shape} into {tuple(x.shape[1:])}: nothing left")
-        layers.append(layer)
+        for layer in _padded(k, layer_spec, _keras_layer(k, layer_spec, i == last_dense, counters), counters):
+            if layer.name in names:
+                raise spec_error(layer_spec, f"layer name {layer.name!r} is used twice")
+            names.add(layer.name)
+            shape = tuple(x.shape[1:])
+            try:
+                x = layer(x)
+            except (ValueError, TypeError) as exc:
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise spec_error(layer_spec, f"cannot follow an output of shape {shape} ({detail[:160]})") from None
+            if any(d is not None and d < 1 for d in x.shape[1:]):
+                raise spec_error(layer_spec, f"turns shape {shape} into {tuple(x.shape[1:])}: nothing left")
+            layers.append(layer)
     model = k.Sequential([k.Input(shape=input_shape), *layers], name=name)
     out_shape = tuple(model.outputs[0].shape[1:])
     if out_shape != (num_classes,):
@@ -198,7 +214,9 @@ def model_from_argument(model: str | None, layers: str | None, input_shape: tupl
             raise input_error(f"{model}: a saved model has its own input shape; input_shape is for presets and specs")
         return load_model(model)
     spec, name = resolve_architecture(model, layers)
-    last = parse_spec(spec)[-1]
+    specs = parse_spec(spec)
+    last = specs[-1]
     # A spec of one's own may score any number of classes: its last dense says how many.
     classes = bind_arguments(last).get("units", NUM_CLASSES) if name is None and last.kind == "dense" else NUM_CLASSES
-    return build_model(spec, name=name or "convcli_model", input_shape=input_shape or INPUT_SHAPE, num_classes=classes)
+    shape = resolve_input_shape(specs, input_shape, given_as="input_shape", default=INPUT_SHAPE)
+    return build_model(specs, name=name or "convcli_model", input_shape=shape, num_classes=classes)

@@ -25,13 +25,14 @@ Nothing here imports Keras: a spec is checked before any model is built (shapes:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConvcliError, input_error
 from ..filtering.convolution import PADDINGS
 from ..suggest import did_you_mean
+from .specsyntax import as_pair, missing_commas, parse_value, split_keyword, split_top_level
 
 LAYER_ACTIVATIONS = (
     "relu",
@@ -77,7 +78,11 @@ _ALIASES = {
     "maxpooling": "pool",
     "linear": "dense",
 }
-_TOKEN = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+KEYWORD_ALIASES = {"kernel_size": "kernel", "pool_size": "size"}
+"""Keras's argument names that the spec spells shorter (``Conv2D(64, kernel_size=3)``)."""
+INPUT_NAMES = ("input", "inputlayer")
+"""``Input(shape=(28, 28, 1))``: not a layer but the input shape, given to the next layer."""
+_TOKEN = re.compile(r"^\s*((?:[A-Za-z_]\w*\.)*[A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 
 _SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -90,6 +95,7 @@ _SIGNATURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "dense": (("units",), ("units", "activation", "name")),
     "dropout": (("rate",), ("rate", "name")),
     "batchnorm": ((), ("name", "momentum")),
+    "input": (("shape",), ("shape", "name")),
 }
 
 
@@ -112,49 +118,9 @@ def spec_error(spec: LayerSpec, message: str) -> ConvcliError:
     )
 
 
-def _split_top_level(text: str) -> list[tuple[str, int]]:
-    """Split on commas outside parentheses, keeping each piece's start column."""
-    pieces: list[tuple[str, int]] = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-            if depth > 1:
-                raise input_error(f"layer spec: nested parentheses at column {i + 1}")
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise input_error(f"layer spec: unmatched ')' at column {i + 1}")
-        elif ch == "," and depth == 0:
-            pieces.append((text[start:i], start))
-            start = i + 1
-    if depth:
-        raise input_error("layer spec: unclosed '(' (the spec ends inside a layer's arguments)")
-    pieces.append((text[start:], start))
-    return pieces
-
-
-def _missing_commas(text: str) -> list[int]:
-    """Where layers follow each other with only spaces between them (outside parentheses):
-    the index of each such gap's first space."""
-    gaps: list[int] = []
-    depth, previous, gap = 0, "", -1
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if depth == 0 and gap < 0:
-                gap = i
-            continue
-        if depth == 0 and gap >= 0 and (ch.isalpha() or ch == "_") and (previous == ")" or previous.isalnum()):
-            gaps.append(gap)
-        depth += (ch == "(") - (ch == ")")
-        previous, gap = ch, -1
-    return gaps
-
-
 def _check_commas(text: str) -> None:
     """Layers written with spaces instead of commas: say so, with the spec as it should read."""
-    gaps = _missing_commas(text)
+    gaps = missing_commas(text)
     if not gaps:
         return
     pieces = [text[start:end].strip() for start, end in zip([0, *gaps], [*gaps, len(text)])]
@@ -164,14 +130,12 @@ def _check_commas(text: str) -> None:
     )
 
 
-def _value(raw: str) -> Any:
-    raw = raw.strip()
-    if re.fullmatch(r"[+-]?\d+", raw):
-        return int(raw)
+def _value(probe: LayerSpec, raw: str) -> Any:
+    """One argument's value (see :func:`convcli.models.specsyntax.parse_value`), errors naming the layer."""
     try:
-        return float(raw)
-    except ValueError:
-        return raw
+        return parse_value(raw)
+    except ConvcliError as exc:
+        raise spec_error(probe, exc.message.removeprefix("layer spec: ")) from None
 
 
 def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -180,21 +144,23 @@ def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str,
     kwargs: dict[str, Any] = {}
     if body is None or not body.strip():
         return args, kwargs
-    for part in body.split(","):
+    for part, _ in split_top_level(body):
         if not part.strip():
             raise spec_error(probe, "empty argument")
-        if "=" in part:
-            key, _, val = part.partition("=")
+        key, raw = split_keyword(part)
+        value = _value(probe, raw)
+        if key is not None:
             key = key.strip().lower()
             if not _NAME.match(key):
                 raise spec_error(probe, f"bad argument name {key!r}")
+            key = KEYWORD_ALIASES.get(key, key)
             if key in kwargs:
                 raise spec_error(probe, f"argument {key!r} given twice")
-            kwargs[key] = _value(val)
+            kwargs[key] = value
         else:
             if kwargs:
                 raise spec_error(probe, "positional argument after a keyword argument")
-            args.append(_value(part))
+            args.append(value)
     return args, kwargs
 
 
@@ -204,6 +170,8 @@ def layer_kind(name: str) -> str | None:
     for key in (name.lower(), name.lower().replace("_", "")):
         if key in LAYER_KINDS or key in _ALIASES:
             return _ALIASES.get(key, key)
+        if key in INPUT_NAMES:
+            return "input"
     return None
 
 
@@ -230,17 +198,23 @@ def _parse_layer(piece: str, index: int, column: int) -> LayerSpec:
     match = _TOKEN.match(token)
     if not match:
         raise spec_error(probe, "expected NAME or NAME(args), e.g. conv(32,3)")
-    kind = layer_kind(match.group(1))
+    written = match.group(1).rsplit(".", 1)[-1]  # keras.layers.Conv2D, layers.Conv2D: Conv2D
+    kind = layer_kind(written)
     if kind is None:
         raise spec_error(
             probe,
-            f"unknown layer {match.group(1)!r}{_suggestion(match.group(1))}; layers: {', '.join(LAYER_KINDS)} "
+            f"unknown layer {written!r}{_suggestion(written)}; layers: {', '.join(LAYER_KINDS)} "
             f"(or Keras's names: {', '.join(KERAS_NAMES)})",
         )
     args, kwargs = _arguments(probe, match.group(2))
     spec = LayerSpec(kind, tuple(args), kwargs, token, index, column + lead)
     _check_layer(spec)
     return spec
+
+
+def parse_layer(text: str) -> LayerSpec:
+    """One layer's text (``Conv2D(64, kernel_size=3)``) parsed and checked on its own."""
+    return _parse_layer(text, 0, 0)
 
 
 def parse_spec(text: str) -> list[LayerSpec]:
@@ -250,7 +224,29 @@ def parse_spec(text: str) -> list[LayerSpec]:
     if len(text) > 100_000:
         raise input_error("layer spec is too long (over 100,000 characters)")
     _check_commas(text)
-    return [_parse_layer(piece, index, column) for index, (piece, column) in enumerate(_split_top_level(text))]
+    specs = [_parse_layer(piece, index, column) for index, (piece, column) in enumerate(split_top_level(text))]
+    return _input_to_first_layer(specs)
+
+
+def _input_to_first_layer(specs: list[LayerSpec]) -> list[LayerSpec]:
+    """``Input(shape=S), Conv2D(...)`` as the lecture writes it: the first layer with
+    ``input_shape=S``. An input shape anywhere but on the first layer is an error."""
+    for position, spec in enumerate(specs):
+        if ("input_shape" in spec.kwargs and position > 0) or (spec.kind == "input" and position > 0):
+            raise spec_error(spec, "the input shape belongs to the first layer only (or Input(shape=...) first)")
+    if not specs or specs[0].kind != "input":
+        return specs
+    given, rest = specs[0], specs[1:]
+    if not rest:
+        raise spec_error(given, "an Input(shape=...) needs layers after it")
+    bound = bind_arguments(given)
+    shape = bound.get("shape", bound.get("input_shape"))
+    if shape is None:
+        raise spec_error(given, "Input needs shape=(H, W, C), e.g. Input(shape=(28, 28, 1))")
+    if "input_shape" in rest[0].kwargs:
+        raise spec_error(rest[0], "input shape given twice (Input(shape=...) and input_shape=)")
+    first = replace(rest[0], kwargs={**rest[0].kwargs, "input_shape": shape})
+    return [first, *rest[1:]]
 
 
 def _int(spec: LayerSpec, value: Any, what: str, low: int = 1, high: int = 1 << 20) -> int:
@@ -259,6 +255,35 @@ def _int(spec: LayerSpec, value: Any, what: str, low: int = 1, high: int = 1 << 
     if not low <= value <= high:
         raise spec_error(spec, f"{what} must be between {low} and {high:,}, got {value}")
     return value
+
+
+def _ints(spec: LayerSpec, value: Any, what: str, high: int) -> None:
+    """A size or stride: one whole number, or a pair (``(2, 1)``, ``2x1``) for height and width."""
+    if isinstance(value, tuple) and len(value) != 2:
+        raise spec_error(spec, f"{what} must be a number or a pair such as (2, 1), got {value!r}")
+    for one in as_pair(value):
+        _int(spec, one, what, 1, high)
+
+
+def _check_padding(spec: LayerSpec, padding: Any) -> None:
+    """``valid``, ``same`` or, for conv, the lecture's P: that many zeros on each side."""
+    if padding in PADDINGS:
+        return
+    if spec.kind == "conv" and isinstance(padding, int) and not isinstance(padding, bool):
+        _int(spec, padding, "padding P", 0, 64)
+        return
+    allowed = "valid, same or a number P (zeros on each side)" if spec.kind == "conv" else "valid or same"
+    raise spec_error(spec, f"padding must be {allowed}, got {padding!r}")
+
+
+def _check_input_shape(spec: LayerSpec, shape: Any) -> None:
+    """(H, W) or (H, W, C) with C 1 or 3, or a Python name (``input_shape=input_shape``) that
+    the caller resolves (see :func:`convcli.models.speccheck.resolve_input_shape`)."""
+    if isinstance(shape, str) and re.fullmatch(r"[A-Za-z_]\w*", shape):
+        return
+    ok = isinstance(shape, tuple) and len(shape) in (2, 3) and all(type(n) is int and 1 <= n <= 4096 for n in shape)
+    if not ok or shape[2:] not in ((), (1,), (3,)):
+        raise spec_error(spec, f"input shape must be (H, W) or (H, W, C) with C 1 or 3, got {shape!r}")
 
 
 def _fraction(spec: LayerSpec, value: Any, what: str) -> None:
@@ -273,7 +298,7 @@ def bind_arguments(spec: LayerSpec) -> dict[str, Any]:
         raise spec_error(spec, f"{spec.kind} takes at most {len(positional)} positional argument(s)")
     bound = dict(zip(positional, spec.args))
     for key, value in spec.kwargs.items():
-        if key not in allowed:
+        if key not in allowed and key != "input_shape":
             raise spec_error(spec, f"{spec.kind} has no argument {key!r} (it takes {', '.join(allowed)})")
         if key in bound:
             raise spec_error(spec, f"argument {key!r} given twice")
@@ -289,17 +314,18 @@ def _check_layer(spec: LayerSpec) -> None:
     if "activation" in bound and bound["activation"] not in LAYER_ACTIVATIONS:
         activation = str(bound["activation"])
         raise spec_error(spec, f"unknown activation {activation!r}{did_you_mean(activation, LAYER_ACTIVATIONS)}")
-    if "padding" in bound and bound["padding"] not in PADDINGS:
-        raise spec_error(spec, f"padding must be valid or same, got {bound['padding']!r}")
+    _check_padding(spec, bound.get("padding", "valid"))
+    if "input_shape" in bound or "shape" in bound:
+        _check_input_shape(spec, bound.get("input_shape", bound.get("shape")))
     if spec.kind == "conv":
         if "filters" not in bound or "kernel" not in bound:
             raise spec_error(spec, "conv needs filters and kernel size, e.g. conv(32,3)")
         _int(spec, bound["filters"], "filters", 1, 4096)
-        _int(spec, bound["kernel"], "kernel size", 1, 28)
-        _int(spec, bound.get("strides", 1), "strides", 1, 28)
+        _ints(spec, bound["kernel"], "kernel size", 28)
+        _ints(spec, bound.get("strides", 1), "strides", 28)
     elif spec.kind in ("pool", "avgpool"):
-        _int(spec, bound.get("size", 2), "pool size", 1, 28)
-        _int(spec, bound.get("strides", bound.get("size", 2)), "strides", 1, 28)
+        _ints(spec, bound.get("size", 2), "pool size", 28)
+        _ints(spec, bound.get("strides", bound.get("size", 2)), "strides", 28)
     elif spec.kind == "dense":
         if "units" not in bound:
             raise spec_error(spec, "dense needs a number of units, e.g. dense(10)")

@@ -2,23 +2,27 @@
 out from the spec alone (so an impossible spec is explained in its own terms, not by a Keras
 exception), and what is legal but likely wrong in a classifier.
 
-Nothing here imports Keras. The arithmetic is Keras's: T = ⌊(N − K)/S⌋ + 1 for ``valid``
-padding, T = ⌈N/S⌉ for ``same``.
+Nothing here imports Keras. The arithmetic is the lecture's T = ⌊(N + 2P − K)/S⌋ + 1, with
+P = 0 for ``valid``, P zeros for a number, and T = ⌈N/S⌉ for ``same`` (as Keras pads). Sizes
+and strides may differ between height and width (``strides=(2, 1)``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..errors import input_error, warn
 from .layerspec import LayerSpec, bind_arguments, spec_error
+from .specsyntax import as_pair
 
 
-def _window(spec: LayerSpec, bound: dict[str, Any]) -> tuple[int, int, str]:
-    """A conv or pooling layer's window size, stride and padding, with Keras's defaults."""
+def _window(spec: LayerSpec, bound: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int], str | int]:
+    """A conv or pooling layer's window size and stride (height, width) and its padding, with
+    Keras's defaults."""
     if spec.kind == "conv":
-        return bound["kernel"], bound.get("strides", 1), bound.get("padding", "valid")
+        return as_pair(bound["kernel"]), as_pair(bound.get("strides", 1)), bound.get("padding", "valid")
     size = bound.get("size", 2)
-    return size, bound.get("strides", size), bound.get("padding", "valid")
+    return as_pair(size), as_pair(bound.get("strides", size)), bound.get("padding", "valid")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -42,18 +46,22 @@ def _next_shape(
     if spec.kind in ("conv", "pool", "avgpool", "gap") and len(shape) != 3:
         raise spec_error(spec, f"{spec.kind} needs a height×width×channels map, but gets {_after(specs, index, shape)}")
     if spec.kind in ("conv", "pool", "avgpool"):
-        k, stride, padding = _window(spec, bound)
+        kernel, strides, padding = _window(spec, bound)
+        p = padding if isinstance(padding, int) else 0
         if padding == "same":
-            sizes = [-(-n // stride) for n in shape[:2]]
+            sizes = [-(-n // s) for n, s in zip(shape[:2], strides)]
         else:
-            sizes = [(n - k) // stride + 1 for n in shape[:2]]
+            sizes = [(n + 2 * p - k) // s + 1 for n, k, s in zip(shape[:2], kernel, strides)]
         out = (*sizes, bound["filters"] if spec.kind == "conv" else shape[2])
         if min(sizes) < 1:
-            n = min(shape[:2])
+            axis = sizes.index(min(sizes))
+            n, k, s = shape[axis], kernel[axis], strides[axis]
+            padded = f"{n} + 2·{p} − {k}" if p else f"{n} − {k}"
             raise spec_error(
                 spec,
-                f"its {k}×{k} window does not fit {_after(specs, index, shape)}: ⌊({n} − {k})/{stride}⌋ + 1 = "
-                f"{(n - k) // stride + 1}, so its output would be empty (the input {'×'.join(map(str, input_shape))} "
+                f"its {kernel[0]}×{kernel[1]} window does not fit {_after(specs, index, shape)}: "
+                f"⌊({padded})/{s}⌋ + 1 = {sizes[axis]}, so its output would be empty (the input "
+                f"{'×'.join(map(str, input_shape))} "
                 "is too small for this model); use a smaller size, padding=same, or fewer pooling or conv "
                 "layers before it",
             )
@@ -99,3 +107,39 @@ def classifier_warnings(specs: list[LayerSpec]) -> list[str]:
         f"softmax (its outputs are taken as class probabilities), not {activation}; leave out activation= "
         "to get softmax"
     ]
+
+
+def declared_input_shape(specs: list[LayerSpec]) -> tuple[int, int, int] | str | None:
+    """The input shape the spec itself declares (``Input(shape=(28, 28, 1))`` or
+    ``input_shape=`` on the first layer) as (H, W, C); a Python name such as ``input_shape``
+    (the lecture's ``input_shape=input_shape``) as that name; None when it declares none."""
+    if not specs:
+        return None
+    shape = specs[0].kwargs.get("input_shape")
+    if isinstance(shape, tuple):
+        return (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+    return shape
+
+
+def resolve_input_shape(
+    specs: list[LayerSpec], given: tuple[int, int, int] | None, *, given_as: str, default: tuple[int, int, int]
+) -> tuple[int, int, int]:
+    """The input shape to build the spec for: ``given`` (the data's, or the caller's
+    ``given_as``), else the spec's own, else ``default``. A spec declaring a shape that differs
+    from ``given`` is an error; a name the spec cannot know (``input_shape=input_shape``) is
+    read as ``given``, or as ``default`` with a warning that says how to choose."""
+    declared = declared_input_shape(specs)
+    if isinstance(declared, str):
+        if given is not None:
+            return given
+        warn(
+            f"layer spec: input_shape={declared} names a Python variable, which convcli does not run; "
+            f"taken as {'x'.join(map(str, default))} (give {given_as} for other images)"
+        )
+        return default
+    if declared is not None and given is not None and tuple(declared) != tuple(given):
+        raise input_error(
+            f"layer spec: the layers declare the input shape {declared}, but {given_as} is "
+            f"{'x'.join(map(str, given))}; remove the declared shape or make the two agree"
+        )
+    return given or declared or default

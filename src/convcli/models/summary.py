@@ -7,8 +7,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..filtering.convolution import output_size
-
 
 @dataclass
 class LayerRow:
@@ -33,20 +31,27 @@ class LayerRow:
         }
 
 
-def _size_formula(n: int, k: int, s: int, padding: str) -> str:
-    """T = (N + 2·P − K)/S + 1 written out for one axis of a conv or pooling layer.
+def _same_padding(n: int, k: int, s: int) -> tuple[int, int]:
+    """The zeros Keras's ``same`` adds before and after one axis: enough for ⌈N/S⌉ outputs,
+    the odd one after."""
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
 
-    ``same`` padding with stride 1 and an odd kernel pads P = (K − 1)/2; otherwise Keras pads
-    ``same`` so that T = ⌈N/S⌉, which is the formula with K = 1 and P = 0.
+
+def _size_formula(n: int, k: int, s: int, padding: str | tuple[int, int]) -> str:
+    """The lecture's T = (N + 2·P − K)/S + 1 written out for one axis of a conv or pooling
+    layer, with the P actually added: ``(5 + 2·1 − 3)/2 + 1 = 3``.
+
+    ``padding`` is ``valid`` (P = 0), ``same`` (the zeros Keras adds so that T = ⌈N/S⌉) or the
+    (before, after) zeros of a ZeroPadding2D layer in front; unequal sides are written as
+    ``(28 + 0 + 1 − 3)/2 + 1``. A division that is not exact shows its floor ⌊…⌋.
     """
-    if padding == "same":
-        if s == 1 and k % 2 == 1:
-            p = (k - 1) // 2
-            return f"({n} + 2·{p} − {k})/{s} + 1 = {output_size(n, k, s, p)}"
-        return f"⌈{n}/{s}⌉ = {output_size(n, 1, s)} (same)"
-    out = output_size(n, k, s)
-    core = f"({n} + 2·0 − {k})/{s}"
-    return f"{core} + 1 = {out}" if (n - k) % s == 0 else f"⌊{core}⌋ + 1 = {out}"
+    before, after = (0, 0) if padding == "valid" else _same_padding(n, k, s) if padding == "same" else padding
+    pads = f"2·{before}" if before == after else f"{before} + {after}"
+    core = f"({n} + {pads} − {k})/{s}"
+    out = (n + before + after - k) // s + 1
+    note = " (same: the odd zero after)" if padding == "same" and before != after else ""
+    return (f"{core} + 1 = {out}" if (n + before + after - k) % s == 0 else f"⌊{core}⌋ + 1 = {out}") + note
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -55,14 +60,25 @@ def _pair(value: Any) -> tuple[int, int]:
     return int(value), int(value)
 
 
-def _shape_formula(layer: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> str:
+def _shape_formula(
+    layer: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...], zeros: tuple[Any, ...] | None = None
+) -> str:
+    """One layer's output shape as arithmetic. ``zeros``: the ((top, bottom), (left, right))
+    of a ZeroPadding2D just before a conv, written as that conv's P on the unpadded N."""
     cls = type(layer).__name__
     if cls in ("Conv2D", "MaxPooling2D", "AveragePooling2D"):
         kh, kw = _pair(layer.kernel_size if cls == "Conv2D" else layer.pool_size)
         sh, sw = _pair(layer.strides)
-        fh = _size_formula(in_shape[0], kh, sh, layer.padding)
-        fw = _size_formula(in_shape[1], kw, sw, layer.padding)
+        (nh, ph), (nw, pw) = (in_shape[0], layer.padding), (in_shape[1], layer.padding)
+        if zeros is not None and layer.padding == "valid":
+            (nh, ph), (nw, pw) = (in_shape[0] - sum(zeros[0]), zeros[0]), (in_shape[1] - sum(zeros[1]), zeros[1])
+        fh, fw = _size_formula(nh, kh, sh, ph), _size_formula(nw, kw, sw, pw)
         return fh if fh == fw else f"{fh}; {fw}"
+    if cls == "ZeroPadding2D":
+        (top, bottom), (left, right) = layer.padding
+        fh = f"{in_shape[0]} + 2·{top} = {out_shape[0]}" if top == bottom else f"{in_shape[0]} + {top} + {bottom}"
+        fw = f"{in_shape[1]} + 2·{left} = {out_shape[1]}" if left == right else f"{in_shape[1]} + {left} + {right}"
+        return (fh if fh == fw else f"{fh}; {fw}") + " (P zeros each side)"
     if cls == "Flatten":
         return "·".join(str(d) for d in in_shape) + f" = {math.prod(in_shape)}"
     if cls == "Dense":
@@ -93,6 +109,7 @@ def describe_model(model: Any) -> list[LayerRow]:
     """Per-layer output shape and parameter count, each with the arithmetic that gives it."""
     rows: list[LayerRow] = []
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    zeros = None
     for layer in model.layers:
         out = tuple(int(d) for d in layer.output.shape[1:])
         params = int(layer.count_params())
@@ -103,8 +120,9 @@ def describe_model(model: Any) -> list[LayerRow]:
                 out,
                 params,
                 _params_formula(layer, shape, params),
-                _shape_formula(layer, shape, out),
+                _shape_formula(layer, shape, out, zeros),
             )
         )
+        zeros = tuple(map(tuple, layer.padding)) if type(layer).__name__ == "ZeroPadding2D" else None
         shape = out
     return rows

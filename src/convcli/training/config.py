@@ -105,8 +105,11 @@ class TrainConfig(Hyperparameters):
         _check(self.color in (None, *COLORS), f"color must be gray or rgb, got {self.color!r}")
         _check(0 < self.test_split < 1, f"test_split must be in (0, 1), got {self.test_split}")
         if self.data is None:
-            extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip"] * self.flip
-            _check(not extra, f"{', '.join(extra)} apply to a data folder: give data (a folder of pictures)")
+            extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip=True"] * self.flip
+            _check(
+                not extra,
+                f"{' and '.join(extra)} only apply to pictures from a data folder (data=DIR), and none was given",
+            )
         else:
             _check(Path(self.data).is_dir(), f"{self.data}: no such data folder")
 

@@ -27,6 +27,7 @@ from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_
 from .config import TrainConfig
 from .interrupts import signals_caught
 from .objective import learning_rate_schedule, loss_label, training_loss
+from .output import check_replacing
 
 FEW_STEPS = 10
 """Fewer batches than this an epoch is a warning: a tiny set with a large batch barely learns."""
@@ -65,6 +66,7 @@ def train(
     changes: Mapping[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> TrainResult:
     """Train ``config``'s model on its dataset; save the model, a checkpoint and a JSON record.
 
@@ -74,7 +76,9 @@ def train(
     (TrainConfig fields: only ``epochs``, ``output`` and ``data_dir`` may differ from the
     checkpoint's, see :func:`~convcli.training.checkpoints.resume_state`). ``log(message)`` receives
     one-line status messages, ``warn(message)`` one line per file of a data folder that is
-    skipped (default: ``log``).
+    skipped (default: ``log``). An output that already holds a model, its record or a
+    checkpoint is refused unless ``force`` (see :mod:`convcli.training.output`); a resumed run
+    writes where its checkpoint says.
     """
     log = log or (lambda message: None)
     with signals_caught() as flag:
@@ -85,6 +89,8 @@ def train(
         config = run.config
         config.validate()
         output = check_output_path(config.output)
+        if resume is None:
+            check_replacing(output, force=force)
 
         from .data import load_training_data
 

@@ -10,6 +10,7 @@
     unit: null, // {layer, filter, row, col}: the selected tile and pixel
     unitAnswer: null, // the last POST /api/arithmetic answer
     channel: 0,
+    scale: "255", // pixel values in the arithmetic: "255" (the lecture's 0–255) or "1" (the model's 0–1)
     timer: 0,
     inFlight: false,
     pending: null,
@@ -42,6 +43,12 @@
   }
 
   const fmt = (v) => (v === null || v === undefined ? "pad" : Number(v).toFixed(4));
+  // Pixels 0–255 as the lecture's worked example writes them: whole numbers stay whole.
+  const fmt255 = (v) => (v === null || v === undefined ? "pad" : String(Number(Number(v).toFixed(2))));
+  const DIGITS = "0,1,2,3,4,5,6,7,8,9";
+  const isDigitModel = (model) => Boolean(model) && model.class_names.join(",") === DIGITS;
+  const hintText = () => (isDigitModel(state.model) ? "Draw a digit, or upload a photo of one." :
+    "Draw or upload a picture.");
   const status = (text) => { $("status").textContent = text; };
   const setBusy = () => {
     const busy = Boolean(state.timer || state.inFlight || state.pending || state.unitLoads);
@@ -56,6 +63,14 @@
     return t >= 0 ? [255, fade, fade] : [fade, fade, 255];
   }
   const css = (rgb) => `rgb(${rgb.join(",")})`;
+
+  // Text on a coloured cell: black or white, whichever contrasts more with it (WCAG's relative
+  // luminance), so numbers stay readable on deep blue and deep red alike.
+  function textColour(rgb) {
+    const [r, g, b] = rgb.map((c) => { const s = c / 255; return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4; });
+    const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    return (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff";
+  }
 
   function paint(canvas, grid, scale, signed) {
     const h = grid.length, w = grid[0].length;
@@ -97,12 +112,29 @@
       state.timings.push(performance.now() - start); // canvas → PNG → server → bars and maps drawn
       if (state.unit) await loadUnit();
     } catch (error) {
+      clearResult(); // a failed request leaves no earlier prediction on screen
       status(error.message);
     } finally {
       state.inFlight = false;
       const next = state.pending;
       state.pending = null;
       if (next) send(next); else setBusy();
+    }
+  }
+
+  function clearResult() {
+    state.last = null;
+    $("prediction").dataset.class = "";
+    $("prediction").textContent = "–";
+    for (const row of $("probs").children) {
+      row.querySelector(".fill").style.width = "0";
+      row.querySelector(".pct").textContent = "–";
+      row.classList.remove("best");
+    }
+    const seen = $("seen");
+    seen.getContext("2d").clearRect(0, 0, seen.width, seen.height);
+    for (const canvases of Object.values(state.tiles)) {
+      for (const canvas of canvases) canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
     }
   }
 
@@ -155,20 +187,24 @@
     }
     state.unit = { layer, filter, row: null, col: null };
     state.channel = 0;
-    loadUnit();
+    loadUnit().then(() => {
+      // On a narrow screen the arithmetic is far below the tiles: bring it into view.
+      const panel = $("unit-panel").getBoundingClientRect();
+      if (panel.top < 0 || panel.top > window.innerHeight * 0.5) $("unit-panel").scrollIntoView({ block: "start" });
+    });
   }
 
-  function table(caption, grid, scale, signed) {
+  function table(caption, grid, scale, signed, show = fmt) {
     const t = el("table");
     t.append(el("caption", {}, caption));
     for (const line of grid) {
       const tr = el("tr");
       for (const v of line) {
-        const td = el("td", {}, fmt(v));
+        const td = el("td", {}, show(v));
         if (v !== null) {
           const rgb = colour(v, scale, signed);
           td.style.background = css(rgb);
-          td.style.color = signed || rgb[0] > 130 ? "#000" : "#fff";
+          td.style.color = textColour(rgb);
         } else td.className = "pad";
         tr.append(td);
       }
@@ -191,10 +227,10 @@
     ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
     ctx.strokeStyle = "#ff9800"; ctx.lineWidth = 2;
     ctx.strokeRect(answer.col * cell + 1, answer.row * cell + 1, cell - 2, cell - 2);
-    const value = grid[answer.row][answer.col];
     const shown = $("pixel-value");
-    shown.dataset.value = String(value);
-    shown.textContent = `Map value at row ${answer.row}, column ${answer.col}: ${fmt(value)}`;
+    shown.dataset.value = String(grid[answer.row][answer.col]);
+    // the layer's own output, rounded once: the same number the arithmetic below ends on
+    shown.textContent = `Map value at row ${answer.row}, column ${answer.col}: ${fmt(answer.value)}`;
   }
 
   function showUnit(answer) {
@@ -206,25 +242,37 @@
     const arith = $("arith");
     const tables = $("unit-tables");
     tables.replaceChildren();
+    const pixels = readsPixels(answer.layer); // its input is the picture: 0–255 unless asked for 0–1
+    const k = pixels && state.scale === "255" ? 255 : 1;
+    const shown = (v) => (v === null ? null : v * k);
+    const show = k === 255 ? fmt255 : fmt;
+    $("scale-label").hidden = !pixels;
     if (answer.type === "Conv2D") {
       Object.assign(arith.dataset, { sum: answer.sum, bias: answer.bias, z: answer.z, value: answer.value });
       const act = answer.activated === null ? `${answer.activation}(z)` : `${answer.activation}(z) = ${fmt(answer.activated)}`;
-      arith.textContent = `Σ patch ⊙ kernel = ${fmt(answer.sum)}\n` +
+      const scaled = k === 255 ? `Σ patch ⊙ kernel = ${fmt255(answer.sum * 255)} (pixels 0–255)\n` +
+        `÷ 255 = ${fmt(answer.sum)} (the model reads pixels as 0–1)\n` : `Σ patch ⊙ kernel = ${fmt(answer.sum)}\n`;
+      arith.textContent = scaled +
         `z = Σ + bias = ${fmt(answer.sum)} + (${fmt(answer.bias)}) = ${fmt(answer.z)}\n` +
         `${act}: the map value ${fmt(answer.value)}`;
       showChannels(answer);
       const c = state.channel;
-      const patchScale = maxAbs(answer.patch[c]);
+      const patch = answer.patch[c].map((line) => line.map(shown));
+      const products = answer.products[c].map((line) => line.map(shown));
       tables.append(
-        table(`Input patch (channel ${c})`, answer.patch[c], patchScale, answer.patch[c].flat().some((v) => v < 0)),
+        table(`Input patch (channel ${c})${k === 255 ? ", pixels 0–255" : ""}`, patch, maxAbs(patch),
+          patch.flat().some((v) => v < 0), show),
         table(`Kernel (channel ${c}), bias ${fmt(answer.bias)}`, answer.kernel[c], maxAbs(answer.kernel), true),
-        table(`Products, patch ⊙ kernel (channel ${c})`, answer.products[c], maxAbs(answer.products), true),
+        table(`Products, patch ⊙ kernel (channel ${c})`, products, maxAbs(answer.products.map((g) => g.map((l) => l.map(shown)))),
+          true, show),
       );
     } else {
       Object.assign(arith.dataset, { sum: "", bias: "", z: "", value: answer.value });
-      arith.textContent = `${answer.op} of the ${answer.size.join("×")} window = ${fmt(answer.pooled)}`;
+      const scaled = k === 255 ? ` (${fmt255(answer.value * 255)} of 255)` : "";
+      arith.textContent = `${answer.op} of the ${answer.size.join("×")} window = ${fmt(answer.value)}${scaled}`;
       showChannels(null);
-      tables.append(table(`Window of input channel ${answer.filter}`, answer.window, maxAbs(answer.window), false));
+      const window = answer.window.map((line) => line.map(shown));
+      tables.append(table(`Window of input channel ${answer.filter}`, window, maxAbs(window), false, show));
     }
   }
 
@@ -240,6 +288,14 @@
       el("li", {}, `Σ over ${answer.channel_sums.length} channels: ` + answer.channel_sums.map(fmt).join(" + ") +
         ` = ${fmt(answer.sum)}`),
     );
+  }
+
+  // Whether a layer reads the picture itself (only zero padding before it), whose values the
+  // model takes as 0–1 and the lecture writes as 0–255.
+  function readsPixels(name) {
+    const layers = state.model ? state.model.layers : [];
+    const index = layers.findIndex((l) => l.name === name);
+    return index >= 0 && layers.slice(0, index).every((l) => l.type === "ZeroPadding2D");
   }
 
   function moveUnit(row, col) {
@@ -316,6 +372,10 @@
 
   function setupModel(model) {
     const [h, w] = model.input_shape;
+    status(hintText());
+    $("draw").setAttribute("aria-label", isDigitModel(model) ?
+      "Drawing area: draw one digit with a mouse, pen or finger" :
+      `Drawing area: draw a picture (${model.class_names.slice(0, 3).join(", ")}…) with a mouse, pen or finger`);
     $("model-name").textContent = `${model.source} (${model.name}): input ${model.input_shape.join("×")}, ` +
       `classes ${model.class_names.join(", ")}`;
     $("seen-caption").textContent = `What the model sees (${h}×${w})`;
@@ -350,6 +410,8 @@
   function summaryTable(model) {
     const details = el("details", { class: "summary" });
     details.append(el("summary", {}, "All layers: shapes and parameters, with the arithmetic (as convcli summary)"));
+    const total = model.layers.reduce((sum, l) => sum + l.params, 0);
+    const wrap = el("div", { class: "scroll-x" }); // a phone scrolls the table, not the page
     const t = el("table", { class: "summary" });
     const head = el("tr");
     for (const name of ["Layer (type)", "Output shape", "Shape arithmetic", "Parameters"]) head.append(el("th", {}, name));
@@ -360,8 +422,11 @@
         el("td", {}, l.shape_formula), el("td", {}, l.params_formula));
       t.append(tr);
     }
-    details.append(t);
-    return details;
+    wrap.append(t);
+    details.append(wrap);
+    const block = el("div");
+    block.append(el("p", { id: "total-params", class: "formula" }, `Total params: ${total.toLocaleString("en-US")}`), details);
+    return block;
   }
 
   function layerBlock(layer) {
@@ -391,9 +456,14 @@
       clear();
       $("prediction").dataset.class = "";
       $("prediction").textContent = "–";
-      status("Draw a digit, or upload a photo of one.");
+      clearResult();
+      status(hintText());
     });
     $("upload").addEventListener("change", upload);
+    $("scale").addEventListener("change", () => {
+      state.scale = $("scale").value;
+      if (state.unitAnswer) showUnit(state.unitAnswer);
+    });
     $("channel").addEventListener("change", () => {
       state.channel = Number($("channel").value);
       if (state.unitAnswer) showUnit(state.unitAnswer);
