@@ -73,6 +73,8 @@ def test_a_model_of_another_size_states_its_input_shape(cli, tmp_path) -> None:
     model = k.Sequential([k.Input(shape=(64, 64, 1)), k.layers.Flatten(), k.layers.Dense(10, activation="softmax")])
     path = tmp_path / "plain.keras"
     model.save(path)
-    result = cli("evaluate", path)
+    result = cli("evaluate", path)  # no metadata, not MNIST's shape: which pictures is for the user to say
+    assert result.exit_code == 2 and "give the labelled pictures to evaluate on (--data DIR)" in result.stderr
+    result = cli("evaluate", path, "--dataset", "mnist")
     assert result.exit_code == 2
     assert "the model takes 64×64×1 inputs, not the 28×28×1 images given" in result.stderr

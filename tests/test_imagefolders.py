@@ -212,7 +212,7 @@ def test_evaluate_uses_the_runs_own_test_split_and_other_folders(colour_model, c
     monkeypatch.setattr(plots, "_save", keep_ticks)
     report = tmp_path / "report"
     report.mkdir()
-    other = cli("evaluate", colour_model, "--data", fresh, "--plot", report)
+    other = cli("evaluate", colour_model, "--data", fresh, "--plot", "--out-dir", report)
     assert other.exit_code == 0, other.stderr
     assert other.stdout.startswith(f"evaluated on every picture in {fresh}\naccuracy ")
     assert "n 15\n" in other.stdout and "true\\pred\tblue\tgreen\tred" in other.stdout
@@ -229,7 +229,9 @@ def test_feature_maps_weights_and_explain_on_a_colour_model(colour_model, cli, t
     assert [json.loads(line)["shape"] for line in maps.stdout.splitlines()] == [[18, 28, 8], [9, 14, 8]]
     weights = cli("weights", colour_model, "-o", tmp_path / "w.png", "--json")
     assert weights.exit_code == 0 and json.loads(weights.stdout)["shape"] == [3, 3, 3, 8]
-    summary = json.loads(cli("summary", "--layers", SMALL_CNN.format(3), "--input", "20x30x3", "--json").stdout)
+    summary = json.loads(
+        cli("summary", "--layers", SMALL_CNN.format(3), "--image-size", "20x30", "--color", "rgb", "--json").stdout
+    )
     from convcli.models.build import load_model
 
     assert summary["total_params"] == load_model(colour_model).count_params() == 8 * 27 + 8 + 9 * 14 * 8 * 3 + 3
@@ -345,7 +347,7 @@ def test_builtin_runs_store_mnist_metadata(tmp_path) -> None:
 
 
 def test_summary_input_shape_arithmetic(cli) -> None:
-    result = cli("summary", "cnn", "--input", "64x48x3", "--json")
+    result = cli("summary", "cnn", "--image-size", "64x48", "--color", "rgb", "--json")
     assert result.exit_code == 0, result.stderr
     layers = json.loads(result.stdout)["layers"]
     assert layers[0]["params_formula"] == "16·5·5·3 + 16 = 1216"
@@ -354,12 +356,12 @@ def test_summary_input_shape_arithmetic(cli) -> None:
 
 
 def test_a_preset_too_big_for_small_pictures_names_the_layer(cli) -> None:
-    result = cli("summary", "lecture-cnn", "--input", "8x8x1")
+    result = cli("summary", "lecture-cnn", "--image-size", "8")
     assert result.exit_code == 2
     assert "layer 4 'pool(2,name=max_pool_2)'" in result.stderr
     assert "its 2×2 window does not fit the 1×1×16 output" in result.stderr and "would be empty" in result.stderr
     assert "input 8×8×1 is too small" in result.stderr
-    assert "--input must be HxWxC" in cli("summary", "cnn", "--input", "8x8x2").stderr
+    assert "--image-size must be H or HxW" in cli("summary", "cnn", "--image-size", "8x8x2").stderr
 
 
 def test_bad_folder_options_fail_before_keras(cli, tmp_path) -> None:

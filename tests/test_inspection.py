@@ -260,11 +260,11 @@ def test_train_and_evaluate_plots(cli, tmp_path) -> None:
     assert curves.size[0] > 400 and np.asarray(curves.convert("L")).std() > 10
     report = tmp_path / "report"
     report.mkdir()
-    r = cli("evaluate", out, "--data-dir", MNIST, "--plot", report)
+    r = cli("evaluate", out, "--data-dir", MNIST, "--plot", "--out-dir", report)
     assert r.exit_code == 0, r.stderr
     written = [str(report / "s-confusion.png"), str(report / "s-mistakes.png")]
     assert r.stdout.splitlines()[-2:] == [f"plot: {path}" for path in written]  # says what it wrote
-    r = cli("evaluate", out, "--data-dir", MNIST, "--plot", report, "--json")
+    r = cli("evaluate", out, "--data-dir", MNIST, "--plot", "--out-dir", report, "--json")
     assert json.loads(r.stdout)["plots"] == written
     for name in ("s-confusion.png", "s-mistakes.png"):
         image = Image.open(report / name)

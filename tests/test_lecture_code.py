@@ -63,7 +63,7 @@ def test_slide_code_from_a_file_gives_the_slides_parameters(cli, tmp_path, code,
     'kernel_size'", "nested parentheses") and there was no --layers-from."""
     path = tmp_path / "slide.py"
     path.write_text(code)
-    result = cli("summary", "--layers-from", path, "--input", "28x28x1", "--json")
+    result = cli("summary", "--layers-from", path, "--image-size", "28", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["total_params"] == total
@@ -83,7 +83,7 @@ def test_slide_code_from_a_file_gives_the_slides_parameters(cli, tmp_path, code,
     ],
 )
 def test_keras_call_syntax_in_layers(cli, spec) -> None:
-    result = cli("summary", "--layers", spec, "--input", "28x28x1", "--json")
+    result = cli("summary", "--layers", spec, "--image-size", "28", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["total_params"] == 433_290
 
@@ -96,12 +96,12 @@ def test_the_compact_syntax_still_works_and_agrees() -> None:
 def test_an_unknown_name_takes_the_input_or_says_what_it_assumed(cli, tmp_path) -> None:
     path = tmp_path / "slide.py"
     path.write_text(SLIDE_CONV64)
-    wide = cli("summary", "--layers-from", path, "--input", "64x64x3", "--json")
+    wide = cli("summary", "--layers-from", path, "--image-size", "64", "--color", "rgb", "--json")
     assert wide.exit_code == 0, wide.stderr
     assert json.loads(wide.stdout)["layers"][0]["params"] == 64 * 3 * 3 * 3 + 64  # 3 channels in
     plain = cli("summary", "--layers-from", path)
     assert plain.exit_code == 0, plain.stderr
-    assert "input_shape=input_shape" in plain.stderr and "28x28x1" in plain.stderr and "--input" in plain.stderr
+    assert "input_shape=input_shape" in plain.stderr and "28x28x1" in plain.stderr and "--image-size" in plain.stderr
 
 
 def test_a_file_assignment_resolves_the_name() -> None:
@@ -110,9 +110,11 @@ def test_a_file_assignment_resolves_the_name() -> None:
 
 
 def test_a_declared_shape_that_disagrees_is_refused(cli) -> None:
-    result = cli("summary", "--layers", "Input(shape=(28, 28, 1)), Flatten(), Dense(10)", "--input", "32x32x3")
+    result = cli(
+        "summary", "--layers", "Input(shape=(28, 28, 1)), Flatten(), Dense(10)", "--image-size", "32", "--color", "rgb"
+    )
     assert result.exit_code == 2
-    assert "(28, 28, 1)" in result.stderr and "--input is 32x32x3" in result.stderr
+    assert "(28, 28, 1)" in result.stderr and "--image-size (--color) is 32x32x3" in result.stderr
 
 
 def test_code_that_must_run_is_refused_with_its_line(tmp_path) -> None:
@@ -152,7 +154,7 @@ def test_summary_writes_the_lectures_formula_with_its_p(cli) -> None:
     """(5 + 2·1 − 3)/2 + 1 = 3, for both padding=1 and padding=same, instead of ⌈5/2⌉ = 3."""
     for padding in ("1", "same"):
         spec = f"Conv2D(2, kernel_size=3, strides=(2,2), padding={padding}), Flatten(), Dense(10)"
-        result = cli("summary", "--layers", spec, "--input", "5x5x3", "--json")
+        result = cli("summary", "--layers", spec, "--image-size", "5", "--color", "rgb", "--json")
         assert result.exit_code == 0, result.stderr
         conv = next(layer for layer in json.loads(result.stdout)["layers"] if layer["type"] == "Conv2D")
         assert conv["shape_formula"] == "(5 + 2·1 − 3)/2 + 1 = 3"

@@ -172,7 +172,7 @@ def test_evaluate_plots_name_the_classes(cli, fashion, tmp_path, monkeypatch) ->
 
     monkeypatch.setattr(plots, "plot_confusion", spy_confusion)
     monkeypatch.setattr(plots, "plot_digit_grid", spy_grid)
-    result = cli("evaluate", fashion[0], "--plot", tmp_path)
+    result = cli("evaluate", fashion[0], "--plot", "--out-dir", tmp_path)
     assert result.exit_code == 0, result.stderr
     assert seen["confusion"] == FASHION_NAMES
     captions = seen["captions"]

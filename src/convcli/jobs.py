@@ -220,7 +220,7 @@ def evaluate_file(
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_runner(model_path)  # first: its errors say best what is wrong with the file (exports: no TensorFlow)
     warn_assumptions(model_path, read_meta(model_path), model)
-    labelled = _folder_test_set(model_path, data, warn)
+    labelled = None if data is None and dataset is not None else _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)
         test_set, evaluated_on = load_dataset(name, data_dir), None
@@ -262,7 +262,7 @@ def _folder_test_set(
     if data is None:
         if record is None:
             raise input_error(
-                f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data)"
+                f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data=DIR)"
             )
         data = record["folder"]
     if preparation_for(meta) == "digit" and Path(data).is_dir() and idx_set_files(data) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -47,7 +48,11 @@ def evaluate(
         ),
     ] = None,
     plot: Annotated[
-        str | None, typer.Option("--plot", help="Existing folder for the confusion heat map and the mistakes.")
+        bool,
+        typer.Option("--plot", help="Also draw the confusion heat map and the mistakes (PNG), beside the model."),
+    ] = False,
+    out_dir: Annotated[
+        str | None, typer.Option("--out-dir", "-d", help="With --plot: an existing folder for the pictures instead.")
     ] = None,
     json_: Json = False,
 ) -> None:
@@ -63,12 +68,17 @@ def evaluate(
     \b
         convcli evaluate cnn.keras
         convcli evaluate cnn.keras --json | jq .accuracy
-        convcli evaluate cnn.keras --plot report/
+        convcli evaluate cnn.keras --plot -d report/
         convcli evaluate leaves.keras --data more-leaves/
     """
     from ..jobs import evaluate_file
 
-    evaluation = evaluate_file(model, dataset=dataset, data_dir=data_dir, plot_dir=plot, data=data, warn=warning_line)
+    if out_dir is not None and not plot:
+        raise ConvcliError("--out-dir is where --plot draws: give --plot too")
+    plot_dir = (out_dir or str(Path(model).parent)) if plot else None
+    evaluation = evaluate_file(
+        model, dataset=dataset, data_dir=data_dir, plot_dir=plot_dir, data=data, warn=warning_line
+    )
     result = evaluation.result
     plots = [str(path) for path in evaluation.plots]
     if json_:
@@ -107,7 +117,7 @@ def predict(
         list[str] | None,
         typer.Argument(metavar="IMAGE...", help="Photos or scans of one digit each (any image format, or -)."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", "-k", min=1, help="How many classes to show.")] = 3,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many classes to show.")] = 3,
     index: TestIndex = None,
     show_input: Annotated[
         str | None,

@@ -6,6 +6,7 @@ module is the one mapping from those names to flags, applied to every error and 
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -80,6 +81,7 @@ DEPRECATED: dict[str, dict[str, tuple[str, ...]]] = {
     "feature-maps": {"--layer": ("--layer-name",)},
     "weights": {"--layer": ("--layer-name",), "--filter": ("--filter-index",), "--format": ()},
     "summary": {"--input": ("--image-size",)},
+    "evaluate": {"--plot": ("--plot", "--out-dir")},  # only `--plot DIR` (an existing folder) is old
 }
 """Old spellings that meant something else elsewhere (``-k`` is ``--kernel``; ``--layer`` beside
 ``--layers``; ``--filter`` beside the ``filter`` command; ``--format`` with another set of values;
@@ -99,7 +101,11 @@ def rewrite_deprecated(command: str, args: list[str], warn: Any) -> list[str]:
             out += args[i:]
             break
         name, eq, value = arg.partition("=")
-        if name not in table:
+        old_plot = command == "evaluate" and name == "--plot"
+        if old_plot and not eq:  # `--plot` is a switch now; `--plot DIR` was the old form
+            eq, value = ("=", args[i + 1]) if i + 1 < len(args) and os.path.isdir(args[i + 1]) else ("", "")
+            i += 1 if eq else 0
+        if name not in table or (old_plot and not eq):
             out.append(arg)
             i += 1
             continue
@@ -107,7 +113,10 @@ def rewrite_deprecated(command: str, args: list[str], warn: Any) -> list[str]:
             i += 1
             value = args[i] if i < len(args) else ""
         i += 1
-        if command == "weights" and name == "--format":
+        if old_plot:
+            warn(f"--plot {value} is deprecated: use --plot --out-dir {value}")
+            out += ["--plot", "--out-dir", value]
+        elif command == "weights" and name == "--format":
             warn("--format is deprecated: use --txt for kernel files (a PNG grid is the default)")
             out += ["--txt"] if value == "txt" else []
         elif command == "summary" and name == "--input":

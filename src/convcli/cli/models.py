@@ -40,9 +40,12 @@ def summary(
     ] = None,
     layers: Layers = None,
     layers_from: LayersFrom = None,
-    input_shape: Annotated[
+    image_size: Annotated[
         str | None,
-        typer.Option("--input", metavar="HxWxC", help="Build the preset or spec for these images (default 28x28x1)."),
+        typer.Option("--image-size", metavar="H[xW]", help="Build the preset or spec for pictures of this size (28)."),
+    ] = None,
+    color: Annotated[
+        str | None, typer.Option("--color", click_type=click.Choice(COLORS), help="gray (default) or rgb pictures.")
     ] = None,
     json_: Json = False,
 ) -> None:
@@ -53,17 +56,22 @@ def summary(
     \b
         convcli summary lecture-cnn        # 32·3·3·1 + 32 = 320, (28 + 2·0 − 3)/1 + 1 = 26 …
         convcli summary --layers "conv(64,3),flatten,dense(10)"     # 433,290 parameters
-        convcli summary cnn --input 64x48x3                          # the same preset on colour photos
+        convcli summary cnn --image-size 64x48 --color rgb           # the same preset on colour photos
         convcli summary cnn.keras --json
         convcli summary --layers 'Conv2D(64, kernel_size=3, activation="relu"), Flatten(), Dense(10)'
-        convcli summary --layers-from slide.py --input 28x28x1   # model.add(...) lines from the slides
+        convcli summary --layers-from slide.py --image-size 28   # model.add(...) lines from the slides
     """
     from ..models.build import model_from_argument, parse_input_shape
 
-    shape = parse_input_shape(input_shape) if input_shape is not None else None
+    shape = None
+    if image_size is not None or color is not None:
+        from ..datasets.folders import parse_image_size
+
+        h, w = parse_image_size(image_size) if image_size is not None else (28, 28)
+        shape = parse_input_shape(f"{h}x{w}x{3 if color == 'rgb' else 1}")
     from ..models.summary import describe_model
 
-    keras_model = model_from_argument(model, _layers(layers, layers_from), shape)
+    keras_model = model_from_argument(model, _layers(layers, layers_from), shape, given_as="--image-size (--color)")
     rows = describe_model(keras_model)
     total = int(keras_model.count_params())
     if json_:

@@ -134,7 +134,7 @@ LayersFrom = Annotated[
         "--layers-from",
         metavar="FILE.py",
         help="Keras code pasted from the slides: model.add(Conv2D(...)) lines or Sequential([...]) "
-        "(read, never run; input_shape=input_shape takes the data's shape, or --input's).",
+        "(read, never run; input_shape=input_shape takes the data's shape, or --image-size's).",
     ),
 ]
 DataFolder = Annotated[

@@ -205,18 +205,24 @@ def parse_input_shape(text: str) -> tuple[int, int, int]:
     return shape
 
 
-def model_from_argument(model: str | None, layers: str | None, input_shape: tuple[int, int, int] | None = None) -> Any:
+def model_from_argument(
+    model: str | None,
+    layers: str | None,
+    input_shape: tuple[int, int, int] | None = None,
+    *,
+    given_as: str = "input_shape",
+) -> Any:
     """A Keras model from ``summary``'s arguments: a ``.keras`` file, or a preset (ten classes) or
     a spec (as many classes as its last dense has units) built for ``input_shape`` (default
-    MNIST's 28×28×1)."""
+    MNIST's 28×28×1); messages call that setting ``given_as``."""
     if model and (model.endswith(".keras") or Path(model).exists()) and not layers:
         if input_shape is not None:
-            raise input_error(f"{model}: a saved model has its own input shape; input_shape is for presets and specs")
+            raise input_error(f"{model}: a saved model has its own input shape; {given_as} is for presets and specs")
         return load_model(model)
     spec, name = resolve_architecture(model, layers)
     specs = parse_spec(spec)
     last = specs[-1]
     # A spec of one's own may score any number of classes: its last dense says how many.
     classes = bind_arguments(last).get("units", NUM_CLASSES) if name is None and last.kind == "dense" else NUM_CLASSES
-    shape = resolve_input_shape(specs, input_shape, given_as="input_shape", default=INPUT_SHAPE)
+    shape = resolve_input_shape(specs, input_shape, given_as=given_as, default=INPUT_SHAPE)
     return build_model(specs, name=name or "convcli_model", input_shape=shape, num_classes=classes)
