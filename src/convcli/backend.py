@@ -142,13 +142,13 @@ def _signals_deferred():  # type: ignore[no-untyped-def]
 
 def select_device(device: str) -> None:
     """``cpu`` hides every GPU from the backend (set before Keras is imported); ``auto`` uses one."""
-    from .errors import input_error
+    from .errors import input_error, param
 
     if device not in ("auto", "cpu"):
-        raise input_error(f"unknown --device {device!r}: use auto or cpu")
+        raise input_error(f"unknown {param('device')} {device!r}: use auto or cpu")
     if device == "cpu":
         if "keras" in sys.modules:
-            raise input_error("--device cpu must be chosen before Keras is loaded")
+            raise input_error(f"{param('device')} cpu must be chosen before Keras is loaded")
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         os.environ["JAX_PLATFORMS"] = "cpu"
 
@@ -162,10 +162,10 @@ def has_gpu() -> bool:
 def set_precision(precision: str) -> str:
     """Apply ``--precision``: ``mixed`` uses float16 compute on a GPU; on a CPU it stays float32
     (measured slower here: 9.4 s against 8.0 s an epoch with bfloat16). Returns the policy used."""
-    from .errors import input_error
+    from .errors import input_error, param
 
     if precision not in ("float32", "mixed"):
-        raise input_error(f"unknown --precision {precision!r}: use float32 or mixed")
+        raise input_error(f"unknown {param('precision')} {precision!r}: use float32 or mixed")
     k = keras()
     policy = "mixed_float16" if precision == "mixed" and has_gpu() else "float32"
     k.mixed_precision.set_global_policy(policy)
@@ -213,7 +213,7 @@ def data_parallel(
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         return strategy, int(strategy.num_replicas_in_sync)
 
-    raise input_error(f"--distribute needs the jax or tensorflow backend, not {name}")
+    raise input_error(f"distribute=True needs the jax or tensorflow backend, not {name}")
 
 
 def choose_backend(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:

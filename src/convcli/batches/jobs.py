@@ -121,7 +121,7 @@ def _run_folder(
     with account.stopping():
         check_destination(sources, None, where.out_dir, where.template, where.parents)
         if where.out_dir is None:
-            raise input_error("give --out-dir DIR: the folder for the outputs")
+            raise input_error("give out_dir=DIR: the folder for the outputs")
         batch = choose_inputs(sources, where.shard, where.keep_going)
         folder = check_output_dir(where.out_dir)
         fmt = check(str(folder))

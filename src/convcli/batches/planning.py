@@ -59,11 +59,11 @@ def check_destination(
     if not sources:
         raise input_error(f"no input given: name {what}")
     if output is not None and out_dir is not None:
-        raise input_error("give either -o OUTPUT or --out-dir DIR, not both")
+        raise input_error("give either output=FILE or out_dir=DIR, not both")
     if len(sources) > 1 and out_dir is None:
-        raise input_error(f"{len(sources)} inputs need --out-dir DIR (one output per input)")
+        raise input_error(f"{len(sources)} inputs need out_dir=DIR (one output per input)")
     if out_dir is None and (template is not None or parents):
-        raise input_error("a name template and parents name files in an output folder: give --out-dir DIR")
+        raise input_error("a name template and parents name files in an output folder: give out_dir=DIR")
 
 
 def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool) -> BatchPlan:
@@ -185,7 +185,7 @@ def single_existing(batch: BatchPlan, output: str, names: Sequence[str], existin
     if existing == "overwrite" or not batch.todo or not os.path.lexists(output):
         return
     if existing == "refuse":
-        raise input_error(f"--no-clobber: {output!r} exists already; nothing was written")
+        raise input_error(f"no_clobber: {output!r} exists already; nothing was written")
     batch.skipped = [Skipped(source, [output], list(names)) for source in batch.todo]
     batch.todo = []
 
@@ -201,7 +201,7 @@ def _apply_existing(batch: BatchPlan, existing: str) -> None:
             shown = ", ".join(repr(p) for p in found[:3])
             more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
             raise input_error(
-                f"--no-clobber: {len(found)} output{'s' if len(found) > 1 else ''} exist already: {shown}{more}; "
+                f"no_clobber: {len(found)} output{'s' if len(found) > 1 else ''} exist already: {shown}{more}; "
                 "nothing was written: remove them, write elsewhere, or use --skip-existing"
             )
         return

@@ -53,7 +53,7 @@ def predict_batch(
     account = Accounting(chosen, report)
     with account.stopping():
         if not images:
-            raise input_error("give one or more IMAGE files, or --index N for a test image")
+            raise input_error("give one or more IMAGE files, or index=N for a test image")
         todo, failures = _present(chosen, keep_going)
         for failure in failures:
             account(failure)

@@ -358,7 +358,7 @@ def _download(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:
     """
     hint = (
         f"{name} not found: put the four IDX files (train-images-idx3-ubyte.gz, …) or "
-        f"{NPZ_NAMES[name]} in a folder and pass it as data_dir (--data-dir DIR) or set CONVCLI_DATA_DIR "
+        f"{NPZ_NAMES[name]} in a folder and pass it as data_dir=DIR or set CONVCLI_DATA_DIR "
         f"(searched: {', '.join(str(p) for p in candidate_folders(name, data_dir))})"
     )
     if os.environ.get("CONVCLI_NO_DOWNLOAD"):

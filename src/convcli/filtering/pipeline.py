@@ -138,7 +138,9 @@ def _check_call(
     if output is None and out_dir is None:
         for source in sources:
             if not (is_file_source(source) and is_raw_path(source)):
-                raise input_error(f"{source}: an image needs -o OUTPUT (or -o - for PNG on stdout) or --out-dir DIR")
+                raise input_error(
+                    f"{source}: an image needs output=FILE (or output - for PNG on stdout) or out_dir=DIR"
+                )
 
 
 def _load_kernels(kernels: Sequence[str | Kernel]) -> list[Kernel]:
@@ -208,7 +210,7 @@ class _Plan:
         for target, knames, array in _plan_single(self.output, results, self.names):
             if target != "-" and not is_raw_path(target) and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
                 raise input_error(
-                    f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use --out-dir"
+                    f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use out_dir"
                 )
             out.append((target, knames, array))
         if len(out) > 1:  # one file per kernel beside OUTPUT: these names were not checked yet

@@ -107,7 +107,7 @@ def feature_maps_file(
     if Path(str(output)).suffix.lower() != ".png":
         raise input_error(f"{output}: the grid is written as PNG; use a .png name")
     if (image is None) == (index is None):
-        raise input_error("give an IMAGE or --index N (one of them)")
+        raise input_error("give an IMAGE or index=N (one of them)")
     model = load_model(model_path)
     if index is not None:
         meta, dataset = dataset_for(model_path, dataset)

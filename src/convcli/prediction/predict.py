@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import input_error
+from ..errors import input_error, param
 
 BOX = 20
 FIELD = 28
@@ -295,9 +295,9 @@ def predict_files(
     from .seen import plan_seen, write_seen
 
     if index is None and not images:
-        raise input_error("give one or more IMAGE files, or --index N for a test image")
+        raise input_error("give one or more IMAGE files, or index=N for a test image")
     if index is not None and images:
-        raise input_error("give IMAGE files or --index N, not both")
+        raise input_error("give IMAGE files or index=N, not both")
     meta, dataset = dataset_for(model_path, dataset)
     if index is not None and meta.preparation == "resize":
         raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give IMAGE files, not an index")
@@ -392,7 +392,7 @@ def dataset_test_item(index: int, dataset: str = "mnist", data_dir: str | None =
     data = load_dataset(dataset, data_dir)
     if not 0 <= index < len(data.x_test):
         raise input_error(
-            f"--index {index} is out of range: the {dataset} test set has "
+            f"{param('index')} {index} is out of range: the {dataset} test set has "
             f"{len(data.x_test):,} images (0 … {len(data.x_test) - 1})"
         )
     label = int(data.y_test[index])
