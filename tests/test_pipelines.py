@@ -64,7 +64,7 @@ def test_lists_read_lines_or_nul_separated_bytes(tmp_path) -> None:
     names = ["a b.png", "caf\udce9.png", "x\r.png"]  # a space, a Latin-1 byte, a carriage return
     assert read_list(str(write_list(tmp_path / "l.txt", names))) == names
     assert read_list(str(write_list(tmp_path / "n.txt", names, null=True)), null=True) == names
-    with pytest.raises(ConvcliError, match="--null"):
+    with pytest.raises(ConvcliError, match="null=True"):
         read_list(str(tmp_path / "n.txt"))
     with pytest.raises(ConvcliError, match="no such file"):
         read_list(str(tmp_path / "missing.txt"))
