@@ -153,12 +153,18 @@ def test_predict_bad_inputs(cli, trained, tmp_path) -> None:
 def test_model_of_the_wrong_kind(cli, tmp_path) -> None:
     import keras
 
+    # A plain Keras model of another image shape is taken for what its shape allows (issue 27),
+    # with a warning; one that does not take images is refused.
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     path = tmp_path / "rgb.keras"
     model.save(path)
     digit = write_png(tmp_path / "d.png", np.pad(np.full((10, 4), 255), 9))
     r = cli("predict", path, digit)
-    assert r.exit_code == 2 and "not 28×28×1 images" in r.stderr
+    assert r.exit_code == 0 and "no convcli metadata: pictures are resized to 32×32 rgb" in r.stderr
+    vector = keras.Sequential([keras.Input((7,)), keras.layers.Dense(10)])
+    vector.save(tmp_path / "vector.keras")
+    r = cli("predict", tmp_path / "vector.keras", digit)
+    assert r.exit_code == 2 and "not gray or RGB images" in r.stderr
 
 
 @requires_mnist
