@@ -156,7 +156,7 @@ def test_model_of_the_wrong_kind(cli, tmp_path) -> None:
     model.save(path)
     digit = write_png(tmp_path / "d.png", np.pad(np.full((10, 4), 255), 9))
     r = cli("predict", path, digit)
-    assert r.exit_code == 2 and "not 28×28×1 images" in r.stderr
+    assert r.exit_code == 2 and "not the 28×28×1 images given" in r.stderr
 
 
 @requires_mnist

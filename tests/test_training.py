@@ -324,10 +324,10 @@ def test_sigterm_is_exit_status_1(tmp_path) -> None:
 def test_bad_training_options(cli, tmp_path) -> None:
     for args, fragment in [
         (["--epochs", "0"], "epochs must be at least 1"),
-        (["--validation-split", "1.5"], "validation_split must be in [0, 1)"),
-        (["--learning-rate", "-1"], "learning_rate must be a positive number"),
-        (["--label-smoothing", "1"], "label_smoothing must be in [0, 1)"),
-        (["--label-smoothing", "-0.1"], "label_smoothing must be in [0, 1)"),
+        (["--validation-split", "1.5"], "--validation-split must be in [0, 1)"),
+        (["--learning-rate", "-1"], "--learning-rate must be a positive number"),
+        (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
+        (["--label-smoothing", "-0.1"], "--label-smoothing must be in [0, 1)"),
         (["-o", str(tmp_path / "m.h5")], "must end in .keras"),
         (["-o", str(tmp_path / "nope" / "m.keras")], "does not exist"),
     ]:
