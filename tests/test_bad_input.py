@@ -117,11 +117,12 @@ def test_unknown_kernel_name(cli, bad_files, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "fragment"),
     [
-        ("--stride", "0", "Invalid value for '--stride' / '-s': 0 is not in the range x>=1."),
+        # --stride and --padding take the lecture's forms too (2x1, P): checked by the library
+        ("--stride", "0", "stride must be at least 1, got 0"),
         ("--png-level", "10", "Invalid value for '--png-level': 10 is not in the range 0<=x<=9."),
         ("--workers", "0", "Invalid value for '--workers' / '-j': 0 is not in the range 1<=x<=64."),
         ("--max-pixels", "0", "Invalid value for '--max-pixels': 0 is not in the range x>=1."),
-        ("--padding", "full", "Invalid value for '--padding' / '-p': 'full' is not one of 'valid', 'same'."),
+        ("--padding", "full", "unknown padding 'full': use valid, same or a number P (zeros on each side)"),
         ("--range", "foo", "Invalid value for '--range': 'foo' is not one of 'clip', 'rescale', 'abs', 'raw'."),
     ],
 )

@@ -77,7 +77,7 @@ def test_argument_help_says_what_inputs_may_be() -> None:
 @pytest.mark.parametrize(
     ("path", "listed"),
     [
-        (["filter"], "--padding [valid|same]"),
+        (["filter"], "--padding valid|same|P"),
         (["filter"], "--activation [linear|relu]"),
         (["filter"], "--range [clip|rescale|abs|raw]"),
         (["gray"], "--method [luma|average|bt709]"),

@@ -15,6 +15,7 @@ from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, s
 from .options import (
     ACTIVATIONS,
     BORDERS,
+    PADDINGS,
     RANGES,
     Depth,
     FilesFrom,
@@ -289,6 +290,7 @@ def filter_(
             "--padding",
             "-p",
             metavar="valid|same|P",
+            autocompletion=lambda incomplete: [p for p in PADDINGS if p.startswith(incomplete)],
             help="valid (P=0), same (output ⌈N/S⌉) or the lecture's P: that many zeros on each side; the "
             "border is zeros, as Keras pads, unless --border.",
         ),

@@ -18,6 +18,13 @@ batchnorm  BatchNormalization      batch normalisation
 
 Names are read in any letter case, ``_`` ignored (Keras's default layer names such as
 ``max_pooling2d`` work too). Layers are separated by commas; every layer takes ``name=``.
+
+Keras's own call syntax, as the lecture writes it, is read too: ``Conv2D(64, kernel_size=3,
+activation="relu", input_shape=input_shape)``, ``MaxPooling2D(pool_size=(2,2))``,
+``keras.layers.Dense(10)``: quoted strings, tuples, Keras's argument names (``kernel_size``,
+``pool_size``) and ``Input(shape=(28, 28, 1))`` (the first layer's ``input_shape``). Sizes and
+strides may be pairs (``(2, 1)``, ``2x1``); a conv's ``padding`` may be the lecture's number P.
+Values are read by :mod:`convcli.models.specsyntax`, never executed.
 Nothing here imports Keras: a spec is checked before any model is built (shapes:
 :mod:`convcli.models.speccheck`). (Written by hand: no library parses this small notation.)
 """

@@ -255,7 +255,7 @@
       arith.textContent = scaled +
         `z = Σ + bias = ${fmt(answer.sum)} + (${fmt(answer.bias)}) = ${fmt(answer.z)}\n` +
         `${act}: the map value ${fmt(answer.value)}`;
-      showChannels(answer);
+      showChannels(answer, (v) => show(v * k));
       const c = state.channel;
       const patch = answer.patch[c].map((line) => line.map(shown));
       const products = answer.products[c].map((line) => line.map(shown));
@@ -276,17 +276,17 @@
     }
   }
 
-  function showChannels(answer) {
+  function showChannels(answer, show = fmt) {
     const many = answer && answer.channel_sums.length > 1;
     $("channel-label").hidden = !many;
     $("channel-sums").hidden = !many;
     if (!many) return;
     const select = $("channel");
-    select.replaceChildren(...answer.channel_sums.map((s, i) => el("option", { value: String(i) }, `${i} (sum ${fmt(s)})`)));
+    select.replaceChildren(...answer.channel_sums.map((s, i) => el("option", { value: String(i) }, `${i} (sum ${show(s)})`)));
     select.value = String(state.channel);
     $("channel-sums").replaceChildren(
-      el("li", {}, `Σ over ${answer.channel_sums.length} channels: ` + answer.channel_sums.map(fmt).join(" + ") +
-        ` = ${fmt(answer.sum)}`),
+      el("li", {}, `Σ over ${answer.channel_sums.length} channels: ` + answer.channel_sums.map(show).join(" + ") +
+        ` = ${show(answer.sum)}`),
     );
   }
 
