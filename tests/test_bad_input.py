@@ -204,7 +204,7 @@ def test_raw_range_needs_raw_format(cli, bad_files, tmp_path) -> None:
 
 
 def test_image_needs_an_output(cli, bad_files) -> None:
-    assert_error(cli("filter", bad_files["good.png"], "-k", "edges"), "needs -o OUTPUT")
+    assert_error(cli("filter", bad_files["good.png"], "-k", "edges"), "needs --output FILE")
 
 
 def test_many_inputs_need_out_dir(cli, bad_files, tmp_path) -> None:

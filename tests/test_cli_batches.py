@@ -336,7 +336,7 @@ def test_usage_mistakes_are_refused_before_tensorflow(tmp_path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     mistakes = [
-        (["filter", one, "-k", "edges"], "needs -o OUTPUT"),
+        (["filter", one, "-k", "edges"], "needs --output FILE"),
         (["filter", one, other, "-k", "edges"], "need --out-dir"),
         (["filter", one, "-k", "edges", "-o", "-"], "refusing to write PNG bytes to a terminal"),
         (["filter", one, "-k", "edges", "--range", "foo", "-o", str(out / "x.png")], "Invalid value for '--range'"),
