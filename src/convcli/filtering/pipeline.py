@@ -139,7 +139,7 @@ def _check_call(
         for source in sources:
             if not (is_file_source(source) and is_raw_path(source)):
                 raise input_error(
-                    f"{source}: an image needs output=FILE (or output - for PNG on stdout) or out_dir=DIR"
+                    f"{source}: an image needs output=FILE (a file, or - for PNG on stdout) or out_dir=DIR"
                 )
 
 
