@@ -88,6 +88,19 @@ def test_identity_follows_backend_environment_and_source(monkeypatch: pytest.Mon
     assert protocol._source_stamp(str(package)) != stamp  # edited code: another daemon
 
 
+def test_installing_a_package_is_a_new_identity_writing_bytecode_is_not(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "keras-3.15.0.dist-info").mkdir()
+    stamp = protocol._path_stamp(str(site))
+    (site / "__pycache__").mkdir()  # what a first import with bytecode writing does
+    (site / "six.py").write_text("")
+    assert protocol._path_stamp(str(site)) == stamp
+    (site / "keras-3.15.0.dist-info").rename(site / "keras-3.16.0.dist-info")  # an upgrade
+    assert protocol._path_stamp(str(site)) != stamp
+    assert protocol._path_stamp(str(tmp_path)) == str(tmp_path)  # other folders: the name only
+
+
 def test_messages_round_trip_with_any_bytes() -> None:
     fields = [b"convcli-daemon/1", "caf\xe9".encode(), b"\xff\xfe not utf-8", b""]
     message = protocol.encode_fields(fields)

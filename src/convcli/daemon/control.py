@@ -89,7 +89,17 @@ def status() -> dict[str, Any]:
     version, jobs served, idle timeout; ``others``: this user's daemons for other identities."""
     folder = runtime_dir()
     path = socket_path(identity(), folder)
-    info: dict[str, Any] = {"running": False, "pid": None, "socket": path, "others": []}
+    info: dict[str, Any] = {
+        "running": False,
+        "pid": None,
+        "socket": path,
+        "version": None,
+        "served": 0,
+        "jobs_running": 0,
+        "idle_timeout": None,
+        "idle_seconds": None,
+        "others": [],
+    }
     problem = check_private_dir(folder) if os.path.lexists(folder) else None
     if problem:
         return {**info, "reason": f"unsafe runtime folder ({problem}): every command runs in process"}
