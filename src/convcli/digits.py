@@ -122,9 +122,9 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper,
     or a flat one when that explains the paper as well.
 
-    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long (16 px short at least). Ink pulls a plain fit down,
-    so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
-    a bold digit covers a third of the picture), and the later ones to every pixel no more than
+    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long (16 px short at least). Ink
+    pulls a plain fit down, so the first rounds refit to the pixels above the last fit (climbing to
+    the paper, even where a bold digit covers a third of the picture), and the later ones to every pixel no more than
     3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
     paper: a cubic would bend into their strokes. So do evenly lit pictures (scans: a flat paper
     takes at least :data:`FLAT_ENOUGH` of the pixels the cubic takes as paper), and pictures where
