@@ -153,9 +153,9 @@ def test_whole_numbers_read_exactly(cli, small_cnn, mnist_test, tmp_path) -> Non
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     read = [r["number"] for r in records]
-    # the issue asks 90%; this small model (2 epochs, 20,000 digits) reads 72.5% or more of these 40,
-    # the old column grouping 0–10% (benchmarks/ruled_paper.py: larger sets, the 3-epoch model)
-    assert np.mean([a == b for a, b in zip(read, texts)]) >= 0.65, list(zip(texts, read))
+    # the issue asks 90%; this small model (2 epochs, 20,000 digits) reads 77.5% of these 40 (7 misread
+    # digits, 2 ones read as slashes); the old column grouping 0–10% (benchmarks/ruled_paper.py)
+    assert np.mean([a == b for a, b in zip(read, texts)]) >= 0.7, list(zip(texts, read))
     for record, text in zip(records, texts):
         if record["number"] == text:
             assert "".join(s["char"] for s in record["separators"]) == "".join(c for c in text if not c.isdigit())
