@@ -122,9 +122,9 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     """The paper's brightness under the picture's lighting: a cubic surface fitted to the paper,
     or a flat one when that explains the paper as well.
 
-    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long. Ink pulls a plain fit down,
-    so the first rounds refit to the pixels above the last fit (climbing to the paper, even where
-    a bold digit covers a third of the picture), and the later ones to every pixel no more than
+    Fitted by least squares on a copy :data:`BACKGROUND_SIDE` px long (16 px short at least). Ink
+    pulls a plain fit down, so the first rounds refit to the pixels above the last fit (climbing to
+    the paper, even where a bold digit covers a third of the picture), and the later ones to every pixel no more than
     3 noise σ below it (the paper, not the ink). Pictures under 16 px (short side) get a flat
     paper: a cubic would bend into their strokes. So do evenly lit pictures (scans: a flat paper
     takes at least :data:`FLAT_ENOUGH` of the pixels the cubic takes as paper), and pictures where
@@ -136,7 +136,9 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     """
     from skimage import transform
 
-    scale = min(1.0, BACKGROUND_SIDE / max(gray.shape))
+    # long side BACKGROUND_SIDE, but the short side kept at 16 px or more: a ten-digit number's wide
+    # picture (600×120) shrunk to 64×13 would get a flat paper, and its shadow would become ink
+    scale = min(1.0, max(BACKGROUND_SIDE / max(gray.shape), 16 / min(gray.shape)))
     small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
     coef, flat_paper = _robust_fit(small, _POWERS[:1], rounds)
     powers = _POWERS[:1]
@@ -147,7 +149,19 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
         if flat_paper.sum() < FLAT_ENOUGH * cubic_paper.sum() and not swings:
             coef, powers = cubic, _POWERS
     y, x = np.linspace(-1, 1, gray.shape[0])[:, None], np.linspace(-1, 1, gray.shape[1])[None, :]
-    return np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+    surface = np.zeros(gray.shape) + sum(c * x**i * y**j for c, (i, j) in zip(coef, powers))
+    return np.minimum(surface, _ceiling(small, gray.shape)) if len(powers) > 1 else surface
+
+
+def _ceiling(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The brightest pixel within a quarter of the picture around each point, at ``shape``: a cubic
+    paper is cut to it, where it would overshoot in a corner the writing leaves loose (not applied
+    to a flat paper: a bold scan's strokes can fill such a window)."""
+    from scipy import ndimage
+    from skimage import transform
+
+    window = max(9, round(0.25 * max(small.shape)))
+    return transform.resize(ndimage.maximum_filter(small, size=window), shape, order=1, preserve_range=True)
 
 
 def _robust_fit(small: np.ndarray, powers: list[tuple[int, int]], rounds: int) -> tuple[np.ndarray, np.ndarray]:
