@@ -85,7 +85,6 @@ def test_argument_help_says_what_inputs_may_be() -> None:
         (["train"], "--dataset [mnist|fashion-mnist]"),
         (["train"], "--precision [float32|mixed]"),
         (["evaluate"], "--dataset [mnist|fashion-mnist]"),
-        (["weights"], "--format [png|txt]"),
         (["filter"], "--format [png|jpg|jpeg|tif|tiff|bmp|gif|webp|ppm|pgm|npy|txt|csv|tsv]"),
         ([], "--device [auto|cpu]"),
     ],

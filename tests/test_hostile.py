@@ -98,18 +98,18 @@ def start_training(tmp_path: Path, *extra: str) -> subprocess.Popen:
 
 
 def signal_when(proc: subprocess.Popen, marker: str, sig: int, delay: float) -> list[str]:
-    """Read stdout until a line starts with ``marker``, wait ``delay`` times the epoch's seconds
-    (the line's last field, e.g. ``1.3s``), send ``sig``."""
+    """Read the progress on stderr until a line starts with ``marker``, wait ``delay`` times the
+    epoch's seconds (the line's last field, e.g. ``1.3s``), send ``sig``; returns all of stderr."""
     lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
+    assert proc.stderr is not None
+    for line in proc.stderr:
         lines.append(line)
         if line.startswith(marker):
             if delay:
                 time.sleep(delay * float(line.split()[-1].rstrip("s")))
             proc.send_signal(sig)
             break
-    lines.extend(proc.stdout.readlines())
+    lines.extend(proc.stderr.readlines())
     return lines
 
 
@@ -165,8 +165,9 @@ def test_signal_at_every_stage(tmp_path, marker: str, sig: int, delay: float, in
     no longer interrupts: that run completes."""
     proc = start_training(tmp_path)
     lines = signal_when(proc, marker, sig, delay)
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
+    stderr = "".join(lines)
+    assert proc.stdout is not None
+    proc.stdout.read()
     proc.wait(timeout=300)
     print(f"\ninterrupt {where} ({signal.Signals(sig).name}): exit {proc.returncode}")
     check_outcome(tmp_path, proc.returncode, stderr, sig if interrupts else None)
@@ -174,9 +175,20 @@ def test_signal_at_every_stage(tmp_path, marker: str, sig: int, delay: float, in
 
 
 @requires_mnist
+def catches_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has a SIGINT handler installed (Linux: SigCgt in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
+
+
 def test_sigint_before_training_starts(tmp_path) -> None:
     proc = start_training(tmp_path)
-    time.sleep(0.1)  # still starting Python and importing
+    started = time.monotonic()  # wait for Python's SIGINT handler: a signal before it is the interpreter's
+    while not catches_sigint(proc.pid) and time.monotonic() - started < 30:
+        time.sleep(0.01)
+    time.sleep(0.1)  # still importing
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr

@@ -220,7 +220,8 @@ def evaluate_file(
     folder = check_output_dir(plot_dir) if plot_dir is not None else None
     model = load_runner(model_path)  # first: its errors say best what is wrong with the file (exports: no TensorFlow)
     warn_assumptions(model_path, read_meta(model_path), model)
-    labelled = None if data is None and dataset is not None else _folder_test_set(model_path, data, warn)
+    asked = data is None and dataset is not None and recorded_data(model_path) is None  # no folder of its own
+    labelled = None if asked else _folder_test_set(model_path, data, warn)
     if labelled is None:
         meta, name = dataset_for(model_path, dataset)
         test_set, evaluated_on = load_dataset(name, data_dir), None

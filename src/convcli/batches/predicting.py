@@ -154,9 +154,9 @@ class _Run:
         if not items:
             return []
         if self.model is None:
-            from ..models.build import load_model
+            from ..models.runtime import load_runner
 
-            self.model = load_model(self.model_path)
+            self.model = load_runner(self.model_path)  # a .keras model, or an export run without TensorFlow
         if not self.digits:
             return predict_digits(self.model, np.stack([p for _, p in items]), [s for s, _ in items], self.class_names)
         flat = np.stack([digit for _, found in items for _, digit in found])
