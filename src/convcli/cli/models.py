@@ -100,6 +100,10 @@ def train(
         str | None,
         typer.Option("--schedule", click_type=click.Choice(SCHEDULES), help="Learning-rate schedule (preset default)."),
     ] = None,
+    warmup: Annotated[
+        float | None,
+        typer.Option("--warmup", help="Share of the steps the onecycle schedule warms up over (preset default)."),
+    ] = None,
     augment: Annotated[
         bool | None,
         typer.Option("--augment/--no-augment", help="Random shifts: 2 px on 28×28, as much in proportion on larger."),
@@ -176,6 +180,7 @@ def train(
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "schedule": schedule,
+        "warmup": warmup,
         "augment": augment,
         "label_smoothing": label_smoothing,
         "seed": seed,

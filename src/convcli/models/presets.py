@@ -23,6 +23,11 @@ class Hyperparameters:
     batch_size: int = 128
     learning_rate: float = 1e-3
     schedule: str = "constant"
+    warmup: float = 0.2
+    """The share of the run's steps that the ``onecycle`` schedule warms up over."""
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    """Adam's decay rates for the mean and the square of the gradients."""
     augment: bool = False
     label_smoothing: float = 0.0
     validation_split: float = 0.1
