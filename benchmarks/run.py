@@ -1,6 +1,7 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
     python benchmarks/run.py [startup] [single] [filter] [large] [train] [train-rss] [memory] [rounding] [folders]
+    [epochs]
     [--repeat N] [--compare PYTHON]
     (default: all)
 
@@ -598,7 +599,7 @@ def main() -> None:
         "which",
         nargs="*",
         default=["startup", "single", "filter", "large", "train", "memory", "rounding", "folders"],
-        choices=[*benches, "folders"],
+        choices=[*benches, "folders", "epochs"],
     )
     parser.add_argument("--repeat", type=int, help="repetitions (default 3; training: 1)")
     parser.add_argument("--compare", metavar="PYTHON", help="a second environment's python to run convcli beside")
@@ -611,6 +612,9 @@ def main() -> None:
     for name in args.which:
         if name == "folders":  # its own script (benchmarks/folders.py): PNG folder against IDX files
             subprocess.run([PY, str(HERE / "folders.py")], check=True, cwd=ROOT)
+            continue
+        if name == "epochs":  # its own script (benchmarks/epochs.py): cnn after 1 epoch, seeds 0-4
+            subprocess.run([PY, str(HERE / "epochs.py")], check=True, cwd=ROOT)
             continue
         benches[name](args.repeat or (1 if name in ("train", "train-rss", "memory") else 3))
 

@@ -113,7 +113,9 @@ def train(
         typer.Option("--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (a run repeats on the same machine).")] = 0,
-    validation_split: Annotated[float, typer.Option("--validation-split", help="Fraction held out.")] = 0.1,
+    validation_split: Annotated[
+        float | None, typer.Option("--validation-split", help="Fraction held out for validation (preset default).")
+    ] = None,
     dataset: Dataset = "mnist",
     data_dir: DataDir = None,
     data: DataFolder = None,
