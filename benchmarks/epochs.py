@@ -24,6 +24,7 @@ import argparse
 import ast
 import json
 import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -88,7 +89,7 @@ def main() -> None:
         "seconds_by_seed": {seed: round(r["seconds"], 1) for seed, r in runs.items()},
         "mean": statistics.mean(accuracies),
         "min": min(accuracies),
-        "command": " ".join(["python benchmarks/epochs.py", *sys.argv[1:]]),
+        "command": shlex.join(["python", "benchmarks/epochs.py", *sys.argv[1:]]),
     }
     print(f"{label}: mean {summary['mean'] * 100:.2f}%, min {summary['min'] * 100:.2f}%")
     results = json.loads(RESULT.read_text()) if RESULT.exists() else {}
