@@ -1,7 +1,7 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
     python benchmarks/run.py [startup] [single] [filter] [large] [train] [train-rss] [memory] [rounding] [folders]
-    [export] [daemon]
+    [export] [daemon] [epochs]
     [--repeat N] [--compare PYTHON]
     (default: all)
 
@@ -639,7 +639,7 @@ def main() -> None:
         "which",
         nargs="*",
         default=["startup", "single", "filter", "large", "train", "memory", "rounding", "folders"],
-        choices=[*benches, "folders", "export"],
+        choices=[*benches, "folders", "export", "epochs"],
     )
     parser.add_argument("--repeat", type=int, help="repetitions (default 3; training: 1)")
     parser.add_argument("--compare", metavar="PYTHON", help="a second environment's python to run convcli beside")
@@ -655,6 +655,9 @@ def main() -> None:
             continue
         if name == "export":  # its own script (benchmarks/export.py): predict with .onnx against .keras
             subprocess.run([PY, str(HERE / "export.py")], check=True, cwd=ROOT)
+            continue
+        if name == "epochs":  # its own script (benchmarks/epochs.py): cnn after 1 epoch, seeds 0-4
+            subprocess.run([PY, str(HERE / "epochs.py")], check=True, cwd=ROOT)
             continue
         benches[name](args.repeat or (1 if name in ("train", "train-rss", "memory") else 3))
 

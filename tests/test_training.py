@@ -237,8 +237,8 @@ def test_one_definition_of_the_training_defaults() -> None:
     for name, preset in PRESETS.items():
         assert TrainConfig.from_preset(name).hyperparameters == asdict(preset.training)
     cnn = TrainConfig.from_preset("cnn", epochs=3)
-    assert (cnn.epochs, cnn.learning_rate, cnn.schedule) == (3, 3e-3, "cosine")
-    assert (cnn.augment, cnn.label_smoothing, cnn.batch_size) == (True, 0.1, 128)
+    assert (cnn.epochs, cnn.learning_rate, cnn.schedule, cnn.warmup) == (3, 8e-3, "onecycle", 0.2)
+    assert (cnn.augment, cnn.label_smoothing, cnn.batch_size, cnn.beta_2) == (True, 0.1, 128, 0.99)
     assert TrainConfig.from_preset(None, "flatten,dense(10)").output == "model.keras"
 
 

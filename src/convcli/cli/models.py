@@ -113,6 +113,10 @@ def train(
         str | None,
         typer.Option("--schedule", click_type=click.Choice(SCHEDULES), help="Learning-rate schedule (preset default)."),
     ] = None,
+    warmup: Annotated[
+        float | None,
+        typer.Option("--warmup", help="Share of the steps the onecycle schedule warms up over (preset default)."),
+    ] = None,
     augment: Annotated[
         bool | None,
         typer.Option("--augment/--no-augment", help="Random shifts: 2 px on 28×28, as much in proportion on larger."),
@@ -122,7 +126,9 @@ def train(
         typer.Option("--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (a run repeats on the same machine).")] = 0,
-    validation_split: Annotated[float, typer.Option("--validation-split", help="Fraction held out.")] = 0.1,
+    validation_split: Annotated[
+        float | None, typer.Option("--validation-split", help="Fraction held out for validation (preset default).")
+    ] = None,
     dataset: Dataset = "mnist",
     data_dir: DataDir = None,
     data: DataFolder = None,
@@ -195,6 +201,7 @@ def train(
         "batch_size": batch_size,
         "learning_rate": learning_rate,
         "schedule": schedule,
+        "warmup": warmup,
         "augment": augment,
         "label_smoothing": label_smoothing,
         "seed": seed,

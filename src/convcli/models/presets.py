@@ -23,6 +23,11 @@ class Hyperparameters:
     batch_size: int = 128
     learning_rate: float = 1e-3
     schedule: str = "constant"
+    warmup: float = 0.2
+    """The share of the run's steps that the ``onecycle`` schedule warms up over."""
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    """Adam's decay rates for the mean and the square of the gradients."""
     augment: bool = False
     label_smoothing: float = 0.0
     validation_split: float = 0.1
@@ -54,9 +59,17 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "cnn",
-            "conv(16,5),pool(2),conv(32,5),pool(2),flatten,dense(128),dropout(0.3),dense(10)",
-            "Recommended: two 5×5 conv blocks (16, 32), dense 128, dropout; cosine schedule, shifts",
-            Hyperparameters(epochs=12, learning_rate=3e-3, schedule="cosine", augment=True, label_smoothing=0.1),
+            "conv(16,5),pool(2),conv(32,5),pool(2),flatten,dense(128),dense(10)",
+            "Recommended: two 5×5 conv blocks (16, 32), dense 128; one-cycle schedule, shifts",
+            Hyperparameters(
+                epochs=12,
+                learning_rate=8e-3,
+                schedule="onecycle",
+                warmup=0.2,
+                beta_2=0.99,
+                augment=True,
+                label_smoothing=0.1,
+            ),
         ),
         Preset(
             "lecture-cnn",

@@ -52,6 +52,8 @@ class RunState:
     """The checkpoint this run goes on from (None for a fresh run)."""
     epochs_before: int = -1
     """Epochs the checkpoint had done when this run resumed it (set on resume)."""
+    schedule: dict[str, Any] = field(default_factory=dict)
+    """The learning-rate schedule's name and length in steps (set once the model is compiled)."""
 
     def __post_init__(self) -> None:
         if self.epochs_before < 0:

@@ -80,6 +80,9 @@ class TrainConfig(Hyperparameters):
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate must be a positive number, got {self.learning_rate}",
         )
+        _check(0 <= self.warmup < 1, f"warmup must be in [0, 1), got {self.warmup}")
+        for name in ("beta_1", "beta_2"):
+            _check(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
         _check(0 <= self.validation_split < 1, f"validation_split must be in [0, 1), got {self.validation_split}")
         _check(0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         _check(self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")

@@ -52,22 +52,51 @@ def loss_key(key: str, label_smoothing: float) -> str:
     return key if label_smoothing <= 0 else f"{key}(ε={label_smoothing:g})"
 
 
-def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int) -> Any:
-    """The optimizer's learning rate: constant, cosine decay to 1%, or one cycle (20% warm-up
-    from a tenth of the peak, then cosine decay)."""
+FINAL_FRACTION = {"cosine": 0.01, "onecycle": 0.002}
+"""Where each decaying schedule ends, as a fraction of its peak learning rate."""
+
+
+def learning_rate_schedule(schedule: str, learning_rate: float, total_steps: int, warmup: float = 0.2) -> Any:
+    """The optimizer's learning rate over a run of ``total_steps`` batches: constant, cosine
+    decay, or one cycle (a linear warm-up over ``warmup`` of the steps from a tenth of the peak,
+    then cosine decay).
+
+    The schedule is sized to the run, so a run of any length is a complete cycle: the last
+    batch (step ``total_steps − 1``) trains at the final, lowest rate,
+    ``FINAL_FRACTION[schedule] × learning_rate``.
+    """
     if schedule == "constant":
         return learning_rate
     from ..backend import keras
 
     cosine = keras().optimizers.schedules.CosineDecay
-    total = max(1, total_steps)
+    last = max(1, total_steps - 1)
     if schedule == "cosine":
-        return cosine(learning_rate, decay_steps=total, alpha=0.01)
-    warmup = max(1, int(0.2 * total))
+        return cosine(learning_rate, decay_steps=last, alpha=FINAL_FRACTION["cosine"])
+    warmup_steps = min(last - 1, int(warmup * total_steps)) if warmup > 0 else 0
     return cosine(
-        learning_rate / 10,
-        decay_steps=max(1, total - warmup),
-        alpha=0.002,
-        warmup_target=learning_rate,
-        warmup_steps=warmup,
+        learning_rate / 10 if warmup_steps else learning_rate,
+        decay_steps=max(1, last - warmup_steps),
+        alpha=FINAL_FRACTION["onecycle"],
+        warmup_target=learning_rate if warmup_steps else None,
+        warmup_steps=warmup_steps,
     )
+
+
+def schedule_steps(schedule: Any) -> int | None:
+    """The step at which a schedule made by :func:`learning_rate_schedule` reaches its final
+    rate (its warm-up plus its decay), or None for a constant rate."""
+    get_config = getattr(schedule, "get_config", None)
+    if get_config is None:
+        return None
+    config = get_config()
+    return int(config.get("warmup_steps") or 0) + int(config["decay_steps"])
+
+
+def extended_schedule(schedule: Any, total_steps: int) -> Any:
+    """``schedule`` (a resumed run's) stretched to end at the last of ``total_steps``: the same
+    peak, warm-up steps and final rate, its decay lengthened (or unchanged when it already ends
+    there). Steps already taken keep the rates they had; the rest follow the longer decay."""
+    config = schedule.get_config()
+    config["decay_steps"] = max(1, total_steps - 1 - int(config.get("warmup_steps") or 0))
+    return type(schedule).from_config(config)

@@ -26,7 +26,7 @@ from ..outputs import check_output_path, write_text
 from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model
 from .config import TrainConfig
 from .interrupts import signals_caught
-from .objective import learning_rate_schedule, loss_label, training_loss
+from .objective import extended_schedule, learning_rate_schedule, loss_label, schedule_steps, training_loss
 from .output import check_replacing
 
 FEW_STEPS = 10
@@ -103,6 +103,9 @@ def train(
             f"model {config.preset or 'from spec'}: {model.count_params():,} parameters"
             + (f"; resuming after epoch {run.epochs_done}" if resume is not None else "")
         )
+        run.schedule = _schedule_of(model, config, data.steps, None if resume is None else run.epochs_done)
+        if resume is not None and run.schedule:
+            log(_schedule_line(run.schedule, data.steps))
         if run.epochs_done < config.epochs and flag.signal_name is None:
             _fit(model, run, data, flag, callbacks, checkpoint_path_for(output))
         if run.epochs_done < config.epochs and flag.signal_name is None:
@@ -149,13 +152,55 @@ def _model(config: TrainConfig, data: TrainingData, resume: str | os.PathLike[st
             input_shape=data.input_shape,
             num_classes=data.num_classes,
         )
-        schedule = learning_rate_schedule(config.schedule, config.learning_rate, config.epochs * data.steps)
+        schedule = learning_rate_schedule(
+            config.schedule, config.learning_rate, config.epochs * data.steps, config.warmup
+        )
         model.compile(
-            optimizer=keras().optimizers.Adam(learning_rate=schedule),
+            optimizer=keras().optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1, beta_2=config.beta_2),
             loss=training_loss(config.label_smoothing),
             metrics=["accuracy"],
         )
     return model
+
+
+def _schedule_of(model: Any, config: TrainConfig, steps_per_epoch: int, resumed_after: int | None) -> dict[str, Any]:
+    """The run's learning-rate schedule, for the record: its name, warm-up and length in steps.
+
+    A run resumed after epoch ``resumed_after`` keeps the schedule its checkpoint's optimizer was
+    compiled with, its step counter set back to the start of the epoch it trains again; when
+    ``epochs`` has grown past that schedule's end, the decay is stretched to end with the new
+    last epoch (:func:`~convcli.training.objective.extended_schedule`). Empty for a constant rate."""
+    from ..backend import keras
+
+    optimizer, resumed = model.optimizer, resumed_after is not None
+    if resumed:
+        optimizer.iterations.assign(resumed_after * steps_per_epoch)
+    serialized = optimizer.get_config()["learning_rate"]
+    if not isinstance(serialized, dict):
+        return {}
+    schedule = keras().optimizers.schedules.deserialize(serialized)
+    total = config.epochs * steps_per_epoch
+    warmup = int(schedule.get_config().get("warmup_steps") or 0)
+    info: dict[str, Any] = {"name": config.schedule, "warmup_steps": warmup}
+    started = schedule_steps(schedule) or 0
+    if resumed and started < total - 1:
+        schedule = extended_schedule(schedule, total)
+        optimizer.learning_rate = schedule
+    info["steps"] = (schedule_steps(schedule) or 0) + 1
+    if resumed:
+        info["started_with_steps"] = started + 1
+        info["extended"] = info["steps"] != info["started_with_steps"]
+    return info
+
+
+def _schedule_line(info: dict[str, Any], steps_per_epoch: int) -> str:
+    """What a resumed run says about its schedule: kept as started, or extended to more epochs."""
+    epochs = f"{info['steps'] / steps_per_epoch:g} epochs ({info['steps']:,} steps)"
+    if info["extended"]:
+        before = info["started_with_steps"]
+        started = f"{before / steps_per_epoch:g} epochs ({before:,} steps)"
+        return f"{info['name']} schedule extended from {started} to {epochs}"
+    return f"{info['name']} schedule kept as the run started it: {epochs}"
 
 
 def _fit(
@@ -238,6 +283,7 @@ def _record(run: RunState, data: TrainingData, model: Any) -> dict[str, Any]:
         "train_images": len(data.x_train),
         "validation_images": len(data.x_val),
         "versions": _versions(),
+        **({"schedule": run.schedule} if run.schedule else {}),
         **({"resumed": run.resumed} if run.resumed else {}),
     }
 
