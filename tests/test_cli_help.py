@@ -192,7 +192,8 @@ def cpu_seconds(args: list[str]) -> float:
 
 
 def test_help_starts_fast_and_imports_neither_numpy_nor_keras() -> None:
-    """``convcli --help`` under 0.3 s of CPU (best of 5), without numpy, TensorFlow or Keras."""
+    """``convcli --help`` within 0.2 s of CPU of Typer's own import (best of 5), without numpy,
+    TensorFlow or Keras."""
     code = (
         "import sys\nfrom convcli.entry import main\nsys.argv = ['convcli', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
@@ -200,5 +201,8 @@ def test_help_starts_fast_and_imports_neither_numpy_nor_keras() -> None:
     )
     result = subprocess.run([PY, "-c", code], capture_output=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr.decode()
+    # Measured against Typer's own import (what any Typer CLI pays for --help) on the same machine,
+    # so the bound holds on a slow or busy machine too: convcli may add 0.2 s of CPU to it.
+    typer_alone = min(cpu_seconds([PY, "-c", "import typer.main, typer.rich_utils"]) for _ in range(5))
     best = min(cpu_seconds([PY, "-m", "convcli", "--help"]) for _ in range(5))
-    assert best < 0.3, f"convcli --help took {best:.3f} s of CPU"
+    assert best < typer_alone + 0.2, f"convcli --help took {best:.3f} s of CPU, Typer alone {typer_alone:.3f} s"
