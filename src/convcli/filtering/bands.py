@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
-from ..imaging.color import to_gray
+from ..imaging.color import GRAY_RATIONAL, gray_split, to_gray
 from ..imaging.decoding import Picture
 from ..imaging.encoding import (
     Gathered,
@@ -61,6 +61,9 @@ class Prepared:
     grid: Grid
     bands: list[tuple[int, int]]
     whole: np.ndarray | None = None
+    den: int | None = None
+    """Set when the gray input goes through the layer as two exact integer planes (see
+    :func:`~convcli.imaging.color.gray_split`): their denominator."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -70,6 +73,11 @@ class Prepared:
     def rows(self, index: np.ndarray) -> np.ndarray:
         """The layer's input at image rows ``index``: colour (gray if asked) times alpha / peak."""
         colour = self.picture.colour[index]
+        if self.den is not None:
+            split = gray_split(colour)
+            if split is None:
+                raise input_error(f"{self.source}: expected integer pixels")
+            return split[0]
         if self.gray and colour.ndim == 3:
             colour = to_gray(colour, source=self.source)
         colour = np.asarray(colour, dtype=np.float32)
@@ -113,8 +121,11 @@ def prepare(picture: Picture, conv: Convolver, *, gray: bool, band_rows: int | N
         shape = shape[:2]
     conv.check(shape, picture.source)
     grid = conv.grid(shape)
-    per_row = len(grid.cols) * (shape[2] if len(shape) == 3 else 1)
-    prepared = Prepared(picture.source, picture, gray, grid, grid.bands(per_row, BAND_VALUES, rows=band_rows))
+    exact = gray and len(picture.shape) == 3 and picture.alpha is None and picture.depth in (8, 16)
+    den = GRAY_RATIONAL["luma"][1] if exact and conv.integer else None
+    per_row = len(grid.cols) * (shape[2] if len(shape) == 3 else 2 if den else 1)
+    bands = grid.bands(per_row, BAND_VALUES, rows=band_rows)
+    prepared = Prepared(picture.source, picture, gray, grid, bands, den=den)
     if len(prepared.bands) == 1:
         prepared.whole = prepared.rows(np.arange(shape[0]))
         colour = picture.colour
@@ -192,7 +203,8 @@ def _sink(target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndar
 
 
 def _band_outputs(prepared: Prepared, conv: Convolver, targets: Targets, start: int, stop: int) -> list[tuple]:
-    maps = prepared.unpremultiply(conv.apply_band(prepared.rows, prepared.grid, start, stop), start, stop)
+    maps = conv.apply_band(prepared.rows, prepared.grid, start, stop, prepared.den)
+    maps = prepared.unpremultiply(maps, start, stop)
     return targets(prepared.source, maps)
 
 

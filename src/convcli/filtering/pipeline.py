@@ -347,7 +347,7 @@ class _Pipeline:
         sources = [source for source, _ in group]
         prepared = [item for _, item in group]
         try:
-            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources)
+            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources, prepared[0].den)
         except ConvcliError as exc:
             for source in sources:
                 self._fail(source, exc)

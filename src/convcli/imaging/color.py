@@ -100,6 +100,30 @@ def gray_pixels(
     return np.clip(np.floor(gray + 0.5), 0, out_peak).astype(dtype)
 
 
+def gray_split(image: np.ndarray, method: str = "luma") -> tuple[np.ndarray, int] | None:
+    """The gray of an integer RGB image as two exact integer planes, (H, W, 2) float32, and the
+    denominator ``d``: gray = plane 0 + plane 1 / d (quotient and remainder of the weighted sum
+    by ``d``). None for non-integer values.
+
+    A Conv2D in float32 sums integers exactly (below 2^24), but not 0.3·R + 0.59·G + 0.11·B:
+    convolving the two planes and joining them in float64 gives integer kernels' exact results,
+    so ties such as 5.5 round half up as promised.
+    """
+    import numpy as np
+
+    arr = np.asarray(image)
+    check_gray_method(method)
+    if arr.ndim != 3 or arr.shape[2] < 3:
+        return None
+    ints = arr[..., :3].astype(np.int64)
+    if arr.dtype.kind == "f" and not np.array_equal(ints, arr[..., :3]):
+        return None
+    (wr, wg, wb), den = GRAY_RATIONAL[method]
+    num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
+    quotient, remainder = np.divmod(num, den)
+    return np.stack([quotient, remainder], axis=-1).astype(np.float32), den
+
+
 def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
     """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
     import numpy as np

@@ -1,0 +1,57 @@
+"""Pictures, round 2 (issue 24): exact ties, chosen quality, bt601 gray, border names, every
+frame of an animation, float TIFFs and one-line usage errors. Every input is made here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+import tifffile
+from PIL import Image
+
+from convcli.filtering.pipeline import filter_images
+
+EDGES = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], dtype=np.float64)
+
+# --------------------------------------------------------------------------- 1. exact ties
+
+
+def exact_gray_edges(rgb: np.ndarray, mode: str = "constant", bias: int = 0, relu: bool = False) -> np.ndarray:
+    """The exact ``edges`` result on the lecture's luma gray: integer numerators correlated in
+    float64 (exact), divided by 100 once, so every tie is exactly k + 0.5."""
+    r, g, b = (rgb[..., i].astype(np.int64) for i in range(3))
+    num = (30 * r + 59 * g + 11 * b).astype(np.float64)
+    out = ndi.correlate(num, EDGES, mode=mode)[1:-1, 1:-1] / 100.0 + bias
+    return np.maximum(out, 0) if relu else out
+
+
+def half_up(values: np.ndarray, peak: int) -> np.ndarray:
+    return np.clip(np.floor(values + 0.5), 0, peak)
+
+
+@pytest.mark.parametrize(("band_rows", "bias", "activation"), [(None, 0, "linear"), (7, 3, "relu")])
+def test_gray_ties_round_half_up_exactly(tmp_path, rng, band_rows, bias, activation) -> None:
+    rgb = rng.integers(0, 256, (60, 70, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "in.png")
+    exact = exact_gray_edges(rgb, bias=bias, relu=activation == "relu")
+    ties = (exact * 2 == np.round(exact * 2)) & (exact != np.round(exact))
+    assert ties.sum() > 10  # the test has ties to get wrong
+    for name in ("out.png", "out.npy"):
+        filter_images(
+            [str(tmp_path / "in.png")], ["edges"], output=str(tmp_path / name), gray=True,
+            band_rows=band_rows, bias=bias, activation=activation,
+        )
+    values = np.load(tmp_path / "out.npy").astype(np.float64)
+    np.testing.assert_array_equal(values[ties], exact[ties])
+    np.testing.assert_allclose(values, exact, atol=1e-3)
+    pixels = np.asarray(Image.open(tmp_path / "out.png")).astype(np.float64)
+    np.testing.assert_array_equal(pixels, half_up(exact, 255))
+
+
+def test_gray_ties_at_16_bits(tmp_path, rng) -> None:
+    rgb = rng.integers(0, 65536, (80, 90, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "in.tif", rgb, photometric="rgb")  # Pillow writes no 16-bit RGB
+    filter_images([str(tmp_path / "in.tif")], ["edges"], output=str(tmp_path / "out.png"), gray=True)
+    exact = exact_gray_edges(rgb)
+    pixels = np.asarray(Image.open(tmp_path / "out.png")).astype(np.float64)
+    np.testing.assert_array_equal(pixels, half_up(exact, 65535))
