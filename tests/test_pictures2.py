@@ -38,8 +38,13 @@ def test_gray_ties_round_half_up_exactly(tmp_path, rng, band_rows, bias, activat
     assert ties.sum() > 10  # the test has ties to get wrong
     for name in ("out.png", "out.npy"):
         filter_images(
-            [str(tmp_path / "in.png")], ["edges"], output=str(tmp_path / name), gray=True,
-            band_rows=band_rows, bias=bias, activation=activation,
+            [str(tmp_path / "in.png")],
+            ["edges"],
+            output=str(tmp_path / name),
+            gray=True,
+            band_rows=band_rows,
+            bias=bias,
+            activation=activation,
         )
     values = np.load(tmp_path / "out.npy").astype(np.float64)
     np.testing.assert_array_equal(values[ties], exact[ties])
