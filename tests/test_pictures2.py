@@ -60,3 +60,75 @@ def test_gray_ties_at_16_bits(tmp_path, rng) -> None:
     exact = exact_gray_edges(rgb)
     pixels = np.asarray(Image.open(tmp_path / "out.png")).astype(np.float64)
     np.testing.assert_array_equal(pixels, half_up(exact, 65535))
+
+
+# --------------------------------------------------------------------------- 2. quality
+
+
+def photo(rng, height: int = 48, width: int = 64) -> np.ndarray:
+    """A smooth colour picture with some noise (what lossy codecs are made for)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = np.stack([xx * 3, yy * 4, (xx + yy) * 2], axis=-1) % 256
+    return np.clip(base + rng.integers(-20, 21, base.shape), 0, 255).astype(np.uint8)
+
+
+def test_webp_is_lossless_by_default_and_at_quality_100(cli, tmp_path, rng) -> None:
+    pixels = photo(rng)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    for args, name in (([], "default.webp"), (["--quality", "100"], "q100.webp")):
+        result = cli("filter", tmp_path / "in.png", "-k", "identity", "--padding", "same", "-o", tmp_path / name, *args)
+        assert result.exit_code == 0, result.output
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / name).convert("RGB")), pixels)
+    result = cli(
+        "filter",
+        tmp_path / "in.png",
+        "-k",
+        "identity",
+        "--padding",
+        "same",
+        "-o",
+        tmp_path / "q50.webp",
+        "--quality",
+        "50",
+    )
+    assert result.exit_code == 0, result.output
+    lossy = np.asarray(Image.open(tmp_path / "q50.webp").convert("RGB")).astype(int)
+    assert np.abs(lossy - pixels).max() > 2
+
+
+@pytest.mark.parametrize("quality", [None, 40, 95])
+def test_jpeg_quality_is_pillows(cli, tmp_path, rng, quality) -> None:
+    """Each quality gives Pillow's JPEG at that quality (95 when none is given), for filter
+    and for gray (whose pixels are compared with its own lossless PNG)."""
+    pixels = photo(rng)
+    Image.fromarray(pixels).save(tmp_path / "in.png")
+    args = [] if quality is None else ["--quality", str(quality)]
+    assert (
+        cli(
+            "filter", tmp_path / "in.png", "-k", "identity", "--padding", "same", "-o", tmp_path / "f.jpg", *args
+        ).exit_code
+        == 0
+    )
+    Image.fromarray(pixels).save(tmp_path / "ref.jpg", quality=quality or 95)
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "f.jpg")), np.asarray(Image.open(tmp_path / "ref.jpg"))
+    )
+    assert cli("gray", tmp_path / "in.png", "-o", tmp_path / "g.png").exit_code == 0
+    assert cli("gray", tmp_path / "in.png", "-o", tmp_path / "g.jpg", *args).exit_code == 0
+    Image.open(tmp_path / "g.png").save(tmp_path / "gref.jpg", quality=quality or 95)
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "g.jpg")), np.asarray(Image.open(tmp_path / "gref.jpg"))
+    )
+
+
+def test_gray_webp_lossless_and_bad_quality(cli, tmp_path, rng) -> None:
+    Image.fromarray(photo(rng)).save(tmp_path / "in.png")
+    assert cli("gray", tmp_path / "in.png", "-o", tmp_path / "g.png").exit_code == 0
+    assert cli("gray", tmp_path / "in.png", "-o", tmp_path / "g.webp").exit_code == 0
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "g.webp").convert("L")), np.asarray(Image.open(tmp_path / "g.png"))
+    )
+    result = cli(
+        "filter", tmp_path / "in.png", "-k", "identity", "--padding", "same", "-o", tmp_path / "x.jpg", "--quality", "0"
+    )
+    assert result.exit_code == 2

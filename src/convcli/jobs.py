@@ -76,6 +76,7 @@ def gray_file(
     max_pixels: int | None = None,
     in_place: bool = False,
     depth: int | None = None,
+    quality: int | None = None,
 ) -> GrayResult:
     """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
 
@@ -84,9 +85,11 @@ def gray_file(
     8; ``.npy`` and text outputs keep the exact float values, in the input's own scale. 8-bit
     RGB/RGBA/gray image files written as 8-bit images take the Pillow-only path (start-up
     matters for one image); everything else goes through numpy, with the same pixels.
+    ``quality``: JPEG's and WebP's (None: JPEG 95, WebP lossless; see
+    :func:`~convcli.imaging.encoding.save_options`).
     """
     from .imaging.decoding import open_deep_or_image, picture_from_pil
-    from .imaging.encoding import ALPHA_FORMATS, output_depth, write_pixels
+    from .imaging.encoding import ALPHA_FORMATS, check_quality, output_depth, write_pixels
     from .imaging.images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
@@ -100,6 +103,7 @@ def gray_file(
     from .outputs import check_output_path, write_bytes
 
     check_gray_method(method)
+    check_quality(quality)
     if output != "-":
         check_output_path(output, inputs=(source,), in_place=in_place)
     limit = max_pixels or DEFAULT_MAX_PIXELS
@@ -131,12 +135,12 @@ def gray_file(
         return GrayResult(output, (gray.shape[0], gray.shape[1]))
     if pil is not None:
         if output != "-":
-            write_bytes(output, encode_pil(pil, fmt, png_level=1))
+            write_bytes(output, encode_pil(pil, fmt, png_level=1, quality=quality))
         return GrayResult(output, (pil.height, pil.width), pil)
     assert isinstance(picture, Picture)
     pixels = _gray_picture(picture, method, fmt, output, depth)
     if output != "-":
-        write_pixels(output, pixels, fmt, png_level=1)
+        write_pixels(output, pixels, fmt, png_level=1, quality=quality)
     return GrayResult(output, (pixels.shape[0], pixels.shape[1]), None, pixels)
 
 

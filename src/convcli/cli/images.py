@@ -22,6 +22,7 @@ from .options import (
     Json,
     MaxPixels,
     OutputFormat,
+    Quality,
     Sample,
     complete_kernels,
     depth_bits,
@@ -60,6 +61,7 @@ def gray(
     in_place: InPlace = False,
     json_: Json = False,
     depth: Depth = None,
+    quality: Quality = None,
 ) -> None:
     """Convert a colour image to gray, by the lecture's formulas (rounded half up; alpha kept).
 
@@ -75,7 +77,15 @@ def gray(
     if output == "-" and json_:
         raise ConvcliError("--json and -o - both want stdout: write the image to a file")
     check_png_stdout(output)
-    result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place, depth=depth_bits(depth))
+    result = gray_file(
+        source,
+        output,
+        method=method,
+        max_pixels=max_pixels,
+        in_place=in_place,
+        depth=depth_bits(depth),
+        quality=quality,
+    )
     if result.output == "-":
         write_png_stdout(result.pixels)
     elif json_:
@@ -244,6 +254,7 @@ def filter_(
         ),
     ] = False,
     depth: Depth = None,
+    quality: Quality = None,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -290,6 +301,7 @@ def filter_(
             png_level=png_level,
             border=border,
             depth=depth_bits(depth),
+            quality=quality,
             name_template=name,
             parents=parents,
             report=view.report,

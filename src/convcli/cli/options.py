@@ -84,6 +84,18 @@ Depth = Annotated[
 ]
 
 
+Quality = Annotated[
+    int | None,
+    typer.Option(
+        "--quality",
+        min=1,
+        max=100,
+        help="JPEG and WebP outputs: 1-100. Default: JPEG 95; WebP lossless (as is --quality 100: "
+        "the pixels come back exactly); below 100 WebP is lossy.",
+    ),
+]
+
+
 def depth_bits(depth: str | None) -> int | None:
     """``--depth``'s value as bits, or None for the input's own depth."""
     return int(depth) if depth else None

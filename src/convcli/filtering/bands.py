@@ -43,11 +43,13 @@ Targets = Callable[[str, list[np.ndarray]], list[tuple[Any, list[str], np.ndarra
 @dataclass
 class Encoding:
     """How results become files: ``range_mode`` (see :func:`~convcli.imaging.encoding.to_pixels`), the
-    output ``depth`` (None: the input's where the format has it) and PNG's zlib level."""
+    output ``depth`` (None: the input's where the format has it), PNG's zlib level and JPEG's
+    and WebP's ``quality`` (None: JPEG 95, WebP lossless; see :func:`~convcli.imaging.encoding.save_options`)."""
 
     range_mode: str = "clip"
     depth: int | None = None
     png_level: int = 1
+    quality: int | None = None
 
 
 @dataclass
@@ -166,7 +168,13 @@ def write_whole(target: str, names: list[str], array: np.ndarray, prepared: Prep
         return
     alpha = prepared.alpha(0, prepared.grid.height)
     fmt = image_format_for(target)
-    write_pixels(target, pixels_for(target, array, alpha, prepared.picture.depth, encoding), fmt, encoding.png_level)
+    write_pixels(
+        target,
+        pixels_for(target, array, alpha, prepared.picture.depth, encoding),
+        fmt,
+        encoding.png_level,
+        encoding.quality,
+    )
 
 
 # --------------------------------------------------------------------------- bands
@@ -199,7 +207,9 @@ def _sink(target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndar
         return Gathered(full, pixels.dtype)
     if fmt == "PNG":
         return png_rows(target, full, 16 if pixels.dtype == np.uint16 else 8, encoding.png_level)
-    return Gathered(full, pixels.dtype, lambda px: write_pixels(target, px, str(fmt), encoding.png_level))
+    return Gathered(
+        full, pixels.dtype, lambda px: write_pixels(target, px, str(fmt), encoding.png_level, encoding.quality)
+    )
 
 
 def _band_outputs(prepared: Prepared, conv: Convolver, targets: Targets, start: int, stop: int) -> list[tuple]:

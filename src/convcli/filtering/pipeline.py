@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConvcliError, check_bounds, input_error
-from ..imaging.encoding import output_depth, output_format
+from ..imaging.encoding import check_quality, output_depth, output_format
 from ..imaging.images import (
     DEFAULT_MAX_PIXELS,
     check_range,
@@ -80,6 +80,7 @@ def filter_images(
     border: str = "zero",
     depth: int | None = None,
     band_rows: int | None = None,
+    quality: int | None = None,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -95,6 +96,8 @@ def filter_images(
     written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
     ``report`` receives each record once its file is in place (and each failure); when the run
     stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
+    ``quality``: JPEG and WebP outputs' (None: JPEG 95, WebP lossless; see
+    :func:`~convcli.imaging.encoding.save_options`).
     ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
     """
     _check_call(sources, output, out_dir, name_template, parents)
@@ -102,6 +105,7 @@ def filter_images(
     if workers is not None:
         check_bounds("workers", workers, 1, 64)
     check_bounds("png_level", png_level, 0, 9)
+    check_quality(quality)
     check_sources(sources)
     loaded = _load_kernels(kernels)
     conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
@@ -113,7 +117,7 @@ def filter_images(
         batch = plan_outputs(sources, names, out_folder, fmt, template=name_template, parents=parents)
         check_plan(batch, out_folder, parents=parents, in_place=in_place)
         planned = {outputs[0].source: outputs for outputs in batch}
-    encoding = Encoding(range_mode, depth, png_level)
+    encoding = Encoding(range_mode, depth, png_level, quality)
     plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
     records, failures = _Pipeline(plan, keep_going, workers, report).run(list(sources))
     return FilterResult(records, failures)

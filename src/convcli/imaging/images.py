@@ -172,15 +172,16 @@ def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> by
     return encode_pixels(pixels, fmt, png_level)
 
 
-def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6) -> bytes:
-    """Encode a Pillow image: JPEG at quality 95, PNG at zlib level ``png_level``."""
+def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6, quality: int | None = None) -> bytes:
+    """Encode a Pillow image: PNG at zlib level ``png_level``, JPEG and WebP at ``quality``
+    (see :func:`convcli.imaging.encoding.save_options`)."""
+    from .encoding import save_options
+
     buffer = io.BytesIO()
-    if fmt.upper() in ("JPEG", "JPG"):
-        image.save(buffer, format="JPEG", quality=95)
-    elif fmt.upper() == "PNG":
+    if fmt.upper() == "PNG":
         image.save(buffer, format="PNG", compress_level=png_level)
     else:
-        image.save(buffer, format=fmt)
+        image.save(buffer, format="JPEG" if fmt.upper() == "JPG" else fmt, **save_options(fmt, quality))
     return buffer.getvalue()
 
 
