@@ -132,3 +132,34 @@ def test_gray_webp_lossless_and_bad_quality(cli, tmp_path, rng) -> None:
         "filter", tmp_path / "in.png", "-k", "identity", "--padding", "same", "-o", tmp_path / "x.jpg", "--quality", "0"
     )
     assert result.exit_code == 2
+
+
+# --------------------------------------------------------------------------- 3. gray --method bt601
+
+
+def every_colour() -> np.ndarray:
+    c = np.arange(1 << 24, dtype=np.uint32)
+    return np.stack([(c >> 16) & 255, (c >> 8) & 255, c & 255], axis=-1).astype(np.uint8).reshape(4096, 4096, 3)
+
+
+def test_bt601_is_pillows_l_except_at_its_fixed_point_halves(tmp_path) -> None:
+    """On all 2^24 colours, ``gray --method bt601`` equals Pillow's ``convert("L")`` except where
+    the exact sum 299R + 587G + 114B is within 1 of a half (…500 in thousandths): 9,040 colours,
+    each off by one; the lecture's luma differs on about 31%."""
+    from convcli.jobs import gray_file
+
+    rgb = every_colour()
+    Image.fromarray(rgb).save(tmp_path / "all.png", compress_level=1)
+    gray_file(str(tmp_path / "all.png"), str(tmp_path / "g601.png"), method="bt601")
+    got = np.asarray(Image.open(tmp_path / "g601.png")).astype(np.int64)
+    pillow = np.asarray(Image.fromarray(rgb).convert("L")).astype(np.int64)
+    ints = rgb.astype(np.int64)
+    thousandths = 299 * ints[..., 0] + 587 * ints[..., 1] + 114 * ints[..., 2]
+    np.testing.assert_array_equal(got, (2 * thousandths + 1000) // 2000)  # exact, half up
+    differ = got != pillow
+    assert differ.sum() == 9040
+    assert np.abs(thousandths[differ] % 1000 - 500).max() <= 1
+    assert np.abs(got - pillow).max() == 1
+    gray_file(str(tmp_path / "all.png"), str(tmp_path / "luma.png"))
+    luma = np.asarray(Image.open(tmp_path / "luma.png")).astype(np.int64)
+    assert 0.30 < (luma != pillow).mean() < 0.32

@@ -127,7 +127,9 @@ GrayMethod = Annotated[
         "--method",
         "-m",
         click_type=click.Choice(GRAY_METHODS),
-        help="luma: 0.3R+0.59G+0.11B; average: (R+G+B)/3; bt709: 0.2125R+0.7154G+0.0721B.",
+        help="luma: 0.3R+0.59G+0.11B (the lecture's); average: (R+G+B)/3; bt709: "
+        "0.2125R+0.7154G+0.0721B (skimage); bt601: 0.299R+0.587G+0.114B (Rec. 601, as Pillow's L "
+        "and OpenCV, rounded half up).",
     ),
 ]
 ModelFile = Annotated[str, typer.Argument(metavar="MODEL.keras", help="A trained model file (loaded in safe mode).")]

@@ -5,6 +5,11 @@ Notes
 luma:    GRIS = 0.3 R + 0.59 G + 0.11 B     (the lecture's perceptual formula)
 average: GRIS = (R + G + B) / 3              (the lecture's simple mean)
 bt709:   Y = 0.2125 R + 0.7154 G + 0.0721 B  (skimage.color.rgb2gray's weights)
+bt601:   Y = 0.299 R + 0.587 G + 0.114 B     (ITU-R BT.601 luma: Pillow's ``L``, OpenCV's gray)
+
+bt601 rounded half up equals Pillow's ``convert("L")`` on all but 9,040 of the 2^24 colours:
+Pillow uses 16-bit fixed-point weights (19595, 38470, 7471) / 65536, which put 8,319 exact
+halves and 721 values within 0.001 of a half on the other side (each off by one).
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ GRAY_WEIGHTS: dict[str, tuple[float, float, float]] = {
     "luma": (0.3, 0.59, 0.11),
     "average": (1 / 3, 1 / 3, 1 / 3),
     "bt709": (0.2125, 0.7154, 0.0721),
+    "bt601": (0.299, 0.587, 0.114),
 }
 GRAY_RATIONAL: dict[str, tuple[tuple[int, int, int], int]] = {
     "luma": ((30, 59, 11), 100),
     "average": ((1, 1, 1), 3),
     "bt709": ((2125, 7154, 721), 10000),
+    "bt601": ((299, 587, 114), 1000),
 }
 """The same weights as exact fractions, so 8-bit pixels round exactly (half up)."""
 GRAY_METHODS = tuple(GRAY_WEIGHTS)
