@@ -163,3 +163,43 @@ def test_bt601_is_pillows_l_except_at_its_fixed_point_halves(tmp_path) -> None:
     gray_file(str(tmp_path / "all.png"), str(tmp_path / "luma.png"))
     luma = np.asarray(Image.open(tmp_path / "luma.png")).astype(np.int64)
     assert 0.30 < (luma != pillow).mean() < 0.32
+
+
+# --------------------------------------------------------------------------- 4. border names
+
+
+@pytest.mark.parametrize(
+    ("border", "numpy_mode", "scipy_mode"), [("reflect", "reflect", "mirror"), ("symmetric", "symmetric", "reflect")]
+)
+def test_reflect_and_symmetric_are_numpys_and_scipys(cli, tmp_path, rng, border, numpy_mode, scipy_mode) -> None:
+    """``reflect`` is numpy 'reflect' = scipy 'mirror' (OpenCV BORDER_REFLECT_101); ``symmetric``
+    is numpy 'symmetric' = scipy 'reflect' (OpenCV BORDER_REFLECT). Strides and even kernels:
+    tests/test_bands.py, which covers every mode of BORDERS."""
+    image = rng.integers(0, 256, (9, 12)).astype(np.float32)
+    weights = rng.integers(-3, 4, (3, 3)).astype(np.float64)
+    np.savetxt(tmp_path / "k.txt", weights, fmt="%d")
+    np.save(tmp_path / "in.npy", image)
+    result = cli(
+        "filter",
+        tmp_path / "in.npy",
+        "-k",
+        tmp_path / "k.txt",
+        "--padding",
+        "same",
+        "--border",
+        border,
+        "-o",
+        tmp_path / "out.npy",
+    )
+    assert result.exit_code == 0, result.output
+    out = np.load(tmp_path / "out.npy")
+    np.testing.assert_array_equal(out, ndi.correlate(image.astype(np.float64), weights, mode=scipy_mode))
+    padded = np.pad(image, 1, mode=numpy_mode).astype(np.float64)
+    np.testing.assert_array_equal(out, ndi.correlate(padded, weights, mode="constant")[1:-1, 1:-1])
+
+
+def test_help_names_the_other_tools_borders_and_keras_grid(cli) -> None:
+    text = " ".join(cli("filter", "--help").output.split())
+    assert "numpy 'reflect', OpenCV BORDER_REFLECT_101, scipy 'mirror'" in text
+    assert "numpy 'symmetric', OpenCV BORDER_REFLECT, scipy 'reflect'" in text
+    assert "Keras's grid" in text

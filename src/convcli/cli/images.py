@@ -190,7 +190,16 @@ def filter_(
     ] = None,
     out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for batch outputs.")] = None,
     fmt: OutputFormat = None,
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Step of the kernel (S).")] = 1,
+    stride: Annotated[
+        int,
+        typer.Option(
+            "--stride",
+            "-s",
+            min=1,
+            help="Step of the kernel (S). Outputs sit on Keras's grid: with --padding same the odd row "
+            "or column of padding goes after the image, so which pixels are sampled depends on N being odd or even.",
+        ),
+    ] = 1,
     padding: Annotated[
         str,
         typer.Option(
@@ -205,7 +214,9 @@ def filter_(
         typer.Option(
             "--border",
             click_type=click.Choice(BORDERS),
-            help="What --padding same pads with: zero (Keras's P), reflect, edge (ImageMagick's default) or wrap.",
+            help="What --padding same pads with: zero (Keras's P); reflect, c b|a b c (numpy 'reflect', "
+            "OpenCV BORDER_REFLECT_101, scipy 'mirror'); symmetric, b a|a b c (numpy 'symmetric', OpenCV "
+            "BORDER_REFLECT, scipy 'reflect'); edge, a a|a b c (ImageMagick's default); wrap, b c|a b c.",
         ),
     ] = "zero",
     activation: Annotated[

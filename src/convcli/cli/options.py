@@ -21,7 +21,7 @@ PADDINGS = ("valid", "same")
 """convolution.PADDINGS."""
 ACTIVATIONS = ("linear", "relu")
 """convolution.ACTIVATIONS."""
-BORDERS = ("zero", "reflect", "edge", "wrap")
+BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
 """convolution.BORDERS."""
 DEPTHS = ("8", "16")
 """encoding.DEPTHS, as the command line spells them."""

@@ -31,12 +31,13 @@ PADDINGS = ("valid", "same")
 """Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
 ACTIVATIONS = ("linear", "relu")
 """The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
-BORDERS = ("zero", "reflect", "edge", "wrap")
-"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d), edge
-(a a a | a b c d) or wrap (b c d | a b c d)."""
+BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
+"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d: OpenCV's
+BORDER_REFLECT_101, scipy.ndimage's ``mirror``), edge (a a a | a b c d), wrap (b c d | a b c d)
+or symmetric (c b a | a b c d: OpenCV's BORDER_REFLECT, scipy.ndimage's ``reflect``)."""
 BAND_VALUES = 1 << 22
 """Input values (rows × width × channels) convolved in one layer call: larger images go in bands."""
-_NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}
+_NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap", "symmetric": "symmetric"}
 
 Rows = np.ndarray | Callable[[np.ndarray], np.ndarray]
 """An image, or a function giving the float32 image rows at the given indices."""
