@@ -203,3 +203,53 @@ def test_help_names_the_other_tools_borders_and_keras_grid(cli) -> None:
     assert "numpy 'reflect', OpenCV BORDER_REFLECT_101, scipy 'mirror'" in text
     assert "numpy 'symmetric', OpenCV BORDER_REFLECT, scipy 'reflect'" in text
     assert "Keras's grid" in text
+
+
+# --------------------------------------------------------------------------- 5. frames
+
+
+def three_frame_gif(path, rng) -> list[np.ndarray]:
+    frames = [np.full((6, 8, 3), value, np.uint8) for value in (10, 120, 230)]
+    frames[1][2, 3] = (255, 0, 0)
+    Image.fromarray(frames[0]).save(
+        path, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]], duration=100, loop=0
+    )
+    return frames
+
+
+def two_page_tiff(path, rng) -> list[np.ndarray]:
+    pages = [rng.integers(0, 256, (5, 7, 3), dtype=np.uint8) for _ in range(2)]
+    Image.fromarray(pages[0]).save(path, save_all=True, append_images=[Image.fromarray(pages[1])])
+    return pages
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["gray", "-o", "OUT.png"], ["channels", "--out-dir", "."], ["filter", "-k", "identity", "-o", "OUT.png"]],
+)
+@pytest.mark.parametrize(("make", "count"), [(three_frame_gif, 3), (two_page_tiff, 2)])
+def test_several_frames_are_refused_without_frame(cli, tmp_path, rng, monkeypatch, command, make, count) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = "anim.gif" if make is three_frame_gif else "pages.tif"
+    make(tmp_path / name, rng)
+    result = cli(command[0], name, *command[1:])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {name}: holds {count} frames (an animation or a multi-page file) and one picture is read: "
+        f"choose it with --frame N (0 to {count - 1})"
+    )
+    assert not (tmp_path / "OUT.png").exists()
+
+
+def test_frame_picks_the_frame(cli, tmp_path, rng) -> None:
+    frames = three_frame_gif(tmp_path / "anim.gif", rng)
+    pages = two_page_tiff(tmp_path / "pages.tif", rng)
+    for index, frame in enumerate(frames):
+        args = ["--padding", "same", "-o", tmp_path / f"f{index}.png", "--frame", str(index)]
+        assert cli("filter", tmp_path / "anim.gif", "-k", "identity", *args).exit_code == 0
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / f"f{index}.png").convert("RGB")), frame)
+    assert cli("gray", tmp_path / "pages.tif", "-o", tmp_path / "p1.npy", "--frame", "1").exit_code == 0
+    r, g, b = (pages[1][..., i].astype(np.float64) for i in range(3))
+    np.testing.assert_allclose(np.load(tmp_path / "p1.npy"), 0.3 * r + 0.59 * g + 0.11 * b, atol=1e-4)
+    result = cli("gray", tmp_path / "pages.tif", "-o", tmp_path / "p.png", "--frame", "2")
+    assert result.exit_code == 2 and "--frame must be 0 to 1, got 2" in result.stderr

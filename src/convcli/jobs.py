@@ -77,6 +77,7 @@ def gray_file(
     in_place: bool = False,
     depth: int | None = None,
     quality: int | None = None,
+    frame: int | None = None,
 ) -> GrayResult:
     """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
 
@@ -86,7 +87,8 @@ def gray_file(
     RGB/RGBA/gray image files written as 8-bit images take the Pillow-only path (start-up
     matters for one image); everything else goes through numpy, with the same pixels.
     ``quality``: JPEG's and WebP's (None: JPEG 95, WebP lossless; see
-    :func:`~convcli.imaging.encoding.save_options`).
+    :func:`~convcli.imaging.encoding.save_options`). ``frame``: which frame of an animated GIF or
+    multi-page TIFF (None: such files are refused, never cut to their first frame silently).
     """
     from .imaging.decoding import open_deep_or_image, picture_from_pil
     from .imaging.encoding import ALPHA_FORMATS, check_quality, output_depth, write_pixels
@@ -113,9 +115,9 @@ def gray_file(
         output_depth(output, fmt, None, depth)  # a wrong depth for the format: refused before any work
     pil: PILImage.Image | None = None
     if source.startswith(SAMPLE_PREFIX) or is_raw_path(source):  # samples, .npy and text matrices
-        picture = read_picture(source, max_pixels=limit)
+        picture = read_picture(source, max_pixels=limit, frame=frame)
     else:
-        opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit)
+        opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit, frame=frame)
         transparent = not isinstance(opened, Picture) and (
             opened.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in opened.info
         )
@@ -144,12 +146,15 @@ def gray_file(
     return GrayResult(output, (pixels.shape[0], pixels.shape[1]), None, pixels)
 
 
-def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, depth: int | None = None) -> list[str]:
+def channels_file(
+    source: str, out_dir: str, *, max_pixels: int | None = None, depth: int | None = None, frame: int | None = None
+) -> list[str]:
     """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
 
     Files: ``<stem>-red.png`` (gray, 16-bit for 16-bit inputs unless ``depth`` is 8) and
     ``<stem>-red-Reds.png`` (Reds colour map, as the lecture's notebook shows with
     ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
+    ``frame``: as :func:`gray_file`'s.
     """
     from .imaging.color import CHANNEL_CMAPS, channel_planes, colormap_plane
     from .imaging.encoding import output_depth, to_pixels, with_alpha
@@ -158,7 +163,7 @@ def channels_file(source: str, out_dir: str, *, max_pixels: int | None = None, d
 
     folder = check_output_dir(out_dir)
     output_depth(str(folder / "plane.png"), "PNG", None, depth)  # a wrong depth: refused before any work
-    picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, frame=frame)
     bits = output_depth(str(folder / "plane.png"), "PNG", picture.depth, depth)
     alpha = picture.alpha
     stem = source_stem(source)

@@ -17,6 +17,7 @@ from .options import (
     PADDINGS,
     RANGES,
     Depth,
+    Frame,
     GrayMethod,
     InPlace,
     Json,
@@ -62,6 +63,7 @@ def gray(
     json_: Json = False,
     depth: Depth = None,
     quality: Quality = None,
+    frame: Frame = None,
 ) -> None:
     """Convert a colour image to gray, by the lecture's formulas (rounded half up; alpha kept).
 
@@ -85,6 +87,7 @@ def gray(
         in_place=in_place,
         depth=depth_bits(depth),
         quality=quality,
+        frame=frame,
     )
     if result.output == "-":
         write_png_stdout(result.pixels)
@@ -100,6 +103,7 @@ def channels(
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     json_: Json = False,
     depth: Depth = None,
+    frame: Frame = None,
 ) -> None:
     """Write the R, G and B planes of a colour image, gray and colour-mapped (Reds, Greens, Blues).
 
@@ -111,7 +115,7 @@ def channels(
     from ..jobs import channels_file
 
     source = single_source(input_, sample)
-    written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth))
+    written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
     if json_:
         print_json({"input": source, "outputs": written})
     else:
@@ -266,6 +270,7 @@ def filter_(
     ] = False,
     depth: Depth = None,
     quality: Quality = None,
+    frame: Frame = None,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
@@ -313,6 +318,7 @@ def filter_(
             border=border,
             depth=depth_bits(depth),
             quality=quality,
+            frame=frame,
             name_template=name,
             parents=parents,
             report=view.report,

@@ -96,6 +96,18 @@ Quality = Annotated[
 ]
 
 
+Frame = Annotated[
+    int | None,
+    typer.Option(
+        "--frame",
+        min=0,
+        metavar="N",
+        help="Frame N (0 = first) of an animated GIF, APNG or multi-page TIFF; without it such files "
+        "are refused, never cut to one frame silently.",
+    ),
+]
+
+
 def depth_bits(depth: str | None) -> int | None:
     """``--depth``'s value as bits, or None for the input's own depth."""
     return int(depth) if depth else None

@@ -81,6 +81,7 @@ def filter_images(
     depth: int | None = None,
     band_rows: int | None = None,
     quality: int | None = None,
+    frame: int | None = None,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -98,6 +99,7 @@ def filter_images(
     stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
     ``quality``: JPEG and WebP outputs' (None: JPEG 95, WebP lossless; see
     :func:`~convcli.imaging.encoding.save_options`).
+    ``frame``: which frame of animated GIFs and multi-page TIFFs (None: they are refused).
     ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
     """
     _check_call(sources, output, out_dir, name_template, parents)
@@ -118,7 +120,7 @@ def filter_images(
         check_plan(batch, out_folder, parents=parents, in_place=in_place)
         planned = {outputs[0].source: outputs for outputs in batch}
     encoding = Encoding(range_mode, depth, png_level, quality)
-    plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows)
+    plan = _Plan(conv, names, output, planned, gray, max_pixels, tuple(sources), in_place, encoding, band_rows, frame)
     records, failures = _Pipeline(plan, keep_going, workers, report).run(list(sources))
     return FilterResult(records, failures)
 
@@ -192,11 +194,12 @@ class _Plan:
     in_place: bool
     encoding: Encoding
     band_rows: int | None = None
+    frame: int | None = None
 
     def read(self, source: str) -> Prepared:
         """Decode one input (upright, alpha and depth kept), check that it fits the layer and plan
         its bands; a picture held by one band gets its whole input (gray if asked) now."""
-        picture = read_picture(source, max_pixels=self.max_pixels)
+        picture = read_picture(source, max_pixels=self.max_pixels, frame=self.frame)
         return prepare(picture, self.conv, gray=self.gray, band_rows=self.band_rows)
 
     def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:

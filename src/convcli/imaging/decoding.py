@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import input_error
+from ..errors import input_error, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,8 +112,27 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]
     return Image.open(io.BytesIO(data))
 
 
-def _opened(data: bytes, source: str, max_pixels: int):  # type: ignore[no-untyped-def]
-    """The image's header, checked against ``max_pixels``; no pixel decoded yet."""
+def _seek_frame(image, source: str, frame: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Go to ``frame`` of an animated GIF, multi-page TIFF, APNG or animated WebP; ``None``
+    refuses a file of several frames rather than silently keep the first one."""
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if image.format == "MPO":  # a phone's JPEG with a preview picture: the photo is frame 0
+        frames = 1
+    if frame is None:
+        if frames > 1:
+            raise input_error(
+                f"{source}: holds {frames} frames (an animation or a multi-page file) and one picture is "
+                f"read: choose it with {param('frame')} N (0 to {frames - 1})"
+            )
+        frame = 0
+    if not 0 <= frame < frames:
+        raise input_error(f"{source}: has {frames} frame(s): {param('frame')} must be 0 to {frames - 1}, got {frame}")
+    image.seek(frame)
+
+
+def _opened(data: bytes, source: str, max_pixels: int, frame: int | None = 0):  # type: ignore[no-untyped-def]
+    """The image's header, checked against ``max_pixels``, at ``frame`` (see :func:`_seek_frame`);
+    no pixel decoded yet."""
     from PIL import Image
 
     if not data:
@@ -124,7 +143,7 @@ def _opened(data: bytes, source: str, max_pixels: int):  # type: ignore[no-untyp
     check_pixels(source, width, height, max_pixels)
     if width < 1 or height < 1:
         raise input_error(f"{source}: image has no pixels")
-    image.seek(0)
+    _seek_frame(image, source, frame)
     return image
 
 
@@ -137,11 +156,13 @@ def _upright(image: PILImage.Image) -> PILImage.Image:
     return image
 
 
-def open_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILImage.Image:
-    """Decode image bytes into a loaded, upright Pillow image (first frame), refusing images above
-    ``max_pixels`` before any pixel is decoded. Needs no numpy."""
+def open_image(
+    data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0
+) -> PILImage.Image:
+    """Decode image bytes into a loaded, upright Pillow image (``frame``, see :func:`_seek_frame`),
+    refusing images above ``max_pixels`` before any pixel is decoded. Needs no numpy."""
     with decoding(source):
-        return _upright(_opened(data, source, max_pixels))
+        return _upright(_opened(data, source, max_pixels, frame))
     raise AssertionError("unreachable")  # decoding either returns inside or raises
 
 
@@ -188,7 +209,7 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     import numpy as np
 
     low = _open(data)
-    low.seek(0)
+    low.seek(image.tell())
     low.tile = [_with_rawmode(t, m) for t, m in zip(tiles, low_modes)]  # type: ignore[arg-type]
     rest = np.asarray(_upright(low), dtype=np.uint16)
     if low_modes[0] == "RGBA":  # gray+alpha: every byte came out of the one decode
@@ -200,19 +221,22 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     return Picture(full, None, 16, source)
 
 
-def open_deep_or_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture | PILImage.Image:
+def open_deep_or_image(
+    data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0
+) -> Picture | PILImage.Image:
     """A 16-bit colour file as a :class:`Picture`, any other image as a loaded, upright Pillow
-    image (so 8-bit work can stay in Pillow, without numpy)."""
+    image (so 8-bit work can stay in Pillow, without numpy). ``frame``: see :func:`_seek_frame`."""
     with decoding(source):
-        image = _opened(data, source, max_pixels)
+        image = _opened(data, source, max_pixels, frame)
         deep = _deep_colour(data, image, source)
         return deep if deep is not None else _upright(image)
     raise AssertionError("unreachable")
 
 
-def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth."""
-    opened = open_deep_or_image(data, source, max_pixels=max_pixels)
+def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0) -> Picture:
+    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth
+    (``frame``: see :func:`_seek_frame`; 0, the first, by default)."""
+    opened = open_deep_or_image(data, source, max_pixels=max_pixels, frame=frame)
     if isinstance(opened, Picture):
         return opened
     with decoding(source):

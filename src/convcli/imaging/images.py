@@ -138,15 +138,16 @@ def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     return read_input(source, max_pixels=max_pixels)
 
 
-def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0) -> Picture:
     """Read an input whole: an image keeps its alpha and 16-bit depth (upright); samples are
-    8-bit; ``.npy`` and text matrices are values (depth None)."""
+    8-bit; ``.npy`` and text matrices are values (depth None). ``frame``: which frame of an
+    animation or multi-page file (None: refuse such files rather than take the first)."""
     if source.startswith(SAMPLE_PREFIX):
         return Picture(load_sample(source[len(SAMPLE_PREFIX) :]), None, 8, source)
     suffix = Path(source).suffix.lower()
     if suffix == ".npy" or suffix in MATRIX_SUFFIXES:
         return Picture(read_input(source, max_pixels=max_pixels), None, None, source)
-    return open_picture(read_bytes(source), source, max_pixels=max_pixels)
+    return open_picture(read_bytes(source), source, max_pixels=max_pixels, frame=frame)
 
 
 def source_stem(source: str) -> str:
