@@ -253,3 +253,30 @@ def test_frame_picks_the_frame(cli, tmp_path, rng) -> None:
     np.testing.assert_allclose(np.load(tmp_path / "p1.npy"), 0.3 * r + 0.59 * g + 0.11 * b, atol=1e-4)
     result = cli("gray", tmp_path / "pages.tif", "-o", tmp_path / "p.png", "--frame", "2")
     assert result.exit_code == 2 and "--frame must be 0 to 1, got 2" in result.stderr
+
+
+# --------------------------------------------------------------------------- 6. float TIFF
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_float_tiffs_are_read_as_values(cli, tmp_path, rng, channels, dtype) -> None:
+    """A float TIFF (tifffile; Pillow reads none in colour, nor float64) is read as its values,
+    like a .npy: gray and filter keep them in .npy outputs."""
+    shape = (6, 9) if channels == 1 else (6, 9, 3)
+    values = rng.random(shape).astype(dtype) * 2 - 0.5
+    tifffile.imwrite(tmp_path / "f.tif", values, photometric="minisblack" if channels == 1 else "rgb")
+    result = cli("filter", tmp_path / "f.tif", "-k", "identity", "--padding", "same", "-o", tmp_path / "id.npy")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "id.npy"), values.astype(np.float32), atol=1e-6)
+    if channels == 3:
+        assert cli("gray", tmp_path / "f.tif", "-o", tmp_path / "g.npy").exit_code == 0
+        r, g, b = (values[..., i].astype(np.float64) for i in range(3))
+        np.testing.assert_allclose(np.load(tmp_path / "g.npy"), 0.3 * r + 0.59 * g + 0.11 * b, atol=1e-6)
+
+
+def test_float_tiff_with_alpha_is_refused_clearly(cli, tmp_path, rng) -> None:
+    tifffile.imwrite(tmp_path / "f.tif", rng.random((4, 5, 4)).astype(np.float32), photometric="rgb")
+    result = cli("gray", tmp_path / "f.tif", "-o", tmp_path / "g.png")
+    assert result.exit_code == 2
+    assert "float TIFF of shape (4, 5, 4) is not supported" in result.stderr

@@ -112,22 +112,28 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]
     return Image.open(io.BytesIO(data))
 
 
-def _seek_frame(image, source: str, frame: int | None) -> None:  # type: ignore[no-untyped-def]
-    """Go to ``frame`` of an animated GIF, multi-page TIFF, APNG or animated WebP; ``None``
-    refuses a file of several frames rather than silently keep the first one."""
-    frames = int(getattr(image, "n_frames", 1) or 1)
-    if image.format == "MPO":  # a phone's JPEG with a preview picture: the photo is frame 0
-        frames = 1
+def _frame_index(source: str, frames: int, frame: int | None) -> int:
+    """Which of a file's ``frames`` to read: ``frame``, checked; ``None`` refuses a file of several
+    frames rather than silently keep the first one."""
     if frame is None:
         if frames > 1:
             raise input_error(
                 f"{source}: holds {frames} frames (an animation or a multi-page file) and one picture is "
                 f"read: choose it with {param('frame')} N (0 to {frames - 1})"
             )
-        frame = 0
+        return 0
     if not 0 <= frame < frames:
         raise input_error(f"{source}: has {frames} frame(s): {param('frame')} must be 0 to {frames - 1}, got {frame}")
-    image.seek(frame)
+    return frame
+
+
+def _seek_frame(image, source: str, frame: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Go to ``frame`` of an animated GIF, multi-page TIFF, APNG or animated WebP (see
+    :func:`_frame_index`)."""
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if image.format == "MPO":  # a phone's JPEG with a preview picture: the photo is frame 0
+        frames = 1
+    image.seek(_frame_index(source, frames, frame))
 
 
 def _opened(data: bytes, source: str, max_pixels: int, frame: int | None = 0):  # type: ignore[no-untyped-def]
@@ -221,11 +227,42 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     return Picture(full, None, 16, source)
 
 
+def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) -> Picture | None:
+    """A floating-point TIFF (gray or colour, 16/32/64-bit, which Pillow reads only as 32-bit gray)
+    read with tifffile as float32 values in their own scale, like a ``.npy``; None for other files."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    import numpy as np
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            pages = tif.pages
+            if not len(pages) or np.dtype(pages[0].dtype or np.uint8).kind != "f":
+                return None
+            page = pages[_frame_index(source, len(pages), frame)]
+            check_pixels(source, int(page.imagewidth), int(page.imagelength), max_pixels)
+            arr = np.asarray(page.asarray(), dtype=np.float32)
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        raise input_error(f"{source}: cannot decode float TIFF ({exc})") from None
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
+        raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
+    if not np.all(np.isfinite(arr)):
+        raise input_error(f"{source}: image holds NaN or infinite values")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    return Picture(arr, None, None, source)
+
+
 def open_deep_or_image(
     data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0
 ) -> Picture | PILImage.Image:
     """A 16-bit colour file as a :class:`Picture`, any other image as a loaded, upright Pillow
-    image (so 8-bit work can stay in Pillow, without numpy). ``frame``: see :func:`_seek_frame`."""
+    image (so 8-bit work can stay in Pillow, without numpy). ``frame``: see :func:`_seek_frame`.
+    Floating-point TIFFs come as value pictures (depth None, see :func:`_float_tiff`)."""
+    floats = _float_tiff(data, source, max_pixels, frame)
+    if floats is not None:
+        return floats
     with decoding(source):
         image = _opened(data, source, max_pixels, frame)
         deep = _deep_colour(data, image, source)
