@@ -280,3 +280,53 @@ def test_float_tiff_with_alpha_is_refused_clearly(cli, tmp_path, rng) -> None:
     result = cli("gray", tmp_path / "f.tif", "-o", tmp_path / "g.png")
     assert result.exit_code == 2
     assert "float TIFF of shape (4, 5, 4) is not supported" in result.stderr
+
+
+# --------------------------------------------------------------------------- 7. usage errors
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "hint"),
+    [
+        (
+            ["filter", "x.png", "-k", "edges", "--bogus"],
+            "Error: No such option '--bogus'. Did you mean '--bias'?",
+            "filter",
+        ),
+        (["filter", "x.png"], "Error: Missing option '-k' / '--kernel'.", "filter"),
+        (["kernels", "show"], "Error: Missing argument 'NAME'.", "kernels show"),
+        (
+            ["filter", "x.png", "-k", "edges", "-p", "full"],
+            "Error: Invalid value for '--padding' / '-p': 'full' is not one of 'valid', 'same'.",
+            "filter",
+        ),
+        (
+            ["filter", "x.png", "-k", "edges", "--verbose"],
+            "Error: --verbose is a global option: put it before the command (convcli --verbose filter …)",
+            "filter",
+        ),
+        (["grey"], "Error: No such command 'grey'. Did you mean 'gray'?", None),
+        (["--bogus", "gray"], "Error: No such option '--bogus'. Did you mean '--verbose'?", None),
+    ],
+)
+def test_usage_errors_are_one_error_line_and_a_hint(args, error, hint) -> None:
+    """Click's usage errors used to print four lines (Usage, Try, blank, Error)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "convcli", *args], capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    command = f"convcli {hint}" if hint else "convcli"
+    assert result.stderr.splitlines() == [error, f"Try '{command} --help' for help."]
+
+
+def test_filter_help_fits_80_columns() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80"}
+    text = subprocess.run(
+        [sys.executable, "-m", "convcli", "filter", "--help"], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert [line for line in text.splitlines() if len(line) > 80] == []

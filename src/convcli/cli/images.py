@@ -277,14 +277,16 @@ def filter_(
     Example:
 
     \b
-        convcli filter examples/lecture-5x5.txt -k sharpen      # prints 266 -61 -30 ...
+        convcli filter examples/lecture-5x5.txt -k sharpen     # 266 -61 -30 ...
         convcli filter examples/lecture-5x5.txt -k sharpen --padding same
-        convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
-        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding same
+        convcli filter examples/x.txt -k x-cross -k x-diag -p same -a relu
+        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 \\
+            --stride 2 --padding same
         convcli filter --sample astronaut -k edges --gray -o edges.png
-        convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
-        convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
-        find in -name '*.png' -print0 | xargs -0 convcli filter -k edges --out-dir out --parents --json
+        convcli filter photo.jpg -k gaussian5 -p same --border reflect -o soft.jpg
+        convcli filter photos/*.jpg -k sobel-x -k sobel-y -d out/ --range abs
+        find in -name '*.png' -print0 | \\
+            xargs -0 convcli filter -k edges -d out --parents --json
     """
     from ..filtering.pipeline import filter_images
 
