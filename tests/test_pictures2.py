@@ -330,3 +330,16 @@ def test_filter_help_fits_80_columns() -> None:
         [sys.executable, "-m", "convcli", "filter", "--help"], capture_output=True, text=True, env=env, check=True
     ).stdout
     assert [line for line in text.splitlines() if len(line) > 80] == []
+
+
+# --------------------------------------------------------------------------- 8. memory (channels)
+
+
+def test_colormap_rows_equals_the_whole_plane_colour_map(rng) -> None:
+    """``channels`` maps colours in blocks of rows now: the pixels are the whole plane's."""
+    from convcli.imaging.color import colormap_plane, colormap_rows
+
+    plane = rng.integers(3, 200, (37, 23)).astype(np.float32)
+    np.testing.assert_array_equal(colormap_rows(plane, "Reds", rows=5), colormap_plane(plane, "Reds"))
+    flat = np.full((9, 4), 7, np.float32)
+    np.testing.assert_array_equal(colormap_rows(flat, "Blues", rows=2), colormap_plane(flat, "Blues"))

@@ -156,7 +156,7 @@ def channels_file(
     ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
     ``frame``: as :func:`gray_file`'s.
     """
-    from .imaging.color import CHANNEL_CMAPS, channel_planes, colormap_plane
+    from .imaging.color import CHANNEL_CMAPS, colormap_rows, iter_planes
     from .imaging.encoding import output_depth, to_pixels, with_alpha
     from .imaging.images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
     from .outputs import check_output_dir, write_bytes
@@ -168,9 +168,10 @@ def channels_file(
     alpha = picture.alpha
     stem = source_stem(source)
     written: list[str] = []
-    for (name, plane), cmap in zip(channel_planes(picture.colour, source).items(), CHANNEL_CMAPS):
+    for (name, plane), cmap in zip(iter_planes(picture.colour, source), CHANNEL_CMAPS):
         pixels = to_pixels(plane, peak=picture.peak, depth=bits)
-        mapped = colormap_plane(plane, cmap)
+        mapped = colormap_rows(plane, cmap)
+        del plane
         if alpha is not None:
             pixels = with_alpha(pixels, to_pixels(alpha, peak=picture.peak, depth=bits))
             mapped = with_alpha(mapped, to_pixels(alpha, peak=picture.peak, depth=8))

@@ -14,6 +14,7 @@ halves and 721 values within 0.001 of a half on the other side (each off by one)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import input_error
@@ -131,15 +132,26 @@ def gray_split(image: np.ndarray, method: str = "luma") -> tuple[np.ndarray, int
     return np.stack([quotient, remainder], axis=-1).astype(np.float32), den
 
 
-def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
-    """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
+def iter_planes(image: np.ndarray, source: str = "input") -> Iterator[tuple[str, np.ndarray]]:
+    """The red, green and blue planes of an RGB image, (name, (H, W) float32), made one at a
+    time (a 24-MP picture's three float planes at once are 288 MB). Checks the shape first."""
     import numpy as np
 
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] < 3:
         kind = f"a gray image {arr.shape}" if arr.ndim == 2 else f"shape {arr.shape}"
         raise input_error(f"{source}: expected a colour (RGB) image with 3 channels, got {kind}")
-    return {name: np.ascontiguousarray(arr[..., i], dtype=np.float32) for i, name in enumerate(CHANNEL_NAMES)}
+
+    def planes() -> Iterator[tuple[str, np.ndarray]]:
+        for i, name in enumerate(CHANNEL_NAMES):
+            yield name, np.ascontiguousarray(arr[..., i], dtype=np.float32)
+
+    return planes()
+
+
+def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
+    """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
+    return dict(iter_planes(image, source))
 
 
 def stretch(values: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
@@ -153,6 +165,18 @@ def stretch(values: np.ndarray, value_range: tuple[float, float] | None = None) 
     if not hi > lo:
         return np.zeros_like(arr)
     return rescale_intensity(arr, in_range=(lo, hi), out_range=(0.0, 1.0))
+
+
+def colormap_rows(plane: np.ndarray, cmap: str, rows: int = 256) -> np.ndarray:
+    """:func:`colormap_plane` of the whole plane (its own min–max), computed in blocks of
+    ``rows`` rows, so the float64 temporaries are a block's, not the picture's: same pixels."""
+    import numpy as np
+
+    value_range = (float(plane.min()), float(plane.max())) if plane.size else None
+    out = np.empty((*plane.shape, 3), dtype=np.uint8)
+    for start in range(0, plane.shape[0], rows):
+        out[start : start + rows] = colormap_plane(plane[start : start + rows], cmap, value_range)
+    return out
 
 
 def colormap_plane(plane: np.ndarray, cmap: str, value_range: tuple[float, float] | None = None) -> np.ndarray:
