@@ -24,6 +24,7 @@ from ..imaging.color import GRAY_RATIONAL, gray_split, to_gray
 from ..imaging.decoding import Picture
 from ..imaging.encoding import (
     Gathered,
+    check_quality,
     keep_or_flatten,
     npy_rows,
     output_depth,
@@ -50,6 +51,9 @@ class Encoding:
     depth: int | None = None
     png_level: int = 1
     quality: int | None = None
+
+    def __post_init__(self) -> None:
+        check_quality(self.quality)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConvcliError, check_bounds, input_error
-from ..imaging.encoding import check_quality, output_depth, output_format
+from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import (
     DEFAULT_MAX_PIXELS,
     check_range,
@@ -97,17 +97,13 @@ def filter_images(
     written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
     ``report`` receives each record once its file is in place (and each failure); when the run
     stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
-    ``quality``: JPEG and WebP outputs' (None: JPEG 95, WebP lossless; see
-    :func:`~convcli.imaging.encoding.save_options`).
-    ``frame``: which frame of animated GIFs and multi-page TIFFs (None: they are refused).
-    ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
+    ``border``, ``depth``, ``band_rows``, ``quality``: :mod:`convcli.filtering.bands`; ``frame``: ``read_picture``'s.
     """
     _check_call(sources, output, out_dir, name_template, parents)
     check_bounds("max_pixels", max_pixels, 1)
     if workers is not None:
         check_bounds("workers", workers, 1, 64)
     check_bounds("png_level", png_level, 0, 9)
-    check_quality(quality)
     check_sources(sources)
     loaded = _load_kernels(kernels)
     conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
@@ -197,8 +193,7 @@ class _Plan:
     frame: int | None = None
 
     def read(self, source: str) -> Prepared:
-        """Decode one input (upright, alpha and depth kept), check that it fits the layer and plan
-        its bands; a picture held by one band gets its whole input (gray if asked) now."""
+        """Decode one input (its ``frame``; upright, alpha and depth kept) and :func:`prepare` it."""
         picture = read_picture(source, max_pixels=self.max_pixels, frame=self.frame)
         return prepare(picture, self.conv, gray=self.gray, band_rows=self.band_rows)
 
