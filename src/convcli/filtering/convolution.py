@@ -197,9 +197,7 @@ class Convolver:
     def model(self) -> Any:
         """The ``keras.Sequential`` (built on first use, so construction stays cheap)."""
         with self._lock:
-            if self._model is None:
-                self._model = self._build(self.activation, self.biases)
-            return self._model
+            return self._build()
 
     @property
     def exact_model(self) -> Any:
@@ -207,10 +205,16 @@ class Convolver:
         planes of a split gray input are joined (:meth:`_join`)."""
         with self._lock:
             if self._exact is None:
-                self._exact = self._build("linear", np.zeros_like(self.biases))
+                self._exact = self._new_model("linear", np.zeros_like(self.biases))
             return self._exact
 
-    def _build(self, activation: str, biases: np.ndarray) -> Any:
+    def _build(self) -> Any:
+        if self._model is None:
+            self._model = self._new_model(self.activation, self.biases)
+        return self._model
+
+    def _new_model(self, activation: str, biases: np.ndarray) -> Any:
+        """A ``keras.Sequential`` of the one Conv2D with these weights, ``activation`` and ``biases``."""
         from ..backend import keras
 
         k = keras()
