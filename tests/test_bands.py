@@ -21,8 +21,8 @@ from convcli.filtering.pipeline import filter_images
 from convcli.imaging.decoding import open_picture
 from convcli.imaging.pngstream import encode_png
 
-NUMPY_MODE = {"zero": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
-SCIPY_MODE = {"zero": "constant", "reflect": "mirror", "edge": "nearest", "wrap": "wrap"}
+NUMPY_MODE = {"zero": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap", "symmetric": "symmetric"}
+SCIPY_MODE = {"zero": "constant", "reflect": "mirror", "edge": "nearest", "wrap": "wrap", "symmetric": "reflect"}
 """scipy.ndimage's names for the same borders (odd kernels, stride 1)."""
 CONVERT = IMAGEMAGICK
 
@@ -95,7 +95,8 @@ def test_zero_is_the_default_and_frames_a_blur() -> None:
 def test_border_is_checked_by_parameter_name() -> None:
     from convcli.errors import ConvcliError
 
-    with pytest.raises(ConvcliError, match=r"^unknown border 'mirror': use zero or reflect or edge or wrap$"):
+    expected = r"^unknown border 'mirror': use zero or reflect or edge or wrap or symmetric$"
+    with pytest.raises(ConvcliError, match=expected):
         Convolver([load_kernel("edges")], border="mirror")
 
 

@@ -62,7 +62,7 @@ def test_unknown_dataset_is_refused_before_anything_prints(cli) -> None:
     """`train --dataset cifar10` used to print "loading cifar10" on stdout before its error."""
     result = cli("train", "softmax", "--dataset", "cifar10")
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.splitlines()[-1] == (
+    assert result.stderr.splitlines()[0] == (
         "Error: Invalid value for '--dataset': 'cifar10' is not one of 'mnist', 'fashion-mnist'."
     )
 

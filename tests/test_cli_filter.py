@@ -207,9 +207,9 @@ def test_batches_of_same_size_images_share_layer_calls(tmp_path, rng, monkeypatc
     calls = []
     original = conv.Convolver.apply_many
 
-    def counting(self, images, sources):
+    def counting(self, images, sources, *rest):
         calls.append(len(images))
-        return original(self, images, sources)
+        return original(self, images, sources, *rest)
 
     monkeypatch.setattr(conv.Convolver, "apply_many", counting)
     inputs = [str(write_png(tmp_path / f"b{i}.png", rng.integers(0, 256, (20, 24, 3)))) for i in range(12)]

@@ -80,7 +80,7 @@ def test_argument_help_says_what_inputs_may_be() -> None:
         (["filter"], "--padding valid|same|P"),
         (["filter"], "--activation [linear|relu]"),
         (["filter"], "--range [clip|rescale|abs|raw]"),
-        (["gray"], "--method [luma|average|bt709]"),
+        (["gray"], "--method [luma|average|bt709|bt601]"),
         (["train"], "--schedule [constant|cosine|onecycle]"),
         (["train"], "--dataset [mnist|fashion-mnist]"),
         (["train"], "--precision [float32|mixed]"),
@@ -118,7 +118,7 @@ def test_cli_choices_agree_with_the_library(tmp_path) -> None:
 
     assert options.PADDINGS == PADDINGS and options.ACTIVATIONS == ACTIVATIONS
     assert options.SCHEDULES == SCHEDULES
-    assert options.GRAY_METHODS == GRAY_METHODS == ("luma", "average", "bt709")
+    assert options.GRAY_METHODS == GRAY_METHODS == ("luma", "average", "bt709", "bt601")
     assert options.DATASETS == DATASETS
     assert options.COLORS == COLORS
     for method in GRAY_METHODS:

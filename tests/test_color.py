@@ -127,7 +127,7 @@ def test_gray_raw_output_keeps_float_values(cli, color_png, tmp_path) -> None:
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["luma", "average", "bt709"])
+@pytest.mark.parametrize("method", ["luma", "average", "bt709", "bt601"])
 def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> None:
     """The quick form of the check below: 65,536 random colours and the 8 corners of the cube."""
     from convcli.imaging.color import gray_image, gray_pixels
@@ -138,7 +138,7 @@ def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["luma", "average", "bt709"])
+@pytest.mark.parametrize("method", ["luma", "average", "bt709", "bt601"])
 def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:
     """`convcli gray`'s Pillow-only path gives gray_pixels' values for all 2^24 RGB colours."""
     from convcli.imaging.color import gray_image, gray_pixels

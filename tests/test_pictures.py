@@ -402,7 +402,7 @@ def test_cli_choices_are_the_librarys(cli) -> None:
     assert options.BORDERS == BORDERS
     assert tuple(int(d) for d in options.DEPTHS) == DEPTHS
     help_text = cli("filter", "--help").stdout
-    assert "--border [zero|reflect|edge|wrap]" in help_text and "--depth [8|16]" in help_text
+    assert "--border [zero|reflect|edge|wrap|symmetric]" in help_text and "--depth [8|16]" in help_text
     assert "the border is zeros, as Keras pads" in " ".join(help_text.split())
 
 

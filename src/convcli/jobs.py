@@ -76,6 +76,8 @@ def gray_file(
     max_pixels: int | None = None,
     in_place: bool = False,
     depth: int | None = None,
+    quality: int | None = None,
+    frame: int | None = None,
 ) -> GrayResult:
     """Convert an image file (``-``: stdin, ``sample:NAME``) to gray and write it to ``output``.
 
@@ -84,9 +86,12 @@ def gray_file(
     8; ``.npy`` and text outputs keep the exact float values, in the input's own scale. 8-bit
     RGB/RGBA/gray image files written as 8-bit images take the Pillow-only path (start-up
     matters for one image); everything else goes through numpy, with the same pixels.
+    ``quality``: JPEG's and WebP's (None: JPEG 95, WebP lossless; see
+    :func:`~convcli.imaging.encoding.save_options`). ``frame``: which frame of an animated GIF or
+    multi-page TIFF (None: such files are refused, never cut to their first frame silently).
     """
     from .imaging.decoding import open_deep_or_image, picture_from_pil
-    from .imaging.encoding import ALPHA_FORMATS, output_depth, write_pixels
+    from .imaging.encoding import ALPHA_FORMATS, check_quality, output_depth, write_pixels
     from .imaging.images import (
         DEFAULT_MAX_PIXELS,
         SAMPLE_PREFIX,
@@ -100,6 +105,7 @@ def gray_file(
     from .outputs import check_output_path, write_bytes
 
     check_gray_method(method)
+    check_quality(quality)
     if output != "-":
         check_output_path(output, inputs=(source,), in_place=in_place)
     limit = max_pixels or DEFAULT_MAX_PIXELS
@@ -109,9 +115,9 @@ def gray_file(
         output_depth(output, fmt, None, depth)  # a wrong depth for the format: refused before any work
     pil: PILImage.Image | None = None
     if source.startswith(SAMPLE_PREFIX) or is_raw_path(source):  # samples, .npy and text matrices
-        picture = read_picture(source, max_pixels=limit)
+        picture = read_picture(source, max_pixels=limit, frame=frame)
     else:
-        opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit)
+        opened = open_deep_or_image(read_bytes(source), source, max_pixels=limit, frame=frame)
         transparent = not isinstance(opened, Picture) and (
             opened.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in opened.info
         )
@@ -131,12 +137,12 @@ def gray_file(
         return GrayResult(output, (gray.shape[0], gray.shape[1]))
     if pil is not None:
         if output != "-":
-            write_bytes(output, encode_pil(pil, fmt, png_level=1))
+            write_bytes(output, encode_pil(pil, fmt, png_level=1, quality=quality))
         return GrayResult(output, (pil.height, pil.width), pil)
     assert isinstance(picture, Picture)
     pixels = _gray_picture(picture, method, fmt, output, depth)
     if output != "-":
-        write_pixels(output, pixels, fmt, png_level=1)
+        write_pixels(output, pixels, fmt, png_level=1, quality=quality)
     return GrayResult(output, (pixels.shape[0], pixels.shape[1]), None, pixels)
 
 
@@ -147,6 +153,7 @@ def channels_file(
     max_pixels: int | None = None,
     depth: int | None = None,
     targets: list[str] | None = None,
+    frame: int | None = None,
 ) -> list[str]:
     """Write an image's R, G and B planes to ``out_dir``, as gray and colour-mapped PNGs.
 
@@ -154,23 +161,24 @@ def channels_file(
     ``<stem>-red-Reds.png`` (Reds colour map, as the lecture's notebook shows with
     ``plt.imshow(img[:, :, 0], cmap='Reds')``), and so on; an input's alpha is kept in both.
     ``targets``: the six paths instead, in that order (a batch names them, see
-    :func:`convcli.batches.jobs.channels_files`).
+    :func:`convcli.batches.jobs.channels_files`). ``frame``: as :func:`gray_file`'s.
     """
-    from .imaging.color import CHANNEL_CMAPS, channel_planes, colormap_plane
+    from .imaging.color import CHANNEL_CMAPS, colormap_rows, iter_planes
     from .imaging.encoding import output_depth, to_pixels, with_alpha
     from .imaging.images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
     from .outputs import check_output_dir, write_bytes
 
     folder = check_output_dir(out_dir)
     output_depth(str(folder / "plane.png"), "PNG", None, depth)  # a wrong depth: refused before any work
-    picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, frame=frame)
     bits = output_depth(str(folder / "plane.png"), "PNG", picture.depth, depth)
     alpha = picture.alpha
     stem = source_stem(source)
     written: list[str] = []
-    for i, ((name, plane), cmap) in enumerate(zip(channel_planes(picture.colour, source).items(), CHANNEL_CMAPS)):
+    for i, ((name, plane), cmap) in enumerate(zip(iter_planes(picture.colour, source), CHANNEL_CMAPS)):
         pixels = to_pixels(plane, peak=picture.peak, depth=bits)
-        mapped = colormap_plane(plane, cmap)
+        mapped = colormap_rows(plane, cmap)
+        del plane
         if alpha is not None:
             pixels = with_alpha(pixels, to_pixels(alpha, peak=picture.peak, depth=bits))
             mapped = with_alpha(mapped, to_pixels(alpha, peak=picture.peak, depth=8))

@@ -59,10 +59,13 @@ def gray_files(
     method: str = "luma",
     max_pixels: int | None = None,
     depth: int | None = None,
+    quality: int | None = None,
+    frame: int | None = None,
     report: Callable[[Any], None] | None = None,
 ) -> BatchResult:
-    """Make every source gray (:func:`convcli.jobs.gray_file`) into ``where.out_dir``, one
-    ``<stem>-gray.<fmt>`` each (png unless ``where.fmt``); records as ``gray --json`` prints them."""
+    """Make every source gray (:func:`convcli.jobs.gray_file`, whose ``quality`` and ``frame``
+    these are) into ``where.out_dir``, one ``<stem>-gray.<fmt>`` each (png unless ``where.fmt``);
+    records as ``gray --json`` prints them."""
     from ..imaging.color import check_gray_method
     from ..jobs import gray_file
 
@@ -76,7 +79,9 @@ def gray_files(
         return fmt
 
     def job(source: str, paths: list[str]) -> Written:
-        result = gray_file(source, paths[0], method=method, max_pixels=max_pixels, depth=depth)
+        result = gray_file(
+            source, paths[0], method=method, max_pixels=max_pixels, depth=depth, quality=quality, frame=frame
+        )
         return Written(source, paths, {"method": method, "shape": list(result.shape)})
 
     return _run_folder(sources, where, ("gray",), check, job, report)
@@ -88,6 +93,7 @@ def channels_files(
     *,
     max_pixels: int | None = None,
     depth: int | None = None,
+    frame: int | None = None,
     report: Callable[[Any], None] | None = None,
 ) -> BatchResult:
     """Write every source's R, G and B planes (:func:`convcli.jobs.channels_file`) into
@@ -99,7 +105,9 @@ def channels_files(
         return output_format(where.fmt, "x.png")
 
     def job(source: str, paths: list[str]) -> Written:
-        written = channels_file(source, str(where.out_dir), max_pixels=max_pixels, depth=depth, targets=paths)
+        written = channels_file(
+            source, str(where.out_dir), max_pixels=max_pixels, depth=depth, targets=paths, frame=frame
+        )
         return Written(source, written, {})
 
     return _run_folder(sources, where, CHANNEL_OUTPUTS, check, job, report)

@@ -296,9 +296,36 @@ class Typer(typer.Typer):
         return super().command(*args, cls=cls or ConvcliCommand, **kwargs)
 
 
+GLOBAL_OPTIONS = ("--verbose", "-v", "--device", "--version")
+"""The top-level group's options: typed after a command, they get a hint to move them."""
+
+
+def usage_error(exc: click.UsageError) -> int:
+    """Show a Click usage error (bad option, missing argument, bad choice) as every other error
+    is shown: one ``Error:`` line, then one line pointing at the command's help. Returns 2."""
+    message = exc.format_message()
+    name = getattr(exc, "option_name", None)
+    if isinstance(exc, click.NoSuchOption) and name in GLOBAL_OPTIONS and exc.ctx and exc.ctx.parent:
+        root = exc.ctx.find_root().info_name or "convcli"
+        command = exc.ctx.command_path[len(root) :].strip()
+        message = f"{name} is a global option: put it before the command ({root} {name} {command} …)"
+    stderr_line(f"Error: {' '.join(message.split())}")
+    if exc.ctx is not None:
+        names = exc.ctx.help_option_names
+        stderr_line(f"Try '{exc.ctx.command_path} {'--help' if '--help' in names else names[0]}' for help.")
+    return exc.exit_code
+
+
 class ConvcliGroup(HelpGroup):
     """The top-level group: every command runs inside one error handler (:func:`error_status`),
-    and library messages name the flags of the command being run (:func:`name_flags`)."""
+    and library messages name the flags of the command being run (:func:`name_flags`); usage
+    errors are one ``Error:`` line too (:func:`usage_error`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise click.exceptions.Exit(usage_error(exc)) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         shown = _WarningsShown()
@@ -310,6 +337,8 @@ class ConvcliGroup(HelpGroup):
                 result = super().invoke(ctx)
             flush_stdout()
             return result
+        except click.UsageError as exc:
+            raise click.exceptions.Exit(usage_error(exc)) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except BaseException as exc:

@@ -11,7 +11,8 @@ import typer
 from ..errors import EXIT_FAILURE, ConvcliError
 from ..imaging.images import DEFAULT_MAX_PIXELS
 from .batch import BatchView, FolderArgs, folder_batch
-from .common import HelpGroup, Typer, app, check_png_stdout, echo, print_json, single_source, table, write_png_stdout
+from .common import app, check_png_stdout, echo, print_json, single_source, write_png_stdout
+from .kernels import kernels_app
 from .options import (
     ACTIVATIONS,
     BORDERS,
@@ -19,6 +20,7 @@ from .options import (
     RANGES,
     Depth,
     FilesFrom,
+    Frame,
     GrayMethod,
     InPlace,
     Json,
@@ -30,6 +32,7 @@ from .options import (
     OutDir,
     OutputFormat,
     Parents,
+    Quality,
     Sample,
     ShardOption,
     SkipExisting,
@@ -42,19 +45,6 @@ from .options import (
     shard_size,
 )
 
-kernels_app = Typer(
-    cls=HelpGroup,
-    help="List the named kernels, or show one as a matrix.\n\n"
-    "Example:\n\n"
-    "\b\n"
-    "    convcli kernels\n"
-    "    convcli kernels --json\n"
-    "    convcli kernels show sharpen > my-kernel.txt",
-    short_help="List the named kernels, or show one as a matrix.",
-    invoke_without_command=True,
-    no_args_is_help=False,
-    rich_markup_mode=None,
-)
 app.add_typer(kernels_app, name="kernels")
 
 ImageInputs = Annotated[
@@ -84,6 +74,8 @@ def gray(
     in_place: InPlace = False,
     json_: Json = False,
     depth: Depth = None,
+    quality: Quality = None,
+    frame: Frame = None,
     name: NameTemplate = None,
     parents: Parents = False,
     files_from: FilesFrom = None,
@@ -108,9 +100,8 @@ def gray(
     sources = batch_inputs(inputs, files_from, null, sample)
     existing = existing_mode(no_clobber, skip_existing)
     if out_dir is None and files_from is None and shard is None and len(sources) <= 1:
-        _gray_one(
-            single_source((inputs or [None])[0], sample), output, method, max_pixels, in_place, json_, depth, existing
-        )
+        source = single_source((inputs or [None])[0], sample)
+        _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return
     if output is not None:
         raise ConvcliError("give either -o OUTPUT (one input) or --out-dir DIR (several), not both")
@@ -123,6 +114,8 @@ def gray(
         method=method,
         max_pixels=max_pixels,
         depth=depth_bits(depth),
+        quality=quality,
+        frame=frame,
     )
 
 
@@ -135,6 +128,8 @@ def _gray_one(
     json_: bool,
     depth: str | None,
     existing: str,
+    quality: int | None = None,
+    frame: int | None = None,
 ) -> None:
     """One input to ``-o OUTPUT``, as ``gray`` always did (Pillow only for 8-bit pictures)."""
     from ..jobs import gray_file
@@ -150,7 +145,16 @@ def _gray_one(
         if json_:
             print_json({"input": source, "output": output, "skipped": True})
         return
-    result = gray_file(source, output, method=method, max_pixels=max_pixels, in_place=in_place, depth=depth_bits(depth))
+    result = gray_file(
+        source,
+        output,
+        method=method,
+        max_pixels=max_pixels,
+        in_place=in_place,
+        depth=depth_bits(depth),
+        quality=quality,
+        frame=frame,
+    )
     if result.output == "-":
         write_png_stdout(result.pixels)
     elif json_:
@@ -165,6 +169,7 @@ def channels(
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     json_: Json = False,
     depth: Depth = None,
+    frame: Frame = None,
     name: NameTemplate = None,
     parents: Parents = False,
     files_from: FilesFrom = None,
@@ -191,7 +196,7 @@ def channels(
         raise ConvcliError("give --out-dir DIR: an existing folder for the planes")
     if files_from is None and shard is None and existing == "overwrite" and len(sources) <= 1:
         source = single_source((inputs or [None])[0], sample)
-        written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth))
+        written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
         if json_:
             print_json({"input": source, "outputs": written})
         else:
@@ -206,54 +211,8 @@ def channels(
         json_,
         max_pixels=max_pixels,
         depth=depth_bits(depth),
+        frame=frame,
     )
-
-
-@kernels_app.callback()
-def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
-    """List the named kernels (name, size, description); ``--help`` is the group's (above)."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from ..filtering.kernels import list_kernels
-
-    kernels = list_kernels()
-    if json_:
-        for k in kernels:
-            print_json({"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description})
-        return
-    table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
-
-
-@kernels_app.command("show")
-def kernels_show(
-    name: Annotated[
-        str,
-        typer.Argument(help="A kernel name (see `convcli kernels`) or a kernel file.", autocompletion=complete_kernels),
-    ],
-    json_: Json = False,
-) -> None:
-    """Print a kernel as a matrix, in the kernel file format (save it, edit it, use it).
-
-    Example:
-
-    \b
-        convcli kernels show edges
-    """
-    from ..filtering.kernels import load_kernel
-
-    kernel = load_kernel(name)
-    if json_:
-        print_json(
-            {
-                "name": kernel.name,
-                "size": list(kernel.weights.shape),
-                "weights": kernel.weights.tolist(),
-                "bias": kernel.bias,
-                "description": kernel.description,
-            }
-        )
-        return
-    echo(kernel.to_text())
 
 
 @app.command("filter")
@@ -300,7 +259,9 @@ def filter_(
         typer.Option(
             "--border",
             click_type=click.Choice(BORDERS),
-            help="What --padding same pads with: zero (Keras's P), reflect, edge (ImageMagick's default) or wrap.",
+            help="What --padding same pads with: zero (Keras's P); reflect, c b|a b c (numpy 'reflect', "
+            "OpenCV BORDER_REFLECT_101, scipy 'mirror'); symmetric, b a|a b c (numpy 'symmetric', OpenCV "
+            "BORDER_REFLECT, scipy 'reflect'); edge, a a|a b c (ImageMagick's default); wrap, b c|a b c.",
         ),
     ] = "zero",
     activation: Annotated[
@@ -332,13 +293,15 @@ def filter_(
     shard: ShardOption = None,
     no_clobber: NoClobber = False,
     skip_existing: SkipExisting = False,
+    quality: Quality = None,
+    frame: Frame = None,
 ) -> None:
     """Apply kernels with a single-layer Keras Conv2D (N kernels = one layer with N filters).
 
     Example:
 
     \b
-        convcli filter examples/lecture-5x5.txt -k sharpen      # prints 266 -61 -30 ...
+        convcli filter examples/lecture-5x5.txt -k sharpen     # 266 -61 -30 ...
         convcli filter examples/lecture-5x5.txt -k sharpen --padding same
         convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
         convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding 1
@@ -385,6 +348,8 @@ def filter_(
             png_level=png_level,
             border=border,
             depth=depth_bits(depth),
+            quality=quality,
+            frame=frame,
             name_template=name,
             parents=parents,
             report=view.report,

@@ -22,7 +22,7 @@ PADDINGS = ("valid", "same")
 """convolution.PADDINGS."""
 ACTIVATIONS = ("linear", "relu")
 """convolution.ACTIVATIONS."""
-BORDERS = ("zero", "reflect", "edge", "wrap")
+BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
 """convolution.BORDERS."""
 DEPTHS = ("8", "16")
 """encoding.DEPTHS, as the command line spells them."""
@@ -84,6 +84,30 @@ Depth = Annotated[
 ]
 
 
+Quality = Annotated[
+    int | None,
+    typer.Option(
+        "--quality",
+        min=1,
+        max=100,
+        help="JPEG and WebP outputs: 1-100. Default: JPEG 95; WebP lossless (as is --quality 100: "
+        "the pixels come back exactly); below 100 WebP is lossy.",
+    ),
+]
+
+
+Frame = Annotated[
+    int | None,
+    typer.Option(
+        "--frame",
+        min=0,
+        metavar="N",
+        help="Frame N (0 = first) of an animated GIF, APNG or multi-page TIFF; without it such files "
+        "are refused, never cut to one frame silently.",
+    ),
+]
+
+
 def depth_bits(depth: str | None) -> int | None:
     """``--depth``'s value as bits, or None for the input's own depth."""
     return int(depth) if depth else None
@@ -115,7 +139,9 @@ GrayMethod = Annotated[
         "--method",
         "-m",
         click_type=click.Choice(GRAY_METHODS),
-        help="luma: 0.3R+0.59G+0.11B; average: (R+G+B)/3; bt709: 0.2125R+0.7154G+0.0721B.",
+        help="luma: 0.3R+0.59G+0.11B (the lecture's); average: (R+G+B)/3; bt709: "
+        "0.2125R+0.7154G+0.0721B (skimage); bt601: 0.299R+0.587G+0.114B (Rec. 601, as Pillow's L "
+        "and OpenCV, rounded half up).",
     ),
 ]
 ModelFile = Annotated[str, typer.Argument(metavar="MODEL.keras", help="A trained model file (loaded in safe mode).")]

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
-from ..imaging.color import to_gray
+from ..imaging.color import GRAY_RATIONAL, gray_split, to_gray
 from ..imaging.decoding import Picture
 from ..imaging.encoding import (
     Gathered,
+    check_quality,
     keep_or_flatten,
     npy_rows,
     output_depth,
@@ -43,11 +44,16 @@ Targets = Callable[[str, list[np.ndarray]], list[tuple[Any, list[str], np.ndarra
 @dataclass
 class Encoding:
     """How results become files: ``range_mode`` (see :func:`~convcli.imaging.encoding.to_pixels`), the
-    output ``depth`` (None: the input's where the format has it) and PNG's zlib level."""
+    output ``depth`` (None: the input's where the format has it), PNG's zlib level and JPEG's
+    and WebP's ``quality`` (None: JPEG 95, WebP lossless; see :func:`~convcli.imaging.encoding.save_options`)."""
 
     range_mode: str = "clip"
     depth: int | None = None
     png_level: int = 1
+    quality: int | None = None
+
+    def __post_init__(self) -> None:
+        check_quality(self.quality)
 
 
 @dataclass
@@ -61,6 +67,9 @@ class Prepared:
     grid: Grid
     bands: list[tuple[int, int]]
     whole: np.ndarray | None = None
+    den: int | None = None
+    """Set when the gray input goes through the layer as two exact integer planes (see
+    :func:`~convcli.imaging.color.gray_split`): their denominator."""
 
     @property
     def shape(self) -> tuple[Any, ...]:
@@ -70,6 +79,11 @@ class Prepared:
     def rows(self, index: np.ndarray) -> np.ndarray:
         """The layer's input at image rows ``index``: colour (gray if asked) times alpha / peak."""
         colour = self.picture.colour[index]
+        if self.den is not None:
+            split = gray_split(colour)
+            if split is None:
+                raise input_error(f"{self.source}: expected integer pixels")
+            return split[0]
         if self.gray and colour.ndim == 3:
             colour = to_gray(colour, source=self.source)
         colour = np.asarray(colour, dtype=np.float32)
@@ -113,8 +127,11 @@ def prepare(picture: Picture, conv: Convolver, *, gray: bool, band_rows: int | N
         shape = shape[:2]
     conv.check(shape, picture.source)
     grid = conv.grid(shape)
-    per_row = len(grid.cols) * (shape[2] if len(shape) == 3 else 1)
-    prepared = Prepared(picture.source, picture, gray, grid, grid.bands(per_row, BAND_VALUES, rows=band_rows))
+    exact = gray and len(picture.shape) == 3 and picture.alpha is None and picture.depth in (8, 16)
+    den = GRAY_RATIONAL["luma"][1] if exact and conv.integer else None
+    per_row = len(grid.cols) * (shape[2] if len(shape) == 3 else 2 if den else 1)
+    bands = grid.bands(per_row, BAND_VALUES, rows=band_rows)
+    prepared = Prepared(picture.source, picture, gray, grid, bands, den=den)
     if len(prepared.bands) == 1:
         prepared.whole = prepared.rows(np.arange(shape[0]))
         colour = picture.colour
@@ -155,7 +172,13 @@ def write_whole(target: str, names: list[str], array: np.ndarray, prepared: Prep
         return
     alpha = prepared.alpha(0, prepared.grid.height)
     fmt = image_format_for(target)
-    write_pixels(target, pixels_for(target, array, alpha, prepared.picture.depth, encoding), fmt, encoding.png_level)
+    write_pixels(
+        target,
+        pixels_for(target, array, alpha, prepared.picture.depth, encoding),
+        fmt,
+        encoding.png_level,
+        encoding.quality,
+    )
 
 
 # --------------------------------------------------------------------------- bands
@@ -188,11 +211,14 @@ def _sink(target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndar
         return Gathered(full, pixels.dtype)
     if fmt == "PNG":
         return png_rows(target, full, 16 if pixels.dtype == np.uint16 else 8, encoding.png_level)
-    return Gathered(full, pixels.dtype, lambda px: write_pixels(target, px, str(fmt), encoding.png_level))
+    return Gathered(
+        full, pixels.dtype, lambda px: write_pixels(target, px, str(fmt), encoding.png_level, encoding.quality)
+    )
 
 
 def _band_outputs(prepared: Prepared, conv: Convolver, targets: Targets, start: int, stop: int) -> list[tuple]:
-    maps = prepared.unpremultiply(conv.apply_band(prepared.rows, prepared.grid, start, stop), start, stop)
+    maps = conv.apply_band(prepared.rows, prepared.grid, start, stop, prepared.den)
+    maps = prepared.unpremultiply(maps, start, stop)
     return targets(prepared.source, maps)
 
 

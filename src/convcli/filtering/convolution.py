@@ -32,12 +32,13 @@ PADDINGS = ("valid", "same")
 """Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
 ACTIVATIONS = ("linear", "relu")
 """The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
-BORDERS = ("zero", "reflect", "edge", "wrap")
-"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d), edge
-(a a a | a b c d) or wrap (b c d | a b c d)."""
+BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
+"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d: OpenCV's
+BORDER_REFLECT_101, scipy.ndimage's ``mirror``), edge (a a a | a b c d), wrap (b c d | a b c d)
+or symmetric (c b a | a b c d: OpenCV's BORDER_REFLECT, scipy.ndimage's ``reflect``)."""
 BAND_VALUES = 1 << 22
 """Input values (rows × width × channels) convolved in one layer call: larger images go in bands."""
-_NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap"}
+_NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap", "symmetric": "symmetric"}
 
 Rows = np.ndarray | Callable[[np.ndarray], np.ndarray]
 """An image, or a function giving the float32 image rows at the given indices."""
@@ -214,7 +215,14 @@ class Convolver:
         self.weights = weights  # (KH, KW, Cin, N): the Keras Conv2D kernel layout
         self.biases = biases
         self._model: Any = None
+        self._exact: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def integer(self) -> bool:
+        """Whether every weight is an integer and the kernels are 2-D: such a layer can give
+        exact results on a gray picture split into integer planes (see :meth:`apply_many`)."""
+        return self.depth is None and bool(np.all(self.weights == np.round(self.weights)))
 
     def build_quietly(self) -> None:
         """Build the layer now (used to overlap the Keras import with decoding); errors wait."""
@@ -227,30 +235,43 @@ class Convolver:
         with self._lock:
             return self._build()
 
+    @property
+    def exact_model(self) -> Any:
+        """The same Conv2D without bias and activation: they are applied after the integer
+        planes of a split gray input are joined (:meth:`_join`)."""
+        with self._lock:
+            if self._exact is None:
+                self._exact = self._new_model("linear", np.zeros_like(self.biases))
+            return self._exact
+
     def _build(self) -> Any:
         if self._model is None:
-            from ..backend import keras
-
-            k = keras()
-            in_channels = self.weights.shape[2]
-            model = k.Sequential(
-                [
-                    k.Input(shape=(None, None, in_channels)),
-                    k.layers.Conv2D(
-                        filters=self.weights.shape[3],
-                        kernel_size=self.kernel_shape,
-                        strides=self.strides,
-                        padding="valid",  # the input comes padded (see gather)
-                        activation=self.activation,
-                        use_bias=True,
-                        name="conv",
-                    ),
-                ],
-                name="convcli_filter",
-            )
-            model.layers[0].set_weights([self.weights, self.biases])
-            self._model = model
+            self._model = self._new_model(self.activation, self.biases)
         return self._model
+
+    def _new_model(self, activation: str, biases: np.ndarray) -> Any:
+        """A ``keras.Sequential`` of the one Conv2D with these weights, ``activation`` and ``biases``."""
+        from ..backend import keras
+
+        k = keras()
+        in_channels = self.weights.shape[2]
+        model = k.Sequential(
+            [
+                k.Input(shape=(None, None, in_channels)),
+                k.layers.Conv2D(
+                    filters=self.weights.shape[3],
+                    kernel_size=self.kernel_shape,
+                    strides=self.strides,
+                    padding="valid",  # the input comes padded (see gather)
+                    activation=activation,
+                    use_bias=True,
+                    name="conv",
+                ),
+            ],
+            name="convcli_filter",
+        )
+        model.layers[0].set_weights([self.weights, biases])
+        return model
 
     def check(self, shape: tuple[int, ...], source: str = "input") -> None:
         """Raise a clear error if an image of ``shape`` cannot go through this layer."""
@@ -293,9 +314,13 @@ class Convolver:
         for a colour image filtered per channel, (T, U, C)."""
         return self.apply_many([image], [source])[0]
 
-    def apply_many(self, images: Sequence[np.ndarray], sources: Sequence[str]) -> list[list[np.ndarray]]:
+    def apply_many(
+        self, images: Sequence[np.ndarray], sources: Sequence[str], den: int | None = None
+    ) -> list[list[np.ndarray]]:
         """Run images of one shape through the layer in a single call (a batch); per image, one
-        map per kernel. Images of different shapes go through one call each."""
+        map per kernel. Images of different shapes go through one call each. ``den``: the images
+        are split gray (H, W, 2) planes (:func:`~convcli.imaging.color.gray_split`), joined
+        after the layer into exact (H, W) maps for integer kernels."""
         arrays = []
         for image, source in zip(images, sources):
             arr = np.asarray(image, dtype=np.float32)
@@ -304,22 +329,31 @@ class Convolver:
             self.check(arr.shape, source)
             arrays.append(arr)
         if len({a.shape for a in arrays}) > 1:
-            return [self.apply_many([a], [src])[0] for a, src in zip(arrays, sources)]
+            return [self.apply_many([a], [src], den)[0] for a, src in zip(arrays, sources)]
         grid = self.grid(arrays[0].shape)
-        return self._run([gather(a, grid.rows, grid.cols) for a in arrays])
+        return self._run([gather(a, grid.rows, grid.cols) for a in arrays], den)
 
-    def apply_band(self, image: Rows, grid: Grid, start: int, stop: int) -> list[np.ndarray]:
+    def apply_band(self, image: Rows, grid: Grid, start: int, stop: int, den: int | None = None) -> list[np.ndarray]:
         """Output rows ``start``…``stop − 1`` of every kernel's map, computed from only the input
         rows they read (the band and its halo of K − S rows): equal to those rows of the whole
         image's result. ``image`` may be a function returning rows by index (see :data:`Rows`)."""
-        return self._run([gather(image, grid.input_rows(start, stop), grid.cols)])[0]
+        return self._run([gather(image, grid.input_rows(start, stop), grid.cols)], den)[0]
 
-    def _run(self, blocks: list[np.ndarray]) -> list[list[np.ndarray]]:
+    def _join(self, planes: np.ndarray, den: int, index: int) -> np.ndarray:
+        """Filter ``index``'s exact map from a split gray input's two maps (2, T, U): quotient +
+        remainder / den in float64 (both sums of integers, exact in float32 below 2^24), then
+        the bias and activation; back to float32, where halves such as 5.5 stay exact."""
+        joined = planes[0].astype(np.float64) + planes[1].astype(np.float64) / den + float(self.biases[index])
+        if self.activation == "relu":
+            np.maximum(joined, 0.0, out=joined)
+        return joined.astype(np.float32)
+
+    def _run(self, blocks: list[np.ndarray], den: int | None = None) -> list[list[np.ndarray]]:
         """Run padded blocks of one shape through the layer: per block, one map per kernel."""
         parts = [self._as_batch(b) for b in blocks]
         batch = parts[0] if len(parts) == 1 else np.concatenate(parts)
         del parts
-        out = self.model(batch, training=False)
+        out = (self.model if den is None else self.exact_model)(batch, training=False)
         if hasattr(out, "detach"):  # PyTorch: leave the autograd graph, come back to the CPU
             out = out.detach().cpu()
         out = np.asarray(out, dtype=np.float32)  # (B, T, U, N); no copy for TensorFlow and JAX on CPU
@@ -330,7 +364,9 @@ class Convolver:
             outputs = []
             for index in range(self.weights.shape[3]):
                 plane = mine[..., index]  # (channels or 1, T, U)
-                if self.depth is None and block.ndim == 3:
+                if den is not None:
+                    outputs.append(self._join(plane, den, index))
+                elif self.depth is None and block.ndim == 3:
                     outputs.append(np.ascontiguousarray(np.moveaxis(plane, 0, -1)))
                 else:
                     outputs.append(np.ascontiguousarray(plane[0]))

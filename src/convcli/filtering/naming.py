@@ -16,6 +16,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import input_error
 from ..imaging.images import SAMPLE_PREFIX
@@ -256,3 +257,29 @@ def _check_folders(folders: set[Path], out_dir: Path) -> None:
             if probe.exists() and not probe.is_dir():
                 raise input_error(f"{probe}: is a file, but the mirrored input folders need it to be a folder")
             probe = probe.parent
+
+
+def with_suffix_name(path: Path, extra: str) -> Path:
+    """``path`` with ``-extra`` before its suffix."""
+    return path.with_name(f"{path.stem}-{extra}{path.suffix}")
+
+
+def plan_single(output: str, results: list[Any], names: list[str]) -> list[tuple[str, list[str], Any]]:
+    """The files for one input written to ``output`` (``-matrix``: a matrix on stdout): one, one
+    volume of matrices, or one file per kernel named ``OUTPUT-<kernel>.ext``."""
+    import numpy as np
+
+    from ..imaging.images import is_raw_path
+
+    if len(results) == 1:
+        return [(output, names, results[0])]
+    matrix = output == "-matrix" or is_raw_path(output)
+    if matrix and all(r.ndim == 2 for r in results):
+        return [(output, names, np.stack(results, axis=-1))]
+    if output in ("-", "-matrix"):
+        raise input_error(
+            "several kernels on a colour image make several images: use out_dir or "
+            "output=FILE (one file per kernel), or gray=True"
+        )
+    base = Path(output)
+    return [(str(with_suffix_name(base, n)), [n], r) for n, r in zip(names, results)]

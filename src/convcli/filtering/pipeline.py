@@ -35,28 +35,8 @@ from ..outputs import check_output_dir, check_output_path, make_folder
 from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .convolution import Convolver
 from .kernels import Kernel, load_kernel, named_kernel_files
-from .naming import Output, check_plan, distinct_kernel_names, is_file_source
+from .naming import Output, check_plan, distinct_kernel_names, is_file_source, plan_single
 from .records import FilterFailure, FilterRecord, FilterResult, InterruptGuard, Report
-
-
-def _with_suffix_name(path: Path, extra: str) -> Path:
-    return path.with_name(f"{path.stem}-{extra}{path.suffix}")
-
-
-def _plan_single(output: str, results: list[np.ndarray], names: list[str]) -> list[tuple[str, list[str], np.ndarray]]:
-    """Decide the files for one input written to ``-o OUTPUT``."""
-    if len(results) == 1:
-        return [(output, names, results[0])]
-    matrix = output == "-matrix" or is_raw_path(output)
-    if matrix and all(r.ndim == 2 for r in results):
-        return [(output, names, np.stack(results, axis=-1))]
-    if output in ("-", "-matrix"):
-        raise input_error(
-            "several kernels on a colour image make several images: use --out-dir or "
-            "-o FILE (one file per kernel), or --gray"
-        )
-    base = Path(output)
-    return [(str(_with_suffix_name(base, n)), [n], r) for n, r in zip(names, results)]
 
 
 def filter_images(
@@ -85,6 +65,8 @@ def filter_images(
     band_rows: int | None = None,
     shard: Shard | None = None,
     existing: str = "overwrite",
+    quality: int | None = None,
+    frame: int | None = None,
 ) -> FilterResult:
     """Filter every source with the kernels through one Keras Conv2D layer and write the results.
 
@@ -103,6 +85,7 @@ def filter_images(
     ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
     ``shard``, ``existing`` (overwrite, refuse, skip), and ``keep_going`` for missing inputs: see
     :mod:`convcli.batches.planning`; inputs the run never reached are reported as not started.
+    ``quality``: JPEG/WebP (:mod:`convcli.filtering.bands`); ``frame``: ``read_picture``'s.
     """
     account = Accounting([sources[i] for i in select(sources, shard)], report)
     with account.stopping():  # however the run ends, every input of this shard is reported once
@@ -117,9 +100,19 @@ def filter_images(
         out_folder = _check_outputs(batch.chosen, output, out_dir, fmt, range_mode, in_place, depth)
         names = [k.name for k in loaded]
         plan_destination(batch, sources, names, out_folder, output, fmt, name_template, parents, in_place, existing)
-        encoding = Encoding(range_mode, depth, png_level)
+        encoding = Encoding(range_mode, depth, png_level, quality)
         plan = _Plan(
-            conv, names, output, batch.planned, gray, max_pixels, tuple(batch.chosen), in_place, encoding, band_rows
+            conv,
+            names,
+            output,
+            batch.planned,
+            gray,
+            max_pixels,
+            tuple(batch.chosen),
+            in_place,
+            encoding,
+            band_rows,
+            frame,
         )
         missing = batch.set_aside(FilterFailure, account)
         records, failures = _Pipeline(plan, keep_going, workers, account).run(batch.todo)
@@ -190,11 +183,11 @@ class _Plan:
     in_place: bool
     encoding: Encoding
     band_rows: int | None = None
+    frame: int | None = None
 
     def read(self, source: str) -> Prepared:
-        """Decode one input (upright, alpha and depth kept), check that it fits the layer and plan
-        its bands; a picture held by one band gets its whole input (gray if asked) now."""
-        picture = read_picture(source, max_pixels=self.max_pixels)
+        """Decode one input (its ``frame``; upright, alpha and depth kept) and :func:`prepare` it."""
+        picture = read_picture(source, max_pixels=self.max_pixels, frame=self.frame)
         return prepare(picture, self.conv, gray=self.gray, band_rows=self.band_rows)
 
     def targets(self, source: str, results: list[np.ndarray]) -> list[tuple[str | None, list[str], np.ndarray]]:
@@ -205,9 +198,9 @@ class _Plan:
                 make_folder(target)  # a mirrored input folder (``parents``)
             return planned
         if self.output is None:
-            return [(None, n, a) for _, n, a in _plan_single("-matrix", results, self.names)]
+            return [(None, n, a) for _, n, a in plan_single("-matrix", results, self.names)]
         out = []
-        for target, knames, array in _plan_single(self.output, results, self.names):
+        for target, knames, array in plan_single(self.output, results, self.names):
             if target != "-" and not is_raw_path(target) and array.ndim == 3 and array.shape[2] not in (1, 3, 4):
                 raise input_error(
                     f"{target}: {array.shape[2]} maps cannot be one image; write .npy/.txt or use out_dir"
@@ -349,7 +342,7 @@ class _Pipeline:
         sources = [source for source, _ in group]
         prepared = [item for _, item in group]
         try:
-            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources)
+            outputs = self.plan.conv.apply_many([item.whole for item in prepared], sources, prepared[0].den)
         except ConvcliError as exc:
             for source in sources:
                 self._fail(source, exc)

@@ -5,10 +5,16 @@ Notes
 luma:    GRIS = 0.3 R + 0.59 G + 0.11 B     (the lecture's perceptual formula)
 average: GRIS = (R + G + B) / 3              (the lecture's simple mean)
 bt709:   Y = 0.2125 R + 0.7154 G + 0.0721 B  (skimage.color.rgb2gray's weights)
+bt601:   Y = 0.299 R + 0.587 G + 0.114 B     (ITU-R BT.601 luma: Pillow's ``L``, OpenCV's gray)
+
+bt601 rounded half up equals Pillow's ``convert("L")`` on all but 9,040 of the 2^24 colours:
+Pillow uses 16-bit fixed-point weights (19595, 38470, 7471) / 65536, which put 8,319 exact
+halves and 721 values within 0.001 of a half on the other side (each off by one).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import input_error
@@ -24,11 +30,13 @@ GRAY_WEIGHTS: dict[str, tuple[float, float, float]] = {
     "luma": (0.3, 0.59, 0.11),
     "average": (1 / 3, 1 / 3, 1 / 3),
     "bt709": (0.2125, 0.7154, 0.0721),
+    "bt601": (0.299, 0.587, 0.114),
 }
 GRAY_RATIONAL: dict[str, tuple[tuple[int, int, int], int]] = {
     "luma": ((30, 59, 11), 100),
     "average": ((1, 1, 1), 3),
     "bt709": ((2125, 7154, 721), 10000),
+    "bt601": ((299, 587, 114), 1000),
 }
 """The same weights as exact fractions, so 8-bit pixels round exactly (half up)."""
 GRAY_METHODS = tuple(GRAY_WEIGHTS)
@@ -100,15 +108,50 @@ def gray_pixels(
     return np.clip(np.floor(gray + 0.5), 0, out_peak).astype(dtype)
 
 
-def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
-    """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
+def gray_split(image: np.ndarray, method: str = "luma") -> tuple[np.ndarray, int] | None:
+    """The gray of an integer RGB image as two exact integer planes, (H, W, 2) float32, and the
+    denominator ``d``: gray = plane 0 + plane 1 / d (quotient and remainder of the weighted sum
+    by ``d``). None for non-integer values.
+
+    A Conv2D in float32 sums integers exactly (below 2^24), but not 0.3·R + 0.59·G + 0.11·B:
+    convolving the two planes and joining them in float64 gives integer kernels' exact results,
+    so ties such as 5.5 round half up as promised.
+    """
+    import numpy as np
+
+    arr = np.asarray(image)
+    check_gray_method(method)
+    if arr.ndim != 3 or arr.shape[2] < 3:
+        return None
+    ints = arr[..., :3].astype(np.int64)
+    if arr.dtype.kind == "f" and not np.array_equal(ints, arr[..., :3]):
+        return None
+    (wr, wg, wb), den = GRAY_RATIONAL[method]
+    num = wr * ints[..., 0] + wg * ints[..., 1] + wb * ints[..., 2]
+    quotient, remainder = np.divmod(num, den)
+    return np.stack([quotient, remainder], axis=-1).astype(np.float32), den
+
+
+def iter_planes(image: np.ndarray, source: str = "input") -> Iterator[tuple[str, np.ndarray]]:
+    """The red, green and blue planes of an RGB image, (name, (H, W) float32), made one at a
+    time (a 24-MP picture's three float planes at once are 288 MB). Checks the shape first."""
     import numpy as np
 
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] < 3:
         kind = f"a gray image {arr.shape}" if arr.ndim == 2 else f"shape {arr.shape}"
         raise input_error(f"{source}: expected a colour (RGB) image with 3 channels, got {kind}")
-    return {name: np.ascontiguousarray(arr[..., i], dtype=np.float32) for i, name in enumerate(CHANNEL_NAMES)}
+
+    def planes() -> Iterator[tuple[str, np.ndarray]]:
+        for i, name in enumerate(CHANNEL_NAMES):
+            yield name, np.ascontiguousarray(arr[..., i], dtype=np.float32)
+
+    return planes()
+
+
+def channel_planes(image: np.ndarray, source: str = "input") -> dict[str, np.ndarray]:
+    """Split an RGB image into its red, green and blue planes, each (H, W) float32."""
+    return dict(iter_planes(image, source))
 
 
 def stretch(values: np.ndarray, value_range: tuple[float, float] | None = None) -> np.ndarray:
@@ -122,6 +165,18 @@ def stretch(values: np.ndarray, value_range: tuple[float, float] | None = None) 
     if not hi > lo:
         return np.zeros_like(arr)
     return rescale_intensity(arr, in_range=(lo, hi), out_range=(0.0, 1.0))
+
+
+def colormap_rows(plane: np.ndarray, cmap: str, rows: int = 256) -> np.ndarray:
+    """:func:`colormap_plane` of the whole plane (its own min–max), computed in blocks of
+    ``rows`` rows, so the float64 temporaries are a block's, not the picture's: same pixels."""
+    import numpy as np
+
+    value_range = (float(plane.min()), float(plane.max())) if plane.size else None
+    out = np.empty((*plane.shape, 3), dtype=np.uint8)
+    for start in range(0, plane.shape[0], rows):
+        out[start : start + rows] = colormap_plane(plane[start : start + rows], cmap, value_range)
+    return out
 
 
 def colormap_plane(plane: np.ndarray, cmap: str, value_range: tuple[float, float] | None = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import input_error
+from ..errors import input_error, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,8 +112,33 @@ def _open(data: bytes):  # type: ignore[no-untyped-def]
     return Image.open(io.BytesIO(data))
 
 
-def _opened(data: bytes, source: str, max_pixels: int):  # type: ignore[no-untyped-def]
-    """The image's header, checked against ``max_pixels``; no pixel decoded yet."""
+def _frame_index(source: str, frames: int, frame: int | None) -> int:
+    """Which of a file's ``frames`` to read: ``frame``, checked; ``None`` refuses a file of several
+    frames rather than silently keep the first one."""
+    if frame is None:
+        if frames > 1:
+            raise input_error(
+                f"{source}: holds {frames} frames (an animation or a multi-page file) and one picture is "
+                f"read: choose it with {param('frame')} N (0 to {frames - 1})"
+            )
+        return 0
+    if not 0 <= frame < frames:
+        raise input_error(f"{source}: has {frames} frame(s): {param('frame')} must be 0 to {frames - 1}, got {frame}")
+    return frame
+
+
+def _seek_frame(image, source: str, frame: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Go to ``frame`` of an animated GIF, multi-page TIFF, APNG or animated WebP (see
+    :func:`_frame_index`)."""
+    frames = int(getattr(image, "n_frames", 1) or 1)
+    if image.format == "MPO":  # a phone's JPEG with a preview picture: the photo is frame 0
+        frames = 1
+    image.seek(_frame_index(source, frames, frame))
+
+
+def _opened(data: bytes, source: str, max_pixels: int, frame: int | None = 0):  # type: ignore[no-untyped-def]
+    """The image's header, checked against ``max_pixels``, at ``frame`` (see :func:`_seek_frame`);
+    no pixel decoded yet."""
     from PIL import Image
 
     if not data:
@@ -124,7 +149,7 @@ def _opened(data: bytes, source: str, max_pixels: int):  # type: ignore[no-untyp
     check_pixels(source, width, height, max_pixels)
     if width < 1 or height < 1:
         raise input_error(f"{source}: image has no pixels")
-    image.seek(0)
+    _seek_frame(image, source, frame)
     return image
 
 
@@ -137,11 +162,13 @@ def _upright(image: PILImage.Image) -> PILImage.Image:
     return image
 
 
-def open_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> PILImage.Image:
-    """Decode image bytes into a loaded, upright Pillow image (first frame), refusing images above
-    ``max_pixels`` before any pixel is decoded. Needs no numpy."""
+def open_image(
+    data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0
+) -> PILImage.Image:
+    """Decode image bytes into a loaded, upright Pillow image (``frame``, see :func:`_seek_frame`),
+    refusing images above ``max_pixels`` before any pixel is decoded. Needs no numpy."""
     with decoding(source):
-        return _upright(_opened(data, source, max_pixels))
+        return _upright(_opened(data, source, max_pixels, frame))
     raise AssertionError("unreachable")  # decoding either returns inside or raises
 
 
@@ -191,7 +218,7 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     import numpy as np
 
     low = _open(data)
-    low.seek(0)
+    low.seek(image.tell())
     low.tile = [_with_rawmode(t, m) for t, m in zip(tiles, low_modes)]  # type: ignore[arg-type]
     rest = np.asarray(_upright(low), dtype=np.uint16)
     if low_modes[0] == "RGBA":  # gray+alpha: every byte came out of the one decode
@@ -203,19 +230,53 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     return Picture(full, None, 16, source)
 
 
-def open_deep_or_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture | PILImage.Image:
+def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) -> Picture | None:
+    """A floating-point TIFF (gray or colour, 16/32/64-bit, which Pillow reads only as 32-bit gray)
+    read with tifffile as float32 values in their own scale, like a ``.npy``; None for other files."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    import numpy as np
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            pages = tif.pages
+            if not len(pages) or np.dtype(pages[0].dtype or np.uint8).kind != "f":
+                return None
+            page = pages[_frame_index(source, len(pages), frame)]
+            check_pixels(source, int(page.imagewidth), int(page.imagelength), max_pixels)
+            arr = np.asarray(page.asarray(), dtype=np.float32)
+    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
+        raise input_error(f"{source}: cannot decode float TIFF ({exc})") from None
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
+        raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
+    if not np.all(np.isfinite(arr)):
+        raise input_error(f"{source}: image holds NaN or infinite values")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    return Picture(arr, None, None, source)
+
+
+def open_deep_or_image(
+    data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0
+) -> Picture | PILImage.Image:
     """A 16-bit colour file as a :class:`Picture`, any other image as a loaded, upright Pillow
-    image (so 8-bit work can stay in Pillow, without numpy)."""
+    image (so 8-bit work can stay in Pillow, without numpy). ``frame``: see :func:`_seek_frame`.
+    Floating-point TIFFs come as value pictures (depth None, see :func:`_float_tiff`)."""
+    floats = _float_tiff(data, source, max_pixels, frame)
+    if floats is not None:
+        return floats
     with decoding(source):
-        image = _opened(data, source, max_pixels)
+        image = _opened(data, source, max_pixels, frame)
         deep = _deep_colour(data, image, source)
         return deep if deep is not None else _upright(image)
     raise AssertionError("unreachable")
 
 
-def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth."""
-    opened = open_deep_or_image(data, source, max_pixels=max_pixels)
+def open_picture(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0) -> Picture:
+    """Decode image bytes into an upright :class:`Picture`, keeping alpha and 16-bit depth
+    (``frame``: see :func:`_seek_frame`; 0, the first, by default)."""
+    opened = open_deep_or_image(data, source, max_pixels=max_pixels, frame=frame)
     if isinstance(opened, Picture):
         return opened
     with decoding(source):

@@ -178,7 +178,34 @@ def _tiff_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def encode_pixels(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> bytes:
+JPEG_QUALITY = 95
+"""JPEG's quality when none is chosen (``--quality``)."""
+LOSSLESS = 100
+"""``--quality 100`` (and no ``--quality``) writes WebP lossless: the pixels come back exactly."""
+
+
+def check_quality(quality: int | None) -> int | None:
+    """Return ``quality`` if it is None or 1–100, else raise."""
+    if quality is not None and not 1 <= quality <= 100:
+        raise input_error(f"quality must be 1–100, got {quality}")
+    return quality
+
+
+def save_options(fmt: str, quality: int | None = None) -> dict[str, Any]:
+    """Pillow's save options for ``quality``: JPEG at ``quality`` (default :data:`JPEG_QUALITY`);
+    WebP lossless (``exact``: colour under transparent pixels kept too) for None or 100, else
+    lossy at ``quality``; nothing for other formats, which are lossless."""
+    fmt = fmt.upper()
+    if fmt in ("JPEG", "JPG"):
+        return {"quality": JPEG_QUALITY if quality is None else quality}
+    if fmt == "WEBP":
+        if quality is None or quality >= LOSSLESS:
+            return {"lossless": True, "quality": 100, "exact": True}
+        return {"quality": quality}
+    return {}
+
+
+def encode_pixels(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6, quality: int | None = None) -> bytes:
     """Encode uint8 or uint16 pixels: (H, W) gray, (H, W, 2) gray+alpha, (H, W, 3) RGB, (H, W, 4)
     RGBA. 8-bit images and 16-bit gray PNGs go through Pillow; other 16-bit PNGs through
     :mod:`convcli.imaging.pngstream` and 16-bit TIFFs through tifffile (Pillow has no 16-bit colour)."""
@@ -198,21 +225,22 @@ def encode_pixels(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> b
     if fmt == "WEBP" and image.mode == "LA":
         image = image.convert("RGBA")
     buffer = io.BytesIO()
-    if fmt in ("JPEG", "JPG"):
-        image.save(buffer, format="JPEG", quality=95)
-    elif fmt == "PNG":
+    if fmt == "PNG":
         image.save(buffer, format="PNG", compress_level=png_level)
     else:
-        image.save(buffer, format=fmt)
+        image.save(buffer, format="JPEG" if fmt == "JPG" else fmt, **save_options(fmt, quality))
     return buffer.getvalue()
 
 
-def write_pixels(path: str | os.PathLike[str], pixels: np.ndarray, fmt: str, png_level: int = 6) -> Path:
-    """Encode ``pixels`` as ``fmt`` and write them to ``path`` atomically."""
+def write_pixels(
+    path: str | os.PathLike[str], pixels: np.ndarray, fmt: str, png_level: int = 6, quality: int | None = None
+) -> Path:
+    """Encode ``pixels`` as ``fmt`` (``quality``: see :func:`save_options`) and write them to
+    ``path`` atomically."""
     if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
         raise input_error(f"{path}: JPEG cannot hold {pixels.shape[2]} channels")
     try:
-        data = encode_pixels(pixels, fmt, png_level)
+        data = encode_pixels(pixels, fmt, png_level, quality)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
     with atomic_path(path) as tmp:

@@ -138,15 +138,16 @@ def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndar
     return read_input(source, max_pixels=max_pixels)
 
 
-def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0) -> Picture:
     """Read an input whole: an image keeps its alpha and 16-bit depth (upright); samples are
-    8-bit; ``.npy`` and text matrices are values (depth None)."""
+    8-bit; ``.npy`` and text matrices are values (depth None). ``frame``: which frame of an
+    animation or multi-page file (None: refuse such files rather than take the first)."""
     if source.startswith(SAMPLE_PREFIX):
         return Picture(load_sample(source[len(SAMPLE_PREFIX) :]), None, 8, source)
     suffix = Path(source).suffix.lower()
     if suffix == ".npy" or suffix in MATRIX_SUFFIXES:
         return Picture(read_input(source, max_pixels=max_pixels), None, None, source)
-    return open_picture(read_bytes(source), source, max_pixels=max_pixels)
+    return open_picture(read_bytes(source), source, max_pixels=max_pixels, frame=frame)
 
 
 def source_stem(source: str) -> str:
@@ -172,15 +173,16 @@ def encode_image(pixels: np.ndarray, fmt: str = "PNG", png_level: int = 6) -> by
     return encode_pixels(pixels, fmt, png_level)
 
 
-def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6) -> bytes:
-    """Encode a Pillow image: JPEG at quality 95, PNG at zlib level ``png_level``."""
+def encode_pil(image: PILImage.Image, fmt: str = "PNG", png_level: int = 6, quality: int | None = None) -> bytes:
+    """Encode a Pillow image: PNG at zlib level ``png_level``, JPEG and WebP at ``quality``
+    (see :func:`convcli.imaging.encoding.save_options`)."""
+    from .encoding import save_options
+
     buffer = io.BytesIO()
-    if fmt.upper() in ("JPEG", "JPG"):
-        image.save(buffer, format="JPEG", quality=95)
-    elif fmt.upper() == "PNG":
+    if fmt.upper() == "PNG":
         image.save(buffer, format="PNG", compress_level=png_level)
     else:
-        image.save(buffer, format=fmt)
+        image.save(buffer, format="JPEG" if fmt.upper() == "JPG" else fmt, **save_options(fmt, quality))
     return buffer.getvalue()
 
 
