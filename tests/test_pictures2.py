@@ -296,8 +296,8 @@ def test_float_tiff_with_alpha_is_refused_clearly(cli, tmp_path, rng) -> None:
         (["filter", "x.png"], "Error: Missing option '-k' / '--kernel'.", "filter"),
         (["kernels", "show"], "Error: Missing argument 'NAME'.", "kernels show"),
         (
-            ["filter", "x.png", "-k", "edges", "-p", "full"],
-            "Error: Invalid value for '--padding' / '-p': 'full' is not one of 'valid', 'same'.",
+            ["filter", "x.png", "-k", "edges", "-a", "tanh"],
+            "Error: Invalid value for '--activation' / '-a': 'tanh' is not one of 'linear', 'relu'.",
             "filter",
         ),
         (

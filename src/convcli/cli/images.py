@@ -241,7 +241,14 @@ def filter_(
     fmt: OutputFormat = None,
     stride: Annotated[
         str,
-        typer.Option("--stride", "-s", metavar="S|SxS", help="Step of the kernel (S), or rows x columns (2x1)."),
+        typer.Option(
+            "--stride",
+            "-s",
+            metavar="S|SxS",
+            help="Step of the kernel (S), or rows x columns (2x1). Outputs sit on Keras's grid: with --padding "
+            "same the odd row or column of padding goes after the image, so which pixels are sampled depends "
+            "on N being odd or even.",
+        ),
     ] = "1",
     padding: Annotated[
         str,
@@ -303,14 +310,17 @@ def filter_(
     \b
         convcli filter examples/lecture-5x5.txt -k sharpen     # 266 -61 -30 ...
         convcli filter examples/lecture-5x5.txt -k sharpen --padding same
-        convcli filter examples/x.txt -k x-cross -k x-diag --padding same --activation relu
-        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 --stride 2 --padding 1
+        convcli filter examples/x.txt -k x-cross -k x-diag -p same -a relu
+        convcli filter examples/rgb-5x5x3.txt -k lecture-w0 -k lecture-w1 \\
+            --stride 2 --padding 1
         convcli filter --sample astronaut -k edges --gray -o edges.png
-        convcli filter photo.jpg -k gaussian5 --padding same --border reflect -o soft.jpg
-        convcli filter photos/*.jpg -k sobel-x -k sobel-y --out-dir out/ --range abs
-        find in -name '*.png' -print0 | convcli filter -k edges -d out --parents --files-from - --null --json
-        convcli filter -k edges -d out --files-from list.txt --shard 2/8 --skip-existing   # node 2 of 8
-        convcli filter -k edges -d out -- -dash.png      # -- before names that start with -
+        convcli filter photo.jpg -k gaussian5 -p same --border reflect -o soft.jpg
+        convcli filter photos/*.jpg -k sobel-x -k sobel-y -d out/ --range abs
+        find in -name '*.png' -print0 | \\
+            convcli filter -k edges -d out --parents --files-from - --null --json
+        convcli filter -k edges -d out --files-from list.txt --shard 2/8 \\
+            --skip-existing                              # node 2 of 8
+        convcli filter -k edges -d out -- -dash.png      # -- before names with -
     """
     from ..filtering.pipeline import filter_images
 
