@@ -56,7 +56,7 @@ test-slow: $(STAMP) test-deps
 ## test-all: both
 test-all: test test-slow
 
-## test-backends: the backend-sensitive tests (train, evaluate and predict included) under JAX and
+## test-backends: the fast backend-sensitive tests (a CLI train + evaluate + predict among them) under JAX and
 ## PyTorch, CPU builds, installed here when missing (TensorFlow runs them in test and test-slow)
 test-backends: $(STAMP) test-deps
 	$(BIN)/python -c "import jax" 2>/dev/null || $(BIN)/python -m pip install -q "jax[cpu]"
@@ -64,7 +64,7 @@ test-backends: $(STAMP) test-deps
 	for b in $${BACKENDS:-jax torch}; do \
 		echo "== KERAS_BACKEND=$$b"; \
 		KERAS_BACKEND=$$b CONVCLI_DATA_DIR=$${CONVCLI_DATA_DIR:-$(DATA_DIR)} \
-			$(BIN)/python -m pytest -n 2 -q -m backend -p no:cacheprovider || exit 1; \
+			$(BIN)/python -m pytest -n 2 -q -m "backend and not slow" -p no:cacheprovider || exit 1; \
 	done
 
 ## test-lowest: the fast suite with the oldest dependency versions pyproject.toml allows
