@@ -48,7 +48,7 @@ def stderr_line(message: str) -> None:
 
 def warning_line(message: str) -> None:
     """One ``Warning: …`` line on stderr (the work goes on; stdout stays for results)."""
-    sys.stderr.write(f"Warning: {message}\n")
+    sys.stderr.write(f"Warning: {in_cli_words(message)}\n")
     sys.stderr.flush()
 
 
@@ -65,7 +65,7 @@ class _WarningsShown:
             self.fallback(message, category, *args, **kwargs)
         elif str(message) not in self.seen:
             self.seen.add(str(message))
-            warning_line(in_cli_words(str(message)))
+            warning_line(str(message))
 
 
 def _stdout_error(exc: OSError) -> ConvcliError:
