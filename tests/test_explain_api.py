@@ -340,13 +340,15 @@ def test_other_input_sizes_get_pictures_of_their_size(tmp_path, mnist, channels)
     explainer = Explainer.from_file(path)
     assert explainer.model_info()["input_shape"] == [32, 32, channels]
     answer = explainer.predict(image=png_bytes(mnist.x_test[0]))
-    assert np.array(answer["input"]).shape == (32, 32) and answer["layers"][0]["shape"] == [30, 30, 2]
+    seen = np.array(answer["input"])  # the picture as the model takes it: H×W, or H×W×3 for RGB
+    assert seen.shape == ((32, 32) if channels == 1 else (32, 32, 3)) and answer["layers"][0]["shape"] == [30, 30, 2]
     with pytest.raises(ConvcliError, match="shape 32×32, got 28×28"):
         explainer.predict(pixels=mnist.x_test[0])
     unit = explainer.arithmetic(pixels=answer["input"], layer="conv2d", filter=1, row=4, col=9)
     assert len(unit["patch"]) == channels  # RGB: the gray picture in every channel
     assert unit["z"] == pytest.approx(unit["sum"] + unit["bias"])
-    np.testing.assert_allclose(unit["patch"][-1], np.array(answer["input"])[4:7, 9:12] / 255, atol=1e-6)
+    last = seen[4:7, 9:12] if channels == 1 else seen[4:7, 9:12, -1]
+    np.testing.assert_allclose(unit["patch"][-1], last / 255, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- bad requests
