@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import input_error, param
+from ..errors import ConvcliError, input_error, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -230,6 +230,22 @@ def _deep_colour(data: bytes, image, source: str) -> Picture | None:  # type: ig
     return Picture(full, None, 16, source)
 
 
+class _QuietLogger:
+    """Raise one library logger's level to CRITICAL while a block runs (restored after)."""
+
+    def __init__(self, name: str) -> None:
+        import logging
+
+        self.logger = logging.getLogger(name)
+        self.level = self.logger.level
+
+    def __enter__(self) -> None:
+        self.logger.setLevel(50)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.level)
+
+
 def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) -> Picture | None:
     """A floating-point TIFF (gray or colour, 16/32/64-bit, which Pillow reads only as 32-bit gray)
     read with tifffile as float32 values in their own scale, like a ``.npy``; None for other files."""
@@ -238,16 +254,19 @@ def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) ->
     import numpy as np
     import tifffile
 
+    quiet = _QuietLogger("tifffile")  # its log lines on damaged files would precede our one Error line
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        with quiet, tifffile.TiffFile(io.BytesIO(data)) as tif:
             pages = tif.pages
             if not len(pages) or np.dtype(pages[0].dtype or np.uint8).kind != "f":
                 return None
             page = pages[_frame_index(source, len(pages), frame)]
             check_pixels(source, int(page.imagewidth), int(page.imagelength), max_pixels)
             arr = np.asarray(page.asarray(), dtype=np.float32)
-    except (tifffile.TiffFileError, ValueError, OSError, IndexError, KeyError) as exc:
-        raise input_error(f"{source}: cannot decode float TIFF ({exc})") from None
+    except ConvcliError:
+        raise
+    except Exception as exc:  # tifffile on damaged bytes raises struct.error, TypeError and more
+        raise input_error(f"{source}: cannot decode float TIFF ({type(exc).__name__}: {exc})") from None
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
         raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
     if not np.all(np.isfinite(arr)):
