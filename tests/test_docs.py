@@ -65,3 +65,16 @@ def test_no_result_file_holds_a_machine_path() -> None:
     for path in (ROOT / "benchmarks" / "results").glob("*.json"):
         text = path.read_text()
         assert not re.search(r"\"/(work|root|home|tmp)/", text) and "/work/" not in text, path.name
+
+
+def test_every_import_the_docs_show_works() -> None:
+    """Every ``from convcli… import …`` line in the README and docs/ imports (one fresh process):
+    a module moved by a restructure must take its examples with it."""
+    import subprocess
+
+    pattern = re.compile(r"^\s*(from convcli[\w.]* import [\w, ]+|import convcli[\w.]*)\s*$", re.M)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    lines = sorted({m.group(1) for page in pages for m in pattern.finditer(page.read_text(encoding="utf-8"))})
+    assert len(lines) >= 8, lines  # the pages do show library examples
+    result = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -266,7 +266,7 @@ def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) ->
     except ConvcliError:
         raise
     except Exception as exc:  # tifffile on damaged bytes raises struct.error, TypeError and more
-        raise input_error(f"{source}: cannot decode float TIFF ({type(exc).__name__}: {exc})") from None
+        raise input_error(f"{source}: cannot decode float TIFF (damaged or truncated: {exc})") from None
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
         raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
     if not np.all(np.isfinite(arr)):
