@@ -265,8 +265,8 @@ def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) ->
             arr = np.asarray(page.asarray(), dtype=np.float32)
     except ConvcliError:
         raise
-    except Exception as exc:  # tifffile on damaged bytes raises struct.error, TypeError and more
-        raise input_error(f"{source}: cannot decode float TIFF (damaged or truncated: {exc})") from None
+    except Exception:  # tifffile on damaged bytes raises struct.error, TypeError and more:
+        return None  # Pillow then reads the file or names what is wrong with it
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
         raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
     if not np.all(np.isfinite(arr)):
