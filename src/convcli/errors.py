@@ -11,6 +11,8 @@ typed instead (``--max-pixels``, ``--index``), with one mapping, ``cli.common.na
 
 from __future__ import annotations
 
+import os
+
 EXIT_OK = 0
 """Success."""
 EXIT_FAILURE = 1
@@ -74,3 +76,16 @@ def check_bounds(name: str, value: int, low: int, high: int | None = None) -> in
     if high is not None and not low <= value <= high:
         raise input_error(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+def read_text(path: str | os.PathLike[str], what: str = "the file") -> str:
+    """A UTF-8 text file's contents (a byte-order mark dropped), or an input error naming the file
+    and ``what`` it was read as: the one way spec, code and kernel files are opened."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise input_error(f"{path}: no such file ({what})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        detail = getattr(exc, "strerror", None) or exc
+        raise input_error(f"{path}: cannot read {what} ({detail})") from None

@@ -18,7 +18,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvcliError, input_error
+from ..errors import ConvcliError, input_error, read_text
 from .layerspec import parse_layer
 
 _SEQUENTIAL = "Sequential"
@@ -126,11 +126,4 @@ def spec_from_code(text: str, source: str = "code") -> str:
 
 def read_layers_file(path: str | Path) -> str:
     """:func:`spec_from_code` on a file's text (``--layers-from FILE``)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise input_error(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise input_error(f"{p}: cannot read the file ({exc})") from None
-    return spec_from_code(text, str(p))
+    return spec_from_code(read_text(path, "Keras code"), str(path))

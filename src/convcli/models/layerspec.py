@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from ..errors import ConvcliError, input_error
+from ..errors import ConvcliError, input_error, read_text
 from ..filtering.convolution import PADDINGS
 from ..suggest import did_you_mean
 from .specsyntax import as_pair, missing_commas, parse_value, split_keyword, split_top_level
@@ -347,13 +346,7 @@ def read_spec_argument(value: str) -> str:
     """Resolve a spec argument: ``@FILE`` reads the spec from a file (``#`` comments allowed)."""
     if not value.startswith("@"):
         return value
-    path = Path(value[1:])
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise input_error(f"{path}: no such spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise input_error(f"{path}: cannot read spec file ({exc})") from None
+    text = read_text(value[1:], "a layer spec")
     lines = [line.split("#", 1)[0] for line in text.splitlines()]
     joined = " ".join(line.strip() for line in lines if line.strip())
     # A file may list one layer per line, with or without trailing commas.
