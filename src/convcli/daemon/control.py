@@ -20,17 +20,7 @@ import time
 from typing import Any
 
 from ..errors import work_error
-from .protocol import (
-    DEFAULT_IDLE,
-    check_private_dir,
-    encode_fields,
-    identity,
-    lock_path,
-    make_private_dir,
-    peer_uid,
-    runtime_dir,
-    socket_path,
-)
+from . import protocol
 
 START_TIMEOUT = 300.0
 """Seconds to wait for a new daemon to import Keras and answer."""
@@ -43,9 +33,9 @@ def query(path: str, what: bytes, timeout: float = 5.0) -> dict[str, str] | None
         conn.settimeout(timeout)
         try:
             conn.connect(path)
-            if peer_uid(conn) != os.getuid():
+            if protocol.peer_uid(conn) != os.getuid():
                 return None
-            conn.sendall(encode_fields([what]))
+            conn.sendall(protocol.encode_fields([what]))
             data = b""
             while chunk := conn.recv(4096):
                 data += chunk
@@ -58,7 +48,7 @@ def query(path: str, what: bytes, timeout: float = 5.0) -> dict[str, str] | None
 def lock_holder(sock: str) -> int | None:
     """The pid of the live daemon holding ``sock``'s lock file, or None when no process holds it."""
     try:
-        fd = os.open(lock_path(sock), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(protocol.lock_path(sock), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -87,8 +77,8 @@ def _describe(path: str, answer: dict[str, str]) -> dict[str, Any]:
 def status() -> dict[str, Any]:
     """The daemon for this installation and environment: running or not and why, its pid, socket,
     version, jobs served, idle timeout; ``others``: this user's daemons for other identities."""
-    folder = runtime_dir()
-    path = socket_path(identity(), folder)
+    folder = protocol.runtime_dir()
+    path = protocol.socket_path(protocol.identity(), folder)
     info: dict[str, Any] = {
         "running": False,
         "pid": None,
@@ -100,7 +90,7 @@ def status() -> dict[str, Any]:
         "idle_seconds": None,
         "others": [],
     }
-    problem = check_private_dir(folder) if os.path.lexists(folder) else None
+    problem = protocol.check_private_dir(folder) if os.path.lexists(folder) else None
     if problem:
         return {**info, "reason": f"unsafe runtime folder ({problem}): every command runs in process"}
     answer = query(path, b"status")
@@ -123,7 +113,7 @@ def status() -> dict[str, Any]:
     return info
 
 
-def start(idle: float = DEFAULT_IDLE) -> dict[str, Any]:
+def start(idle: float = protocol.DEFAULT_IDLE) -> dict[str, Any]:
     """Start a daemon for this installation and environment (unless one runs) and wait until it
     answers: the :func:`status` after, with ``started`` saying whether this call started it."""
     if idle <= 0:
@@ -131,11 +121,11 @@ def start(idle: float = DEFAULT_IDLE) -> dict[str, Any]:
     current = status()
     if current["running"]:
         return {**current, "started": False}
-    folder = runtime_dir()
-    problem = make_private_dir(folder)
+    folder = protocol.runtime_dir()
+    problem = protocol.make_private_dir(folder)
     if problem:
         raise work_error(f"cannot start a daemon: unsafe runtime folder ({problem})")
-    sock = socket_path(identity(), folder)
+    sock = protocol.socket_path(protocol.identity(), folder)
     log_file = sock[: -len(".sock")] + ".log"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -196,7 +186,7 @@ def stop(timeout: float = 10.0) -> list[int]:
     """Stop every convcli daemon of this user (all identities: an old one is of no use either);
     the pids stopped. Jobs already running finish and report to their callers."""
     stopped = []
-    for sock in sorted(glob.glob(os.path.join(runtime_dir(), "daemon-*.sock"))):
+    for sock in sorted(glob.glob(os.path.join(protocol.runtime_dir(), "daemon-*.sock"))):
         answer = query(sock, b"stop")
         if answer and answer.get("stopping", "").isdigit():
             stopped.append(int(answer["stopping"]))
