@@ -545,3 +545,32 @@ def test_dask_recipe(tmp_path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     assert "12 files written, 0 failed" in done.stderr.decode()
     assert snapshot(data / "out") == unsharded(data, env, ["filter", "-k", "edges"], "out")
+
+
+def test_filter_config_and_keywords_give_the_same_run(tmp_path) -> None:
+    """``filter_images`` takes a FilterConfig (as ``train`` takes a TrainConfig); keywords fill
+    one in and update a given one; an unknown keyword names the known options."""
+    from convcli.filtering.config import FilterConfig
+    from convcli.filtering.pipeline import filter_images
+
+    rng = np.random.default_rng(3)
+    src = tmp_path / "in.png"
+    Image.fromarray(rng.integers(0, 256, (9, 11), dtype=np.uint8)).save(src)
+    for name in "abcdx":
+        (tmp_path / name).mkdir()
+    a = filter_images([str(src)], ["edges"], FilterConfig(out_dir=tmp_path / "a", padding="same"))
+    b = filter_images([str(src)], ["edges"], out_dir=tmp_path / "b", padding="same")
+    c = filter_images(
+        [str(src)], ["edges"], FilterConfig(out_dir=tmp_path / "x", padding="same"), out_dir=tmp_path / "c"
+    )
+    pictures = [np.asarray(Image.open(r.records[0].output)) for r in (a, b, c)]
+    assert pictures[0].shape == (9, 11) and [Path(r.records[0].output).parent.name for r in (a, b, c)] == [
+        "a",
+        "b",
+        "c",
+    ]
+    np.testing.assert_array_equal(pictures[0], pictures[1])
+    np.testing.assert_array_equal(pictures[0], pictures[2])
+    with pytest.raises(ConvcliError, match="unknown option 'paddng'.*padding"):
+        filter_images([str(src)], ["edges"], paddng="same", out_dir=tmp_path / "d")
+    assert not any((tmp_path / "d").iterdir())

@@ -322,6 +322,7 @@ def filter_(
             --skip-existing                              # node 2 of 8
         convcli filter -k edges -d out -- -dash.png      # -- before names with -
     """
+    from ..filtering.config import FilterConfig
     from ..filtering.pipeline import filter_images
 
     sources = batch_inputs(inputs, files_from, null, sample)
@@ -339,9 +340,7 @@ def filter_(
         png_level=png_level,
     )
     with view.running():
-        result = filter_images(
-            sources,
-            kernel,
+        config = FilterConfig(
             output=output,
             out_dir=out_dir,
             fmt=fmt,
@@ -349,22 +348,22 @@ def filter_(
             padding=padding,
             activation=activation,
             bias=bias,
+            border=border,
             gray=to_gray,
             range_mode=range_mode,
-            max_pixels=max_pixels,
-            keep_going=keep_going,
-            in_place=in_place,
-            workers=workers,
-            png_level=png_level,
-            border=border,
             depth=depth_bits(depth),
+            png_level=png_level,
             quality=quality,
+            max_pixels=max_pixels,
             frame=frame,
             name_template=name,
             parents=parents,
-            report=view.report,
-            shard=chosen,
+            in_place=in_place,
             existing=existing,
+            keep_going=keep_going,
+            workers=workers,
+            shard=chosen,
         )
+        result = filter_images(sources, kernel, config, report=view.report)
     if result.failures:
         raise typer.Exit(EXIT_FAILURE)

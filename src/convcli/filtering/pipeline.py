@@ -16,16 +16,16 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..batches.events import Accounting
-from ..batches.inputs import Shard, select
+from ..batches.inputs import select
 from ..batches.planning import check_destination, check_writable, choose_inputs, plan_destination
 from ..errors import ConvcliError, check_bounds, input_error
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import (
-    DEFAULT_MAX_PIXELS,
     check_range,
     image_format_for,
     is_raw_path,
@@ -33,6 +33,7 @@ from ..imaging.images import (
 )
 from ..outputs import check_output_dir, check_output_path, make_folder
 from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
+from .config import FilterConfig
 from .convolution import Convolver
 from .kernels import Kernel, load_kernel, named_kernel_files
 from .naming import Output, check_plan, distinct_kernel_names, is_file_source, plan_single
@@ -42,80 +43,59 @@ from .records import FilterFailure, FilterRecord, FilterResult, InterruptGuard, 
 def filter_images(
     sources: Sequence[str],
     kernels: Sequence[str | Kernel],
+    config: FilterConfig | None = None,
     *,
-    output: str | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    fmt: str | None = None,
-    stride: int | str | tuple[int, int] = 1,
-    padding: str | int = "valid",
-    activation: str = "linear",
-    bias: float | None = None,
-    gray: bool = False,
-    range_mode: str = "clip",
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    keep_going: bool = False,
-    in_place: bool = False,
-    workers: int | None = None,
-    png_level: int = 1,
-    name_template: str | None = None,
-    parents: bool = False,
     report: Report | None = None,
-    border: str = "zero",
-    depth: int | None = None,
-    band_rows: int | None = None,
-    shard: Shard | None = None,
-    existing: str = "overwrite",
-    quality: int | None = None,
-    frame: int | None = None,
+    **options: Any,
 ) -> FilterResult:
-    """Filter every source with the kernels through one Keras Conv2D layer and write the results.
+    """Filter every source with the kernels through one Keras Conv2D layer and write the results,
+    as ``config`` (a :class:`~convcli.filtering.config.FilterConfig`, updated by ``options``:
+    ``filter_images(paths, ["edges"], out_dir="out")``) says.
 
-    ``output``: a file (its suffix picks the format), ``-`` for PNG on stdout, or ``None`` to
-    return matrix results for stdout (matrix inputs only). ``out_dir``: one file per input and
-    kernel, named by ``name_template`` (default ``{stem}-{kernel}``, see :mod:`convcli.filtering.naming`)
-    plus ``.<fmt>`` (png; with ``output``, ``fmt`` must match its suffix); ``parents`` mirrors
-    input folders. Many sources require ``out_dir``. Usage mistakes (missing inputs, colliding
-    outputs, a bad template) are refused before any work and before Keras is imported.
-
-    Inputs stream through a bounded pipeline: ``workers`` threads decode and encode while the
-    one Conv2D layer convolves, so memory does not grow with the number of files. PNG files are
-    written with zlib level ``png_level`` (1: fast; pixels are the same at every level).
-    ``report`` receives each record once its file is in place (and each failure); when the run
-    stops (an error without ``keep_going``, or Ctrl-C) it has received exactly the files written.
-    ``border``, ``depth`` and ``band_rows``: see :mod:`convcli.filtering.bands` (alpha, depth, large pictures).
-    ``shard``, ``existing`` (overwrite, refuse, skip), and ``keep_going`` for missing inputs: see
-    :mod:`convcli.batches.planning`; inputs the run never reached are reported as not started.
-    ``quality``: JPEG/WebP (:mod:`convcli.filtering.bands`); ``frame``: ``read_picture``'s.
+    Many sources require ``out_dir``. Usage mistakes (missing inputs, colliding outputs, a bad
+    template) are refused before any work and before Keras is imported. Inputs stream through a
+    bounded pipeline: ``workers`` threads decode and encode while the one Conv2D layer convolves,
+    so memory does not grow with the number of files; PNG files are written with zlib level
+    ``png_level`` (1: fast; pixels are the same at every level). ``report`` receives each record
+    once its file is in place (and each failure); when the run stops (an error without
+    ``keep_going``, or Ctrl-C) it has received exactly the files written; inputs the run never
+    reached are reported as not started. ``border``, ``depth`` and ``band_rows``: see
+    :mod:`convcli.filtering.bands`; ``frame``: ``read_picture``'s.
     """
-    account = Accounting([sources[i] for i in select(sources, shard)], report)
+    c = (config or FilterConfig()).updated(options)
+    account = Accounting([sources[i] for i in select(sources, c.shard)], report)
     with account.stopping():  # however the run ends, every input of this shard is reported once
-        _check_call(sources, output, out_dir, name_template, parents)
-        check_bounds("max_pixels", max_pixels, 1)
-        check_bounds("workers", workers or 1, 1, 64)
-        check_bounds("png_level", png_level, 0, 9)
-        batch = choose_inputs(sources, shard, keep_going)
+        _check_call(sources, c.output, c.out_dir, c.name_template, c.parents)
+        check_bounds("max_pixels", c.max_pixels, 1)
+        check_bounds("workers", c.workers or 1, 1, 64)
+        check_bounds("png_level", c.png_level, 0, 9)
+        batch = choose_inputs(sources, c.shard, c.keep_going)
         loaded = _load_kernels(kernels)
-        conv = Convolver(loaded, stride=stride, padding=padding, activation=activation, bias=bias, border=border)
-        fmt = output_format(fmt, output)
-        out_folder = _check_outputs(batch.chosen, output, out_dir, fmt, range_mode, in_place, depth)
+        conv = Convolver(
+            loaded, stride=c.stride, padding=c.padding, activation=c.activation, bias=c.bias, border=c.border
+        )
+        fmt = output_format(c.fmt, c.output)
+        out_folder = _check_outputs(batch.chosen, c.output, c.out_dir, fmt, c.range_mode, c.in_place, c.depth)
         names = [k.name for k in loaded]
-        plan_destination(batch, sources, names, out_folder, output, fmt, name_template, parents, in_place, existing)
-        encoding = Encoding(range_mode, depth, png_level, quality)
+        plan_destination(
+            batch, sources, names, out_folder, c.output, fmt, c.name_template, c.parents, c.in_place, c.existing
+        )
+        encoding = Encoding(c.range_mode, c.depth, c.png_level, c.quality)
         plan = _Plan(
             conv,
             names,
-            output,
+            c.output,
             batch.planned,
-            gray,
-            max_pixels,
+            c.gray,
+            c.max_pixels,
             tuple(batch.chosen),
-            in_place,
+            c.in_place,
             encoding,
-            band_rows,
-            frame,
+            c.band_rows,
+            c.frame,
         )
         missing = batch.set_aside(FilterFailure, account)
-        records, failures = _Pipeline(plan, keep_going, workers, account).run(batch.todo)
+        records, failures = _Pipeline(plan, c.keep_going, c.workers, account).run(batch.todo)
     return FilterResult(records, missing + failures, batch.skipped)
 
 
