@@ -101,35 +101,44 @@ def test_max_pixels_default_is_the_library_constant() -> None:
 
 
 def test_cli_choices_agree_with_the_library(tmp_path) -> None:
-    """The lists the CLI offers are the ones the library accepts (some live in modules the CLI
-    must not import at start-up, so they are written twice; this keeps them equal)."""
+    """The lists the CLI offers are the library's own (one numpy-free home each, never copied),
+    and the library accepts every value offered."""
+    import click
     import numpy as np
+    import typer
 
-    from convcli.backend import set_precision
-    from convcli.cli import options
-    from convcli.datasets.folders import COLORS
-    from convcli.datasets.idx import DATASETS
+    from convcli.backend import PRECISIONS, set_precision
+    from convcli.cli import app
+    from convcli.datasets.idx import COLORS, DATASETS
     from convcli.errors import ConvcliError
-    from convcli.filtering.convolution import ACTIVATIONS, PADDINGS
+    from convcli.filtering.config import ACTIVATIONS, BORDERS, PADDINGS
     from convcli.imaging.color import GRAY_METHODS, to_gray
     from convcli.imaging.images import to_uint8
     from convcli.models.inspection import weights_file
-    from convcli.training.objective import SCHEDULES
+    from convcli.training.config import SCHEDULES
 
-    assert options.PADDINGS == PADDINGS and options.ACTIVATIONS == ACTIVATIONS
-    assert options.SCHEDULES == SCHEDULES
-    assert options.GRAY_METHODS == GRAY_METHODS == ("luma", "average", "bt709", "bt601")
-    assert options.DATASETS == DATASETS
-    assert options.COLORS == COLORS
+    offered = {}
+    root = typer.main.get_command(app)
+    for command in root.commands.values():
+        for sub in getattr(command, "commands", {"": command}).values():
+            for p in sub.params:
+                if isinstance(p.type, click.Choice):
+                    offered.setdefault(p.name, set()).add(tuple(p.type.choices))
+    assert "padding" not in offered and offered["activation"] == {ACTIVATIONS}  # --padding takes P too
+    assert offered["border"] == {BORDERS} and offered["schedule"] == {SCHEDULES}
+    assert offered["precision"] == {PRECISIONS} and offered["color"] == {COLORS}
+    assert offered["method"] == {GRAY_METHODS} and GRAY_METHODS == ("luma", "average", "bt709", "bt601")
+    assert offered["dataset"] == {DATASETS} and PADDINGS == ("valid", "same")
     for method in GRAY_METHODS:
         to_gray(np.zeros((2, 2, 3)), method)
-    assert options.RANGES[-1] == "raw"
-    for mode in options.RANGES[:-1]:
+    (ranges,) = offered["range_mode"]
+    assert ranges[-1] == "raw"
+    for mode in ranges[:-1]:
         to_uint8(np.zeros((2, 2)), mode)
     for mode in ("raw", "wrap"):
         with pytest.raises(ConvcliError):
             to_uint8(np.zeros((2, 2)), mode)
-    with pytest.raises(ConvcliError, match=f"use {' or '.join(options.PRECISIONS)}$"):
+    with pytest.raises(ConvcliError, match=f"use {' or '.join(PRECISIONS)}$"):
         set_precision("bfloat16")
     with pytest.raises(ConvcliError, match="use png or txt"):
         weights_file(tmp_path / "m.keras", None, fmt="jpg")

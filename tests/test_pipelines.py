@@ -571,6 +571,6 @@ def test_filter_config_and_keywords_give_the_same_run(tmp_path) -> None:
     ]
     np.testing.assert_array_equal(pictures[0], pictures[1])
     np.testing.assert_array_equal(pictures[0], pictures[2])
-    with pytest.raises(ConvcliError, match="unknown option 'paddng'.*padding"):
+    with pytest.raises(ConvcliError, match=r"unknown option 'paddng'.*padding"):
         filter_images([str(src)], ["edges"], paddng="same", out_dir=tmp_path / "d")
     assert not any((tmp_path / "d").iterdir())

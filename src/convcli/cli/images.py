@@ -9,15 +9,13 @@ import click
 import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
+from ..filtering.config import ACTIVATIONS, BORDERS, PADDINGS
+from ..imaging.encoding import RANGES
 from ..imaging.images import DEFAULT_MAX_PIXELS
 from .batch import BatchView, FolderArgs, folder_batch
 from .common import app, check_png_stdout, echo, print_json, single_source, write_png_stdout
 from .kernels import kernels_app
 from .options import (
-    ACTIVATIONS,
-    BORDERS,
-    PADDINGS,
-    RANGES,
     Depth,
     FilesFrom,
     Frame,

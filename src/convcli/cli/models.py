@@ -8,12 +8,12 @@ from typing import Annotated, Any
 import click
 import typer
 
+from ..backend import PRECISIONS
+from ..datasets.idx import COLORS
 from ..errors import ConvcliError
+from ..training.config import SCHEDULES
 from .common import app, console, echo, is_tty, print_json, stderr_is_tty, table, warning_line
 from .options import (
-    COLORS,
-    PRECISIONS,
-    SCHEDULES,
     DataDir,
     DataFolder,
     Dataset,

@@ -1,9 +1,8 @@
 """Options and arguments shared by several commands, declared once, and shell-completion sources.
 
 Choices are Click choices, so ``--help`` lists them and a wrong value is a usage error (exit 2)
-before any work. Where the library's own list lives in a module that imports numpy (which
-``convcli gray`` must not pay for), the list is repeated here and tests/test_cli_help.py checks
-that the two agree.
+before any work. Each list is the library's own, imported from the numpy-free module that owns
+it (``convcli gray`` must not pay for numpy), never written twice.
 """
 
 from __future__ import annotations
@@ -16,22 +15,11 @@ import typer
 from ..datasets.idx import DATASETS
 from ..errors import input_error
 from ..imaging.color import GRAY_METHODS
+from ..imaging.encoding import DEPTHS as DEPTH_BITS
 from ..imaging.encoding import OUTPUT_FORMATS
 
-PADDINGS = ("valid", "same")
-"""convolution.PADDINGS."""
-ACTIVATIONS = ("linear", "relu")
-"""convolution.ACTIVATIONS."""
-BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
-"""convolution.BORDERS."""
-DEPTHS = ("8", "16")
+DEPTHS = tuple(str(bits) for bits in DEPTH_BITS)
 """encoding.DEPTHS, as the command line spells them."""
-RANGES = ("clip", "rescale", "abs", "raw")
-"""images.to_uint8's modes, and raw (values kept: .npy and text outputs only)."""
-SCHEDULES = ("constant", "cosine", "onecycle")
-"""training.SCHEDULES."""
-PRECISIONS = ("float32", "mixed")
-"""backend.set_precision's values."""
 
 
 # --------------------------------------------------------------------------- completion
@@ -181,8 +169,6 @@ OutputFormat = Annotated[
         "[default: png]. With -o it must agree with the file's suffix.",
     ),
 ]
-COLORS = ("gray", "rgb")
-"""imagefolders.COLORS."""
 TestIndex = Annotated[int | None, typer.Option("--index", "-i", min=0, help="Use test image N of --dataset.")]
 
 

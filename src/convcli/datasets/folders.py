@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
     from ..models.metadata import ModelMeta
 
-COLORS = ("gray", "rgb")
 MAX_SIDE = 4096
 """The largest image side a model may take (a 4096×4096 RGB input is 50 MB per picture)."""
 _ORIENTED = ("JPEG", "MPO", "TIFF", "WEBP")

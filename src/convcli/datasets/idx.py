@@ -1,10 +1,9 @@
-"""MNIST-family datasets: find the files, read and validate IDX (gzip or raw) or Keras's .npz;
-any other IDX set (EMNIST letters, …) from a folder, its classes from the labels.
-
-Where a dataset is looked for, in order: the ``data_dir`` argument (``--data-dir``), the
-``CONVCLI_DATA_DIR`` environment variable (each a folder holding the files, or holding one
-folder per dataset name), Keras's cache (``~/.keras/datasets``), ``/usr/share/datasets/<name>``
-(Debian's dataset packages), and last Keras's own downloader.
+"""MNIST-family datasets: find the files, read and validate IDX (gzip or raw) or Keras's .npz; any
+other IDX set (EMNIST letters, …) from a folder, its classes from the labels. Where a dataset is
+looked for, in order: the ``data_dir`` argument (``--data-dir``), the ``CONVCLI_DATA_DIR``
+environment variable (each a folder holding the files, or holding one folder per dataset name),
+Keras's cache (``~/.keras/datasets``), ``/usr/share/datasets/<name>`` (Debian's dataset packages),
+and last Keras's own downloader.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 # must not pay numpy's import.
 
 DATASETS = ("mnist", "fashion-mnist")
+COLORS = ("gray", "rgb")  # how the pictures of an image folder are read
 CLASS_NAMES: dict[str, list[str]] = {
     "mnist": [str(i) for i in range(10)],
     "fashion-mnist": [

@@ -17,6 +17,15 @@ from ..imaging.decoding import DEFAULT_MAX_PIXELS
 if TYPE_CHECKING:
     from ..batches.inputs import Shard
 
+PADDINGS = ("valid", "same")
+"""Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
+ACTIVATIONS = ("linear", "relu")
+"""The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
+BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
+"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d: OpenCV's
+BORDER_REFLECT_101, scipy.ndimage's ``mirror``), edge (a a a | a b c d), wrap (b c d | a b c d)
+or symmetric (c b a | a b c d: OpenCV's BORDER_REFLECT, scipy.ndimage's ``reflect``)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class FilterConfig:

@@ -26,16 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import check_bounds, input_error
+from .config import ACTIVATIONS, BORDERS, PADDINGS
 from .kernels import Kernel
 
-PADDINGS = ("valid", "same")
-"""Keras's padding names: ``valid`` (P = 0) and ``same`` (the output keeps ⌈N / S⌉)."""
-ACTIVATIONS = ("linear", "relu")
-"""The activations a filter layer may apply (the lecture shows maps before and after ReLU)."""
-BORDERS = ("zero", "reflect", "edge", "wrap", "symmetric")
-"""What ``same`` padding holds: zeros, or numpy.pad's reflect (d c b | a b c d: OpenCV's
-BORDER_REFLECT_101, scipy.ndimage's ``mirror``), edge (a a a | a b c d), wrap (b c d | a b c d)
-or symmetric (c b a | a b c d: OpenCV's BORDER_REFLECT, scipy.ndimage's ``reflect``)."""
 BAND_VALUES = 1 << 22
 """Input values (rows × width × channels) convolved in one layer call: larger images go in bands."""
 _NUMPY_MODES = {"reflect": "reflect", "edge": "edge", "wrap": "wrap", "symmetric": "symmetric"}

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ConvcliError, input_error, read_text
-from ..filtering.convolution import PADDINGS
+from ..filtering.config import PADDINGS
 from ..suggest import did_you_mean
 from .specsyntax import as_pair, missing_commas, parse_value, split_keyword, split_top_level
 

@@ -13,7 +13,9 @@ from typing import Any
 
 from ..errors import input_error
 from ..models.presets import PRESETS, Hyperparameters, resolve_architecture
-from .objective import SCHEDULES
+
+SCHEDULES = ("constant", "cosine", "onecycle")
+"""Learning-rate schedules (built by training.objective); numpy-free, so the CLI offers them."""
 
 
 @dataclass(kw_only=True)
@@ -100,7 +102,8 @@ class TrainConfig(Hyperparameters):
 
     def _validate_data(self) -> None:
         """The data folder's options: they need ``data``, and it must be a folder."""
-        from ..datasets.folders import COLORS, check_image_size
+        from ..datasets.folders import check_image_size
+        from ..datasets.idx import COLORS
 
         if self.image_size is not None:
             self.image_size = (*self.image_size,)  # a checkpoint's JSON gives a list

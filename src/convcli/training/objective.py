@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-SCHEDULES = ("constant", "cosine", "onecycle")
 PLAIN_LOSS_LABEL = "cross-entropy"
 
 
