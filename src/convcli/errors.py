@@ -11,6 +11,8 @@ typed instead (``--max-pixels``, ``--index``), with one mapping, ``cli.common.na
 
 from __future__ import annotations
 
+from .i18n import tr
+
 EXIT_OK = 0
 """Success."""
 EXIT_FAILURE = 1
@@ -70,7 +72,8 @@ def work_error(message: str) -> ConvcliError:
 def check_bounds(name: str, value: int, low: int, high: int | None = None) -> int:
     """Return ``value`` if ``low <= value`` (``<= high``), else raise an input error naming ``name``."""
     if high is None and value < low:
-        raise input_error(f"{name} must be at least {low}, got {value}")
+        raise input_error(tr("{name} must be at least {low}, got {value}").format(name=name, low=low, value=value))
     if high is not None and not low <= value <= high:
-        raise input_error(f"{name} must be between {low} and {high}, got {value}")
+        message = tr("{name} must be between {low} and {high}, got {value}")
+        raise input_error(message.format(name=name, low=low, high=high, value=value))
     return value

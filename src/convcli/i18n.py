@@ -5,13 +5,13 @@ the language from ``CONVCLI_LANG`` (``es`` or ``en``) or else the standard varia
 ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (``es_ES.UTF-8``, ``es_MX``, ``es_AR``…), and for Spanish it
 makes the ``convcli`` catalog the process's gettext domain, so that the strings Click and Typer
 pass to the standard library's ``gettext.gettext`` translate too. English is the default and costs
-nothing; a library caller that never calls :func:`setup` reads English. Standard library only:
-this runs on every call, before anything else is imported.
+nothing; a library caller that never calls :func:`setup` reads English. Standard library only,
+and :mod:`gettext` (with :mod:`re`) is imported only for Spanish: this runs on every call, before
+anything else, also on the daemon client's path, which loads nothing it can avoid.
 """
 
 from __future__ import annotations
 
-import gettext
 import os
 
 DOMAIN = "convcli"
@@ -90,6 +90,8 @@ def setup() -> str:
         return "en"
     if os.environ.get("CONVCLI_LANG", "").strip():
         os.environ["LANGUAGE"] = chosen
+    import gettext
+
     gettext.bindtextdomain(DOMAIN, folder)
     gettext.textdomain(DOMAIN)
     _State.active = True
@@ -103,11 +105,23 @@ def active() -> bool:
 
 def tr(message: str) -> str:
     """``message`` in the chosen language (itself in English, or when it has no translation)."""
-    return gettext.dgettext(DOMAIN, message) if _State.active else message
+    if not _State.active:
+        return message
+    import gettext
+
+    return gettext.dgettext(DOMAIN, message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form of a message for ``n``, in the chosen language."""
     if _State.active:
+        import gettext
+
         return gettext.dngettext(DOMAIN, singular, plural, n)
     return singular if n == 1 else plural
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it here: translated where it is
+    shown for a person (a rich table's headers), left as it is where scripts read it (piped TSV)."""
+    return message

@@ -143,9 +143,13 @@ def mo_bytes(entries: list[Entry]) -> bytes:
     key_table = [v for length, off, _, _ in offsets for v in (length, start + off)]
     value_table = [v for _, _, length, off in offsets for v in (length, start + len(ids) + off)]
     header = struct.pack("<7I", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + 8 * len(keys), 0, 0)
-    return header + struct.pack(f"<{len(key_table)}I", *key_table) + struct.pack(
-        f"<{len(value_table)}I", *value_table
-    ) + ids + strs
+    return (
+        header
+        + struct.pack(f"<{len(key_table)}I", *key_table)
+        + struct.pack(f"<{len(value_table)}I", *value_table)
+        + ids
+        + strs
+    )
 
 
 def compile_catalog(po_path: str, mo_path: str) -> None:

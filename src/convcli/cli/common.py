@@ -126,13 +126,14 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
-    """A rich table on a terminal; tab-separated plain text (with a header) when piped."""
+    """A rich table on a terminal, its title and headers in the chosen language; tab-separated
+    plain text with the header as written (English, for scripts) when piped."""
     if is_tty():
         from rich.table import Table
 
-        grid = Table(title=title)
+        grid = Table(title=_(title) if title else title)  # headers for a person: translated
         for column in columns:
-            grid.add_column(column)
+            grid.add_column(_(column))
         for row in rows:
             grid.add_row(*row)
         console().print(grid)
@@ -227,7 +228,9 @@ def error_status(exc: BaseException) -> int | None:
         _traceback_if_verbose()
         text = str(exc).strip()
         detail = text.splitlines()[0][:300] if text else ""
-        text = _("unexpected {kind}: {detail} (--verbose shows the traceback)").format(kind=type(exc).__name__, detail=detail)
+        text = _("unexpected {kind}: {detail} (--verbose shows the traceback)").format(
+            kind=type(exc).__name__, detail=detail
+        )
         stderr_line(error_text(text))
         return EXIT_FAILURE
     return None

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConvcliError, input_error
+from ..i18n import tr as _
 from .layerspec import parse_layer
 
 _SEQUENTIAL = "Sequential"
@@ -130,7 +131,7 @@ def read_layers_file(path: str | Path) -> str:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise input_error(f"{p}: no such file") from None
+        raise input_error(_("{path}: no such file").format(path=p)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise input_error(f"{p}: cannot read the file ({exc})") from None
     return spec_from_code(text, str(p))
