@@ -9,6 +9,7 @@ results to the wheel. Editable installs skip it: there ``convcli.i18n`` compiles
 from __future__ import annotations
 
 import importlib.util
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class CustomBuildHook(BuildHookInterface):
         spec = importlib.util.spec_from_file_location("convcli_pofile", ROOT / "src" / "convcli" / "pofile.py")
         assert spec is not None and spec.loader is not None
         pofile = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = pofile  # its dataclass looks its module up while being defined
         spec.loader.exec_module(pofile)
         self._folder = tempfile.TemporaryDirectory(prefix="convcli-mo-")
         for po in sorted(LOCALE.glob("*/LC_MESSAGES/*.po")):
