@@ -19,6 +19,10 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
+# English unless a test asks otherwise (tests/test_i18n.py): a Spanish locale on the machine
+# running the suite must not change the output the other tests compare.
+os.environ["CONVCLI_LANG"] = "en"
+
 if not os.environ.get("CONVCLI_DATA_DIR"):
     shared = ROOT.parent / "shared" / "datasets"
     if shared.is_dir():

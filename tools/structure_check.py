@@ -136,6 +136,8 @@ LAYERS = {
     "errors": 0,
     "backend": 0,
     "suggest": 0,
+    "i18n": 0,
+    "pofile": 0,
     "choices": 0,
     "flags": 0,
 }

@@ -2,7 +2,8 @@
 # The Debian packages the tests read or compare against, installed when a file they provide is
 # missing (checked by file, not by dpkg's records, so hidden or deleted files are put back):
 # chromium (the explain page's browser tests), ImageMagick (border modes, alpha), Fashion-MNIST,
-# the fonts of the photographed-digit tests (the same 16 faces on every machine), jq (pipelines).
+# the fonts of the photographed-digit tests (the same 16 faces on every machine), jq (pipelines),
+# gettext (msgfmt --check --statistics on the Spanish catalog).
 # Without root or sudo it says what is missing and leaves it to the tests (they skip, or fail
 # under CONVCLI_CI).
 set -euo pipefail
@@ -10,6 +11,7 @@ declare -A PACKAGE_OF=(
     [/usr/bin/chromium]=chromium
     [/usr/bin/convert-im6.q16]=imagemagick
     [/usr/bin/jq]=jq
+    [/usr/bin/msgfmt]=gettext
     [/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz]=dataset-fashion-mnist
     [/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf]=fonts-dejavu-core
     [/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Oblique.ttf]=fonts-dejavu-extra

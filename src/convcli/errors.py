@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from .i18n import tr
+
 EXIT_OK = 0
 """Success."""
 EXIT_FAILURE = 1
@@ -72,9 +74,10 @@ def work_error(message: str) -> ConvcliError:
 def check_bounds(name: str, value: int, low: int, high: int | None = None) -> int:
     """Return ``value`` if ``low <= value`` (``<= high``), else raise an input error naming ``name``."""
     if high is None and value < low:
-        raise input_error(f"{name} must be at least {low}, got {value}")
+        raise input_error(tr("{name} must be at least {low}, got {value}").format(name=name, low=low, value=value))
     if high is not None and not low <= value <= high:
-        raise input_error(f"{name} must be between {low} and {high}, got {value}")
+        message = tr("{name} must be between {low} and {high}, got {value}")
+        raise input_error(message.format(name=name, low=low, high=high, value=value))
     return value
 
 
@@ -85,7 +88,7 @@ def read_text(path: str | os.PathLike[str], what: str = "the file") -> str:
         with open(path, encoding="utf-8-sig") as handle:
             return handle.read()
     except FileNotFoundError:
-        raise input_error(f"{path}: no such file ({what})") from None
+        raise input_error(tr("{path}: no such file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        detail = getattr(exc, "strerror", None) or exc
-        raise input_error(f"{path}: cannot read {what} ({detail})") from None
+        reason = f"{what}: {getattr(exc, 'strerror', None) or exc}"
+        raise input_error(tr("{path}: cannot read ({reason})").format(path=path, reason=reason)) from None

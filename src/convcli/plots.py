@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import N_
+from .i18n import tr as _
 from .imaging.color import colormap_plane, stretch
 from .outputs import atomic_path
 
@@ -52,15 +54,15 @@ def plot_history(
     for key, style in (("accuracy", "-o"), ("val_accuracy", "--s")):
         if any(key in h for h in history):
             ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
-    ax_loss.set(title="Loss", xlabel="epoch", ylabel=record.get("loss_label", "cross-entropy"))
-    ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_loss.set(title=_("Loss"), xlabel=_("epoch"), ylabel=record.get("loss_label", "cross-entropy"))
+    ax_acc.set(title=_("Accuracy"), xlabel=_("epoch"), ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
     name = record.get("preset") or "custom"
     test = record.get("test", {})
-    suffix = f" — test accuracy {test['accuracy'] * 100:.2f}%" if "accuracy" in test else ""
-    fig.suptitle(f"{name} on {record.get('dataset', 'mnist')}{suffix}")
+    suffix = _(" — test accuracy {percent:.2f}%").format(percent=test["accuracy"] * 100) if "accuracy" in test else ""
+    fig.suptitle(_("{model} on {dataset}").format(model=name, dataset=record.get("dataset", "mnist")) + suffix)
     return _save(fig, path)
 
 
@@ -68,7 +70,7 @@ def plot_confusion(
     confusion: np.ndarray,
     path: str | os.PathLike[str],
     class_names: Sequence[str] | None = None,
-    title: str = "Confusion matrix",
+    title: str = N_("Confusion matrix"),
 ) -> Path:
     """The confusion matrix as an annotated heat map (rows: true class, columns: predicted)."""
     plt = _pyplot()
@@ -79,7 +81,7 @@ def plot_confusion(
     fig.colorbar(image, ax=ax, label="images")
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
     ax.set_yticks(range(n), names)
-    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    ax.set(xlabel=_("predicted class"), ylabel=_("true class"), title=_(title))
     threshold = confusion.max() / 2 if confusion.size else 0
     for i in range(n):
         for j in range(n):

@@ -21,9 +21,11 @@ import typer
 
 from ..errors import EXIT_FAILURE
 from ..filtering.records import BatchTally, FilterFailure, FilterRecord
+from ..i18n import tr as _
 from .common import (
     echo,
     error_status,
+    error_text,
     flush_stdout,
     in_cli_words,
     is_tty,
@@ -82,7 +84,7 @@ class BatchView:
             if self.json:
                 print_json(event.as_json())
             if self.keep_going:  # otherwise the run stops and its error is printed once, at the end
-                stderr_line(f"Error: {in_cli_words(event.message)}")
+                stderr_line(error_text(in_cli_words(event.message)))
         elif not isinstance(event, FilterRecord):
             done = self._other(event)
         else:
@@ -165,7 +167,7 @@ class BatchView:
         if tally.inputs > 1 and stderr_is_tty():
             stderr_line(tally.summary())
         elif tally.failed and not stopped:
-            stderr_line(f"{len(tally.failed)} of {tally.inputs} inputs failed")
+            stderr_line(_("{failed} of {inputs} inputs failed").format(failed=len(tally.failed), inputs=tally.inputs))
 
 
 @dataclass

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
+from ..i18n import N_
+from ..i18n import tr as _
 from .batch import BatchView
 from .common import app, console, echo, is_tty, print_json, table, warning_line
 from .options import (
@@ -74,7 +76,7 @@ def evaluate(
     from ..jobs import evaluate_file
 
     if out_dir is not None and not plot:
-        raise ConvcliError("--out-dir is where --plot draws: give --plot too")
+        raise ConvcliError(_("--out-dir is where --plot draws: give --plot too"))
     plot_dir = (out_dir or str(Path(model).parent)) if plot else None
     evaluation = evaluate_file(
         model, dataset=dataset, data_dir=data_dir, plot_dir=plot_dir, data=data, warn=warning_line
@@ -94,13 +96,13 @@ def evaluate(
         echo(f"evaluated on {evaluation.evaluated_on}\n")
     echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
     table(
-        "Confusion matrix (rows: true class, columns: predicted)",
+        N_("Confusion matrix (rows: true class, columns: predicted)"),
         ["true\\pred", *(evaluation.class_names or map(str, range(n)))],
         [[named[i], *(str(v) for v in row)] for i, row in enumerate(result.confusion)],
     )
     table(
-        "Per class",
-        ["class", "precision", "recall", "f1", "support"],
+        N_("Per class"),
+        [N_("class"), "precision", "recall", "f1", "support"],
         [
             [named[r["class"]], f"{r['precision']:.4f}", f"{r['recall']:.4f}", f"{r['f1']:.4f}", str(r["support"])]
             for r in result.per_class
@@ -164,9 +166,9 @@ def predict(
     """
     if index is not None:
         if digits:
-            raise ConvcliError("--digits reads IMAGE files, not --index")
+            raise ConvcliError(_("--digits reads IMAGE files, not --index"))
         if files_from is not None or shard is not None:
-            raise ConvcliError("--index takes one test image: no --files-from or --shard")
+            raise ConvcliError(_("--index takes one test image: no --files-from or --shard"))
         _predict_index(model, list(images or []), index, dataset, data_dir, show_input, top, json_)
         return
     _predict_batch(

@@ -18,7 +18,9 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, ConvcliWarning, work_error
+from ..i18n import tr as _
 from .flags import command_flags, name_flags, rewrite_deprecated
+from .helpformat import HelpContext, restore_argument_help, translate_help
 
 # --------------------------------------------------------------------------- stdout and stderr
 
@@ -48,7 +50,7 @@ def stderr_line(message: str) -> None:
 
 def warning_line(message: str) -> None:
     """One ``Warning: …`` line on stderr (the work goes on; stdout stays for results)."""
-    sys.stderr.write(f"Warning: {in_cli_words(message)}\n")
+    sys.stderr.write(_("Warning: {message}").format(message=in_cli_words(message)) + "\n")
     sys.stderr.flush()
 
 
@@ -69,7 +71,7 @@ class _WarningsShown:
 
 
 def _stdout_error(exc: OSError) -> ConvcliError:
-    return work_error(f"standard output: cannot write ({exc.strerror or exc})")
+    return work_error(_("standard output: cannot write ({reason})").format(reason=exc.strerror or exc))
 
 
 def echo(text: str) -> None:
@@ -124,13 +126,14 @@ def console(stderr: bool = False) -> Any:
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
-    """A rich table on a terminal; tab-separated plain text (with a header) when piped."""
+    """A rich table on a terminal, its title and headers in the chosen language; tab-separated
+    plain text with the header as written (English, for scripts) when piped."""
     if is_tty():
         from rich.table import Table
 
-        grid = Table(title=title)
+        grid = Table(title=_(title) if title else title)  # headers for a person: translated
         for column in columns:
-            grid.add_column(column)
+            grid.add_column(_(column))
         for row in rows:
             grid.add_row(*row)
         console().print(grid)
@@ -143,7 +146,7 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
 def check_png_stdout(output: str | None) -> None:
     """Refuse ``-o -`` (PNG bytes on stdout) when stdout is a terminal: checked before any work."""
     if output == "-" and is_tty():
-        raise ConvcliError("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE")
+        raise ConvcliError(_("refusing to write PNG bytes to a terminal: redirect stdout or use -o FILE"))
 
 
 def write_png_stdout(array: Any, png_level: int = 6) -> None:
@@ -167,11 +170,11 @@ def write_png_stdout(array: Any, png_level: int = 6) -> None:
 def single_source(input_: str | None, sample: str | None) -> str:
     """The one input of a command: a path, ``-`` (stdin) or ``sample:NAME`` from ``--sample``."""
     if sample and input_:
-        raise ConvcliError("give INPUT or --sample NAME, not both")
+        raise ConvcliError(_("give INPUT or --sample NAME, not both"))
     if sample:
         return f"sample:{sample}"
     if not input_:
-        raise ConvcliError("no input given: name an image file, '-' for stdin, or --sample NAME")
+        raise ConvcliError(_("no input given: name an image file, '-' for stdin, or --sample NAME"))
     return input_
 
 
@@ -205,67 +208,47 @@ def error_status(exc: BaseException) -> int | None:
     """
     if isinstance(exc, ConvcliError):
         _traceback_if_verbose()
-        stderr_line(f"Error: {in_cli_words(exc.message)}")
+        stderr_line(error_text(in_cli_words(exc.message)))
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
-        stderr_line("Error: interrupted")
+        stderr_line(_("Error: interrupted"))
         return EXIT_INTERRUPTED
     if isinstance(exc, BrokenPipeError):
         _silence_stdout()  # not an error of ours: no message
         return EXIT_FAILURE
     if isinstance(exc, MemoryError):
-        stderr_line("Error: out of memory (try a smaller input or batch)")
+        stderr_line(error_text(_("out of memory (try a smaller input or batch)")))
         return EXIT_FAILURE
     if isinstance(exc, OSError):
         _traceback_if_verbose()
         where = f"{exc.filename}: " if exc.filename else ""
-        stderr_line(f"Error: {where}{exc.strerror or exc}")
+        stderr_line(error_text(f"{where}{exc.strerror or exc}"))
         return EXIT_FAILURE
     if isinstance(exc, Exception):  # a bug or a library failure: still one line, never a traceback
         _traceback_if_verbose()
         text = str(exc).strip()
         detail = text.splitlines()[0][:300] if text else ""
-        stderr_line(f"Error: unexpected {type(exc).__name__}: {detail} (--verbose shows the traceback)")
+        text = _("unexpected {kind}: {detail} (--verbose shows the traceback)").format(
+            kind=type(exc).__name__, detail=detail
+        )
+        stderr_line(error_text(text))
         return EXIT_FAILURE
     return None
 
 
-class _HelpFormatter(click.HelpFormatter):
-    """Click's plain help, without the backslash Typer puts before ``[`` for rich markup
-    (Typer does so whenever rich is installed, even with rich help turned off)."""
-
-    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
-        super().write_dl([(term, text.replace("\\[", "[")) for term, text in rows], col_max, col_spacing)
-
-
-class _HelpContext(click.Context):
-    formatter_class = _HelpFormatter
-
-
-def _restore_argument_help(command: click.Command) -> None:
-    """Typer 0.20 sets an argument's help before Click 8.3+'s own ``help`` attribute resets it to
-    None (fixed in Typer 0.21, which costs 90 ms of start-up): put the declared text back."""
-    from typer.models import ArgumentInfo
-    from typer.utils import get_params_from_function
-
-    declared = getattr(command.callback, "__wrapped__", None)
-    arguments = [p for p in command.params if isinstance(p, click.Argument) and not getattr(p, "help", None)]
-    if declared is None or not arguments:
-        return
-    infos = get_params_from_function(declared)
-    for param in arguments:
-        meta = infos.get(param.name or "")
-        if meta is not None and isinstance(meta.default, ArgumentInfo):
-            param.help = meta.default.help  # type: ignore[attr-defined]
+def error_text(message: str) -> str:
+    """``Error: message`` in the chosen language."""
+    return _("Error: {message}").format(message=message)
 
 
 class ConvcliCommand(TyperCommand):
     """A command whose ``--help`` shows its arguments' help once and no stray backslashes."""
 
-    context_class = _HelpContext
+    context_class = HelpContext
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        _restore_argument_help(self)  # here, not at start-up: only help needs it
+        restore_argument_help(self)  # here, not at start-up: only help needs it
+        translate_help(self)
         super().format_help(ctx, formatter)
 
     def format_arguments(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -281,12 +264,16 @@ class HelpGroup(TyperGroup):
     """A command group whose ``--help`` shows no stray backslashes, and whose mistyped command
     gets one suggestion: Click 8.2+ suggests on its own, so Typer's second one is turned off."""
 
-    context_class = _HelpContext
+    context_class = HelpContext
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if hasattr(click.exceptions, "NoSuchCommand"):  # Click's own "Did you mean …?"
             self.suggest_commands = False
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        translate_help(self, subcommands=True)
+        super().format_help(ctx, formatter)
 
 
 class Typer(typer.Typer):
@@ -308,11 +295,14 @@ def usage_error(exc: click.UsageError) -> int:
     if isinstance(exc, click.NoSuchOption) and name in GLOBAL_OPTIONS and exc.ctx and exc.ctx.parent:
         root = exc.ctx.find_root().info_name or "convcli"
         command = exc.ctx.command_path[len(root) :].strip()
-        message = f"{name} is a global option: put it before the command ({root} {name} {command} …)"
-    stderr_line(f"Error: {' '.join(message.split())}")
+        message = _("{option} is a global option: put it before the command ({example})").format(
+            option=name, example=f"{root} {name} {command} …"
+        )
+    stderr_line(error_text(" ".join(message.split())))
     if exc.ctx is not None:
         names = exc.ctx.help_option_names
-        stderr_line(f"Try '{exc.ctx.command_path} {'--help' if '--help' in names else names[0]}' for help.")
+        option = "--help" if "--help" in names else names[0]
+        stderr_line(_("Try '{command} {option}' for help.").format(command=exc.ctx.command_path, option=option))
     return exc.exit_code
 
 

@@ -8,6 +8,7 @@ import sys
 import typer
 
 from ..errors import EXIT_INTERRUPTED
+from ..i18n import tr as _
 from .common import app, stderr_line
 
 
@@ -59,7 +60,7 @@ def _exit_now(status: int) -> None:
     teardown with a backend loaded (TensorFlow's thread pools) takes 1–3 s."""
     import os
 
-    stderr_line("Error: interrupted")
+    stderr_line(_("Error: interrupted"))
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
     os._exit(status)

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
 from ..filtering.config import ACTIVATIONS, BORDERS, PADDINGS
+from ..i18n import tr as _
 from ..imaging.encoding import RANGES
 from ..imaging.images import DEFAULT_MAX_PIXELS
 from .batch import BatchView, FolderArgs, folder_batch
@@ -102,7 +103,7 @@ def gray(
         _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return
     if output is not None:
-        raise ConvcliError("give either -o OUTPUT (one input) or --out-dir DIR (several), not both")
+        raise ConvcliError(_("give either -o OUTPUT (one input) or --out-dir DIR (several), not both"))
     folder_batch(
         "gray",
         sources,
@@ -133,13 +134,13 @@ def _gray_one(
     from ..jobs import gray_file
 
     if output is None:
-        raise ConvcliError("give -o OUTPUT (or -o - for PNG on stdout), or --out-dir DIR")
+        raise ConvcliError(_("give -o OUTPUT (or -o - for PNG on stdout), or --out-dir DIR"))
     if output == "-" and json_:
-        raise ConvcliError("--json and -o - both want stdout: write the image to a file")
+        raise ConvcliError(_("--json and -o - both want stdout: write the image to a file"))
     check_png_stdout(output)
     if existing != "overwrite" and output != "-" and os.path.lexists(output):
         if existing == "refuse":
-            raise ConvcliError(f"--no-clobber: {output!r} exists already; nothing was written")
+            raise ConvcliError(_("--no-clobber: {path} exists already; nothing was written").format(path=repr(output)))
         if json_:
             print_json({"input": source, "output": output, "skipped": True})
         return
@@ -191,7 +192,7 @@ def channels(
     sources = batch_inputs(inputs, files_from, null, sample)
     existing = existing_mode(no_clobber, skip_existing)
     if out_dir is None:
-        raise ConvcliError("give --out-dir DIR: an existing folder for the planes")
+        raise ConvcliError(_("give --out-dir DIR: an existing folder for the planes"))
     if files_from is None and shard is None and existing == "overwrite" and len(sources) <= 1:
         source = single_source((inputs or [None])[0], sample)
         written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
@@ -327,7 +328,7 @@ def filter_(
     existing = existing_mode(no_clobber, skip_existing)
     chosen = shard_option(shard)
     if output == "-" and json_:
-        raise ConvcliError("--json and -o - both want stdout: write the image to a file")
+        raise ConvcliError(_("--json and -o - both want stdout: write the image to a file"))
     check_png_stdout(output)
     check_dash_out_dir(out_dir, "filter -k KERNEL")
     view = BatchView(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import N_
 from .common import HelpGroup, Typer, echo, print_json, table
 from .options import Json, complete_kernels
 
@@ -36,7 +37,8 @@ def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
         for k in kernels:
             print_json({"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description})
         return
-    table("Named kernels", ["name", "size", "description"], [[k.name, k.size, k.description] for k in kernels])
+    columns = [N_("name"), N_("size"), N_("description")]
+    table(N_("Named kernels"), columns, [[k.name, k.size, k.description] for k in kernels])
 
 
 @kernels_app.command("show")

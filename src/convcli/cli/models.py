@@ -11,6 +11,8 @@ import typer
 from ..backend import PRECISIONS
 from ..datasets.idx import COLORS
 from ..errors import ConvcliError
+from ..i18n import N_
+from ..i18n import tr as _
 from ..training.config import SCHEDULES
 from .common import app, console, echo, is_tty, print_json, stderr_is_tty, table, warning_line
 from .options import (
@@ -83,7 +85,7 @@ def summary(
     ]
     table(
         f"{keras_model.name}: {total:,} parameters",
-        ["Layer (type)", "Output shape", "Shape arithmetic", "Param #", "Param arithmetic"],
+        [N_("Layer (type)"), N_("Output shape"), N_("Shape arithmetic"), N_("Param #"), N_("Param arithmetic")],
         table_rows,
     )
     if not is_tty():
@@ -252,7 +254,7 @@ def _layers(layers: str | None, layers_from: str | None) -> str | None:
     if layers_from is None:
         return layers
     if layers is not None:
-        raise ConvcliError("give --layers or --layers-from, not both")
+        raise ConvcliError(_("give --layers or --layers-from, not both"))
     from ..models.kerascode import read_layers_file
 
     return read_layers_file(layers_from)

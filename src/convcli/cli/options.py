@@ -14,6 +14,7 @@ import typer
 
 from ..datasets.idx import DATASETS
 from ..errors import input_error
+from ..i18n import tr as _
 from ..imaging.color import GRAY_METHODS
 from ..imaging.encoding import DEPTHS as DEPTH_BITS
 from ..imaging.encoding import OUTPUT_FORMATS
@@ -238,7 +239,7 @@ OutDir = Annotated[str | None, typer.Option("--out-dir", "-d", help="Folder for 
 def existing_mode(no_clobber: bool, skip_existing: bool) -> str:
     """``--no-clobber`` / ``--skip-existing`` as the library's ``existing`` value."""
     if no_clobber and skip_existing:
-        raise input_error("give --no-clobber or --skip-existing, not both")
+        raise input_error(_("give --no-clobber or --skip-existing, not both"))
     return "refuse" if no_clobber else "skip" if skip_existing else "overwrite"
 
 

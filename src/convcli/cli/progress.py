@@ -11,6 +11,7 @@ import time
 from typing import Any, TextIO
 
 from ..backend import keras as _keras
+from ..i18n import tr as _
 from ..training.objective import label_smoothing_of, loss_key
 
 keras = _keras()
@@ -59,7 +60,10 @@ class TrainingProgress(keras.callbacks.Callback):
 
         epochs, steps = self.params["epochs"], self.params["steps"]
         self.bar = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            TextColumn(
+                "[bold]"
+                + _("epoch {epoch}/{epochs}").format(epoch="{task.fields[epoch]}", epochs="{task.fields[epochs]}")
+            ),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[metrics]}"),
@@ -84,7 +88,7 @@ class TrainingProgress(keras.callbacks.Callback):
         if self.batches < self.params["steps"]:
             return  # cut short by a signal: not a completed epoch
         logs = logs or {}
-        parts = [f"epoch {epoch + 1}/{self.params['epochs']}"]
+        parts = [_("epoch {epoch}/{epochs}").format(epoch=epoch + 1, epochs=self.params["epochs"])]
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             if key in logs:
                 parts.append(f"{loss_key(key, self.smoothing) if 'loss' in key else key} {logs[key]:.4f}")

@@ -107,6 +107,7 @@ def identity() -> str:
     it differs between ``convcli`` and ``python -m convcli`` but does not change what is imported.
     """
     from .. import __version__
+    from ..i18n import language
 
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = sorted(
@@ -121,6 +122,7 @@ def identity() -> str:
         f"python {sys.executable} {sys.version}",
         "path " + os.pathsep.join(_path_stamp(p) for p in sys.path[1:]),
         "keras.json " + _file_stamp(os.path.join(keras_home, "keras.json")),
+        f"language {language()}",  # help and messages are translated as the CLI is imported
         *env,
     ]
     return "\n".join(parts)

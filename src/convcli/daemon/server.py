@@ -25,6 +25,7 @@ import sys
 import time
 from typing import Any
 
+from ..i18n import setup
 from .protocol import (
     DEFAULT_IDLE,
     PROTOCOL,
@@ -316,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ready = os.fdopen(args.ready_fd, "w") if args.ready_fd is not None else sys.stdout
     os.chdir("/")
+    setup()  # the language of its jobs (part of the identity), before the CLI is imported
     ident = identity()  # before Keras's import changes the environment
     folder = runtime_dir()
     problem = make_private_dir(folder)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConvcliError, input_error
+from ..i18n import tr as _
 from ..imaging.images import DEFAULT_MAX_PIXELS, check_pixels
 from .idx import Dataset, idx_set_files, load_idx_set
 
@@ -178,7 +179,7 @@ def _problem(path: str, exc: Exception) -> ConvcliError:
     from PIL import UnidentifiedImageError
 
     if isinstance(exc, UnidentifiedImageError):
-        return input_error(f"{path}: not an image file (or a format Pillow cannot read)")
+        return input_error(_("{path}: not an image file (or a format Pillow cannot read)").format(path=path))
     return input_error(f"{path}: damaged image ({type(exc).__name__}: {str(exc)[:120]})")
 
 

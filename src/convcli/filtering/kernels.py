@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr as _
 from ..imaging.images import decode_text, read_bytes
 from ..imaging.textformat import format_matrix, parse_matrix_text
 
@@ -99,10 +100,8 @@ def load_kernel(name_or_path: str | os.PathLike[str]) -> Kernel:
         return parse_kernel(decode_text(data, text), text, name=path.stem)
     from ..suggest import did_you_mean
 
-    raise input_error(
-        f"unknown kernel {text!r}{did_you_mean(text, files)}; "
-        "run 'convcli kernels' for the list, or give a kernel file path"
-    )
+    message = _("unknown kernel {name}{suggestion}; run 'convcli kernels' for the list, or give a kernel file path")
+    raise input_error(message.format(name=repr(text), suggestion=did_you_mean(text, files)))
 
 
 def list_kernels() -> list[Kernel]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error
+from ..i18n import tr as _
 from ..imaging.images import SAMPLE_PREFIX
 
 NAME_FIELDS = ("stem", "ext", "kernel", "parent", "index")
@@ -159,8 +160,8 @@ def check_sources(sources: Sequence[str]) -> None:
     under two spellings too)."""
     missing = [s for s in sources if is_file_source(s) and not os.path.exists(s)]
     if missing:
-        more = f" (and {len(missing) - 1} more missing inputs)" if len(missing) > 1 else ""
-        raise input_error(f"{missing[0]}: no such file{more}")
+        more = _(" (and {count} more missing inputs)").format(count=len(missing) - 1) if len(missing) > 1 else ""
+        raise input_error(_("{path}: no such file").format(path=missing[0]) + more)
     seen: dict[str, str] = {}
     for source in sources:
         if is_file_source(source) and os.path.isdir(source):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConvcliError, input_error, param
+from ..i18n import tr as _
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,7 +81,7 @@ def decoding(source: str) -> Iterator[None]:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     except UnidentifiedImageError:
-        raise input_error(f"{source}: not an image file (or a format Pillow cannot read)") from None
+        raise input_error(_("{path}: not an image file (or a format Pillow cannot read)").format(path=source)) from None
     except (
         OSError,
         SyntaxError,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import input_error, work_error
+from ..i18n import tr as _
 from ..outputs import atomic_path, write_text
 from .decoding import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
 from .decoding import Picture, decoding, open_picture, picture_from_pil
@@ -70,11 +71,11 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
             raise input_error(f"{p}: file is larger than {limit:,} bytes")
         return p.read_bytes()
     except FileNotFoundError:
-        raise input_error(f"{p}: no such file") from None
+        raise input_error(_("{path}: no such file").format(path=p)) from None
     except PermissionError:
         raise input_error(f"{p}: permission denied") from None
     except OSError as exc:
-        raise work_error(f"{p}: cannot read ({exc.strerror or exc})") from None
+        raise work_error(_("{path}: cannot read ({reason})").format(path=p, reason=exc.strerror or exc)) from None
 
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import input_error
+from ..i18n import tr as _
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,7 +47,10 @@ def load_sample(name: str) -> np.ndarray:
     if key not in SAMPLES:
         from ..suggest import did_you_mean
 
-        raise input_error(f"unknown sample {name!r}{did_you_mean(key, SAMPLES)}; available: {', '.join(SAMPLES)}")
+        message = _("unknown sample {name}{suggestion}; available: {choices}")
+        raise input_error(
+            message.format(name=repr(name), suggestion=did_you_mean(key, SAMPLES), choices=", ".join(SAMPLES))
+        )
     import skimage.data
 
     array = np.asarray(getattr(skimage.data, key)())

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import input_error
+from ..i18n import tr as _
 from ..suggest import did_you_mean
 from .layerspec import parse_spec, read_spec_argument
 
@@ -104,7 +105,10 @@ def resolve_architecture(preset: str | None, layers: str | None) -> tuple[str, s
     if not preset:
         raise input_error(f"give a preset ({', '.join(PRESETS)}) or a layer spec")
     if preset not in PRESETS:
-        raise input_error(f"unknown preset {preset!r}{did_you_mean(preset, PRESETS)}; presets: {', '.join(PRESETS)}")
+        message = _("unknown preset {name}{suggestion}; presets: {choices}")
+        raise input_error(
+            message.format(name=repr(preset), suggestion=did_you_mean(preset, PRESETS), choices=", ".join(PRESETS))
+        )
     return PRESETS[preset].spec, preset
 
 

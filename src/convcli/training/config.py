@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error
+from ..i18n import tr as _
 from ..models.presets import PRESETS, Hyperparameters, resolve_architecture
 
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -76,8 +77,9 @@ class TrainConfig(Hyperparameters):
 
     def validate(self) -> None:
         """Check ranges before any work is done; errors name the parameter."""
-        _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
-        _check(self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}")
+        at_least = _("{name} must be at least {low}, got {value}")
+        _check(self.epochs >= 1, at_least.format(name="epochs", low=1, value=self.epochs))
+        _check(self.batch_size >= 1, at_least.format(name="batch_size", low=1, value=self.batch_size))
         _check(
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             f"learning_rate must be a positive number, got {self.learning_rate}",
@@ -88,7 +90,7 @@ class TrainConfig(Hyperparameters):
         _check(0 <= self.validation_split < 1, f"validation_split must be in [0, 1), got {self.validation_split}")
         _check(0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         _check(self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")
-        _check(self.limit is None or self.limit >= 1, f"limit must be at least 1, got {self.limit}")
+        _check(self.limit is None or self.limit >= 1, at_least.format(name="limit", low=1, value=self.limit))
         _check(0 <= self.seed < 2**32, f"seed must be in 0 … 2^32−1, got {self.seed}")
         _check(Path(self.output).suffix == ".keras", f"{self.output}: the model file must end in .keras")
         self._validate_data()

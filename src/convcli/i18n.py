@@ -1,0 +1,127 @@
+"""The language of convcli's messages: English, or Spanish in the lecture's own words.
+
+:func:`setup` runs once, first thing in ``convcli`` (before Click and Typer are imported): it picks
+the language from ``CONVCLI_LANG`` (``es`` or ``en``) or else the standard variables ``LANGUAGE``,
+``LC_ALL``, ``LC_MESSAGES``, ``LANG`` (``es_ES.UTF-8``, ``es_MX``, ``es_AR``…), and for Spanish it
+makes the ``convcli`` catalog the process's gettext domain, so that the strings Click and Typer
+pass to the standard library's ``gettext.gettext`` translate too. English is the default and costs
+nothing; a library caller that never calls :func:`setup` reads English. Standard library only,
+and :mod:`gettext` (with :mod:`re`) is imported only for Spanish: this runs on every call, before
+anything else, also on the daemon client's path, which loads nothing it can avoid.
+"""
+
+from __future__ import annotations
+
+import os
+
+DOMAIN = "convcli"
+LANGUAGES = ("en", "es")
+"""What convcli speaks: the first is the default (and the language of the code's own strings)."""
+STANDARD_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+"""Read in gettext's order: the first one set decides (``LANGUAGE`` may list several, ``fr:es``)."""
+CATALOG = os.path.join("es", "LC_MESSAGES", DOMAIN)
+"""The catalog under a locale folder, without its suffix (``.po`` in the source, ``.mo`` compiled)."""
+
+
+class _State:
+    active = False
+
+
+def _code(name: str) -> str:
+    """``es_AR.UTF-8@euro`` → ``es``; ``C``/``POSIX`` → ``en``; unknown languages → ``""``."""
+    code = name.split(".")[0].split("@")[0].split("_")[0].split("-")[0].strip().lower()
+    if code in ("c", "posix"):
+        return "en"
+    return code if code in LANGUAGES else ""
+
+
+def language() -> str:
+    """``es`` or ``en``: ``CONVCLI_LANG`` when set, else the first known language of the first
+    standard variable that is set, as gettext reads them; English otherwise."""
+    override = os.environ.get("CONVCLI_LANG", "").strip()
+    if override:
+        return _code(override) or LANGUAGES[0]
+    for variable in STANDARD_VARIABLES:
+        value = os.environ.get(variable, "")
+        if value:
+            for item in value.split(":"):
+                if _code(item):
+                    return _code(item)
+            return LANGUAGES[0]
+    return LANGUAGES[0]
+
+
+def locale_dir() -> str | None:
+    """The folder holding ``es/LC_MESSAGES/convcli.mo``: the package's own (a wheel, compiled by
+    the build), else a per-user cache compiled from the package's ``.po`` on first use (a source
+    checkout or editable install, where no ``.mo`` is committed); None when neither is possible."""
+    packaged = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
+    if os.path.exists(os.path.join(packaged, CATALOG + ".mo")):
+        return packaged
+    source = os.path.join(packaged, CATALOG + ".po")
+    try:
+        info = os.stat(source)
+    except OSError:
+        return None
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(cache, "convcli", "locale", f"{info.st_mtime_ns:x}-{info.st_size:x}")
+    if not os.path.exists(os.path.join(folder, CATALOG + ".mo")):
+        from .pofile import compile_catalog
+
+        try:
+            compile_catalog(source, os.path.join(folder, CATALOG + ".mo"))
+        except (OSError, ValueError):
+            return None
+    return folder
+
+
+def setup() -> str:
+    """Choose the language for this process (once, before Click and Typer are imported); returns it.
+
+    Spanish binds the ``convcli`` domain as gettext's default domain; with ``CONVCLI_LANG=es``
+    it also sets ``LANGUAGE=es``, the variable gettext reads first, so that the standard library's
+    lookup (which Click and Typer use) and this process's child processes agree with the choice.
+    """
+    chosen = language()
+    if chosen == "en" or _State.active:
+        return chosen
+    folder = locale_dir()
+    if folder is None:
+        return "en"
+    if os.environ.get("CONVCLI_LANG", "").strip():
+        os.environ["LANGUAGE"] = chosen
+    import gettext
+
+    gettext.bindtextdomain(DOMAIN, folder)
+    gettext.textdomain(DOMAIN)
+    _State.active = True
+    return chosen
+
+
+def active() -> bool:
+    """Whether messages are being translated (Spanish chosen and its catalog found)."""
+    return _State.active
+
+
+def tr(message: str) -> str:
+    """``message`` in the chosen language (itself in English, or when it has no translation)."""
+    if not _State.active:
+        return message
+    import gettext
+
+    return gettext.dgettext(DOMAIN, message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message for ``n``, in the chosen language."""
+    if _State.active:
+        import gettext
+
+        return gettext.dngettext(DOMAIN, singular, plural, n)
+    return singular if n == 1 else plural
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it here: translated where it is
+    shown for a person (a rich table's headers), left as it is where scripts read it (piped TSV)."""
+    return message

@@ -1,0 +1,310 @@
+"""The Spanish interface (issue 29): a complete, clean catalog; help and errors in Spanish with the
+lecture's vocabulary; English output, JSON and exit statuses unchanged; start-up unharmed."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, requires
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+from i18n_catalog import PO, used_messages
+
+from convcli import i18n
+from convcli.daemon.protocol import identity
+from convcli.imaging.samples import SAMPLES
+from convcli.pofile import mo_bytes, read_po
+
+PY = sys.executable
+LOCALE_VARIABLES = ("CONVCLI_LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def env_for(**variables: str) -> dict[str, str]:
+    """This environment with only ``variables`` choosing the language, no daemon, 100 columns."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCALE_VARIABLES}
+    return {**env, "CONVCLI_DAEMON": "off", "COLUMNS": "100", **variables}
+
+
+SPANISH = env_for(LANG="es_ES.UTF-8")
+
+
+def run(args: list[str], env: dict[str, str], cwd: object = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PY, "-m", "convcli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+# --------------------------------------------------------------------------- the catalog
+
+CATALOG = read_po(str(PO))
+ENTRIES = {(e.msgid, e.msgid_plural): e for e in CATALOG if e.msgid and not e.obsolete}
+
+
+def framework_only(entry: object) -> bool:
+    return all(ref.startswith(("click/", "typer/")) for ref in entry.references)  # type: ignore[attr-defined]
+
+
+def test_every_message_shown_has_a_spanish_translation_and_none_is_stale() -> None:
+    """Each message id in the code, each help text and each of Click's and Typer's strings is in
+    the catalog, translated and not fuzzy; the catalog holds no id of ours the code stopped using
+    (Click's and Typer's ids may belong to another version of them: kept)."""
+    own, framework = used_messages()
+    used = set(own) | set(framework)
+    missing = [key[0][:70] for key in used if key not in ENTRIES]
+    untranslated = [key[0][:70] for key in used if key in ENTRIES and not ENTRIES[key].translated]
+    stale = [key[0][:70] for key, entry in ENTRIES.items() if key not in used and not framework_only(entry)]
+    assert not missing, f"not in the catalog (run tools/i18n_catalog.py): {missing}"
+    assert not untranslated, f"untranslated or fuzzy: {untranslated}"
+    assert not stale, f"no longer used (run tools/i18n_catalog.py): {stale}"
+    assert not [e.msgid for e in CATALOG if e.obsolete]
+    assert len(own) > 150 and len(framework) > 60  # the extraction found the help and Click's strings
+
+
+@requires(shutil.which("msgfmt") is not None, "GNU gettext's msgfmt (Debian package gettext)")
+def test_msgfmt_statistics_are_clean() -> None:
+    """GNU msgfmt reads the catalog without a warning: all translated, nothing fuzzy or untranslated."""
+    result = subprocess.run(
+        ["msgfmt", "--check", "--statistics", "-o", os.devnull, str(PO)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(rf"{len(ENTRIES)} translated messages\.\n", result.stderr), result.stderr
+
+
+PLACEHOLDER = re.compile(r"\{[^{}\s]*\}|%\(\w+\)s")
+KEPT = re.compile(r"(?<![\w-])--?[a-z][\w-]*|`[^`]+`|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES.values()], ids=lambda e: e.msgid[:40])
+def test_translations_keep_placeholders_flags_and_parameter_names(entry: object) -> None:
+    """What the code fills in or maps stays as written: format fields, flags (``--out-dir``),
+    marked and underscored parameter names (the CLI turns them into flags), and example lines."""
+    msgid = entry.msgid  # type: ignore[attr-defined]
+    for text in entry.msgstr:  # type: ignore[attr-defined]
+        assert sorted(PLACEHOLDER.findall(text)) == sorted(PLACEHOLDER.findall(msgid)) or entry.msgid_plural  # type: ignore[attr-defined]
+        if not framework_only(entry):
+            assert set(KEPT.findall(text)) >= set(KEPT.findall(msgid)) - {"-"}, text
+            commands = [line.split("#")[0].rstrip() for line in msgid.splitlines() if line.startswith("    ")]
+            assert [line.split("#")[0].rstrip() for line in text.splitlines() if line.startswith("    ")] == commands
+
+
+def test_the_compiled_catalog_translates_singular_and_plural() -> None:
+    """The .mo written by convcli.pofile (what the wheel and a source checkout use) reads back in
+    the standard library's gettext: every entry, and both plural forms."""
+    catalog = gettext.GNUTranslations(io.BytesIO(mo_bytes(CATALOG)))
+    for (msgid, plural), entry in ENTRIES.items():
+        if plural is None:
+            assert catalog.gettext(msgid) == entry.msgstr[0]
+        else:
+            assert catalog.ngettext(msgid, plural, 1) == entry.msgstr[0]
+            assert catalog.ngettext(msgid, plural, 3) == entry.msgstr[1]
+
+
+# --------------------------------------------------------------------------- choosing the language
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "en"),
+        ({"LANG": "C"}, "en"),
+        ({"LANG": "es_ES.UTF-8"}, "es"),
+        ({"LANG": "es_MX"}, "es"),
+        ({"LC_MESSAGES": "es_AR.UTF-8", "LANG": "en_US.UTF-8"}, "es"),
+        ({"LC_ALL": "C", "LANG": "es_ES.UTF-8"}, "en"),
+        ({"LANGUAGE": "fr:es", "LANG": "C"}, "es"),
+        ({"LANGUAGE": "en_GB:es", "LANG": "es_ES"}, "en"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({"CONVCLI_LANG": "en", "LANG": "es_ES.UTF-8"}, "en"),
+        ({"CONVCLI_LANG": "es", "LANG": "C"}, "es"),
+    ],
+)
+def test_the_language_follows_the_standard_variables(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], expected: str
+) -> None:
+    for name in LOCALE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert i18n.language() == expected
+
+
+def test_a_daemon_serves_only_callers_of_its_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The language is part of the daemon's identity: a Spanish call never reaches an English
+    daemon (it runs in process, or in a daemon started in Spanish)."""
+    monkeypatch.setenv("CONVCLI_LANG", "en")
+    english = identity()
+    monkeypatch.setenv("CONVCLI_LANG", "es")
+    assert identity() != english
+    assert "language es" in identity().splitlines()
+
+
+# --------------------------------------------------------------------------- help in Spanish
+
+HELP_SCRIPT = (
+    "import json, sys\nsys.path.insert(0, 'tools')\nfrom convcli.i18n import setup\nsetup()\n"
+    "from cli_reference import command_paths, help_text, reference\n"
+    "each = sys.argv[1] == 'each'\n"
+    "print(json.dumps({' '.join(p): help_text(p) for p in command_paths()}) if each else reference(), end='')\n"
+)
+LECTURE_TERMS = (
+    "kernel", "padding", "stride", "bias", "pooling", "Flatten", "softmax", "accuracy", "filtro",
+    "capa convolucional", "convolución", "escala de grises", "canales", "mapas de características",
+    "pesos", "dígito", "entrenamiento", "Conv2D",
+)  # fmt: skip
+RENAMED = ("zancada", "núcleo", "sesgo", "agrupación", "precisión", "tonos de gris ")
+
+
+def test_every_commands_help_is_spanish_in_the_lectures_words() -> None:
+    """``--help`` of every command under ``LANG=es_ES.UTF-8``: Click's and Typer's frame, each
+    command's text and its options in Spanish, the field's English terms kept as the lecture keeps them."""
+    result = subprocess.run([PY, "-c", HELP_SCRIPT, "each"], capture_output=True, text=True, env=SPANISH, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    pages = json.loads(result.stdout)
+    assert len(pages) >= 17
+    for path, page in pages.items():
+        assert page.startswith(f"Uso: convcli {path}".rstrip()), page[:80]
+        assert "Opciones:\n" in page and "Mostrar este mensaje y salir." in page, path
+        for english in ("Usage:", "Options:", "Show this message", "Example:", "Arguments:", "[default:"):
+            assert english not in page, (path, english)
+    everything = "\n".join(pages.values())
+    assert "Comandos:\n" in pages[""] and "Argumentos:\n" in pages["gray"]
+    for term in LECTURE_TERMS:
+        assert term in everything, term
+    for word in RENAMED:
+        assert word not in everything.lower(), word
+    assert "Stride del kernel (S)" in pages["filter"] and "el P de la clase" in pages["filter"]
+    assert "# el 266 -61 -30 ... de la clase" in pages[""]
+
+
+def test_english_help_is_byte_identical_under_lang_c_and_with_convcli_lang_en() -> None:
+    """The whole reference (docs/cli.md) comes out unchanged in a process that chose English."""
+    expected = (ROOT / "docs" / "cli.md").read_text()
+    for env in (env_for(LANG="C"), env_for(LANG="es_ES.UTF-8", CONVCLI_LANG="en"), env_for()):
+        result = subprocess.run([PY, "-c", HELP_SCRIPT, "all"], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == expected
+
+
+# --------------------------------------------------------------------------- errors in Spanish
+
+TRY = "Pruebe 'convcli {} --help' para ver la ayuda."
+ERRORS = [
+    (["gray", "--bogus"], 2, ["Error: No existe la opción '--bogus'.", TRY.format("gray")]),
+    (["kernels", "show"], 2, ["Error: Falta el argumento 'NAME'.", TRY.format("kernels show")]),
+    (
+        ["gray", "--method", "foo", "x.png"],
+        2,
+        [
+            "Error: Valor inválido para '--method' / '-m': 'foo' no es uno de 'luma', 'average', 'bt709', 'bt601'.",
+            TRY.format("gray"),
+        ],
+    ),
+    (
+        ["gray", "-j", "0", "x.png"],
+        2,
+        ["Error: Valor inválido para '--workers' / '-j': 0 no está en el rango 1<=x<=64.", TRY.format("gray")],
+    ),
+    (
+        ["grya"],
+        2,
+        ["Error: No existe el comando 'grya'. ¿Quiso decir 'gray'?", "Pruebe 'convcli --help' para ver la ayuda."],
+    ),
+    (["gray", "nofile.png", "-o", "x.png"], 2, ["Error: nofile.png: no existe el archivo"]),
+    (
+        ["gray"],
+        2,
+        ["Error: no se dio ninguna entrada: nombre un archivo de imagen, '-' para stdin, o --sample NAME"],
+    ),
+    (["gray", "--sample", "astronaut"], 2, ["Error: indique -o OUTPUT (o -o - para PNG en stdout), o --out-dir DIR"]),
+    (
+        ["gray", "--verbose", "x.png"],
+        2,
+        [
+            "Error: --verbose es una opción global: póngala antes del comando (convcli --verbose gray …)",
+            TRY.format("gray"),
+        ],
+    ),
+    (
+        ["gray", "--sample", "astronot", "-o", "x.png"],
+        2,
+        [
+            "Error: imagen de ejemplo desconocida 'astronot' (¿quiso decir 'astronaut'?); "
+            f"disponibles: {', '.join(SAMPLES)}"
+        ],
+    ),
+    (["kernels", "show", "sharpn"], 2, None),
+    (["train", "cnn", "--max-pixels"], 2, ["Error: No existe la opción '--max-pixels'.", TRY.format("train")]),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "lines"), ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_typical_errors_read_in_spanish_with_the_same_status(
+    tmp_path: object, args: list[str], status: int, lines: list[str] | None
+) -> None:
+    """Ten-plus typical mistakes (Click's usage errors among them): the Spanish lines, and the
+    exit status and stdout of the English run."""
+    spanish = run(args, SPANISH, cwd=tmp_path)
+    english = run(args, env_for(LANG="C"), cwd=tmp_path)
+    assert spanish.returncode == english.returncode == status
+    assert spanish.stdout == english.stdout
+    assert spanish.stderr != english.stderr and spanish.stderr.startswith("Error: ")
+    if lines is not None:
+        assert spanish.stderr.splitlines() == lines
+    else:
+        assert "kernel desconocido 'sharpn' (¿quiso decir 'sharpen'?)" in spanish.stderr
+
+
+# --------------------------------------------------------------------------- what never changes
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["kernels", "--json"],
+        ["kernels", "show", "sharpen"],
+        ["kernels"],
+        ["gray", "--sample", "camera", "-o", "gray.png", "--json"],
+    ],
+)
+def test_machine_readable_output_is_the_same_in_both_languages(tmp_path: object, args: list[str]) -> None:
+    """JSON keys and values, kernel names, file names, piped tables and exit statuses: the same."""
+    spanish = run(args, SPANISH, cwd=tmp_path)
+    english = run(args, env_for(LANG="C"), cwd=tmp_path)
+    assert spanish.returncode == english.returncode == 0, spanish.stderr
+    assert spanish.stdout == english.stdout and spanish.stdout
+    if "--json" in args:
+        assert [json.loads(line) for line in spanish.stdout.splitlines()]
+
+
+# --------------------------------------------------------------------------- start-up
+
+
+def cpu_seconds(args: list[str], env: dict[str, str]) -> float:
+    """CPU time (user + system) a child used: steadier than wall time on a busy machine."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_utime + usage.ru_stime
+
+
+@pytest.mark.parametrize("args", [["--help"], ["gray"]])
+def test_spanish_starts_within_10_ms_of_english(args: list[str]) -> None:
+    """Choosing Spanish (reading the variables, loading the compiled catalog, translating the
+    help) costs under 10 ms of CPU over English, best of 7; no numpy or Keras either way."""
+    run(["--help"], SPANISH)  # a source checkout compiles the catalog once, into the user's cache
+    english = min(cpu_seconds([PY, "-m", "convcli", *args], env_for(LANG="C")) for _ in range(7))
+    spanish = min(cpu_seconds([PY, "-m", "convcli", *args], SPANISH) for _ in range(7))
+    assert spanish < english + 0.010, f"Spanish {spanish * 1000:.1f} ms of CPU, English {english * 1000:.1f} ms"
+    code = (
+        "import sys\nfrom convcli.entry import main\nsys.argv = ['convcli', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('numpy', 'tensorflow', 'keras') if m in sys.modules]\nassert not bad, bad\n"
+    )
+    result = subprocess.run([PY, "-c", code, *args], capture_output=True, env=SPANISH, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
