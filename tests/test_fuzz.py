@@ -24,7 +24,8 @@ from PIL import Image
 from convcli.datasets.idx import parse_idx
 from convcli.errors import ConvcliError
 from convcli.filtering.kernels import load_kernel, parse_kernel
-from convcli.imaging.images import decode_image, read_input
+from convcli.imaging.decoding import open_picture
+from convcli.imaging.images import read_input
 from convcli.models.layerspec import parse_spec
 
 pytestmark = pytest.mark.slow  # 12 parsers × 2,000 cases: about a minute (`make test-slow`)
@@ -337,7 +338,7 @@ def check_image(data: bytes) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        array = result_or_error("fuzz.img", lambda: decode_image(data, "fuzz.img", max_pixels=10_000))
+        array = result_or_error("fuzz.img", lambda: open_picture(data, "fuzz.img", max_pixels=10_000).values())
     assert not caught, [str(w.message) for w in caught]  # nothing may leak onto stderr
     if array is None:
         return
@@ -386,7 +387,7 @@ def test_wrong_bytes_for_a_raw_suffix_is_a_clear_error(tmp_path, suffix: str, da
 
 def test_decompression_bomb_refused_before_decoding() -> None:
     with pytest.raises(ConvcliError, match="over the limit"):
-        decode_image(png_claiming(100_000, 100_000), "bomb.png")
+        open_picture(png_claiming(100_000, 100_000), "bomb.png")
 
 
 def test_npy_fuzz(tmp_path_factory) -> None:

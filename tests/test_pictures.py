@@ -16,7 +16,7 @@ from convcli.filtering.pipeline import filter_images
 from convcli.imaging.color import gray_pixels
 from convcli.imaging.decoding import open_picture
 from convcli.imaging.encoding import to_pixels
-from convcli.imaging.images import decode_image, read_picture, read_source
+from convcli.imaging.images import read_picture
 from convcli.jobs import channels_file, gray_file
 
 # --------------------------------------------------------------------------- crafted files
@@ -74,7 +74,9 @@ def test_every_exif_orientation_is_applied_on_reading(tmp_path, rng, tag) -> Non
     path = with_orientation(tmp_path / "o.png", stored, tag)
     expected = UPRIGHT[tag](stored)
     np.testing.assert_array_equal(read_picture(str(path)).colour, expected)
-    np.testing.assert_array_equal(read_source(str(path)), expected.astype(np.float32))  # predict, feature-maps
+    np.testing.assert_array_equal(
+        read_picture(str(path)).values(), expected.astype(np.float32)
+    )  # predict, feature-maps
 
 
 def test_phone_jpeg_tag_6_comes_out_upright_everywhere(cli, tmp_path) -> None:
@@ -93,7 +95,7 @@ def test_phone_jpeg_tag_6_comes_out_upright_everywhere(cli, tmp_path) -> None:
         assert image.getexif().get(0x0112) is None, out  # no stale tag
         top, bottom = np.asarray(image.convert("L"))[:90].mean(), np.asarray(image.convert("L"))[110:].mean()
         assert top > bottom + 50, out  # the red band is at the top
-    assert decode_image(path.read_bytes(), "phone.jpg").shape == (300, 451, 3)  # explain's uploads
+    assert open_picture(path.read_bytes(), "phone.jpg").values().shape == (300, 451, 3)  # explain's uploads
 
 
 # --------------------------------------------------------------------------- alpha
@@ -396,11 +398,9 @@ def test_gray_of_an_8_bit_file_stays_in_pillow_with_alpha(tmp_path, rng) -> None
 
 def test_cli_choices_are_the_librarys(cli) -> None:
     from convcli.cli import options
-    from convcli.filtering.convolution import BORDERS
     from convcli.imaging.encoding import DEPTHS
 
-    assert options.BORDERS == BORDERS
-    assert tuple(int(d) for d in options.DEPTHS) == DEPTHS
+    assert tuple(int(d) for d in options.DEPTHS) == DEPTHS  # the rest: test_cli_help's walk of the choices
     help_text = cli("filter", "--help").stdout
     assert "--border [zero|reflect|edge|wrap|symmetric]" in help_text and "--depth [8|16]" in help_text
     assert "the border is zeros, as Keras pads" in " ".join(help_text.split())

@@ -49,12 +49,6 @@ def image_to_array(image: PILImage.Image, source: str) -> np.ndarray:
     raise AssertionError("unreachable")
 
 
-def decode_image(data: bytes, source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode image bytes (upright), refusing images above ``max_pixels`` before any pixel is
-    decoded: float32 0–255, gray (H, W) or colour (H, W, 3), alpha dropped."""
-    return open_picture(data, source, max_pixels=max_pixels).values()
-
-
 def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
     """Read a whole file (or stdin for ``-``), refusing files over ``limit`` bytes; OS errors
     become messages naming the file."""
@@ -80,7 +74,7 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
 
 def read_image(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file (or ``-`` for stdin) as a float32 0–255 array, (H, W) or (H, W, 3)."""
-    return decode_image(read_bytes(path), str(path), max_pixels=max_pixels)
+    return open_picture(read_bytes(path), str(path), max_pixels=max_pixels).values()
 
 
 def read_matrix(path: str | os.PathLike[str]) -> np.ndarray:
@@ -99,7 +93,7 @@ def decode_text(data: bytes, source: str) -> str:
         raise input_error(f"{source}: not a text file (byte {exc.start} is not UTF-8)") from None
 
 
-def read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def _read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a ``.npy`` array (no pickles) as float32 (H, W) or (H, W, C)."""
     import numpy as np
 
@@ -123,20 +117,13 @@ def read_input(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PI
     """Read any supported input by its suffix: image, ``.npy``, or text matrix."""
     suffix = Path(str(path)).suffix.lower()
     if suffix == ".npy":
-        return read_npy(path, max_pixels=max_pixels)
+        return _read_npy(path, max_pixels=max_pixels)
     if suffix in MATRIX_SUFFIXES:
         return read_matrix(path)
     return read_image(path, max_pixels=max_pixels)
 
 
 SAMPLE_PREFIX = "sample:"
-
-
-def read_source(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Read an input: a path, ``-`` (stdin image bytes) or ``sample:NAME`` (bundled image)."""
-    if source.startswith(SAMPLE_PREFIX):
-        return load_sample(source[len(SAMPLE_PREFIX) :])
-    return read_input(source, max_pixels=max_pixels)
 
 
 def read_picture(source: str, *, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = 0) -> Picture:
