@@ -9,11 +9,30 @@
 (() => {
   const FIELD = 28, BOX = 20, MIN_CONTRAST = 24, NOISE_FACTOR = 6, MIN_HEIGHT = 0.03, SUPPORT = 0.25;
 
-  const median = (values) => {
-    const a = Float64Array.from(values).sort();
-    const n = a.length;
-    return n === 0 ? NaN : n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
-  };
+  // numpy's median: the middle value, or the mean of the two middle ones (found by selection, O(n))
+  function median(values) {
+    const a = Float64Array.from(values), n = a.length;
+    if (n === 0) return NaN;
+    const upper = select(a, n >> 1);
+    if (n % 2) return upper;
+    let lower = -Infinity;
+    for (let i = 0; i < n >> 1; i++) if (a[i] > lower) lower = a[i]; // select left the smaller ones before
+    return (lower + upper) / 2;
+  }
+  function select(a, k) { // Hoare's selection: a[k] as in sorted order, smaller values before it
+    let lo = 0, hi = a.length - 1;
+    while (hi > lo) {
+      const pivot = a[(lo + hi) >> 1];
+      let i = lo, j = hi;
+      while (i <= j) {
+        while (a[i] < pivot) i++;
+        while (a[j] > pivot) j--;
+        if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      }
+      if (k <= j) hi = j; else if (k >= i) lo = i; else break;
+    }
+    return a[k];
+  }
   // Python's round() and numpy's rint: halves to even
   const roundEven = (v) => {
     const r = Math.round(v);
@@ -124,8 +143,14 @@
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         let i = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) win[i++] = g[clamp(y + dy, h) * w + clamp(x + dx, w)];
-        win.sort();
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const v = g[clamp(y + dy, h) * w + clamp(x + dx, w)];
+            let j = i++;
+            for (; j > 0 && win[j - 1] > v; j--) win[j] = win[j - 1]; // insertion sort of nine
+            win[j] = v;
+          }
+        }
         out[y * w + x] = win[4];
       }
     }
@@ -149,13 +174,13 @@
   // The paper's brightness as one number: the robust flat fit of paper_brightness (not its cubic)
   function flatPaper(g, h, w) {
     const tolerance = 3 * Math.max(noise(g, h, w), 1);
-    let keep = null, level = 0;
+    let level = 0, low = -Infinity; // the pixels kept: those above `low` (all, at first)
     for (let step = 0; step < 6; step++) {
       let sum = 0, count = 0;
-      for (let i = 0; i < g.length; i++) if (!keep || keep[i]) { sum += g[i]; count++; }
+      for (let i = 0; i < g.length; i++) if (g[i] >= low) { sum += g[i]; count++; }
+      if (count === 0) for (let i = 0; i < g.length; i++) { sum += g[i]; count++; } // none kept: all
       level = sum / count;
-      keep = g.map((v) => (step < 3 ? v - level >= 0 : v - level > -tolerance));
-      if (!keep.some(Boolean)) keep = null;
+      low = step < 3 ? level : level - tolerance + Number.EPSILON * Math.abs(level); // v − level > −tol
     }
     return level;
   }
@@ -163,7 +188,7 @@
   function otsu(values) { // skimage.filters.threshold_otsu, 256 bins over the values' range
     let lo = Infinity, hi = -Infinity;
     for (const v of values) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    if (!(hi > lo)) return lo;
+    if (!(hi > lo)) return 0; // none, or all alike: no threshold among them (as _stroke_threshold)
     const bins = 256, hist = new Float64Array(bins), width = (hi - lo) / bins;
     for (const v of values) hist[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
     const centres = Array.from({ length: bins }, (_, i) => lo + (i + 0.5) * width);
@@ -223,7 +248,7 @@
     const ink = g.map((v) => { const r = paper - v; if (r < 0) brighter.push(-r); return Math.max(r, 0); });
     const sigma = brighter.length ? 1.4826 * median(brighter) : 0;
     const standing = ink.filter((v) => v > 3 * sigma);
-    const high = Math.max(standing.length ? otsu(standing) : 0, NOISE_FACTOR * sigma, MIN_CONTRAST / 2);
+    const high = Math.max(otsu(standing), NOISE_FACTOR * sigma, MIN_CONTRAST / 2);
     const low = label(ink.map((v) => v > high / 2), h, w, false); // hysteresis: 4-connected, as scipy
     const strong = new Uint8Array(low.count + 1);
     ink.forEach((v, p) => { if (v > high) strong[low.labels[p]] = 1; });
