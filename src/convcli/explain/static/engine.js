@@ -19,6 +19,7 @@
     const view = new DataView(bytes), weights = new Float64Array(manifest.weights.floats);
     for (let i = 0; i < weights.length; i++) weights[i] = view.getFloat32(4 * i, true);
     site = { manifest, weights };
+    window.convcliStatic.loadedMs = performance.now(); // since navigation began: for measurements
     return site;
   }
   const ready = () => (site ? Promise.resolve(site) : (loading = loading || load()));

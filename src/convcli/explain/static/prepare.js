@@ -3,9 +3,9 @@
 // (convcli.prediction.predict and .digits), in the browser. Ported: transparency on white paper,
 // the 3×3 median, the paper's polarity, Otsu's threshold with hysteresis, the digit's connected
 // components, the 20×20 box with Pillow's Lanczos filter and the centre of mass in 28×28; for a
-// folder model, Pillow's L conversion and bilinear resize, bit for bit. Not ported: the cubic
-// paper fit under uneven light and the erasing of ruled lines (a flat paper is fitted instead),
-// so a photo of a digit on lined or unevenly lit paper may be prepared less well than by convcli.
+// folder model, Pillow's L conversion and bilinear resize, bit for bit; the paper's flat or cubic
+// fit under the light. Not ported: the erasing of ruled lines; and the paper's small copy is made
+// with scikit-image's filters approximated, so a photo may come out a few gray levels apart.
 (() => {
   const FIELD = 28, BOX = 20, MIN_CONTRAST = 24, NOISE_FACTOR = 6, MIN_HEIGHT = 0.03, SUPPORT = 0.25;
 
@@ -171,18 +171,153 @@
     return middle < (lo + hi) / 2;
   }
 
-  // The paper's brightness as one number: the robust flat fit of paper_brightness (not its cubic)
-  function flatPaper(g, h, w) {
-    const tolerance = 3 * Math.max(noise(g, h, w), 1);
-    let level = 0, low = -Infinity; // the pixels kept: those above `low` (all, at first)
-    for (let step = 0; step < 6; step++) {
-      let sum = 0, count = 0;
-      for (let i = 0; i < g.length; i++) if (g[i] >= low) { sum += g[i]; count++; }
-      if (count === 0) for (let i = 0; i < g.length; i++) { sum += g[i]; count++; } // none kept: all
-      level = sum / count;
-      low = step < 3 ? level : level - tolerance + Number.EPSILON * Math.abs(level); // v − level > −tol
+  // ------------------------------------------------------------ the paper under the light (paper_brightness)
+
+  function gaussian(g, h, w, sigma, horizontal) { // scipy's gaussian_filter1d, truncate 4, mode "mirror"
+    if (!(sigma > 0)) return g;
+    const radius = Math.floor(4 * sigma + 0.5), weights = [];
+    let total = 0;
+    for (let i = -radius; i <= radius; i++) { const v = Math.exp(-0.5 * (i / sigma) ** 2); weights.push(v); total += v; }
+    const n = horizontal ? w : h, out = new Float64Array(h * w);
+    const mirror = (i) => { const period = 2 * (n - 1); if (n === 1) return 0; i = Math.abs(i) % period; return i >= n ? period - i : i; };
+    const taps = Int32Array.from({ length: n * (2 * radius + 1) }, (_, t) => mirror(Math.floor(t / (2 * radius + 1)) + (t % (2 * radius + 1)) - radius));
+    const stride = horizontal ? 1 : w, size = 2 * radius + 1;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const along = horizontal ? x : y, base = horizontal ? y * w : x;
+        let s = 0;
+        for (let i = 0; i < size; i++) s += weights[i] * g[base + taps[along * size + i] * stride];
+        out[y * w + x] = s / total;
+      }
     }
-    return level;
+    return out;
+  }
+
+  function bilinear(g, h, w, oh, ow) { // ndimage.zoom, order 1, pixel centres aligned, mode "mirror"
+    const out = new Float64Array(oh * ow);
+    const at = (o, n, on) => { let c = (o + 0.5) * (n / on) - 0.5; if (c < 0) c = -c; if (c > n - 1) c = 2 * (n - 1) - c; return Math.max(0, Math.min(c, n - 1)); };
+    for (let y = 0; y < oh; y++) {
+      const cy = at(y, h, oh), y0 = Math.floor(cy), y1 = Math.min(y0 + 1, h - 1), fy = cy - y0;
+      for (let x = 0; x < ow; x++) {
+        const cx = at(x, w, ow), x0 = Math.floor(cx), x1 = Math.min(x0 + 1, w - 1), fx = cx - x0;
+        const top = g[y0 * w + x0] * (1 - fx) + g[y0 * w + x1] * fx, bottom = g[y1 * w + x0] * (1 - fx) + g[y1 * w + x1] * fx;
+        out[y * ow + x] = top * (1 - fy) + bottom * fy;
+      }
+    }
+    return out;
+  }
+
+  function rescale(g, h, w, scale) { // skimage.transform.rescale with anti-aliasing, preserve_range
+    if (scale >= 1) return { small: g, sh: h, sw: w };
+    const sh = Math.max(1, roundEven(h * scale)), sw = Math.max(1, roundEven(w * scale));
+    let blurred = gaussian(g, h, w, Math.max(0, (w / sw - 1) / 2), true);
+    blurred = gaussian(blurred, h, w, Math.max(0, (h / sh - 1) / 2), false);
+    return { small: bilinear(blurred, h, w, sh, sw), sh, sw };
+  }
+
+  const POWERS = [];
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4 - i; j++) POWERS.push([i, j]);
+  const axis = (n) => Array.from({ length: n }, (_, i) => (n === 1 ? -1 : -1 + (2 * i) / (n - 1))); // linspace(−1, 1)
+
+  function monomials(powers, h, w) { // one row of x^i y^j per pixel, flat
+    const m = powers.length, out = new Float64Array(h * w * m);
+    const raise = (values) => [0, 1, 2, 3].map((e) => values.map((v) => (e === 0 ? 1 : v ** e)));
+    const xp = raise(axis(w)), yp = raise(axis(h));
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      for (let k = 0; k < m; k++) out[(y * w + x) * m + k] = xp[powers[k][0]][x] * yp[powers[k][1]][y];
+    }
+    return out;
+  }
+
+  function surface(coef, powers, h, w) { // Σ c·x^i·y^j, a row's polynomial in x at a time
+    const xs = axis(w), ys = axis(h), out = new Float64Array(h * w);
+    for (let y = 0; y < h; y++) {
+      const inX = [0, 0, 0, 0]; // the coefficient of x^i on this row
+      powers.forEach(([i, j], k) => { inX[i] += coef[k] * ys[y] ** j; });
+      for (let x = 0; x < w; x++) { const v = xs[x]; out[y * w + x] = inX[0] + v * (inX[1] + v * (inX[2] + v * inX[3])); }
+    }
+    return out;
+  }
+
+  function solve(a, b) { // Gaussian elimination with partial pivoting (a 10×10 system at most)
+    const n = b.length;
+    for (let c = 0; c < n; c++) {
+      let p = c;
+      for (let r = c + 1; r < n; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
+      [a[c], a[p]] = [a[p], a[c]]; [b[c], b[p]] = [b[p], b[c]];
+      for (let r = c + 1; r < n; r++) {
+        const f = a[r][c] / a[c][c];
+        for (let k = c; k < n; k++) a[r][k] -= f * a[c][k];
+        b[r] -= f * b[c];
+      }
+    }
+    const x = new Array(n).fill(0);
+    for (let r = n - 1; r >= 0; r--) { let s = b[r]; for (let k = r + 1; k < n; k++) s -= a[r][k] * x[k]; x[r] = s / a[r][r]; }
+    return x;
+  }
+
+  function robustFit(small, h, w, powers, rounds) { // _robust_fit: refits to the paper, not the ink
+    const m = powers.length, n = h * w, basis = monomials(powers, h, w);
+    const tolerance = 3 * Math.max(noise(small, h, w), 1);
+    const keep = new Uint8Array(n).fill(1);
+    let coef = null;
+    for (let step = 0; step < rounds; step++) {
+      const a = Array.from({ length: m }, (_, r) => new Float64Array(m).fill(0).map((_, c) => (r === c ? 1e-9 : 0)));
+      const b = new Float64Array(m);
+      for (let p = 0; p < n; p++) {
+        if (!keep[p]) continue;
+        for (let r = 0; r < m; r++) {
+          const v = basis[p * m + r];
+          b[r] += v * small[p];
+          for (let c = 0; c < m; c++) a[r][c] += v * basis[p * m + c];
+        }
+      }
+      coef = solve(a, Array.from(b));
+      for (let p = 0; p < n; p++) {
+        let fit = 0;
+        for (let k = 0; k < m; k++) fit += basis[p * m + k] * coef[k];
+        const residual = small[p] - fit;
+        keep[p] = step < rounds >> 1 ? residual >= 0 : residual > -tolerance;
+      }
+    }
+    const kept = keep.reduce((a, b) => a + b, 0);
+    return { coef, kept: kept || n };
+  }
+
+  function maxFilter(g, h, w, size) { // ndimage.maximum_filter (a window clipped at the edges)
+    const before = Math.floor(size / 2), after = size - before - 1;
+    const pass1 = new Float64Array(h * w), out = new Float64Array(h * w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      let m = -Infinity;
+      for (let k = Math.max(0, x - before); k <= Math.min(w - 1, x + after); k++) m = Math.max(m, g[y * w + k]);
+      pass1[y * w + x] = m;
+    }
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      let m = -Infinity;
+      for (let k = Math.max(0, y - before); k <= Math.min(h - 1, y + after); k++) m = Math.max(m, pass1[k * w + x]);
+      out[y * w + x] = m;
+    }
+    return out;
+  }
+
+  // The paper's brightness at each pixel: a flat or cubic surface fitted to a small copy (≤ 64 px)
+  function paperBrightness(g, h, w) {
+    const scale = Math.min(1, Math.max(64 / Math.max(h, w), 16 / Math.min(h, w)));
+    const { small, sh, sw } = rescale(g, h, w, scale);
+    const flat = robustFit(small, sh, sw, POWERS.slice(0, 1), 6);
+    let { coef } = flat, powers = POWERS.slice(0, 1);
+    if (Math.min(sh, sw) >= 16) {
+      const cubic = robustFit(small, sh, sw, POWERS, 6);
+      const fitted = surface(cubic.coef, POWERS, sh, sw);
+      let top = -Infinity, brightest = -Infinity;
+      for (let p = 0; p < fitted.length; p++) { top = Math.max(top, fitted[p]); brightest = Math.max(brightest, small[p]); }
+      const swings = top > brightest + 3 * Math.max(noise(small, sh, sw), 1);
+      if (flat.kept < 0.9 * cubic.kept && !swings) { coef = cubic.coef; powers = POWERS; }
+    }
+    const paper = surface(coef, powers, h, w);
+    if (powers.length === 1) return paper;
+    const ceiling = bilinear(maxFilter(small, sh, sw, Math.max(9, roundEven(0.25 * Math.max(sh, sw)))), sh, sw, h, w);
+    return paper.map((v, p) => Math.min(v, ceiling[p]));
   }
 
   function otsu(values) { // skimage.filters.threshold_otsu, 256 bins over the values' range
@@ -243,9 +378,9 @@
     let g = Float64Array.from(gray);
     if (Math.min(h, w) >= 64 || noise(g, h, w) > 2) g = median3(g, h, w);
     if (darkPaper(g, h, w)) g = g.map((v) => 255 - v);
-    const paper = flatPaper(g, h, w);
+    const paper = paperBrightness(g, h, w);
     const brighter = [];
-    const ink = g.map((v) => { const r = paper - v; if (r < 0) brighter.push(-r); return Math.max(r, 0); });
+    const ink = g.map((v, p) => { const r = paper[p] - v; if (r < 0) brighter.push(-r); return Math.max(r, 0); });
     const sigma = brighter.length ? 1.4826 * median(brighter) : 0;
     const standing = ink.filter((v) => v > 3 * sigma);
     const high = Math.max(otsu(standing), NOISE_FACTOR * sigma, MIN_CONTRAST / 2);
