@@ -285,6 +285,10 @@ def test_the_site_computes_what_keras_computes(browser, models, mnist, tmp_path,
         pictures[0] = as_server
         for picture in pictures[1:]:
             answers.append(page.page.evaluate(PREDICT, {"pixels": picture.tolist()}))
+        if name == "colours":  # a larger photo: Pillow's bilinear resize to 20×30, ported bit for bit
+            big = colour_picture(np.random.default_rng(5), "green", (47, 71))
+            got = page.page.evaluate(PREDICT, {"image": base64.b64encode(png_bytes(big)).decode()})["input"]
+            assert got == explainer.prepare(image=png_bytes(big)).tolist()
         found = np.array([differences(a, *keras_answer(explainer, p)) for a, p in zip(answers, pictures)])
         probabilities, maps = found.max(axis=0)
         print(f"{name}: largest difference from Keras over {len(pictures)} pictures: ", end="")
