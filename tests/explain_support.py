@@ -27,6 +27,7 @@ TRAINING = {
     "softmax": (None, "mnist", 0, 0),  # untrained: its weights are still the templates shown
     "cnn-untrained": (None, "mnist", 0, 0),  # the cnn preset's layers, for the server's own checks (fast)
     "mlp-small": ("flatten,dense(64),dense(10)", "mnist", 0, 0),
+    "mlp-untrained": (None, "mnist", 0, 0),  # the mlp preset's layers (dropout included), untrained
     "fashion": ("flatten,dense(10)", "fashion-mnist", 20_000, 2),
 }
 

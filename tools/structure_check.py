@@ -128,6 +128,7 @@ LAYERS = {
     "prediction": 2,
     "explain": 3,
     "explain.arithmetic": 2,
+    "explain.sitemodel": 2,
     "imaging.color": 2,
     "plots": 2,
     "imaging": 1,

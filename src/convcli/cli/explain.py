@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from ..errors import EXIT_INTERRUPTED
+from ..errors import EXIT_INTERRUPTED, input_error
 from ..i18n import tr as _
 from .common import app, stderr_line
 
@@ -18,6 +18,14 @@ def explain(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port to listen on (default: a free one)."),
     open_: bool = typer.Option(False, "--open", help="Open the page in the default web browser."),
+    out_dir: str | None = typer.Option(
+        None,
+        "--export-site",
+        metavar="DIR",
+        help="Write the page as a static site in DIR instead of serving it: the model runs in the "
+        "browser, for any static web host (no convcli there).",
+    ),
+    force: bool = typer.Option(False, "--force", help="With --export-site: replace a DIR that is not empty."),
 ) -> None:
     """Watch your own model think: a local web page where you draw a digit (or upload a photo)
     and see the probabilities, every Conv2D and pooling layer's feature maps, and for any
@@ -25,13 +33,25 @@ def explain(
 
     Prints the page's URL on stdout; Ctrl-C stops the server (exit status 130).
 
+    With --export-site DIR, writes the same page as a static site instead (index.html, its
+    scripts, model.json, weights.bin): copy DIR to any static host (GitHub Pages, a course web
+    server) and students draw on it with nothing installed; the model runs in their browser.
+    Prints DIR on stdout.
+
     Example:
 
     \b
         convcli explain cnn.keras --open
         convcli explain cnn.keras --port 8000
+        convcli explain cnn.keras --export-site site/
+        python -m http.server -d site/ 8000
         curl -s --data-binary @seven.png -H 'Content-Type: image/png' URL/api/predict
     """
+    if out_dir is not None:
+        _export(model, out_dir, force)
+        return
+    if force:
+        raise input_error("force=True only applies with out_dir=DIR")
     from ..explain.server import exposure_warning, open_server
 
     warning = exposure_warning(host)
@@ -53,6 +73,20 @@ def explain(
         _exit_now(EXIT_INTERRUPTED)
     finally:
         server.server_close()
+
+
+def _export(model: str, out_dir: str, force: bool) -> None:
+    """The static site: DIR on stdout, what was written on stderr."""
+    from ..explain.site import export_site
+
+    site = export_site(model, out_dir, force=force)
+    sys.stdout.write(f"{site.path}\n")
+    weights = site.files.get("weights.bin", 0)
+    stderr_line(
+        f"wrote {len(site.files)} files ({site.total_bytes / 1e6:.2f} MB, of which weights.bin {weights / 1e6:.2f} MB "
+        f"for {site.params:,} parameters) to {site.path}/: copy it to any static web host, "
+        f"or try it with: python -m http.server -d {site.path} 8000"
+    )
 
 
 def _exit_now(status: int) -> None:

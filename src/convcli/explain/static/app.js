@@ -24,6 +24,8 @@
   // ---------------------------------------------------------------- helpers
 
   async function api(path, body, type) {
+    // A static site (convcli explain --export-site) answers the same requests in the browser.
+    if (window.convcliStatic) return window.convcliStatic.api(path, body, type);
     const options = body === undefined ? {} : {
       method: "POST",
       headers: { "Content-Type": type || "application/json" },
