@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -164,14 +165,43 @@ def gray_png(tmp_path: Path, rng: np.random.Generator) -> Path:
     return write_png(tmp_path / "gray.png", rng.integers(0, 256, (20, 17)))
 
 
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every xdist worker of this run (and only this run)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """File ``name``, made by ``make(path)`` in whichever xdist worker asks first, under a lock, and
+    reused by the others (pytest-xdist's documented pattern): a model trained once per run, not once
+    per worker. ``make`` must leave no file at ``path`` when it fails."""
+    import fcntl
+
+    folder = shared_dir(tmp_path_factory) / "made-once"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    with open(folder / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            make(path)
+    return path
+
+
+def train_preset(preset: str, **options: object) -> Callable[[Path], None]:
+    """A ``make`` for :func:`made_once`: ``convcli train PRESET`` with ``options`` on MNIST."""
+
+    def make(path: Path) -> None:
+        from convcli.training.run import TrainConfig, train
+
+        train(TrainConfig.from_preset(preset, output=str(path), data_dir=str(MNIST), **options))
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def small_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``convcli train cnn --epochs 2 --limit 20000 --seed 0`` (about 20–40 s), trained once per
-    session for the tests that need a real digit model (mark them slow)."""
+    run for the tests that need a real digit model (mark them slow)."""
     if MNIST is None:
         pytest.skip("MNIST files not beside the project")
-    from convcli.training.run import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("small-cnn") / "cnn.keras"
-    train(TrainConfig.from_preset("cnn", output=str(out), epochs=2, limit=20000, seed=0, data_dir=str(MNIST)))
-    return out
+    return made_once(tmp_path_factory, "small-cnn.keras", train_preset("cnn", epochs=2, limit=20000, seed=0))

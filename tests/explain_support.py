@@ -7,11 +7,9 @@ Models are trained once per test run and shared by pytest-xdist workers through 
 from __future__ import annotations
 
 import base64
-import fcntl
 import http.client
 import io
 import json
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from conftest import made_once
 
 TRAINING = {
     # name: (spec or None for the preset of that name, dataset, training images, epochs);
@@ -30,12 +29,6 @@ TRAINING = {
     "mlp-untrained": (None, "mnist", 0, 0),  # the mlp preset's layers (dropout included), untrained
     "fashion": ("flatten,dense(10)", "fashion-mnist", 20_000, 2),
 }
-
-
-def shared_dir(tmp_path_factory: Any) -> Path:
-    """A folder shared by every xdist worker of this run (and only this run)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def train(name: str, path: Path) -> None:
@@ -63,14 +56,7 @@ def train(name: str, path: Path) -> None:
 
 def trained_model(tmp_path_factory: Any, name: str) -> Path:
     """``name``'s model file, trained by whichever worker asks first."""
-    folder = shared_dir(tmp_path_factory) / "explain-models"
-    folder.mkdir(exist_ok=True)
-    path = folder / f"{name}.keras"
-    with open(folder / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists():
-            train(name, path)
-    return path
+    return made_once(tmp_path_factory, f"explain-{name}.keras", lambda path: train(name, path))
 
 
 @contextmanager
