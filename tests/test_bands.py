@@ -288,3 +288,22 @@ def test_bands_make_mirrored_folders_and_report_files_in_place(tmp_path, rng) ->
     assert len(seen) == 2 and all(exists for _, exists in seen)
     assert {Path(p).name for p, _ in seen} == {"a-edges.png", "a-sobel-x.png"}
     assert all(Path(p).parent.name == "sub" for p, _ in seen)
+
+
+def test_several_kernels_in_bands_to_tiff_wait_on_disk_and_equal_the_whole(tmp_path, rng, monkeypatch) -> None:
+    """Outputs written at once (TIFF here) from a banded picture with several kernels wait in
+    temporary files (one in memory at a time) and come out as the one-band run's; none is left."""
+    import tempfile
+
+    folders, real = [], tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda **kw: folders.append(kw["dir"]) or real(**kw))
+    source = str(rgba_picture(tmp_path / "in.png", rng))
+    kernels = ["edges", "sobel-x", "emboss"]
+    for name, band_rows in (("whole", None), ("bands", 2)):
+        (tmp_path / name).mkdir()
+        filter_images([source], kernels, out_dir=str(tmp_path / name), fmt="tif", band_rows=band_rows)
+    for kernel in kernels:
+        banded = np.asarray(Image.open(tmp_path / "bands" / f"in-{kernel}.tif"))
+        np.testing.assert_array_equal(banded, np.asarray(Image.open(tmp_path / "whole" / f"in-{kernel}.tif")))
+    assert sorted(p.name for p in (tmp_path / "bands").iterdir()) == [f"in-{k}.tif" for k in sorted(kernels)]
+    assert [str(f) for f in folders] == [str(tmp_path / "bands")] * 3  # the banded run's three outputs

@@ -24,6 +24,7 @@ from ..imaging.color import GRAY_RATIONAL, gray_split, to_gray
 from ..imaging.decoding import Picture
 from ..imaging.encoding import (
     Gathered,
+    Spilled,
     check_quality,
     keep_or_flatten,
     npy_rows,
@@ -197,8 +198,11 @@ class BandOutput:
     array: np.ndarray | None = None
 
 
-def _sink(target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndarray | None, encoding: Encoding) -> Any:
-    """Where one output's bands go: streamed for PNG and ``.npy``, gathered otherwise."""
+def _sink(
+    target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndarray | None, encoding: Encoding, spill: bool
+) -> Any:
+    """Where one output's bands go: streamed for PNG and ``.npy``, gathered otherwise (in a
+    temporary file beside the target with ``spill``: several outputs written at once)."""
     if pixels is None:  # raw values
         if target is None:
             return Gathered(shape, np.float32)
@@ -211,9 +215,8 @@ def _sink(target: Any, names: list[str], shape: tuple[int, ...], pixels: np.ndar
         return Gathered(full, pixels.dtype)
     if fmt == "PNG":
         return png_rows(target, full, 16 if pixels.dtype == np.uint16 else 8, encoding.png_level)
-    return Gathered(
-        full, pixels.dtype, lambda px: write_pixels(target, px, str(fmt), encoding.png_level, encoding.quality)
-    )
+    write = lambda px: write_pixels(target, px, str(fmt), encoding.png_level, encoding.quality)  # noqa: E731
+    return Spilled(full, pixels.dtype, write, Path(target).parent) if spill else Gathered(full, pixels.dtype, write)
 
 
 def _band_outputs(prepared: Prepared, conv: Convolver, targets: Targets, start: int, stop: int) -> list[tuple]:
@@ -239,12 +242,13 @@ def filter_bands(prepared: Prepared, conv: Convolver, targets: Targets, encoding
     first = _band_outputs(prepared, conv, targets, *prepared.bands[0])
     height, depth = prepared.grid.height, prepared.picture.depth
     outputs, sinks = [], []
+    gathered = [t for t, _, _ in first if t != "-" and output_format(t) not in (None, "PNG")]
     for target, names, array in first:
         shape = (height, *array.shape[1:])
         raw = output_format(target) is None
         sample = None if raw else pixels_for(target, array[:1], prepared.alpha(0, 1), depth, encoding)
         outputs.append(BandOutput(target, names, shape))
-        sinks.append(_sink(target, names, shape, sample, encoding))
+        sinks.append(_sink(target, names, shape, sample, encoding, spill=len(gathered) > 1))
     with sinks_open(sinks):
         for number, (start, stop) in enumerate(prepared.bands):
             band = first if number == 0 else _band_outputs(prepared, conv, targets, start, stop)

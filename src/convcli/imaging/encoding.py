@@ -274,6 +274,39 @@ class Gathered:
             self.array = None  # type: ignore[assignment]
 
 
+class Spilled(Gathered):
+    """A :class:`Gathered` whose rows wait in an unnamed temporary file in ``folder`` (the output's,
+    on disk) instead of memory, read back whole only when closed: with several outputs written at
+    once (JPEG, TIFF), one output's pixels are in memory at a time, not all of them."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any, finish: Any, folder: str | os.PathLike[str]) -> None:
+        import tempfile
+
+        import numpy as np
+
+        self.shape, self.dtype, self.finish, self.row = shape, np.dtype(dtype), finish, 0
+        self.file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (closed in close or abort)
+        self.array = None  # type: ignore[assignment]
+
+    def add(self, rows: np.ndarray) -> None:
+        """Append the next rows to the file."""
+        self.file.write(rows.astype(self.dtype, copy=False).tobytes())
+        self.row += len(rows)
+
+    def close(self) -> None:
+        """Read the pixels back and hand them to ``finish``; the file goes."""
+        import numpy as np
+
+        try:
+            self.file.seek(0)
+            self.finish(np.fromfile(self.file, dtype=self.dtype).reshape(self.shape))
+        finally:
+            self.file.close()
+
+    def abort(self, exc: BaseException) -> None:
+        self.file.close()
+
+
 class _Streamed:
     """A sink that writes rows into a temporary file as they come, renamed into place at the end."""
 
