@@ -308,3 +308,22 @@ def test_spanish_starts_within_10_ms_of_english(args: list[str]) -> None:
     )
     result = subprocess.run([PY, "-c", code, *args], capture_output=True, env=SPANISH, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
+
+
+# --------------------------------------------------------------------------- the explain page
+
+
+def test_the_pages_spanish_is_the_catalogs() -> None:
+    """``static/i18n-es.js`` holds exactly the catalog's Spanish for each of the page's ids (run
+    tools/i18n_catalog.py after editing the catalog), in the lecture's words."""
+    from i18n_catalog import PAGE_CATALOG, page_catalog, page_messages
+
+    assert PAGE_CATALOG.read_text(encoding="utf-8") == page_catalog(CATALOG)
+    table = json.loads(PAGE_CATALOG.read_text(encoding="utf-8").split("=", 1)[1].strip().rstrip(";"))["es"]
+    assert set(table) == {key[0] for key in page_messages()} and len(table) > 50
+    assert table["Σ patch ⊙ kernel = {sum}"] == "Σ parche ⊙ kernel = {sum}"
+    assert table["Total params: {total}"] == "Total de parámetros: {total}"
+    spanish = " ".join(table.values()).lower()
+    for term in ("kernel", "bias", "pooling", "softmax", "filtro", "canal", "mapas de características", "pesos"):
+        assert term in spanish, term
+    assert [word for word in RENAMED if word in spanish] == []
