@@ -5,7 +5,8 @@ with the code: new messages are added untranslated, gone ones are dropped, trans
 ``tests/test_i18n.py`` fails while any message lacks a translation or the catalog holds one the
 code no longer shows. The messages come from three places:
 
-- the code's own calls: ``_("…")`` (``convcli.i18n.tr``) and ``ngettext("…", "…", n)``, read with ``ast``;
+- the code's own calls: ``_("…")`` (``convcli.i18n.tr``), ``N_("…")`` (marked, translated where
+  shown) and ``ngettext("…", "…", n)``, read with ``ast``;
 - every command's help, its parameters' help and its sub-commands' summaries, read from the
   running Click tree (the docstrings and ``help=`` texts exactly as Click shows them);
 - Click's and Typer's own ``_()``/``ngettext()`` strings (usage errors, "Options", "Commands"…),
@@ -35,7 +36,7 @@ PAGE_CATALOG = STATIC / "i18n-es.js"
 JS_CALL = re.compile(r'\b(?:t|msg)\(\s*"((?:[^"\\\n]|\\.)*)"')
 """``t("…")`` (i18n.js) and ``msg("…")`` (app.js) in the page's scripts: a double-quoted id (a
 template literal is never an id)."""
-CALLS = {"_": 1, "tr": 1, "ngettext": 2}
+CALLS = {"_": 1, "tr": 1, "N_": 1, "ngettext": 2}
 """Function name → how many leading string arguments are message ids (singular, plural)."""
 FRAMEWORK_MODULES = ("click", "typer.core", "typer.main")
 """Where Click's and Typer's own strings come from (Typer's rich_utils is never used: no rich markup)."""
