@@ -4,12 +4,12 @@
     python benchmarks/run.py rounding   # fractional kernels: who rounds, who truncates
 
 ``memory`` filters a 6000×4000 colour JPEG and a 10000×10000 colour PNG (skimage's astronaut,
-resized) with ``edges`` and measures each whole process with GNU time (``%e`` wall seconds,
-``%M`` peak RSS); a tool that fails records its last message (Debian's ImageMagick policy caps
-its pixel cache at 1 GiB of disk, too little for 100 megapixels). ``rounding`` filters the
-512×512 astronaut with ``gaussian3`` and ``box3`` and counts the values where ImageMagick and
-vips differ from convcli, and from convcli's raw values rounded down. Results:
-``benchmarks/results/memory.json`` and ``rounding.json``.
+resized) with ``edges`` (and four kernels to JPEG and TIFF; ``channels``; ``gray``) and measures
+each whole process with GNU time (``%e`` wall seconds, ``%M`` peak RSS); a tool that fails records
+its last message (Debian's ImageMagick policy caps its pixel cache at 1 GiB of disk, too little for
+100 megapixels). ``rounding`` filters the 512×512 astronaut with ``gaussian3`` and ``box3`` and
+counts the values where ImageMagick and vips differ from convcli, and from convcli's raw values
+rounded down. Results: ``benchmarks/results/memory.json`` and ``rounding.json``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"
 TIMER = shutil.which("time") or "/usr/bin/time"
 TARGETS_MIB = {"photo24": 1024, "photo100": 1536}
-"""Issue 12's targets: 6000×4000 colour edges ≤ 1.0 GiB, 100 megapixels ≤ 1.5 GiB."""
+"""Issues 12 and 24's targets, for every command and any number of kernels: 6000×4000 colour
+≤ 1.0 GiB, 100 megapixels ≤ 1.5 GiB."""
 
 
 def make_photo(name: str, width: int, height: int, suffix: str) -> Path:
@@ -47,34 +48,50 @@ def timed(cmd: list[str]) -> dict[str, Any]:
     lines = proc.stderr.strip().splitlines() or ["0 0"]
     seconds, kib = lines[-1].split()
     if proc.returncode != 0:
-        said = [line for line in lines[:-1] if not line.startswith("Command exited")]
+        said = [line.replace(str(HERE.parent), ".") for line in lines[:-1] if not line.startswith("Command exited")]
         return {"error": said[-1] if said else f"exit status {proc.returncode}", "seconds": float(seconds)}
     return {"seconds": float(seconds), "peak_rss_mib": int(kib) // 1024}
 
 
+KERNELS4 = ["-k", "edges", "-k", "sharpen", "-k", "emboss", "-k", "sobel-x"]
+"""Four kernels in one call: their outputs are written at once for JPEG and TIFF (issue 24)."""
+
+
 def bench_memory(repeat: int, convcli: list[str], convert: str, vips: str, edges_im: str, edges_mat: Path) -> dict:
-    """Peak RSS and wall time of ``filter -k edges`` on two large colour photographs."""
+    """Peak RSS and wall time on two large colour photographs: ``filter -k edges`` beside
+    ImageMagick and vips; four kernels to JPEG and to TIFF; ``channels`` beside ImageMagick's
+    ``-separate``; ``gray``."""
     photos = {
         "photo24": make_photo("photo24", 6000, 4000, ".jpg"),
         "photo100": make_photo("photo100", 10000, 10000, ".png"),
     }
     results: dict[str, Any] = {}
     for name, photo in photos.items():
-        outs = {tool: WORK / f"{name}-{tool}.png" for tool in ("convcli", "magick", "vips")}
+        out = WORK / f"{name}-out"
         cmds = {
-            "convcli": [*convcli, "filter", photo, "-k", "edges", "-o", outs["convcli"]],
-            "magick": [convert, photo, "-morphology", "Convolve", edges_im, outs["magick"]],
-            "vips": [vips, "conv", photo, outs["vips"], edges_mat],
+            "convcli": [*convcli, "filter", photo, "-k", "edges", "-o", out / "edges.png"],
+            "magick": [convert, photo, "-morphology", "Convolve", edges_im, out / "magick.png"],
+            "vips": [vips, "conv", photo, out / "vips.png", edges_mat],
+            "convcli 4 kernels jpg": [*convcli, "filter", photo, *KERNELS4, "-d", out, "--format", "jpg"],
+            "convcli 4 kernels tiff": [*convcli, "filter", photo, *KERNELS4, "-d", out, "--format", "tiff"],
+            "convcli channels": [*convcli, "channels", photo, "-d", out],
+            "magick channels": [convert, photo, "-separate", out / "magick-%d.png"],
+            "convcli gray": [*convcli, "gray", photo, "-o", out / "gray.png"],
         }
-        runs = {tool: [timed(cmd) for _ in range(repeat)] for tool, cmd in cmds.items()}
+        runs = {}
+        for tool, cmd in cmds.items():
+            runs[tool] = []
+            for _ in range(repeat):
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir(parents=True)
+                runs[tool].append(timed(cmd))
+        shutil.rmtree(out, ignore_errors=True)
         results[name] = {
             "pixels": _size(photo),
             "runs": runs,
             "median": {tool: _median_run(r) for tool, r in runs.items()},
             "target_peak_rss_mib": TARGETS_MIB[name],
         }
-        for out in outs.values():
-            out.unlink(missing_ok=True)
     return results
 
 

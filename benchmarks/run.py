@@ -565,7 +565,7 @@ def bench_memory(repeat: int) -> None:
                 f"failed: {run['error']}" if "error" in run else f"{run['peak_rss_mib']} MiB, {run['seconds']:.1f} s"
             )
             rows.append([f"{name} {result['pixels'][0]}×{result['pixels'][1]}", tool, figure])
-    table(f"filter -k edges on large colour photographs, median of {repeat}", ["image", "tool", "peak RSS, wall"], rows)
+    table(f"Large colour photographs, median of {repeat}", ["image", "tool", "peak RSS, wall"], rows)
     save("memory", {"repeat": repeat, **results})
 
 

@@ -137,6 +137,19 @@ def test_pillow_gray_equals_numpy_gray_on_a_sample_of_colours(method, rng) -> No
     np.testing.assert_array_equal(np.asarray(gray_image(Image.fromarray(rgb), method)), gray_pixels(rgb, method))
 
 
+def test_pillow_gray_in_strips_equals_the_whole(rng, monkeypatch) -> None:
+    """A large picture is converted in strips of rows (bounded memory): 7 rows a strip here, the
+    last one shorter, give the whole picture's pixels."""
+    from convcli.imaging import color
+
+    rgb = rng.integers(0, 256, (45, 33, 3), dtype=np.uint8)
+    whole = np.asarray(color.gray_image(Image.fromarray(rgb)))
+    monkeypatch.setattr(color, "GRAY_STRIP_PIXELS", 7 * 33 + 5)
+    strips = np.asarray(color.gray_image(Image.fromarray(rgb)))
+    np.testing.assert_array_equal(strips, whole)
+    np.testing.assert_array_equal(strips, color.gray_pixels(rgb))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["luma", "average", "bt709", "bt601"])
 def test_pillow_gray_equals_numpy_gray_on_every_colour(method) -> None:

@@ -508,6 +508,8 @@ def test_the_page_and_its_files_are_the_packaged_ones(bare_server) -> None:
         ("/index.html", "index.html", "text/html"),
         ("/app.js", "app.js", "text/javascript"),
         ("/style.css", "style.css", "text/css"),
+        ("/i18n.js", "i18n.js", "text/javascript"),
+        ("/i18n-es.js", "i18n-es.js", "text/javascript"),
     ]:
         status, headers, body = request(bare_server, "GET", path)
         assert status == 200 and headers["Content-Type"].startswith(kind)

@@ -12,6 +12,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -75,10 +76,11 @@ def mnist():
 class Page:
     """One browser tab on the explain page, recording console errors and every URL it asks for."""
 
-    def __init__(self, browser, server, viewport: tuple[int, int] = (1280, 1000)) -> None:
-        # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's CSP forbids
+    def __init__(self, browser, server, viewport: tuple[int, int] = (1280, 1000), locale: str = "en-US") -> None:
+        # bypass_csp: Playwright's wait_for_function evaluates strings, which the page's CSP forbids;
+        # locale: the browser's languages (navigator.languages, Accept-Language), never the machine's
         size = {"width": viewport[0], "height": viewport[1]}
-        self.page = browser.new_page(viewport=size, bypass_csp=True, has_touch=viewport[0] < 500)
+        self.page = browser.new_page(viewport=size, bypass_csp=True, has_touch=viewport[0] < 500, locale=locale)
         self.errors: list[str] = []
         self.urls: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
@@ -371,3 +373,126 @@ def test_a_fashion_model_is_not_asked_for_a_digit(browser, tmp_path_factory) -> 
         page.page.click("#clear")
         assert "digit" not in page.page.inner_text("#status")
         page.close()
+
+
+# --------------------------------------------------------------------------- issue 29: the page in Spanish
+
+SUMMARY_HEADERS = {
+    "en": ["Layer (type)", "Output shape", "Shape arithmetic", "Parameters"],
+    "es": ["Capa (tipo)", "Forma de salida", "Cuenta de la forma", "Parámetros"],
+}
+LABELS = {  # element → its text in each language
+    "#h-input": ("Your picture", "Su imagen"),
+    "#clear": ("Clear", "Borrar"),
+    "label[for=upload]": ("Upload a photo…", "Subir una foto…"),
+    "#h-output": ("Prediction", "Predicción"),
+    "#h-layers": ("Inside the network", "Dentro de la red"),
+    "#status": ("Draw a digit, or upload a photo of one.", "Dibuje un dígito, o suba una foto de uno."),
+}
+LECTURE_WORDS = ("kernel", "bias", "pooling", "Conv2D", "filtro", "canal", "mapas de características", "parche")
+RENAMED_WORDS = ("zancada", "núcleo", "sesgo", "agrupación", "precisión", "capa de agrupamiento")
+ENGLISH_LEFT = ("Your picture", "Clear", "Prediction", "Inside the network", "patch", "channel", "filter ", " maps of ")
+
+
+def page_language(page: Page) -> str:
+    """Which language the page shows: its labels, the summary's headers and the switch all agree."""
+    code = page.page.evaluate("document.documentElement.lang")
+    index = 1 if code == "es" else 0
+    drawn = page.prediction()
+    for selector, texts in LABELS.items():
+        if selector == "#status" and drawn:  # the prediction's line instead of the hint
+            says = ("The model says {} (", "El modelo dice {} (")[index].format(page.page.inner_text("#prediction"))
+            assert page.page.inner_text(selector).startswith(says), (selector, code)
+        else:
+            assert page.page.inner_text(selector) == texts[index], (selector, code)
+    assert page.page.locator("table.summary th").all_text_contents() == SUMMARY_HEADERS[code]
+    pressed = page.page.locator("#lang-switch button[aria-pressed=true]").all_inner_texts()
+    assert pressed == [code.upper()]
+    return code
+
+
+def arithmetic(page: Page) -> dict[str, object]:
+    """What must read the same in both languages: each layer's T = (N + 2P − K)/S + 1 line, the
+    summary's arithmetic columns, and the panel's numbers and symbols (Σ … ⊙ kernel = …, z = Σ + bias …)."""
+    rows = page.page.locator("table.summary tr").all()[1:]
+    arith = page.page.inner_text("#arith")
+    return {
+        "formulas": page.page.locator(".layer .formula").all_inner_texts(),
+        "summary": [row.locator("td").all_inner_texts()[1:] for row in rows],
+        "arith": re.findall(r"−?-?\d+(?:\.\d+)?|[=+÷Σ⊙×]|relu|bias|kernel|z\b", arith),
+        "values": {k: page.page.get_attribute("#arith", f"data-{k}") for k in ("sum", "bias", "z", "value")},
+        "cells": page.page.locator("#unit-tables td").all_inner_texts(),
+    }
+
+
+def test_the_page_speaks_spanish_when_the_browser_asks_and_switches(browser, cnn_server) -> None:
+    """A browser set to es-ES (Accept-Language: es-ES) gets the page in the lecture's Spanish; the
+    EN | ES switch flips it (remembered across a reload) and back; the arithmetic reads the same."""
+    page = Page(browser, cnn_server, locale="es-ES")
+    asked = []
+    page.page.on("request", lambda r: asked.append(r.headers.get("accept-language", "")))
+    assert page_language(page) == "es"
+    total = cnn_server.explainer.model.count_params()
+    assert page.page.inner_text("#total-params") == f"Total de parámetros: {total:,}"
+    page.stroke(ZERO)
+    assert asked and all(value.startswith("es-ES") for value in asked), asked
+    assert page.page.inner_text("#status").startswith(f"El modelo dice {page.prediction()} (")
+    page.page.click(".tile[data-layer='conv2d'][data-filter='3']")
+    page.settle()
+    answer = page.state("unitAnswer")
+    title = page.page.inner_text("#unit-title")
+    assert title == f"conv2d (Conv2D), filtro 3: pixel (fila {answer['row']}, columna {answer['col']})"
+    assert page.page.inner_text("#arith").startswith("Σ parche ⊙ kernel = ")
+    captions = page.page.locator("#unit-tables caption").all_inner_texts()
+    assert captions[0] == "Parche de la entrada (canal 0), pixels 0–255"
+    assert captions[2] == "Productos, parche ⊙ kernel (canal 0)"
+    words = page.page.evaluate("document.body.textContent")
+    assert [w for w in LECTURE_WORDS if w not in words] == []
+    assert [w for w in RENAMED_WORDS + ENGLISH_LEFT if w in words] == []
+    assert "mapas de características de 24×24" in words
+    page.shot("explain-es.png")
+    spanish = arithmetic(page)
+    page.page.click("#lang-switch button[data-lang=en]")
+    assert page_language(page) == "en"
+    assert page.page.inner_text("#arith").startswith("Σ patch ⊙ kernel = ")
+    assert page.page.inner_text("#unit-title").startswith("conv2d (Conv2D), filter 3: pixel (row ")
+    assert page.page.get_attribute(".tile[data-layer='conv2d'][data-filter='3']", "aria-pressed") == "true"
+    english = arithmetic(page)
+    assert english == spanish and spanish["formulas"] and spanish["summary"] and spanish["cells"]
+    assert all(line.startswith("T = (N + 2P − K)/S + 1: ") for line in spanish["formulas"])
+    page.page.reload()
+    page.page.wait_for_selector("#probs li")
+    assert page_language(page) == "en"  # the reader's choice outlasts the browser's language
+    page.page.click("#lang-switch button[data-lang=es]")
+    assert page_language(page) == "es"
+    assert page.page.evaluate("localStorage.getItem('convcli-lang')") == "es"
+    page.close()
+
+
+def test_an_english_browser_gets_the_english_page_unchanged(browser, cnn_server) -> None:
+    page = Page(browser, cnn_server, locale="en-US")
+    assert page_language(page) == "en"
+    total = cnn_server.explainer.model.count_params()
+    assert page.page.inner_text("#total-params") == f"Total params: {total:,}"
+    assert page.page.inner_text("#unit-title") == "One filter, one pixel"
+    assert page.page.inner_text("footer") == "Served by convcli explain from this machine; nothing leaves it."
+    assert page.page.get_attribute("#draw", "aria-label") == "Drawing area: draw one digit with a mouse, pen or finger"
+    page.stroke(ONE)
+    assert page.page.inner_text("#status").startswith("The model says 1 (")
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("es", "Su imagen"),
+        ("es-MX", "Su imagen"),
+        ("es-AR", "Su imagen"),
+        ("en-GB", "Your picture"),
+        ("fr-FR", "Your picture"),
+    ],
+)
+def test_spanish_speaking_browsers_get_spanish(browser, cnn_server, locale: str, expected: str) -> None:
+    page = Page(browser, cnn_server, locale=locale)
+    assert page.page.inner_text("#h-input") == expected
+    page.close()

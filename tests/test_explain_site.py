@@ -41,7 +41,17 @@ from convcli.errors import ConvcliError
 
 pytestmark = [requires_mnist]
 slow = pytest.mark.slow
-SITE_FILES = {"index.html", "app.js", "style.css", "prepare.js", "engine.js", "model.json", "weights.bin"}
+SITE_FILES = {
+    "index.html",
+    "app.js",
+    "style.css",
+    "i18n.js",
+    "i18n-es.js",
+    "prepare.js",
+    "engine.js",
+    "model.json",
+    "weights.bin",
+}
 TOLERANCE = 1e-5
 
 
@@ -114,7 +124,8 @@ def test_export_writes_the_page_the_model_and_its_weights(tmp_path_factory, tmp_
     assert {p.name for p in out.iterdir()} == SITE_FILES
     page = (out / "index.html").read_text()
     assert page.index('src="prepare.js"') < page.index('src="engine.js"') < page.index('src="app.js"')
-    assert "Content-Security-Policy" in page and "runs in this browser" in page
+    assert "Content-Security-Policy" in page and "runs in this browser" in page and "Served by" not in page
+    assert '<p data-i18n id="footer-static">' in page  # shown, and translated like the rest of the page
     manifest = json.loads((out / "model.json").read_text())
     explainer = Explainer.from_file(model)
     assert manifest["info"] == json.loads(json.dumps(explainer.model_info()))  # what GET /api/model answers
@@ -449,3 +460,24 @@ def test_photos_are_prepared_nearly_as_predict_prepares_them(browser, models, mn
         f"exact {np.mean(pixels == 0):.2%}"
     )
     assert len(both) == len(photos) and right[0] >= right[1] - 1 and same >= 0.95 * len(both)
+
+
+@slow
+def test_a_published_site_speaks_spanish_to_a_spanish_browser(browser, models, tmp_path) -> None:
+    """The site carries the page's catalog: an es-ES phone reads the lecture's Spanish (the site's
+    own footer too) and still gets its digit recognised; the switch gives English back."""
+    with served(export(models["cnn"], tmp_path / "site")) as server:
+        page = Page(browser, server, PHONE, locale="es-ES")
+        page.stroke(ZERO)
+        assert page.prediction() == "0"
+        footer = page.page.inner_text("footer")
+        said = "Una copia estática de convcli explain: el modelo corre en este navegador, y nada de lo que "
+        said += "dibuje sale de él."
+        assert footer == said
+        assert (
+            page.page.inner_text("#h-input") != "Your picture"
+            and page.page.evaluate("document.documentElement.lang") == "es"
+        )
+        page.page.click("#lang-switch button[data-lang=en]")
+        assert page.page.inner_text("footer").startswith("A static copy of convcli explain")
+        page.close()

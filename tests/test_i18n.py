@@ -308,3 +308,78 @@ def test_spanish_starts_within_10_ms_of_english(args: list[str]) -> None:
     )
     result = subprocess.run([PY, "-c", code, *args], capture_output=True, env=SPANISH, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
+
+
+# --------------------------------------------------------------------------- the explain page
+
+
+def test_the_pages_spanish_is_the_catalogs() -> None:
+    """``static/i18n-es.js`` holds exactly the catalog's Spanish for each of the page's ids (run
+    tools/i18n_catalog.py after editing the catalog), in the lecture's words."""
+    from i18n_catalog import PAGE_CATALOG, page_catalog, page_messages
+
+    assert PAGE_CATALOG.read_text(encoding="utf-8") == page_catalog(CATALOG)
+    table = json.loads(PAGE_CATALOG.read_text(encoding="utf-8").split("=", 1)[1].strip().rstrip(";"))["es"]
+    assert set(table) == {key[0] for key in page_messages()} and len(table) > 50
+    assert table["Σ patch ⊙ kernel = {sum}"] == "Σ parche ⊙ kernel = {sum}"
+    assert table["Total params: {total}"] == "Total de parámetros: {total}"
+    spanish = " ".join(table.values()).lower()
+    for term in ("kernel", "bias", "pooling", "softmax", "filtro", "canal", "mapas de características", "pesos"):
+        assert term in spanish, term
+    assert [word for word in RENAMED if word in spanish] == []
+
+
+# --------------------------------------------------------------------------- the library's errors a student meets
+
+LIBRARY_ERRORS = [
+    (
+        ["gray", "big.png", "-o", "out.png", "--max-pixels", "100"],
+        "Error: big.png: la imagen es de 20×20 = 400 pixels, más que el límite de 100 "
+        "(suba --max-pixels para permitirla)",
+    ),
+    (
+        ["filter", "ragged.txt", "-k", "sharpen"],
+        "Error: ragged.txt, línea 2: la fila tiene 2 valores, se esperaban 3 (como en la línea 1)",
+    ),
+    (["filter", "words.txt", "-k", "sharpen"], "Error: words.txt, línea 1: 'uno' no es un número"),
+    (
+        ["filter", "empty.txt", "-k", "sharpen"],
+        "Error: empty.txt: no se encontraron números (se esperaban filas de números)",
+    ),
+    (["evaluate", "missing.keras"], "Error: missing.keras: no existe el archivo del modelo"),
+    (
+        ["evaluate", "notes.keras"],
+        "Error: notes.keras: no es un modelo .keras (no es un archivo zip; ¿cortado o dañado?)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "line"), LIBRARY_ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_the_library_errors_a_student_meets_read_in_spanish_with_their_flags(
+    tmp_path: object, args: list[str], line: str
+) -> None:
+    """Bad matrix text, an oversized image, a missing or damaged model: the library's message in
+    Spanish, a parameter it names (``max_pixels``) still shown as the flag typed (``--max-pixels``),
+    and the English run's exit status and (empty) stdout."""
+    from PIL import Image
+
+    Image.new("L", (20, 20)).save(tmp_path / "big.png")  # type: ignore[operator]
+    for name, text in {"ragged.txt": "1 2 3\n4 5\n", "words.txt": "uno dos\n", "empty.txt": "# nada\n"}.items():
+        (tmp_path / name).write_text(text)  # type: ignore[operator]
+    (tmp_path / "notes.keras").write_text("not a model\n")  # type: ignore[operator]
+    spanish = run(args, SPANISH, cwd=tmp_path)
+    english = run(args, env_for(LANG="C"), cwd=tmp_path)
+    assert spanish.returncode == english.returncode == 2
+    assert spanish.stdout == english.stdout == ""
+    assert spanish.stderr.strip().splitlines()[-1] == line, spanish.stderr
+    assert "--max-pixels" not in line or "(raise --max-pixels to allow it)" in english.stderr
+
+
+def test_summary_lines_keep_the_lectures_english_terms() -> None:
+    """The evaluate and train summary lines: accuracy and loss stay as the lecture and Keras say them."""
+    evaluate = ENTRIES[("accuracy {accuracy:.2f}%  loss {loss:.4f}  n {n}", None)].msgstr[0]
+    assert evaluate == "accuracy {accuracy:.2f}%  loss {loss:.4f}  n {n}"
+    train = ENTRIES[
+        ("test accuracy {accuracy:.2f}%  {loss} {value:.4f}  ({seconds:.0f} s)\nmodel: {model}\nrecord: {record}", None)
+    ].msgstr[0]
+    assert train.startswith("accuracy en test {accuracy:.2f}%") and "modelo: {model}" in train

@@ -93,8 +93,9 @@ def evaluate(
     # a folder model's own class names head the columns; a built-in dataset's classes are numbered
     named = evaluation.class_names or [_class_label(i, result.class_names) for i in range(n)]
     if evaluation.evaluated_on:
-        echo(f"evaluated on {evaluation.evaluated_on}\n")
-    echo(f"accuracy {result.accuracy * 100:.2f}%  loss {result.loss:.4f}  n {result.n}\n")
+        echo(_("evaluated on {data}").format(data=evaluation.evaluated_on) + "\n")
+    line = _("accuracy {accuracy:.2f}%  loss {loss:.4f}  n {n}")
+    echo(line.format(accuracy=result.accuracy * 100, loss=result.loss, n=result.n) + "\n")
     table(
         N_("Confusion matrix (rows: true class, columns: predicted)"),
         ["true\\pred", *(evaluation.class_names or map(str, range(n)))],
@@ -109,7 +110,7 @@ def evaluate(
         ],
     )
     for path in plots:
-        echo(f"plot: {path}\n")
+        echo(_("plot: {path}").format(path=path) + "\n")
 
 
 @app.command()
@@ -262,10 +263,10 @@ def _render_prediction(result: Any, top: int) -> None:
     if is_tty():
         from rich.table import Table
 
-        doubt = f" (uncertain: {result.probability * 100:.0f}%)" if result.uncertain else ""
+        doubt = _(" (uncertain: {percent:.0f}%)").format(percent=result.probability * 100) if result.uncertain else ""
         grid = Table(title=f"{result.input}: {result.label}{doubt}")
-        grid.add_column("class")
-        grid.add_column("probability", justify="right")
+        grid.add_column(_("class"))
+        grid.add_column(_("probability"), justify="right")
         grid.add_column("")
         for c, p in pairs:
             grid.add_row(result.label_of(c), f"{p * 100:.2f}%", "█" * max(0, round(p * 30)))

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..i18n import tr as _
 from .common import HelpGroup, Typer, app, echo, print_json
 from .options import Json
 
@@ -29,15 +30,16 @@ app.add_typer(daemon_app, name="daemon")
 
 def _render(info: dict[str, Any]) -> None:
     if not info["running"]:
-        echo(f"not running: {info.get('reason', '')}\n")
+        echo(_("not running: {reason}").format(reason=info.get("reason", "")) + "\n")
     else:
-        echo(
-            f"running: pid {info['pid']}, convcli {info['version']}, {info['served']} jobs served, "
-            f"{info['jobs_running']} running, idle timeout {info['idle_timeout']:g} s\n"
+        line = _(
+            "running: pid {pid}, convcli {version}, {served} jobs served, {jobs_running} running, "
+            "idle timeout {idle_timeout:g} s"
         )
-    echo(f"socket: {info['socket']}\n")
+        echo(line.format(**info) + "\n")
+    echo(_("socket: {socket}").format(socket=info["socket"]) + "\n")
     for other in info.get("others", []):
-        echo(f"also running for another installation or environment: pid {other['pid']} ({other['socket']})\n")
+        echo(_("also running for another installation or environment: pid {pid} ({socket})").format(**other) + "\n")
 
 
 @daemon_app.command("start")
@@ -60,7 +62,12 @@ def start_cmd(
     if json_:
         print_json(info)
     else:
-        echo(("started" if info["started"] else "already running") + f": pid {info['pid']}, socket {info['socket']}\n")
+        line = (
+            _("started: pid {pid}, socket {socket}")
+            if info["started"]
+            else _("already running: pid {pid}, socket {socket}")
+        )
+        echo(line.format(**info) + "\n")
 
 
 @daemon_app.command("status")
@@ -95,4 +102,6 @@ def stop_cmd() -> None:
     from ..daemon.control import stop
 
     stopped = stop()
-    echo("".join(f"stopped: pid {pid}\n" for pid in stopped) or "no daemon was running\n")
+    echo(
+        "".join(_("stopped: pid {pid}").format(pid=pid) + "\n" for pid in stopped) or _("no daemon was running") + "\n"
+    )

@@ -84,7 +84,7 @@ def summary(
         for r in rows
     ]
     table(
-        f"{keras_model.name}: {total:,} parameters",
+        _("{name}: {total:,} parameters").format(name=keras_model.name, total=total),
         [N_("Layer (type)"), N_("Output shape"), N_("Shape arithmetic"), N_("Param #"), N_("Param arithmetic")],
         table_rows,
     )
@@ -272,10 +272,14 @@ def _render_trained(result: Any, plot: bool, json_: bool) -> None:
         print_json(result.record)
         return
     test, loss = result.record["test"], loss_key("loss", result.record["hyperparameters"]["label_smoothing"])
-    echo(
-        f"test accuracy {test['accuracy'] * 100:.2f}%  {loss} {test['loss']:.4f}  "
-        f"({result.record['seconds']:.0f} s)\nmodel: {result.model_path}\nrecord: {result.record_path}\n"
-    )
+    line = _("test accuracy {accuracy:.2f}%  {loss} {value:.4f}  ({seconds:.0f} s)\nmodel: {model}\nrecord: {record}")
+    values = {
+        "accuracy": test["accuracy"] * 100,
+        "loss": loss,
+        "value": test["loss"],
+        "seconds": result.record["seconds"],
+    }
+    echo(line.format(**values, model=result.model_path, record=result.record_path) + "\n")
 
 
 def _resume_changes(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import input_error, work_error
+from ..i18n import tr
 
 if TYPE_CHECKING:
     import numpy as np
@@ -317,7 +318,7 @@ def candidate_folders(name: str, data_dir: str | os.PathLike[str] | None = None)
 def find_dataset(name: str, data_dir: str | os.PathLike[str] | None = None) -> tuple[str, Path] | None:
     """Where ``name`` is: ("idx", folder) or ("npz", file), or None when not on disk."""
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise input_error(f"{data_dir}: no such data folder")
+        raise input_error(tr("{path}: no such data folder").format(path=data_dir))
     for folder in candidate_folders(name, data_dir):
         if not folder.is_dir():
             continue
@@ -338,7 +339,8 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike[str] | None = 
     if name not in DATASETS:
         from ..suggest import did_you_mean
 
-        raise input_error(f"unknown dataset {name!r}{did_you_mean(name, DATASETS)}; use mnist or fashion-mnist")
+        message = tr("unknown dataset {name}{suggestion}; use mnist or fashion-mnist")
+        raise input_error(message.format(name=repr(name), suggestion=did_you_mean(name, DATASETS)))
     found = find_dataset(name, data_dir)
     if found is None:
         return _download(name, data_dir)
@@ -352,15 +354,11 @@ def load_dataset(name: str = "mnist", data_dir: str | os.PathLike[str] | None = 
 
 def _download(name: str, data_dir: str | os.PathLike[str] | None) -> Dataset:
     """Last resort: Keras's own downloader; offline, one clear error saying where to put files.
-
-    Keras announces downloads with ``print``: those lines go to stderr (stdout is for results),
-    and the empty cache folder a failed download leaves behind is removed.
-    """
-    hint = (
-        f"{name} not found: put the four IDX files (train-images-idx3-ubyte.gz, …) or "
-        f"{NPZ_NAMES[name]} in a folder and pass it as data_dir=DIR or set CONVCLI_DATA_DIR "
-        f"(searched: {', '.join(str(p) for p in candidate_folders(name, data_dir))})"
-    )
+    Keras's download notices (``print``) go to stderr; a failed download's empty cache folder goes."""
+    hint = tr(
+        "{name} not found: put the four IDX files (train-images-idx3-ubyte.gz, …) or {npz} in a folder "
+        "and pass it as data_dir=DIR or set CONVCLI_DATA_DIR (searched: {searched})"
+    ).format(name=name, npz=NPZ_NAMES[name], searched=", ".join(str(p) for p in candidate_folders(name, data_dir)))
     if os.environ.get("CONVCLI_NO_DOWNLOAD"):
         raise input_error(hint)
     cache = _keras_datasets_folder()

@@ -1,8 +1,9 @@
-"""The local web server behind ``convcli explain``: three packaged files and a small JSON API.
+"""The local web server behind ``convcli explain``: the packaged page and a small JSON API.
 
 Python's threaded ``http.server`` is enough for one local user and adds no dependency. Routes:
 
-- ``GET /`` (``/index.html``), ``/app.js``, ``/style.css``: the page, read once from the
+- ``GET /`` (``/index.html``), ``/app.js``, ``/style.css``, ``/i18n.js`` and ``/i18n-es.js``
+  (the page's language switch and its Spanish, from the catalog): the page, read once from the
   package; no other path is ever mapped to a file.
 - ``GET /api/model``: name, input shape, class names, layers with their arithmetic, templates.
 - ``POST /api/predict``: JSON ``{"pixels": H×W}`` or ``{"image": base64}`` (optionally
@@ -39,6 +40,8 @@ STATIC = {
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/i18n.js": ("i18n.js", "text/javascript; charset=utf-8"),
+    "/i18n-es.js": ("i18n-es.js", "text/javascript; charset=utf-8"),
 }
 POST_PATHS = ("/api/predict", "/api/arithmetic")
 SECURITY_HEADERS = {

@@ -36,10 +36,8 @@ FORMAT = "convcli-explain-site/1"
 CSP = "default-src 'self'; img-src 'self' data: blob:; object-src 'none'"
 """The site's Content-Security-Policy (a ``<meta>``: a static host sends no headers of ours):
 nothing from another host, the same policy the server sends."""
-FOOTER = (
-    "<footer>\n    <p>A static copy of <code>convcli explain</code>: the model runs in this browser, "
-    "and nothing you draw leaves it.</p>\n  </footer>"
-)
+SERVED_NOTE = re.compile(r'\s*<p data-i18n id="footer-served">.*?</p>', re.DOTALL)
+"""The page's footer line for the server; the site shows its own (``footer-static``, translated alike)."""
 SITE_SCRIPTS = ("prepare.js", "engine.js")
 """Packaged scripts the server never sends: the site's engine, loaded before ``app.js``."""
 
@@ -100,7 +98,10 @@ def site_page(html: str) -> str:
         f'<meta charset="utf-8">\n  <meta http-equiv="Content-Security-Policy" content="{CSP}">',
         1,
     )
-    return re.sub(r"<footer>.*?</footer>", FOOTER, html, count=1, flags=re.DOTALL)
+    html, served = SERVED_NOTE.subn("", html, count=1)
+    if not served or '<p data-i18n id="footer-static" hidden>' not in html:
+        raise work_error("the packaged index.html has no footer notes (a broken installation)")
+    return html.replace('<p data-i18n id="footer-static" hidden>', '<p data-i18n id="footer-static">', 1)
 
 
 def _check_target(out: Path, force: bool) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 from ..i18n import tr as _
 from ..imaging.images import decode_text, read_bytes
 from ..imaging.textformat import format_matrix, parse_matrix_text
@@ -71,11 +72,16 @@ def parse_kernel(text: str, source: str = "<kernel>", name: str | None = None) -
     weights = parsed.array
     if max(weights.shape[:2]) > MAX_KERNEL_SIZE:
         raise input_error(
-            f"{source}: kernel is {'×'.join(map(str, weights.shape))}, over the "
-            f"{MAX_KERNEL_SIZE}×{MAX_KERNEL_SIZE} limit"
+            tr("{source}: kernel is {items}, over the {MAX_KERNEL_SIZE}×{MAX_KERNEL_SIZE} limit").format(
+                source=source, items="×".join(map(str, weights.shape)), MAX_KERNEL_SIZE=MAX_KERNEL_SIZE
+            )
         )
     if weights.ndim == 3 and weights.shape[2] > MAX_KERNEL_DEPTH:
-        raise input_error(f"{source}: kernel has {weights.shape[2]} slices, over the {MAX_KERNEL_DEPTH} limit")
+        raise input_error(
+            tr("{source}: kernel has {value} slices, over the {MAX_KERNEL_DEPTH} limit").format(
+                source=source, value=weights.shape[2], MAX_KERNEL_DEPTH=MAX_KERNEL_DEPTH
+            )
+        )
     return Kernel(
         name=parsed.name or name or Path(source).stem,
         weights=weights,

@@ -196,6 +196,10 @@ PIL_GRAY_MODES = ("RGB", "RGBA", "L")
 """8-bit modes that :func:`gray_image` converts inside Pillow; others go through numpy."""
 
 
+GRAY_STRIP_PIXELS = 1 << 22
+"""Pixels of a strip :func:`gray_image` converts at a time (its 32-bit temporaries: about 100 MB)."""
+
+
 def gray_image(image: PILImage.Image, method: str = "luma") -> PILImage.Image | None:
     """Gray 8-bit pixels of an RGB, RGBA or L Pillow image, equal to :func:`gray_pixels`'s.
 
@@ -210,8 +214,19 @@ def gray_image(image: PILImage.Image, method: str = "luma") -> PILImage.Image | 
         return None
     if image.mode == "L":
         return image.copy()
+    from PIL import Image
+
     (wr, wg, wb), den = GRAY_RATIONAL[method]
-    r, g, b = (band.convert("I") for band in image.split()[:3])
-    num = ImageMath.lambda_eval(lambda a: (a["r"] * wr + a["g"] * wg + a["b"] * wb) * 2 + den, r=r, g=g, b=b)
-    gray = ImageMath.lambda_eval(lambda a: a["n"] / (2 * den), n=num)  # integer division on "I" images
-    return gray.convert("L")
+
+    def strip_gray(strip: PILImage.Image) -> PILImage.Image:
+        r, g, b = (band.convert("I") for band in strip.split()[:3])
+        num = ImageMath.lambda_eval(lambda a: (a["r"] * wr + a["g"] * wg + a["b"] * wb) * 2 + den, r=r, g=g, b=b)
+        return ImageMath.lambda_eval(lambda a: a["n"] / (2 * den), n=num).convert("L")  # integer division
+
+    rows = max(1, GRAY_STRIP_PIXELS // max(1, image.width))
+    if rows >= image.height:
+        return strip_gray(image)
+    gray = Image.new("L", image.size)  # strips: the 32-bit temporaries of a whole 100-MP picture are GBs
+    for top in range(0, image.height, rows):
+        gray.paste(strip_gray(image.crop((0, top, image.width, min(top + rows, image.height)))), (0, top))
+    return gray

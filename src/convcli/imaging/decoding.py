@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConvcliError, input_error, param
+from ..i18n import tr
 from ..i18n import tr as _
 
 if TYPE_CHECKING:
@@ -65,8 +66,10 @@ def check_pixels(source: str, width: int, height: int, max_pixels: int) -> None:
     """Refuse an image of ``width``×``height`` over ``max_pixels`` (checked before decoding)."""
     if width * height > max_pixels:
         raise input_error(
-            f"{source}: image is {width}×{height} = {width * height:,} pixels, over "
-            f"the limit of {max_pixels:,} (raise max_pixels to allow it)"
+            tr(
+                "{source}: image is {width}×{height} = {pixels:,} pixels, over the limit of {limit:,} "
+                "(raise max_pixels to allow it)"
+            ).format(source=source, width=width, height=height, pixels=width * height, limit=max_pixels)
         )
 
 
@@ -95,7 +98,7 @@ def decoding(source: str) -> Iterator[None]:
         Image.DecompressionBombError,
     ) as exc:
         detail = str(exc).strip() or type(exc).__name__
-        raise input_error(f"{source}: cannot decode image ({detail})") from None
+        raise input_error(tr("{source}: cannot decode image ({detail})").format(source=source, detail=detail)) from None
 
 
 def _open(data: bytes):  # type: ignore[no-untyped-def]
@@ -119,12 +122,18 @@ def _frame_index(source: str, frames: int, frame: int | None) -> int:
     if frame is None:
         if frames > 1:
             raise input_error(
-                f"{source}: holds {frames} frames (an animation or a multi-page file) and one picture is "
-                f"read: choose it with {param('frame')} N (0 to {frames - 1})"
+                tr(
+                    "{source}: holds {frames} frames (an animation or a multi-page file) and one picture is "
+                    "read: choose it with {flag} N (0 to {last})"
+                ).format(source=source, frames=frames, flag=param("frame"), last=frames - 1)
             )
         return 0
     if not 0 <= frame < frames:
-        raise input_error(f"{source}: has {frames} frame(s): {param('frame')} must be 0 to {frames - 1}, got {frame}")
+        raise input_error(
+            tr("{source}: has {frames} frame(s): {value} must be 0 to {value2}, got {frame}").format(
+                source=source, frames=frames, value=param("frame"), value2=frames - 1, frame=frame
+            )
+        )
     return frame
 
 
@@ -143,13 +152,13 @@ def _opened(data: bytes, source: str, max_pixels: int, frame: int | None = 0):  
     from PIL import Image
 
     if not data:
-        raise input_error(f"{source}: file is empty")
+        raise input_error(tr("{source}: file is empty").format(source=source))
     Image.MAX_IMAGE_PIXELS = None
     image = _open(data)
     width, height = image.size
     check_pixels(source, width, height, max_pixels)
     if width < 1 or height < 1:
-        raise input_error(f"{source}: image has no pixels")
+        raise input_error(tr("{source}: image has no pixels").format(source=source))
     _seek_frame(image, source, frame)
     return image
 
@@ -269,9 +278,11 @@ def _float_tiff(data: bytes, source: str, max_pixels: int, frame: int | None) ->
     except Exception:  # tifffile on damaged bytes raises struct.error, TypeError and more:
         return None  # Pillow then reads the file or names what is wrong with it
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3)):
-        raise input_error(f"{source}: float TIFF of shape {arr.shape} is not supported")
+        raise input_error(
+            tr("{source}: float TIFF of shape {shape} is not supported").format(source=source, shape=arr.shape)
+        )
     if not np.all(np.isfinite(arr)):
-        raise input_error(f"{source}: image holds NaN or infinite values")
+        raise input_error(tr("{source}: image holds NaN or infinite values").format(source=source))
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     return Picture(arr, None, None, source)
@@ -348,7 +359,7 @@ def picture_from_pil(image: PILImage.Image, source: str) -> Picture:
     if mode == "F":
         arr = np.asarray(image, dtype=np.float32)
         if not np.all(np.isfinite(arr)):
-            raise input_error(f"{source}: image holds NaN or infinite values")
+            raise input_error(tr("{source}: image holds NaN or infinite values").format(source=source))
         return Picture(arr, None, None, source)
     if mode in ("1", "L", "P;L"):
         return Picture(np.asarray(_as_mode(image, "L"), dtype=np.uint8), None, 8, source)

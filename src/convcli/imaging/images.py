@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import input_error, work_error
+from ..i18n import tr
 from ..i18n import tr as _
 from ..outputs import atomic_path, write_text
 from .decoding import DEFAULT_MAX_PIXELS as DEFAULT_MAX_PIXELS
@@ -55,19 +56,19 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
     if str(path) == "-":
         data = sys.stdin.buffer.read()
         if not data:
-            raise input_error("-: nothing on standard input")
+            raise input_error(tr("-: nothing on standard input"))
         return data
     p = Path(path)
     try:
         if p.is_dir():
-            raise input_error(f"{p}: is a folder, expected a file")
+            raise input_error(tr("{p}: is a folder, expected a file").format(p=p))
         if limit is not None and p.stat().st_size > limit:
-            raise input_error(f"{p}: file is larger than {limit:,} bytes")
+            raise input_error(tr("{p}: file is larger than {limit:,} bytes").format(p=p, limit=limit))
         return p.read_bytes()
     except FileNotFoundError:
         raise input_error(_("{path}: no such file").format(path=p)) from None
     except PermissionError:
-        raise input_error(f"{p}: permission denied") from None
+        raise input_error(tr("{p}: permission denied").format(p=p)) from None
     except OSError as exc:
         raise work_error(_("{path}: cannot read ({reason})").format(path=p, reason=exc.strerror or exc)) from None
 
@@ -90,7 +91,9 @@ def decode_text(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise input_error(f"{source}: not a text file (byte {exc.start} is not UTF-8)") from None
+        raise input_error(
+            tr("{source}: not a text file (byte {start} is not UTF-8)").format(source=source, start=exc.start)
+        ) from None
 
 
 def _read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -101,15 +104,17 @@ def _read_npy(path: str | os.PathLike[str], *, max_pixels: int = DEFAULT_MAX_PIX
     try:
         array = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError, EOFError, TypeError) as exc:
-        raise input_error(f"{path}: not a valid .npy file ({exc})") from None
+        raise input_error(tr("{path}: not a valid .npy file ({exc})").format(path=path, exc=exc)) from None
     if array.dtype.kind not in "biuf":
-        raise input_error(f"{path}: .npy holds {array.dtype}, expected numbers")
+        raise input_error(tr("{path}: .npy holds {dtype}, expected numbers").format(path=path, dtype=array.dtype))
     if array.ndim not in (2, 3) or 0 in array.shape:
-        raise input_error(f"{path}: .npy has shape {array.shape}, expected H×W or H×W×C")
+        raise input_error(
+            tr("{path}: .npy has shape {shape}, expected H×W or H×W×C").format(path=path, shape=array.shape)
+        )
     check_pixels(str(path), array.shape[1], array.shape[0], max_pixels)
     array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
-        raise input_error(f"{path}: array holds NaN or infinite values")
+        raise input_error(tr("{path}: array holds NaN or infinite values").format(path=path))
     return array
 
 
@@ -180,11 +185,13 @@ def image_format_for(path: str | os.PathLike[str]) -> str:
 
     suffix = Path(str(path)).suffix.lower()
     if not suffix:
-        raise input_error(f"{path}: output has no suffix; add one such as .png, .npy or .txt")
+        raise input_error(tr("{path}: output has no suffix; add one such as .png, .npy or .txt").format(path=path))
     fmt = IMAGE_SUFFIXES.get(suffix) or Image.registered_extensions().get(suffix)
     if fmt is None:
         raise input_error(
-            f"{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), .npy, .txt or .csv"
+            tr(
+                "{path}: unknown output format {suffix!r}; use an image suffix (.png, .jpg, .tif…), .npy, .txt or .csv"
+            ).format(path=path, suffix=suffix)
         )
     return fmt
 

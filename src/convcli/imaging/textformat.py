@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import input_error
+from ..errors import ConvcliError, input_error
+from ..i18n import tr
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _SEPARATORS = re.compile(r"[\s,]+")
@@ -34,6 +35,11 @@ class ParsedMatrix:
     description: str | None = None
 
 
+def _line_error(message: str, source: str, lineno: int, **values: object) -> ConvcliError:
+    """An input error at line ``lineno`` of ``source``: ``message`` (translated) filled in."""
+    return input_error(message.format(source=source, lineno=lineno, **values))
+
+
 def _number(token: str, source: str, lineno: int) -> float:
     """Parse one number (int, float or ``a/b`` fraction); errors name the file and line."""
     try:
@@ -41,19 +47,29 @@ def _number(token: str, source: str, lineno: int) -> float:
             num, den = token.split("/", 1)
             denominator = float(den)
             if denominator == 0:
-                raise input_error(f"{source}, line {lineno}: division by zero in {token!r}")
+                raise _line_error(
+                    tr("{source}, line {lineno}: division by zero in {token!r}"), source, lineno, token=token
+                )
             value = float(num) / denominator
         else:
             value = float(token)
     except ValueError:
         shown = token if len(token) <= 40 else token[:37] + "..."
-        raise input_error(f"{source}, line {lineno}: {shown!r} is not a number") from None
+        raise _line_error(
+            tr("{source}, line {lineno}: {shown!r} is not a number"), source, lineno, shown=shown
+        ) from None
     except OverflowError:
-        raise input_error(f"{source}, line {lineno}: {token[:40]!r} is too large") from None
+        raise _line_error(
+            tr("{source}, line {lineno}: {token!r} is too large"), source, lineno, token=token[:40]
+        ) from None
     if not math.isfinite(value):
-        raise input_error(f"{source}, line {lineno}: {token[:40]!r} is not a finite number")
+        raise _line_error(
+            tr("{source}, line {lineno}: {token!r} is not a finite number"), source, lineno, token=token[:40]
+        )
     if abs(value) > _FLOAT32_MAX:
-        raise input_error(f"{source}, line {lineno}: {token[:40]!r} is too large for 32-bit floats")
+        raise _line_error(
+            tr("{source}, line {lineno}: {token!r} is too large for 32-bit floats"), source, lineno, token=token[:40]
+        )
     return value
 
 
@@ -86,7 +102,8 @@ def parse_matrix_text(text: str, source: str = "<text>") -> ParsedMatrix:
         bias_match = _BIAS.match(line)
         if bias_match:
             if bias is not None:
-                raise input_error(f"{source}, line {lineno}: second bias line (first on line {bias_line})")
+                message = tr("{source}, line {lineno}: second bias line (first on line {first})")
+                raise _line_error(message, source, lineno, first=bias_line)
             bias = _number(bias_match.group(1), source, lineno)
             bias_line = lineno
             continue
@@ -95,23 +112,21 @@ def parse_matrix_text(text: str, source: str = "<text>") -> ParsedMatrix:
         if width is None:
             width = len(row)
         elif len(row) != width:
-            raise input_error(
-                f"{source}, line {lineno}: row has {len(row)} values, expected {width} "
-                f"(like line {row_lines[0][0] if row_lines[0] else lineno})"
-            )
+            message = tr("{source}, line {lineno}: row has {count} values, expected {width} (like line {first})")
+            first = row_lines[0][0] if row_lines[0] else lineno
+            raise _line_error(message, source, lineno, count=len(row), width=width, first=first)
         slices[-1].append(row)
         row_lines[-1].append(lineno)
     if not slices[-1]:
         slices.pop()
         row_lines.pop()
     if not slices:
-        raise input_error(f"{source}: no numbers found (expected rows of numbers)")
+        raise input_error(tr("{source}: no numbers found (expected rows of numbers)").format(source=source))
     height = len(slices[0])
     for rows, lines in zip(slices[1:], row_lines[1:]):
         if len(rows) != height:
-            raise input_error(
-                f"{source}, line {lines[0]}: slice has {len(rows)} rows, expected {height} like the first slice"
-            )
+            message = tr("{source}, line {lineno}: slice has {count} rows, expected {height} like the first slice")
+            raise _line_error(message, source, lines[0], count=len(rows), height=height)
     if len(slices) == 1:
         array = np.asarray(slices[0], dtype=np.float32)
     else:
@@ -145,7 +160,7 @@ def format_matrix(
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim not in (2, 3):
-        raise input_error(f"cannot write a {arr.ndim}-D array as a text matrix")
+        raise input_error(tr("cannot write a {ndim}-D array as a text matrix").format(ndim=arr.ndim))
     integral = bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
     if integral and arr.size and np.abs(arr).max() >= 1e15:
         integral = False

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error, warn
+from ..i18n import tr
 from .layerspec import LayerSpec, bind_arguments, parse_spec, spec_error
 from .presets import resolve_architecture
 from .speccheck import classifier_warnings, resolve_input_shape, spec_shapes
@@ -131,31 +132,35 @@ def build_model(
 def check_model_archive(p: Path) -> None:
     """Refuse what is not a readable ``.keras`` zip before Keras sees it (clear errors, no traceback)."""
     if not p.exists():
-        raise input_error(f"{p}: no such model file")
+        raise input_error(tr("{path}: no such model file").format(path=p))
     if p.suffix.lower() in (".onnx", ".tflite"):
         raise input_error(
-            f"{p}: an exported model runs predict and evaluate only; this needs the .keras file it was "
-            "exported from (its layers, weights and training state)"
+            tr(
+                "{path}: an exported model runs predict and evaluate only; this needs the .keras file it was "
+                "exported from (its layers, weights and training state)"
+            ).format(path=p)
         )
     if (p / "saved_model.pb").exists():
         raise input_error(
-            f"{p}: a SavedModel folder runs in TensorFlow (tf.saved_model.load); convcli needs the .keras file"
+            tr(
+                "{path}: a SavedModel folder runs in TensorFlow (tf.saved_model.load); convcli needs the .keras file"
+            ).format(path=p)
         )
     if p.is_dir():
-        raise input_error(f"{p}: is a folder, expected a .keras model file")
+        raise input_error(tr("{path}: is a folder, expected a .keras model file").format(path=p))
     if p.suffix != ".keras":
-        raise input_error(f"{p}: expected a .keras model file (Keras 3 format)")
+        raise input_error(tr("{path}: expected a .keras model file (Keras 3 format)").format(path=p))
     if not zipfile.is_zipfile(p):
-        raise input_error(f"{p}: not a .keras model (not a zip archive; truncated or corrupted?)")
+        raise input_error(tr("{path}: not a .keras model (not a zip archive; truncated or corrupted?)").format(path=p))
     try:
         with zipfile.ZipFile(p) as archive:
             if "config.json" not in set(archive.namelist()):
-                raise input_error(f"{p}: not a .keras model (no config.json inside)")
+                raise input_error(tr("{path}: not a .keras model (no config.json inside)").format(path=p))
             bad = archive.testzip()
             if bad is not None:
-                raise input_error(f"{p}: corrupted model file ({bad} fails its checksum)")
+                raise input_error(tr("{path}: corrupted model file ({bad} fails its checksum)").format(path=p, bad=bad))
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise input_error(f"{p}: corrupted model file ({exc})") from None
+        raise input_error(tr("{path}: corrupted model file ({exc})").format(path=p, exc=exc)) from None
 
 
 def load_model(path: str | Any) -> Any:
@@ -175,10 +180,12 @@ def load_model(path: str | Any) -> Any:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if "safe_mode" in str(exc) or "Lambda" in str(exc) or "lambda" in str(exc):
             raise input_error(
-                f"{p}: refused: the model carries code (a Lambda layer or custom object), which "
-                "safe mode does not load from untrusted files"
+                tr(
+                    "{path}: refused: the model carries code (a Lambda layer or custom object), which safe mode "
+                    "does not load from untrusted files"
+                ).format(path=p)
             ) from None
-        raise input_error(f"{p}: cannot load model ({message[:200]})") from None
+        raise input_error(tr("{path}: cannot load model ({message})").format(path=p, message=message[:200])) from None
 
 
 def check_image_model(model: Any, source: str = "model") -> tuple[int, ...]:
@@ -187,10 +194,16 @@ def check_image_model(model: Any, source: str = "model") -> tuple[int, ...]:
     shape = tuple(model.inputs[0].shape[1:])
     image = len(shape) in (2, 3) and all(isinstance(d, int) for d in shape) and shape[2:] in ((), (1,), (3,))
     if not image and shape != (784,):
-        raise input_error(f"{source}: the model takes inputs of shape {shape}, not gray or RGB images")
+        raise input_error(
+            tr("{source}: the model takes inputs of shape {shape}, not gray or RGB images").format(
+                source=source, shape=shape
+            )
+        )
     out = tuple(model.outputs[0].shape[1:])
     if len(out) != 1:
-        raise input_error(f"{source}: the model outputs shape {out}, not class scores")
+        raise input_error(
+            tr("{source}: the model outputs shape {out}, not class scores").format(source=source, out=out)
+        )
     return shape
 
 
@@ -200,7 +213,9 @@ def parse_input_shape(text: str) -> tuple[int, int, int]:
     shape = (int(match[1]), int(match[2]), int(match[3] or 1)) if match else None
     if shape is None or not (1 <= shape[0] <= 4096 and 1 <= shape[1] <= 4096 and shape[2] in (1, 3)):
         raise input_error(
-            f"input_shape must be HxWxC with sides of 1 to 4096 and C 1 or 3 (such as 64x48x3), got {text!r}"
+            tr("input_shape must be HxWxC with sides of 1 to 4096 and C 1 or 3 (such as 64x48x3), got {text!r}").format(
+                text=text
+            )
         )
     return shape
 
@@ -217,7 +232,11 @@ def model_from_argument(
     MNIST's 28×28×1); messages call that setting ``given_as``."""
     if model and (model.endswith(".keras") or Path(model).exists()) and not layers:
         if input_shape is not None:
-            raise input_error(f"{model}: a saved model has its own input shape; {given_as} is for presets and specs")
+            raise input_error(
+                tr("{model}: a saved model has its own input shape; {given_as} is for presets and specs").format(
+                    model=model, given_as=given_as
+                )
+            )
         return load_model(model)
     spec, name = resolve_architecture(model, layers)
     specs = parse_spec(spec)

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..errors import ConvcliError, input_error, read_text
 from ..filtering.config import PADDINGS
+from ..i18n import tr
 from ..suggest import did_you_mean
 from .specsyntax import as_pair, missing_commas, parse_value, split_keyword, split_top_level
 
@@ -120,7 +121,9 @@ class LayerSpec:
 def spec_error(spec: LayerSpec, message: str) -> ConvcliError:
     """An input error that names the layer, its text and its column."""
     return input_error(
-        f"layer spec, layer {spec.index + 1} {spec.token.strip()!r} (column {spec.column + 1}): {message}"
+        tr("layer spec, layer {value} {value2!r} (column {value3}): {message}").format(
+            value=spec.index + 1, value2=spec.token.strip(), value3=spec.column + 1, message=message
+        )
     )
 
 
@@ -131,8 +134,9 @@ def _check_commas(text: str) -> None:
         return
     pieces = [text[start:end].strip() for start, end in zip([0, *gaps], [*gaps, len(text)])]
     raise input_error(
-        f"layer spec: layers are separated by commas, found only spaces at column {gaps[0] + 1}; "
-        f"write {','.join(pieces)!r}"
+        tr("layer spec: layers are separated by commas, found only spaces at column {value}; write {items!r}").format(
+            value=gaps[0] + 1, items=",".join(pieces)
+        )
     )
 
 
@@ -226,9 +230,9 @@ def parse_layer(text: str) -> LayerSpec:
 def parse_spec(text: str) -> list[LayerSpec]:
     """Parse a layer spec into :class:`LayerSpec` items; errors point at the offending layer."""
     if not text or not text.strip():
-        raise input_error("layer spec is empty: give layers such as 'flatten,dense(10)'")
+        raise input_error(tr("layer spec is empty: give layers such as 'flatten,dense(10)'"))
     if len(text) > 100_000:
-        raise input_error("layer spec is too long (over 100,000 characters)")
+        raise input_error(tr("layer spec is too long (over 100,000 characters)"))
     _check_commas(text)
     specs = [_parse_layer(piece, index, column) for index, (piece, column) in enumerate(split_top_level(text))]
     return _input_to_first_layer(specs)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error, warn, work_error
+from ..i18n import tr
 
 META_KEY = "convcli"
 """The ONNX ``metadata_props`` key holding the model's metadata (the ``.keras`` file's convcli.json)."""
@@ -56,7 +57,9 @@ def require(module: str, package: str, extra: str = "runtime") -> ModuleType:
         return import_module(module)
     except ImportError:
         raise input_error(
-            f"{package} is not installed: pip install 'convcli[{extra}]' (or pip install {package})"
+            tr("{package} is not installed: pip install 'convcli[{extra}]' (or pip install {package})").format(
+                package=package, extra=extra
+            )
         ) from None
 
 
@@ -104,11 +107,17 @@ class OnnxModel(ExportedModel):
         first = self.session.get_inputs()[0]
         self.input_name = first.name
         if first.type != "tensor(float)":
-            raise input_error(f"{path}: the model takes {first.type} inputs; convcli feeds float32 pixels (0–1)")
+            raise input_error(
+                tr("{path}: the model takes {type} inputs; convcli feeds float32 pixels (0–1)").format(
+                    path=path, type=first.type
+                )
+            )
         image_shape, channels_first = image_input_shape(first.shape[1:], path)
         out = self.session.get_outputs()[0].shape
         if len(out) != 2:
-            raise input_error(f"{path}: the model outputs shape {tuple(out)}, not class scores")
+            raise input_error(
+                tr("{path}: the model outputs shape {value}, not class scores").format(path=path, value=tuple(out))
+            )
         super().__init__(path, image_shape, 0, channels_first)
         classes = out[-1] if isinstance(out[-1], int) else None
         if classes is None:  # a symbolic class axis: ask the model
@@ -122,7 +131,9 @@ class OnnxModel(ExportedModel):
             return np.asarray(self.session.run(None, {self.input_name: batch})[0])
         except Exception as exc:  # onnxruntime raises its own types
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise work_error(f"{self.path}: onnxruntime failed ({message[:200]})") from None
+            raise work_error(
+                tr("{path}: onnxruntime failed ({message})").format(path=self.path, message=message[:200])
+            ) from None
 
 
 class LiteRTModel(ExportedModel):
@@ -136,11 +147,15 @@ class LiteRTModel(ExportedModel):
         try:
             self.interpreter = interpreter_module.Interpreter(model_path=str(path))
         except (ValueError, RuntimeError) as exc:
-            raise input_error(f"{path}: not a LiteRT model ({str(exc).splitlines()[0][:160]})") from None
+            raise input_error(
+                tr("{path}: not a LiteRT model ({value})").format(path=path, value=str(exc).splitlines()[0][:160])
+            ) from None
         detail = self.interpreter.get_input_details()[0]
         if detail["dtype"] != np.float32:
             raise input_error(
-                f"{path}: the model takes {detail['dtype'].__name__} inputs; convcli feeds float32 pixels"
+                tr("{path}: the model takes {name} inputs; convcli feeds float32 pixels").format(
+                    path=path, name=detail["dtype"].__name__
+                )
             )
         self.input_index = detail["index"]
         self.output_index = self.interpreter.get_output_details()[0]["index"]
@@ -174,7 +189,9 @@ def onnx_session(path: Path) -> Any:
         return _session(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise input_error(f"{path}: not a usable ONNX model ({message[:200]})") from None
+        raise input_error(
+            tr("{path}: not a usable ONNX model ({message})").format(path=path, message=message[:200])
+        ) from None
 
 
 @lru_cache(maxsize=4)
@@ -191,9 +208,9 @@ def _session(path: str, mtime_ns: int, size: int) -> Any:
 def check_export_file(path: Path) -> None:
     """Refuse a missing file or a folder before a runtime sees it."""
     if not path.exists():
-        raise input_error(f"{path}: no such model file")
+        raise input_error(tr("{path}: no such model file").format(path=path))
     if path.is_dir():
-        raise input_error(f"{path}: is a folder, expected a model file")
+        raise input_error(tr("{path}: is a folder, expected a model file").format(path=path))
 
 
 def image_input_shape(dims: list[Any], source: str | os.PathLike[str]) -> tuple[tuple[int, ...], bool]:
@@ -201,7 +218,11 @@ def image_input_shape(dims: list[Any], source: str | os.PathLike[str]) -> tuple[
     wants channels first: (H, W, C) for (H, W, 1|3) or (1|3, H, W), (H, W), or (784,)."""
     fixed = [d for d in dims if isinstance(d, (int, np.integer)) and d > 0]
     if len(fixed) != len(dims) or len(dims) not in (1, 2, 3):
-        raise input_error(f"{source}: the model takes inputs of shape {tuple(dims)}, not fixed-size images")
+        raise input_error(
+            tr("{source}: the model takes inputs of shape {value}, not fixed-size images").format(
+                source=source, value=tuple(dims)
+            )
+        )
     shape = tuple(int(d) for d in dims)
     if len(shape) == 3 and shape[2] not in (1, 3) and shape[0] in (1, 3):
         return (shape[1], shape[2], shape[0]), True
@@ -236,7 +257,9 @@ def exported_meta_data(path: str | os.PathLike[str]) -> dict[str, Any] | None:
             try:
                 data = json.loads(side.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise input_error(f"{side}: cannot read the model's metadata ({exc})") from None
+                raise input_error(
+                    tr("{side}: cannot read the model's metadata ({exc})").format(side=side, exc=exc)
+                ) from None
     if isinstance(data, dict):
         return data
     runner = load_runner(p)
@@ -250,17 +273,25 @@ def assumed_meta_data(shape: tuple[int, ...], classes: int, source: str) -> dict
     assumed scaled by 1/255."""
     if shape in ((28, 28, 1), (28, 28), (784,)) and classes == 10:
         warn(
-            f"{source}: no convcli metadata: taken as an MNIST digit model (28×28 gray, light digit on dark, "
-            "pixels scaled to 0–1, classes 0–9)"
+            tr(
+                "{source}: no convcli metadata: taken as an MNIST digit model (28×28 gray, light digit on dark, "
+                "pixels scaled to 0–1, classes 0–9)"
+            ).format(source=source)
         )
         return None
     if len(shape) < 2:
-        raise input_error(f"{source}: the model takes inputs of shape {shape}, not gray or RGB images")
+        raise input_error(
+            tr("{source}: the model takes inputs of shape {shape}, not gray or RGB images").format(
+                source=source, shape=shape
+            )
+        )
     channels = shape[2] if len(shape) == 3 else 1
     color = "gray" if channels == 1 else "rgb"
     warn(
-        f"{source}: no convcli metadata: pictures are resized to {shape[0]}×{shape[1]} {color}, pixels scaled "
-        f"to 0–1, and its {classes} classes are named by their index"
+        tr(
+            "{source}: no convcli metadata: pictures are resized to {height}×{width} {color}, pixels scaled to "
+            "0–1, and its {classes} classes are named by their index"
+        ).format(source=source, height=shape[0], width=shape[1], color=color, classes=classes)
     )
     return {
         "dataset": "unknown",

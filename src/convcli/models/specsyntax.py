@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ..errors import input_error
+from ..i18n import tr
 
 _OPEN, _CLOSE = "([{", ")]}"
 _PAIR = re.compile(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*")
@@ -39,11 +40,11 @@ def scan(text: str) -> list[tuple[int, str, int]]:
         elif ch in _CLOSE:
             depth -= 1
             if depth < 0:
-                raise input_error(f"layer spec: unmatched {ch!r} at column {i + 1}")
+                raise input_error(tr("layer spec: unmatched {ch!r} at column {value}").format(ch=ch, value=i + 1))
     if quote:
-        raise input_error(f"layer spec: unclosed {quote} (a quoted string never ends)")
+        raise input_error(tr("layer spec: unclosed {quote} (a quoted string never ends)").format(quote=quote))
     if depth:
-        raise input_error("layer spec: unclosed '(' (the spec ends inside a layer's arguments)")
+        raise input_error(tr("layer spec: unclosed '(' (the spec ends inside a layer's arguments)"))
     return out
 
 
@@ -96,7 +97,7 @@ def parse_value(raw: str) -> Any:
         try:
             value = ast.literal_eval(raw)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            raise input_error(f"layer spec: cannot read the value {raw!r}") from None
+            raise input_error(tr("layer spec: cannot read the value {raw!r}").format(raw=raw)) from None
         return tuple(value) if isinstance(value, list) else value
     try:
         return float(raw)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error, param
+from ..i18n import tr
 
 BOX = 20
 FIELD = 28
@@ -50,7 +51,7 @@ def gray_picture(image: np.ndarray, source: str = "image") -> np.ndarray:
     if arr.ndim == 3:
         arr = to_gray(arr).astype(np.float64)
     if arr.ndim != 2 or arr.size == 0:
-        raise input_error(f"{source}: expected an image, got shape {arr.shape}")
+        raise input_error(tr("{source}: expected an image, got shape {shape}").format(source=source, shape=arr.shape))
     return arr
 
 
@@ -61,7 +62,7 @@ def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
     rows = np.nonzero(ink.max(axis=1) > 0)[0]
     cols = np.nonzero(ink.max(axis=0) > 0)[0]
     if not rows.size:
-        raise input_error(f"{source}: no digit found (the image is blank or uniform)")
+        raise input_error(tr("{source}: no digit found (the image is blank or uniform)").format(source=source))
     crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = crop.shape
     scale = BOX / max(h, w)
@@ -73,7 +74,7 @@ def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
     resized = np.clip(resized, 0, 255)
     total = resized.sum()
     if total <= 0:
-        raise input_error(f"{source}: no digit found (the image is blank or uniform)")
+        raise input_error(tr("{source}: no digit found (the image is blank or uniform)").format(source=source))
     yy, xx = np.indices(resized.shape)
     cy, cx = (yy * resized).sum() / total, (xx * resized).sum() / total
     centre = FIELD / 2  # 14: where MNIST puts the centre of mass (measured on its test set)
@@ -295,12 +296,13 @@ def predict_files(
     from .seen import plan_seen, write_seen
 
     if index is None and not images:
-        raise input_error("give one or more IMAGE files, or index=N for a test image")
+        raise input_error(tr("give one or more IMAGE files, or index=N for a test image"))
     if index is not None and images:
-        raise input_error("give IMAGE files or index=N, not both")
+        raise input_error(tr("give IMAGE files or index=N, not both"))
     meta, dataset = dataset_for(model_path, dataset)
     if index is not None and meta.preparation == "resize":
-        raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give IMAGE files, not an index")
+        message = tr("{model}: trained on {dataset} (pictures): give IMAGE files, not an index")
+        raise input_error(message.format(model=model_path, dataset=meta.dataset))
     names = [f"{dataset}:test[{index}]"] if index is not None else list(images)
     targets = plan_seen(show_input, names) if show_input is not None else None
     if index is not None:
@@ -342,13 +344,11 @@ def predict_number_files(
     from .seen import plan_seen, write_seen
 
     if not images:
-        raise input_error("give one or more IMAGE files with a number written on one line")
+        raise input_error(tr("give one or more IMAGE files with a number written on one line"))
     meta = read_meta(model_path)
     if meta.class_names != DIGITS:
-        raise input_error(
-            f"{model_path}: reading a number needs a digit model; this one was trained on {meta.dataset} "
-            f"({', '.join(meta.class_names[:3])}, …)"
-        )
+        message = tr("{model}: reading a number needs a digit model; this one was trained on {dataset} ({names}, …)")
+        raise input_error(message.format(model=model_path, dataset=meta.dataset, names=", ".join(meta.class_names[:3])))
     targets = plan_seen(show_input, images) if show_input is not None else None
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found, separators = [], []
@@ -391,9 +391,10 @@ def dataset_test_item(index: int, dataset: str = "mnist", data_dir: str | None =
 
     data = load_dataset(dataset, data_dir)
     if not 0 <= index < len(data.x_test):
+        message = tr("{flag} {index} is out of range: the {dataset} test set has {count:,} images (0 … {last})")
+        count = len(data.x_test)
         raise input_error(
-            f"{param('index')} {index} is out of range: the {dataset} test set has "
-            f"{len(data.x_test):,} images (0 … {len(data.x_test) - 1})"
+            message.format(flag=param("index"), index=index, dataset=dataset, count=count, last=count - 1)
         )
     label = int(data.y_test[index])
     return data.x_test[index], data.class_names[label] if label < len(data.class_names) else str(label)

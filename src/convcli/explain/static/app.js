@@ -3,6 +3,8 @@
 // click a tile → POST /api/arithmetic → the kernel, the patch, the products and their sum.
 (() => {
   const $ = (id) => document.getElementById(id);
+  // The reader's language (i18n.js): a message id, its {name} fields filled in.
+  const msg = window.convcliI18n ? window.convcliI18n.t : (id, v = {}) => id.replace(/\{(\w+)\}/g, (f, k) => (k in v ? String(v[k]) : f));
   const THROTTLE_MS = 50; // while drawing, at most one update per this many ms (plus the request)
   const state = {
     model: null, // GET /api/model
@@ -49,8 +51,8 @@
   const fmt255 = (v) => (v === null || v === undefined ? "pad" : String(Number(Number(v).toFixed(2))));
   const DIGITS = "0,1,2,3,4,5,6,7,8,9";
   const isDigitModel = (model) => Boolean(model) && model.class_names.join(",") === DIGITS;
-  const hintText = () => (isDigitModel(state.model) ? "Draw a digit, or upload a photo of one." :
-    "Draw or upload a picture.");
+  const hintText = () => (isDigitModel(state.model) ? msg("Draw a digit, or upload a photo of one.") :
+    msg("Draw or upload a picture."));
   const status = (text) => { $("status").textContent = text; };
   const setBusy = () => {
     const busy = Boolean(state.timer || state.inFlight || state.pending || state.unitLoads);
@@ -158,7 +160,7 @@
       layer.maps.forEach((grid, i) => paint(state.tiles[layer.name][i], grid, scale, layer.min < 0));
     }
     const pct = (100 * result.probabilities[best]).toFixed(1);
-    status(`The model says ${result.class_name} (${pct}%).`);
+    status(msg("The model says {name} ({percent}%).", { name: result.class_name, percent: pct }));
   }
 
   // ---------------------------------------------------------------- one unit's arithmetic
@@ -232,14 +234,13 @@
     const shown = $("pixel-value");
     shown.dataset.value = String(grid[answer.row][answer.col]);
     // the layer's own output, rounded once: the same number the arithmetic below ends on
-    shown.textContent = `Map value at row ${answer.row}, column ${answer.col}: ${fmt(answer.value)}`;
+    shown.textContent = msg("Map value at row {row}, column {col}: {value}", { row: answer.row, col: answer.col, value: fmt(answer.value) });
   }
 
   function showUnit(answer) {
     $("unit-body").hidden = false;
     $("unit-hint").hidden = true;
-    $("unit-title").textContent = `${answer.layer} (${answer.type}), filter ${answer.filter}: ` +
-      `pixel (row ${answer.row}, column ${answer.col})`;
+    $("unit-title").textContent = msg("{layer} ({type}), filter {filter}: pixel (row {row}, column {col})", answer);
     showUnitMap(answer);
     const arith = $("arith");
     const tables = $("unit-tables");
@@ -252,29 +253,31 @@
     if (answer.type === "Conv2D") {
       Object.assign(arith.dataset, { sum: answer.sum, bias: answer.bias, z: answer.z, value: answer.value });
       const act = answer.activated === null ? `${answer.activation}(z)` : `${answer.activation}(z) = ${fmt(answer.activated)}`;
-      const scaled = k === 255 ? `Σ patch ⊙ kernel = ${fmt255(answer.sum * 255)} (pixels 0–255)\n` +
-        `÷ 255 = ${fmt(answer.sum)} (the model reads pixels as 0–1)\n` : `Σ patch ⊙ kernel = ${fmt(answer.sum)}\n`;
+      const scaled = k === 255 ? msg("Σ patch ⊙ kernel = {sum} (pixels 0–255)", { sum: fmt255(answer.sum * 255) }) + "\n" +
+        msg("÷ 255 = {sum} (the model reads pixels as 0–1)", { sum: fmt(answer.sum) }) + "\n" :
+        msg("Σ patch ⊙ kernel = {sum}", { sum: fmt(answer.sum) }) + "\n";
       arith.textContent = scaled +
         `z = Σ + bias = ${fmt(answer.sum)} + (${fmt(answer.bias)}) = ${fmt(answer.z)}\n` +
-        `${act}: the map value ${fmt(answer.value)}`;
+        msg("{activation}: the map value {value}", { activation: act, value: fmt(answer.value) });
       showChannels(answer, (v) => show(v * k));
       const c = state.channel;
       const patch = answer.patch[c].map((line) => line.map(shown));
       const products = answer.products[c].map((line) => line.map(shown));
       tables.append(
-        table(`Input patch (channel ${c})${k === 255 ? ", pixels 0–255" : ""}`, patch, maxAbs(patch),
+        table(k === 255 ? msg("Input patch (channel {channel}), pixels 0–255", { channel: c }) :
+          msg("Input patch (channel {channel})", { channel: c }), patch, maxAbs(patch),
           patch.flat().some((v) => v < 0), show),
-        table(`Kernel (channel ${c}), bias ${fmt(answer.bias)}`, answer.kernel[c], maxAbs(answer.kernel), true),
-        table(`Products, patch ⊙ kernel (channel ${c})`, products, maxAbs(answer.products.map((g) => g.map((l) => l.map(shown)))),
+        table(msg("Kernel (channel {channel}), bias {bias}", { channel: c, bias: fmt(answer.bias) }), answer.kernel[c], maxAbs(answer.kernel), true),
+        table(msg("Products, patch ⊙ kernel (channel {channel})", { channel: c }), products, maxAbs(answer.products.map((g) => g.map((l) => l.map(shown)))),
           true, show),
       );
     } else {
       Object.assign(arith.dataset, { sum: "", bias: "", z: "", value: answer.value });
-      const scaled = k === 255 ? ` (${fmt255(answer.value * 255)} of 255)` : "";
-      arith.textContent = `${answer.op} of the ${answer.size.join("×")} window = ${fmt(answer.value)}${scaled}`;
+      const scaled = k === 255 ? msg(" ({value} of 255)", { value: fmt255(answer.value * 255) }) : "";
+      arith.textContent = msg("{op} of the {size} window = {value}", { op: answer.op, size: answer.size.join("×"), value: fmt(answer.value) }) + scaled;
       showChannels(null);
       const window = answer.window.map((line) => line.map(shown));
-      tables.append(table(`Window of input channel ${answer.filter}`, window, maxAbs(window), false, show));
+      tables.append(table(msg("Window of input channel {channel}", { channel: answer.filter }), window, maxAbs(window), false, show));
     }
   }
 
@@ -284,10 +287,10 @@
     $("channel-sums").hidden = !many;
     if (!many) return;
     const select = $("channel");
-    select.replaceChildren(...answer.channel_sums.map((s, i) => el("option", { value: String(i) }, `${i} (sum ${show(s)})`)));
+    select.replaceChildren(...answer.channel_sums.map((s, i) => el("option", { value: String(i) }, msg("{index} (sum {sum})", { index: i, sum: show(s) }))));
     select.value = String(state.channel);
     $("channel-sums").replaceChildren(
-      el("li", {}, `Σ over ${answer.channel_sums.length} channels: ` + answer.channel_sums.map(show).join(" + ") +
+      el("li", {}, msg("Σ over {count} channels: ", { count: answer.channel_sums.length }) + answer.channel_sums.map(show).join(" + ") +
         ` = ${show(answer.sum)}`),
     );
   }
@@ -376,11 +379,11 @@
     const [h, w] = model.input_shape;
     status(hintText());
     $("draw").setAttribute("aria-label", isDigitModel(model) ?
-      "Drawing area: draw one digit with a mouse, pen or finger" :
-      `Drawing area: draw a picture (${model.class_names.slice(0, 3).join(", ")}…) with a mouse, pen or finger`);
-    $("model-name").textContent = `${model.source} (${model.name}): input ${model.input_shape.join("×")}, ` +
-      `classes ${model.class_names.join(", ")}`;
-    $("seen-caption").textContent = `What the model sees (${h}×${w})`;
+      msg("Drawing area: draw one digit with a mouse, pen or finger") :
+      msg("Drawing area: draw a picture ({examples}…) with a mouse, pen or finger", { examples: model.class_names.slice(0, 3).join(", ") }));
+    $("model-name").textContent = msg("{source} ({name}): input {shape}, classes {classes}", {
+      source: model.source, name: model.name, shape: model.input_shape.join("×"), classes: model.class_names.join(", ") });
+    $("seen-caption").textContent = msg("What the model sees ({height}×{width})", { height: h, width: w });
     $("probs").replaceChildren(...model.class_names.map((name) => {
       const li = el("li");
       li.append(el("span", { class: "name" }, name), el("span", { class: "bar" }), el("span", { class: "pct" }, "–"));
@@ -391,7 +394,7 @@
     layers.replaceChildren(summaryTable(model));
     const mapped = model.layers.filter((l) => l.maps);
     if (!mapped.length) {
-      $("layers-hint").textContent = "This model has no Conv2D or pooling layers: no feature maps.";
+      $("layers-hint").textContent = msg("This model has no Conv2D or pooling layers: no feature maps.");
       $("unit-panel").hidden = true;
       $("layers-panel").classList.add("wide");
     }
@@ -401,7 +404,7 @@
       const scale = maxAbs(model.templates);
       $("templates").replaceChildren(...model.templates.map((grid, i) => {
         const fig = el("figure", { class: "template" });
-        const canvas = el("canvas", { role: "img", "aria-label": `weights of class ${model.class_names[i]}` });
+        const canvas = el("canvas", { role: "img", "aria-label": msg("weights of class {name}", { name: model.class_names[i] }) });
         paint(canvas, grid, scale, true);
         fig.append(canvas, el("figcaption", {}, model.class_names[i]));
         return fig;
@@ -411,12 +414,12 @@
 
   function summaryTable(model) {
     const details = el("details", { class: "summary" });
-    details.append(el("summary", {}, "All layers: shapes and parameters, with the arithmetic (as convcli summary)"));
+    details.append(el("summary", {}, msg("All layers: shapes and parameters, with the arithmetic (as convcli summary)")));
     const total = model.layers.reduce((sum, l) => sum + l.params, 0);
     const wrap = el("div", { class: "scroll-x" }); // a phone scrolls the table, not the page
     const t = el("table", { class: "summary" });
     const head = el("tr");
-    for (const name of ["Layer (type)", "Output shape", "Shape arithmetic", "Parameters"]) head.append(el("th", {}, name));
+    for (const name of [msg("Layer (type)"), msg("Output shape"), msg("Shape arithmetic"), msg("Parameters")]) head.append(el("th", {}, name));
     t.append(head);
     for (const l of model.layers) {
       const tr = el("tr");
@@ -427,21 +430,22 @@
     wrap.append(t);
     details.append(wrap);
     const block = el("div");
-    block.append(el("p", { id: "total-params", class: "formula" }, `Total params: ${total.toLocaleString("en-US")}`), details);
+    block.append(el("p", { id: "total-params", class: "formula" }, msg("Total params: {total}", { total: total.toLocaleString("en-US") })), details);
     return block;
   }
 
   function layerBlock(layer) {
     const block = el("section", { class: "layer", "data-layer": layer.name });
     const [h, w, n] = layer.output_shape;
-    block.append(el("h3", {}, `${layer.name} (${layer.type}): ${n} maps of ${h}×${w}`));
+    block.append(el("h3", {}, msg("{name} ({type}): {count} maps of {height}×{width}", { name: layer.name, type: layer.type, count: n, height: h, width: w })));
     block.append(el("p", { class: "formula" }, `T = (N + 2P − K)/S + 1: ${layer.shape_formula}`));
     const tiles = el("div", { class: "tiles" });
     state.tiles[layer.name] = [];
     for (let i = 0; i < n; i++) {
       const button = el("button", {
         type: "button", class: "tile", "data-layer": layer.name, "data-filter": String(i),
-        "aria-pressed": "false", "aria-label": `${layer.name} filter ${i}`, title: `${layer.name} filter ${i}`,
+        "aria-pressed": "false", "aria-label": msg("{layer} filter {index}", { layer: layer.name, index: i }),
+        title: msg("{layer} filter {index}", { layer: layer.name, index: i }),
       });
       const canvas = el("canvas", { width: String(w), height: String(h) });
       button.append(canvas);
@@ -484,14 +488,29 @@
     });
   }
 
+  // The reader switched language (i18n.js): write this script's own text again, in the new one.
+  function relabel() {
+    if (!state.model) return;
+    const open = document.querySelector("details.summary")?.open;
+    setupModel(state.model);
+    if (open) document.querySelector("details.summary").open = true;
+    if (state.last) showResult(state.last);
+    const u = state.unit;
+    for (const button of document.querySelectorAll(".tile")) {
+      button.setAttribute("aria-pressed", String(Boolean(u) && button.dataset.layer === u.layer && Number(button.dataset.filter) === u.filter));
+    }
+    if (state.unitAnswer) showUnit(state.unitAnswer);
+  }
+
   async function init() {
+    if (window.convcliI18n) window.convcliI18n.onChange(relabel);
     wire();
     setupDrawing();
     try {
       state.model = await api("/api/model");
       setupModel(state.model);
     } catch (error) {
-      status(`Could not load the model: ${error.message}`);
+      status(msg("Could not load the model: {message}", { message: error.message }));
     }
   }
 
