@@ -335,11 +335,21 @@ def test_filter_help_fits_80_columns() -> None:
 # --------------------------------------------------------------------------- 8. memory (channels)
 
 
-def test_colormap_rows_equals_the_whole_plane_colour_map(rng) -> None:
-    """``channels`` maps colours in blocks of rows now: the pixels are the whole plane's."""
-    from convcli.imaging.color import colormap_plane, colormap_rows
+def test_channels_in_bands_of_rows_equal_the_whole_planes(rng, tmp_path, monkeypatch) -> None:
+    """``channels`` writes each plane in bands of rows (5 here, the last one shorter): the gray
+    and colour-mapped pixels are the whole plane's, alpha kept; a flat plane maps as imshow does."""
+    from convcli import jobs
+    from convcli.imaging.color import colormap_plane
 
-    plane = rng.integers(3, 200, (37, 23)).astype(np.float32)
-    np.testing.assert_array_equal(colormap_rows(plane, "Reds", rows=5), colormap_plane(plane, "Reds"))
-    flat = np.full((9, 4), 7, np.float32)
-    np.testing.assert_array_equal(colormap_rows(flat, "Blues", rows=2), colormap_plane(flat, "Blues"))
+    monkeypatch.setattr(jobs, "CHANNEL_ROWS", 5)
+    rgba = rng.integers(3, 200, (37, 23, 4)).astype(np.uint8)
+    rgba[..., 2] = 7  # a flat blue plane
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
+    (tmp_path / "out").mkdir()
+    jobs.channels_file(str(tmp_path / "in.png"), str(tmp_path / "out"))
+    for i, (name, cmap) in enumerate((("red", "Reds"), ("green", "Greens"), ("blue", "Blues"))):
+        gray = np.asarray(Image.open(tmp_path / "out" / f"in-{name}.png"))
+        np.testing.assert_array_equal(gray, np.dstack([rgba[..., i], rgba[..., 3]]))
+        mapped = np.asarray(Image.open(tmp_path / "out" / f"in-{name}-{cmap}.png"))
+        expected = colormap_plane(rgba[..., i].astype(np.float32), cmap)
+        np.testing.assert_array_equal(mapped, np.dstack([expected, rgba[..., 3]]))

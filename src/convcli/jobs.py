@@ -163,31 +163,54 @@ def channels_file(
     ``targets``: the six paths instead, in that order (a batch names them, see
     :func:`convcli.batches.jobs.channels_files`). ``frame``: as :func:`gray_file`'s.
     """
-    from .imaging.color import CHANNEL_CMAPS, colormap_rows, iter_planes
-    from .imaging.encoding import output_depth, to_pixels, with_alpha
-    from .imaging.images import DEFAULT_MAX_PIXELS, encode_image, read_picture, source_stem
-    from .outputs import check_output_dir, write_bytes
+    from .imaging.color import CHANNEL_CMAPS, CHANNEL_NAMES, iter_planes
+    from .imaging.encoding import output_depth
+    from .imaging.images import DEFAULT_MAX_PIXELS, read_picture, source_stem
+    from .outputs import check_output_dir
 
     folder = check_output_dir(out_dir)
     output_depth(str(folder / "plane.png"), "PNG", None, depth)  # a wrong depth: refused before any work
     picture = read_picture(source, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, frame=frame)
     bits = output_depth(str(folder / "plane.png"), "PNG", picture.depth, depth)
-    alpha = picture.alpha
+    iter_planes(picture.colour, source)  # checks the shape: three colour channels
     stem = source_stem(source)
     written: list[str] = []
-    for i, ((name, plane), cmap) in enumerate(zip(iter_planes(picture.colour, source), CHANNEL_CMAPS)):
-        pixels = to_pixels(plane, peak=picture.peak, depth=bits)
-        mapped = colormap_rows(plane, cmap)
-        del plane
-        if alpha is not None:
-            pixels = with_alpha(pixels, to_pixels(alpha, peak=picture.peak, depth=bits))
-            mapped = with_alpha(mapped, to_pixels(alpha, peak=picture.peak, depth=8))
+    for i, (name, cmap) in enumerate(zip(CHANNEL_NAMES, CHANNEL_CMAPS)):
         gray_path = Path(targets[2 * i]) if targets else folder / f"{stem}-{name}.png"
-        write_bytes(gray_path, encode_image(pixels))
         cmap_path = Path(targets[2 * i + 1]) if targets else folder / f"{stem}-{name}-{cmap}.png"
-        write_bytes(cmap_path, encode_image(mapped))
+        _write_channel(picture, i, cmap, bits, (gray_path, cmap_path))
         written += [str(gray_path), str(cmap_path)]
     return written
+
+
+CHANNEL_ROWS = 256
+"""Rows of a channel made and written at a time: a 100-MP picture's float plane is 400 MB."""
+
+
+def _write_channel(picture: Picture, index: int, cmap: str, bits: int, paths: tuple[Path, Path]) -> None:
+    """Channel ``index`` as a gray PNG (``bits`` deep) and a ``cmap``-coloured PNG (stretched over
+    the channel's own min–max, as imshow does), both streamed in bands of rows, alpha kept."""
+    import numpy as np
+
+    from .imaging.color import colormap_plane
+    from .imaging.encoding import png_rows, sinks_open, to_pixels, with_alpha
+
+    channel, alpha = picture.colour[..., index], picture.alpha
+    value_range = (float(channel.min()), float(channel.max())) if channel.size else None
+    extra = 0 if alpha is None else 1
+    height, width = channel.shape
+    gray_shape = (height, width) if alpha is None else (height, width, 2)
+    sinks = [png_rows(paths[0], gray_shape, bits, 6), png_rows(paths[1], (height, width, 3 + extra), 8, 6)]
+    with sinks_open(sinks):
+        for start in range(0, height, CHANNEL_ROWS):
+            plane = np.asarray(channel[start : start + CHANNEL_ROWS], dtype=np.float32)
+            pixels, mapped = to_pixels(plane, peak=picture.peak, depth=bits), colormap_plane(plane, cmap, value_range)
+            if alpha is not None:
+                band = alpha[start : start + CHANNEL_ROWS]
+                pixels = with_alpha(pixels, to_pixels(band, peak=picture.peak, depth=bits))
+                mapped = with_alpha(mapped, to_pixels(band, peak=picture.peak, depth=8))
+            sinks[0].add(pixels)
+            sinks[1].add(mapped)
 
 
 @dataclass

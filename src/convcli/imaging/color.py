@@ -167,18 +167,6 @@ def stretch(values: np.ndarray, value_range: tuple[float, float] | None = None) 
     return rescale_intensity(arr, in_range=(lo, hi), out_range=(0.0, 1.0))
 
 
-def colormap_rows(plane: np.ndarray, cmap: str, rows: int = 256) -> np.ndarray:
-    """:func:`colormap_plane` of the whole plane (its own min–max), computed in blocks of
-    ``rows`` rows, so the float64 temporaries are a block's, not the picture's: same pixels."""
-    import numpy as np
-
-    value_range = (float(plane.min()), float(plane.max())) if plane.size else None
-    out = np.empty((*plane.shape, 3), dtype=np.uint8)
-    for start in range(0, plane.shape[0], rows):
-        out[start : start + rows] = colormap_plane(plane[start : start + rows], cmap, value_range)
-    return out
-
-
 def colormap_plane(plane: np.ndarray, cmap: str, value_range: tuple[float, float] | None = None) -> np.ndarray:
     """Colour a plane with a matplotlib colour map (as ``plt.imshow(p, cmap=...)``).
 
