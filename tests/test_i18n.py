@@ -352,6 +352,16 @@ LIBRARY_ERRORS = [
         ["evaluate", "notes.keras"],
         "Error: notes.keras: no es un modelo .keras (no es un archivo zip; ¿cortado o dañado?)",
     ),
+    (  # a layer-spec detail in Spanish, its parameter (given_as: input_shape) as the flags typed
+        ["summary", "--layers", "conv(8,3,input_shape=(28,28,1)),flatten,dense(10)", "--image-size", "32"],
+        "Error: especificación de capas: las capas declaran la forma de entrada (28, 28, 1), pero --image-size "
+        "(--color) es 32x32x1; quite la forma declarada o haga que las dos coincidan",
+    ),
+    (
+        ["summary", "--layers", "conv(8,3,padding=full),flatten,dense(10)"],
+        "Error: especificación de capas, capa 1 'conv(8,3,padding=full)' (columna 1): padding debe ser valid, "
+        "same o un número P (ceros en cada lado), se recibió 'full'",
+    ),
 ]
 
 
