@@ -652,3 +652,35 @@ def test_cli_serves_opens_the_browser_and_stops_on_ctrl_c(bare_path, tmp_path) -
     assert stopped < 0.5, f"took {stopped:.2f} s to stop after Ctrl-C"
     with socket.socket() as again:  # nothing left behind: the port is free
         again.bind((host, int(port)))
+
+
+def test_errors_in_the_language_the_request_accepts(bare_server) -> None:
+    """The page sends its language as Accept-Language: the server's own messages and the
+    library's (an unreadable image) come back in it, per request, on one kept-alive connection;
+    no header or another language: English, as before. The JSON shape stays {"error": …}."""
+    import http.client
+
+    host, port = bare_server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    asked = [
+        ("es-ES,es;q=0.9,en;q=0.8", "POST", b"hello", "image/png", "imagen subida: no es un archivo de imagen"),
+        ("en-US,en;q=0.9,es;q=0.8", "POST", b"hello", "image/png", "uploaded image: not an image file"),
+        ("es", "POST", b'{"pixels": [[1, 2]]}', "application/json", "pixels debe tener forma 28×28, se recibió 1×2"),
+        ("fr-FR,es;q=0.5", "PUT", b"{}", "application/json", "PUT no está permitido en /api/predict: usar POST"),
+        ("fr-FR", "POST", b"{bad", "application/json", "the body is not valid JSON"),
+        (None, "POST", b"{bad", "application/json", "the body is not valid JSON"),
+        ("es-MX", "POST", b"{bad", "application/json", "el cuerpo no es JSON válido"),
+    ]
+    try:
+        for language, method, body, kind, message in asked:
+            headers = {"Content-Type": kind} | ({"Accept-Language": language} if language else {})
+            conn.request(method, "/api/predict", body=body, headers=headers)
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            assert response.status in (400, 405) and list(answer) == ["error"]
+            assert answer["error"].startswith(message), (language, answer)
+            if response.getheader("Connection") == "close":
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=30)
+    finally:
+        conn.close()

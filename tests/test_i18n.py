@@ -78,7 +78,8 @@ def test_msgfmt_statistics_are_clean() -> None:
 
 
 PLACEHOLDER = re.compile(r"\{[^{}\s]*\}|%\(\w+\)s")
-KEPT = re.compile(r"(?<![\w-])--?[a-z][\w-]*|`[^`]+`|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+KEPT = re.compile(r"(?<![\w}-])--?[a-z][\w-]*|`[^`]+`|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+"""Flags, marked and underscored names; not a suffix after a field (``{limit}-byte``)."""
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES.values()], ids=lambda e: e.msgid[:40])
@@ -350,6 +351,16 @@ LIBRARY_ERRORS = [
     (
         ["evaluate", "notes.keras"],
         "Error: notes.keras: no es un modelo .keras (no es un archivo zip; ¿cortado o dañado?)",
+    ),
+    (  # a layer-spec detail in Spanish, its parameter (given_as: input_shape) as the flags typed
+        ["summary", "--layers", "conv(8,3,input_shape=(28,28,1)),flatten,dense(10)", "--image-size", "32"],
+        "Error: especificación de capas: las capas declaran la forma de entrada (28, 28, 1), pero --image-size "
+        "(--color) es 32x32x1; quite la forma declarada o haga que las dos coincidan",
+    ),
+    (
+        ["summary", "--layers", "conv(8,3,padding=full),flatten,dense(10)"],
+        "Error: especificación de capas, capa 1 'conv(8,3,padding=full)' (columna 1): padding debe ser valid, "
+        "same o un número P (ceros en cada lado), se recibió 'full'",
     ),
 ]
 

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "convcli"
 PO = SRC / "locale" / "es" / "LC_MESSAGES" / "convcli.po"
 STATIC = SRC / "explain" / "static"
-PAGE_SCRIPTS = ("i18n.js", "app.js")
+PAGE_SCRIPTS = ("i18n.js", "app.js", "engine.js", "prepare.js")
 PAGE_CATALOG = STATIC / "i18n-es.js"
 JS_CALL = re.compile(r'\b(?:t|msg)\(\s*"((?:[^"\\\n]|\\.)*)"')
 """``t("…")`` (i18n.js) and ``msg("…")`` (app.js) in the page's scripts: a double-quoted id (a

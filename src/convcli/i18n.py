@@ -13,6 +13,7 @@ anything else, also on the daemon client's path, which loads nothing it can avoi
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 
 DOMAIN = "convcli"
 LANGUAGES = ("en", "es")
@@ -25,6 +26,11 @@ CATALOG = os.path.join("es", "LC_MESSAGES", DOMAIN)
 
 class _State:
     active = False
+    spanish: object = None  # the catalog for a request's own language (see speak)
+
+
+_SPOKEN: ContextVar[str] = ContextVar("convcli_spoken", default="")
+"""The language of the request being answered (the explain server's Accept-Language), per thread."""
 
 
 def _code(name: str) -> str:
@@ -103,8 +109,50 @@ def active() -> bool:
     return _State.active
 
 
+def accepted(header: str | None) -> str:
+    """The language an ``Accept-Language`` header asks for: the known one with the highest
+    weight (``es-ES,es;q=0.9,en;q=0.8`` → ``es``); English for other languages; ``""`` when there
+    is no header (then the process's own language)."""
+    if not header or not header.strip():
+        return ""
+    best, weight = LANGUAGES[0], 0.0
+    for item in header.split(","):
+        tag, _, params = item.partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        code = "" if tag.strip() == "*" else _code(tag)
+        if code and quality > weight:
+            best, weight = code, quality
+    return best
+
+
+def speak(code: str) -> None:
+    """Answer in ``code`` (``es``, ``en``; ``""``: the process's language) from now on in this
+    thread or context, whatever the process chose: the explain server, per request."""
+    _SPOKEN.set(code if code in LANGUAGES else "")
+
+
+def _spoken() -> object | None:
+    """The gettext catalog of the current request's language, when it set one (None: English)."""
+    if _State.spanish is None:
+        import gettext
+
+        folder = locale_dir()
+        _State.spanish = gettext.translation(DOMAIN, folder, languages=["es"], fallback=True)
+    return _State.spanish
+
+
 def tr(message: str) -> str:
     """``message`` in the chosen language (itself in English, or when it has no translation)."""
+    spoken = _SPOKEN.get()
+    if spoken:
+        return _spoken().gettext(message) if spoken == "es" else message  # type: ignore[attr-defined]
     if not _State.active:
         return message
     import gettext
@@ -114,6 +162,11 @@ def tr(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form of a message for ``n``, in the chosen language."""
+    spoken = _SPOKEN.get()
+    if spoken == "es":
+        return _spoken().ngettext(singular, plural, n)  # type: ignore[attr-defined]
+    if spoken == "en":
+        return singular if n == 1 else plural
     if _State.active:
         import gettext
 

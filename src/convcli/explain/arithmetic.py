@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 
 
 def window_origin(index: int, size: int, out: int, kernel: int, stride: int, dilation: int, padding: str) -> int:
@@ -46,9 +47,10 @@ def check_position(row: Any, col: Any, out_hw: tuple[int, int], layer: str) -> t
     """Validate an output pixel position (whole numbers inside the map)."""
     for name, value, limit in (("row", row, out_hw[0]), ("col", col, out_hw[1])):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise input_error(f"{name} must be a whole number, got {value!r}")
+            raise input_error(tr("{name} must be a whole number, got {value}").format(name=name, value=repr(value)))
         if not 0 <= value < limit:
-            raise input_error(f"{name} {value} is outside {layer}'s {out_hw[0]}×{out_hw[1]} maps")
+            message = tr("{name} {value} is outside {layer}'s {height}×{width} maps")
+            raise input_error(message.format(name=name, value=value, layer=layer, height=out_hw[0], width=out_hw[1]))
     return int(row), int(col)
 
 

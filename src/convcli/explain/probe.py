@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr as _
 from ..models.build import load_model
 from ..models.inputs import takes_raw_pixels
 from ..models.inspection import MAP_LAYERS, conv_kernels
@@ -73,7 +74,8 @@ def input_geometry(shape: tuple[int, ...], source: str = "model") -> tuple[int, 
         return shape[0], shape[1], 1
     if shape == (784,):
         return 28, 28, 1
-    raise input_error(f"{source}: the model takes inputs of shape {shape}, not one gray or RGB image")
+    message = _("{source}: the model takes inputs of shape {shape}, not one gray or RGB image")
+    raise input_error(message.format(source=source, shape=shape))
 
 
 def _layer_geometry(layer: Any) -> dict[str, Any]:
@@ -180,20 +182,23 @@ class Explainer:
         """The grid (0–255) the model sees: ``pixels`` as given (H×W, or H×W×3 for an RGB model),
         or a photo prepared exactly as ``predict`` prepares it (H×W×3 for a colour folder model)."""
         if (pixels is None) == (image is None):
-            raise input_error("give either pixels (an H×W array of 0–255 values) or an image, not both or neither")
+            raise input_error(_("give either pixels (an H×W array of 0–255 values) or an image, not both or neither"))
         if image is not None:
             return self._prepare_image(image)
         try:
             grid = np.asarray(pixels, dtype=np.float64)
         except (ValueError, TypeError):
-            raise input_error("pixels must be an array of numbers (rows of equal length)") from None
+            raise input_error(_("pixels must be an array of numbers (rows of equal length)")) from None
         shapes = [(self.height, self.width)] + ([(self.height, self.width, 3)] if self.channels == 3 else [])
         if grid.shape not in shapes:
-            also = f" (an RGB model also takes {self.height}×{self.width}×3)" if self.channels == 3 else ""
+            size = {"height": self.height, "width": self.width}
+            also = _(" (an RGB model also takes {height}×{width}×3)").format(**size) if self.channels == 3 else ""
             got = "×".join(map(str, grid.shape))
-            raise input_error(f"pixels must have shape {self.height}×{self.width}, got {got}{also}")
+            raise input_error(
+                _("pixels must have shape {height}×{width}, got {got}{also}").format(got=got, also=also, **size)
+            )
         if not np.all(np.isfinite(grid)) or grid.min() < 0 or grid.max() > 255:
-            raise input_error("pixels must be finite numbers from 0 to 255")
+            raise input_error(_("pixels must be finite numbers from 0 to 255"))
         return grid
 
     def _prepare_image(self, image: bytes | str) -> np.ndarray:
@@ -205,10 +210,10 @@ class Explainer:
             try:
                 image = base64.b64decode(image, validate=True)
             except (binascii.Error, ValueError):
-                raise input_error("image must be base64-encoded image bytes") from None
+                raise input_error(_("image must be base64-encoded image bytes")) from None
         size = (self.height, self.width)
         grid = prepare_picture(
-            "uploaded image", self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
+            _("uploaded image"), self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
         )
         if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it
             grid = (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
@@ -274,15 +279,16 @@ class Explainer:
         if names is None:
             return self.map_layers
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise input_error("layers must be a list of layer names")
+            raise input_error(_("layers must be a list of layer names"))
         return [self._layer(name) for name in names]
 
     def _layer(self, name: Any) -> Any:
         for layer in self.map_layers:
             if layer.name == name:
                 return layer
-        known = ", ".join(layer.name for layer in self.map_layers) or "none"
-        raise input_error(f"no Conv2D or pooling layer named {name!r}; the model has: {known}")
+        known = ", ".join(layer.name for layer in self.map_layers) or _("none")
+        message = _("no Conv2D or pooling layer named {name}; the model has: {known}")
+        raise input_error(message.format(name=repr(name), known=known))
 
     def arithmetic(self, *, pixels: Any, layer: Any, filter: Any, row: Any = None, col: Any = None) -> dict[str, Any]:
         """One map pixel worked out: for Conv2D the kernel, patch, products, Σ + bias and the
@@ -294,7 +300,8 @@ class Explainer:
         out, volume = outputs[out_i], outputs[in_i]
         count = out.shape[2]
         if isinstance(filter, bool) or not isinstance(filter, int) or not 0 <= filter < count:
-            raise input_error(f"filter must be a whole number from 0 to {count - 1} for {lay.name}, got {filter!r}")
+            message = _("filter must be a whole number from 0 to {last} for {layer}, got {filter}")
+            raise input_error(message.format(last=count - 1, layer=lay.name, filter=repr(filter)))
         if row is None and col is None:
             row, col = (int(i) for i in np.unravel_index(int(out[:, :, filter].argmax()), out.shape[:2]))
         row, col = check_position(row, col, out.shape[:2], lay.name)

@@ -12,7 +12,8 @@ Python's threaded ``http.server`` is enough for one local user and adds no depen
 
 Bad requests get a 4xx status and ``{"error": message}``, also those ``http.server`` answers
 itself: another method on a known path is 405 with an ``Allow`` header, an unknown path 404. The
-server keeps serving.
+server keeps serving. Messages are in the language the request's ``Accept-Language`` asks for
+(the page sends its own: English or Spanish), whatever the process's language.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConvcliError, input_error
+from ..i18n import accepted, speak
+from ..i18n import tr as _
 from .probe import Explainer
 
 MAX_BODY = 16 * 1024 * 1024
@@ -110,12 +113,13 @@ def open_server(
     """Load the model (safe mode), then bind ``host:port`` (0: a free port). Call
     ``serve_forever()`` on the result and ``server_close()`` when done."""
     if isinstance(port, bool) or not 0 <= port <= 65535:
-        raise input_error(f"port must be from 0 to 65535, got {port}")
+        raise input_error(_("port must be from 0 to 65535, got {port}").format(port=port))
     explainer = Explainer.from_file(model_path)
     try:
         return ExplainServer(explainer, host, port, max_body=max_body)
     except OSError as exc:  # busy port, unknown host, no permission
-        raise input_error(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+        message = _("cannot listen on {host}:{port} ({reason})")
+        raise input_error(message.format(host=host, port=port, reason=exc.strerror or exc)) from None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -131,6 +135,15 @@ class _Handler(BaseHTTPRequestHandler):
             super().handle()
         except ConnectionError:  # the browser went away mid-answer (a newer drawing, a closed tab)
             self.close_connection = True
+
+    def parse_request(self) -> bool:
+        """Read the request line and headers, then answer in the language its ``Accept-Language``
+        asks for (the page sends its own): error messages in English or Spanish per request."""
+        speak("")
+        parsed = super().parse_request()
+        if parsed:
+            speak(accepted(self.headers.get("Accept-Language")))
+        return parsed
 
     def _send(self, status: int, body: bytes, kind: str, *, close: bool = False, allow: str | None = None) -> None:
         self.send_response(status)
@@ -168,9 +181,15 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in self.server.static or path == "/api/model":
             allow = "GET, HEAD"
         else:
-            self._error(HTTPStatus.NOT_FOUND, message or f"not found: no page or API endpoint {path}", close=True)
+            self._error(
+                HTTPStatus.NOT_FOUND,
+                message or _("not found: no page or API endpoint {path}").format(path=path),
+                close=True,
+            )
             return
-        message = message or f"{self.command} is not allowed on {path}: use {allow}"
+        message = message or _("{method} is not allowed on {path}: use {allow}").format(
+            method=self.command, path=path, allow=allow
+        )
         self._error(HTTPStatus.METHOD_NOT_ALLOWED, message, close=True, allow=allow)
 
     def _host_ok(self) -> bool:
@@ -181,7 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
         if name in self.server.allowed_hosts:
             return True
-        self._error(HTTPStatus.FORBIDDEN, f"unexpected Host header {host!r}: open the URL convcli printed")
+        message = _("unexpected Host header {host}: open the URL convcli printed").format(host=repr(host))
+        self._error(HTTPStatus.FORBIDDEN, message)
         return False
 
     def do_GET(self) -> None:
@@ -196,9 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in POST_PATHS:
             self._wrong_method(path)
         elif path.startswith("/api/"):
-            self._error(HTTPStatus.NOT_FOUND, f"no API endpoint {path}: use /api/model, /api/predict, /api/arithmetic")
+            message = _("no API endpoint {path}: use /api/model, /api/predict, /api/arithmetic").format(path=path)
+            self._error(HTTPStatus.NOT_FOUND, message)
         else:
-            self._error(HTTPStatus.NOT_FOUND, "not found: only the page's own files are served")
+            self._error(HTTPStatus.NOT_FOUND, _("not found: only the page's own files are served"))
 
     do_HEAD = do_GET
 
@@ -207,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path).path
         if path not in POST_PATHS:
-            self._wrong_method(path, f"POST is for /api/predict and /api/arithmetic, not {path}")
+            self._wrong_method(path, _("POST is for /api/predict and /api/arithmetic, not {path}").format(path=path))
             return
         body = self._body()
         if body is None:
@@ -219,16 +240,21 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionError:
             raise
         except Exception as exc:  # a bug of ours: answer 500 and keep serving
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"internal error: {type(exc).__name__}: {exc}")
+            self._error(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                _("internal error: {kind}: {error}").format(kind=type(exc).__name__, error=exc),
+            )
 
     def _body(self) -> bytes | None:
         """The request body, or None after answering 411/413/400 (the body left unread)."""
         length = self.headers.get("Content-Length")
         if length is None:
-            self._error(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is required", close=True)
+            self._error(HTTPStatus.LENGTH_REQUIRED, _("a Content-Length header is required"), close=True)
             return None
         if not length.strip().isdigit():
-            self._error(HTTPStatus.BAD_REQUEST, f"bad Content-Length {length!r}", close=True)
+            self._error(
+                HTTPStatus.BAD_REQUEST, _("bad Content-Length {length}").format(length=repr(length)), close=True
+            )
             return None
         if int(length) > self.server.max_body:
             self._too_large()
@@ -238,7 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _too_large(self) -> None:
         limit = self.server.max_body
-        self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"request body over the {limit:,}-byte limit", close=True)
+        message = _("request body over the {limit}-byte limit").format(limit=f"{limit:,}")
+        self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message, close=True)
 
     def _discard(self, length: int) -> None:
         """After the 413, read and drop a refused body (up to MAX_DISCARD bytes, until the client
@@ -268,25 +295,27 @@ class _Handler(BaseHTTPRequestHandler):
         explainer = self.server.explainer
         if kind.startswith("image/") or kind == "application/octet-stream":
             if path != "/api/predict":
-                raise input_error(f"{path} takes JSON, not image bytes")
+                raise input_error(_("{path} takes JSON, not image bytes").format(path=path))
             return explainer.predict(image=body)
         if kind != "application/json":
-            raise input_error(f"unsupported Content-Type {kind or 'none'!r}: send application/json or image bytes")
+            message = _("unsupported Content-Type {kind}: send application/json or image bytes")
+            raise input_error(message.format(kind=repr(kind or "none")))
         try:
             request = json.loads(body)
         except (ValueError, RecursionError):
-            raise input_error("the body is not valid JSON") from None
+            raise input_error(_("the body is not valid JSON")) from None
         if not isinstance(request, dict):
-            raise input_error("the JSON body must be an object")
+            raise input_error(_("the JSON body must be an object"))
         allowed = (
             {"pixels", "image", "layers"} if path == "/api/predict" else {"pixels", "layer", "filter", "row", "col"}
         )
         unknown = sorted(set(request) - allowed)
         if unknown:
-            raise input_error(f"unknown field(s) {', '.join(unknown)}; {path} takes {', '.join(sorted(allowed))}")
+            message = _("unknown field(s) {fields}; {path} takes {allowed}")
+            raise input_error(message.format(fields=", ".join(unknown), path=path, allowed=", ".join(sorted(allowed))))
         if path == "/api/predict":
             return explainer.predict(**request)
         for key in ("pixels", "layer", "filter"):
             if key not in request:
-                raise input_error(f"{path} needs {key!r}")
+                raise input_error(_("{path} needs {key}").format(path=path, key=repr(key)))
         return explainer.arithmetic(**request)

@@ -107,24 +107,32 @@ def build_model(
     for i, layer_spec in enumerate(specs):
         for layer in _padded(k, layer_spec, _keras_layer(k, layer_spec, i == last_dense, counters), counters):
             if layer.name in names:
-                raise spec_error(layer_spec, f"layer name {layer.name!r} is used twice")
+                raise spec_error(layer_spec, tr("layer name {name!r} is used twice").format(name=layer.name))
             names.add(layer.name)
             shape = tuple(x.shape[1:])
             try:
                 x = layer(x)
             except (ValueError, TypeError) as exc:
                 detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise spec_error(layer_spec, f"cannot follow an output of shape {shape} ({detail[:160]})") from None
+                message = tr("cannot follow an output of shape {shape} ({detail})").format(
+                    shape=shape, detail=detail[:160]
+                )
+                raise spec_error(layer_spec, message) from None
             if any(d is not None and d < 1 for d in x.shape[1:]):
-                raise spec_error(layer_spec, f"turns shape {shape} into {tuple(x.shape[1:])}: nothing left")
+                message = tr("turns shape {shape} into {output}: nothing left").format(
+                    shape=shape, output=tuple(x.shape[1:])
+                )
+                raise spec_error(layer_spec, message)
             layers.append(layer)
     model = k.Sequential([k.Input(shape=input_shape), *layers], name=name)
     out_shape = tuple(model.outputs[0].shape[1:])
     if out_shape != (num_classes,):
         raise spec_error(
             specs[-1],
-            f"the model's output has shape {out_shape}; it must end in dense({num_classes}) "
-            f"after flatten or gap, giving {num_classes} class probabilities",
+            tr(
+                "the model's output has shape {shape}; it must end in dense({classes}) after flatten or gap, "
+                "giving {classes} class probabilities"
+            ).format(shape=out_shape, classes=num_classes),
         )
     return model
 

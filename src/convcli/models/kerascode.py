@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConvcliError, input_error, read_text
+from ..i18n import tr
 from .layerspec import parse_layer
 
 _SEQUENTIAL = "Sequential"
@@ -48,8 +49,10 @@ def _argument_text(node: ast.AST, variables: dict[str, Any], where: str) -> str:
         return repr(_literal(node, variables))
     except (ValueError, TypeError, SyntaxError):
         raise input_error(
-            f"{where}: {ast.unparse(node)!r} is not a plain value (numbers, 'strings', tuples); convcli reads "
-            "the code, it does not run it"
+            tr(
+                "{where}: {code!r} is not a plain value (numbers, 'strings', tuples); convcli reads the code, it "
+                "does not run it"
+            ).format(where=where, code=ast.unparse(node))
         ) from None
 
 
@@ -57,11 +60,16 @@ def _layer_text(call: ast.Call, variables: dict[str, Any], where: str) -> str:
     """One layer call as spec text, such as ``Conv2D(64, kernel_size=3, activation='relu')``."""
     name = _call_name(call.func)
     if not name:
-        raise input_error(f"{where}: expected a layer such as Conv2D(...), got {ast.unparse(call)!r}")
+        raise input_error(
+            tr("{where}: expected a layer such as Conv2D(...), got {code!r}").format(
+                where=where, code=ast.unparse(call)
+            )
+        )
     args = [_argument_text(a, variables, where) for a in call.args]
     for keyword in call.keywords:
         if keyword.arg is None:
-            raise input_error(f"{where}: **{ast.unparse(keyword.value)} cannot be read without running the code")
+            message = tr("{where}: **{code} cannot be read without running the code")
+            raise input_error(message.format(where=where, code=ast.unparse(keyword.value)))
         args.append(f"{keyword.arg}={_argument_text(keyword.value, variables, where)}")
     text = f"{name}({', '.join(args)})"
     try:
@@ -108,18 +116,28 @@ def spec_from_code(text: str, source: str = "code") -> str:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        raise input_error(f"{source}, line {exc.lineno}: not Python code ({exc.msg})") from None
+        raise input_error(
+            tr("{source}, line {line}: not Python code ({reason})").format(
+                source=source, line=exc.lineno, reason=exc.msg
+            )
+        ) from None
     variables: dict[str, Any] = {}
     layers: list[str] = []
     for statement in tree.body:
         for node in _statement_layers(statement, variables):
-            where = f"{source}, line {getattr(node, 'lineno', statement.lineno)}"
+            where = tr("{source}, line {line}").format(source=source, line=getattr(node, "lineno", statement.lineno))
             if not isinstance(node, ast.Call):
-                raise input_error(f"{where}: expected a layer such as Conv2D(...), got {ast.unparse(node)!r}")
+                raise input_error(
+                    tr("{where}: expected a layer such as Conv2D(...), got {code!r}").format(
+                        where=where, code=ast.unparse(node)
+                    )
+                )
             layers.append(_layer_text(node, variables, where))
     if not layers:
         raise input_error(
-            f"{source}: no layers found: expected model.add(Conv2D(...)) lines or Sequential([Conv2D(...), ...])"
+            tr(
+                "{source}: no layers found: expected model.add(Conv2D(...)) lines or Sequential([Conv2D(...), ...])"
+            ).format(source=source)
         )
     return ", ".join(layers)
 

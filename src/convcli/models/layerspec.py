@@ -37,7 +37,7 @@ from typing import Any
 
 from ..errors import ConvcliError, input_error, read_text
 from ..filtering.config import PADDINGS
-from ..i18n import tr
+from ..i18n import N_, tr
 from ..suggest import did_you_mean
 from .specsyntax import as_pair, missing_commas, parse_value, split_keyword, split_top_level
 
@@ -121,8 +121,8 @@ class LayerSpec:
 def spec_error(spec: LayerSpec, message: str) -> ConvcliError:
     """An input error that names the layer, its text and its column."""
     return input_error(
-        tr("layer spec, layer {value} {value2!r} (column {value3}): {message}").format(
-            value=spec.index + 1, value2=spec.token.strip(), value3=spec.column + 1, message=message
+        tr("layer spec, layer {number} {layer!r} (column {column}): {message}").format(
+            number=spec.index + 1, layer=spec.token.strip(), column=spec.column + 1, message=message
         )
     )
 
@@ -134,8 +134,8 @@ def _check_commas(text: str) -> None:
         return
     pieces = [text[start:end].strip() for start, end in zip([0, *gaps], [*gaps, len(text)])]
     raise input_error(
-        tr("layer spec: layers are separated by commas, found only spaces at column {value}; write {items!r}").format(
-            value=gaps[0] + 1, items=",".join(pieces)
+        tr("layer spec: layers are separated by commas, found only spaces at column {column}; write {items!r}").format(
+            column=gaps[0] + 1, items=",".join(pieces)
         )
     )
 
@@ -145,7 +145,7 @@ def _value(probe: LayerSpec, raw: str) -> Any:
     try:
         return parse_value(raw)
     except ConvcliError as exc:
-        raise spec_error(probe, exc.message.removeprefix("layer spec: ")) from None
+        raise spec_error(probe, exc.message.partition(": ")[2]) from None
 
 
 def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -156,20 +156,20 @@ def _arguments(probe: LayerSpec, body: str | None) -> tuple[list[Any], dict[str,
         return args, kwargs
     for part, _ in split_top_level(body):
         if not part.strip():
-            raise spec_error(probe, "empty argument")
+            raise spec_error(probe, tr("empty argument"))
         key, raw = split_keyword(part)
         value = _value(probe, raw)
         if key is not None:
             key = key.strip().lower()
             if not _NAME.match(key):
-                raise spec_error(probe, f"bad argument name {key!r}")
+                raise spec_error(probe, tr("bad argument name {name!r}").format(name=key))
             key = KEYWORD_ALIASES.get(key, key)
             if key in kwargs:
-                raise spec_error(probe, f"argument {key!r} given twice")
+                raise spec_error(probe, tr("argument {name!r} given twice").format(name=key))
             kwargs[key] = value
         else:
             if kwargs:
-                raise spec_error(probe, "positional argument after a keyword argument")
+                raise spec_error(probe, tr("positional argument after a keyword argument"))
             args.append(value)
     return args, kwargs
 
@@ -204,17 +204,21 @@ def _parse_layer(piece: str, index: int, column: int) -> LayerSpec:
     token = piece.strip()
     probe = LayerSpec("?", token=token or "(empty)", index=index, column=column + lead)
     if not token:
-        raise spec_error(probe, "empty layer (two commas in a row, or a trailing comma?)")
+        raise spec_error(probe, tr("empty layer (two commas in a row, or a trailing comma?)"))
     match = _TOKEN.match(token)
     if not match:
-        raise spec_error(probe, "expected NAME or NAME(args), e.g. conv(32,3)")
+        raise spec_error(probe, tr("expected NAME or NAME(args), e.g. conv(32,3)"))
     written = match.group(1).rsplit(".", 1)[-1]  # keras.layers.Conv2D, layers.Conv2D: Conv2D
     kind = layer_kind(written)
     if kind is None:
         raise spec_error(
             probe,
-            f"unknown layer {written!r}{_suggestion(written)}; layers: {', '.join(LAYER_KINDS)} "
-            f"(or Keras's names: {', '.join(KERAS_NAMES)})",
+            tr("unknown layer {name!r}{suggestion}; layers: {kinds} (or Keras's names: {keras})").format(
+                name=written,
+                suggestion=_suggestion(written),
+                kinds=", ".join(LAYER_KINDS),
+                keras=", ".join(KERAS_NAMES),
+            ),
         )
     args, kwargs = _arguments(probe, match.group(2))
     spec = LayerSpec(kind, tuple(args), kwargs, token, index, column + lead)
@@ -243,34 +247,42 @@ def _input_to_first_layer(specs: list[LayerSpec]) -> list[LayerSpec]:
     ``input_shape=S``. An input shape anywhere but on the first layer is an error."""
     for position, spec in enumerate(specs):
         if ("input_shape" in spec.kwargs and position > 0) or (spec.kind == "input" and position > 0):
-            raise spec_error(spec, "the input shape belongs to the first layer only (or Input(shape=...) first)")
+            raise spec_error(spec, tr("the input shape belongs to the first layer only (or Input(shape=...) first)"))
     if not specs or specs[0].kind != "input":
         return specs
     given, rest = specs[0], specs[1:]
     if not rest:
-        raise spec_error(given, "an Input(shape=...) needs layers after it")
+        raise spec_error(given, tr("an Input(shape=...) needs layers after it"))
     bound = bind_arguments(given)
     shape = bound.get("shape", bound.get("input_shape"))
     if shape is None:
-        raise spec_error(given, "Input needs shape=(H, W, C), e.g. Input(shape=(28, 28, 1))")
+        raise spec_error(given, tr("Input needs shape=(H, W, C), e.g. Input(shape=(28, 28, 1))"))
     if "input_shape" in rest[0].kwargs:
-        raise spec_error(rest[0], "input shape given twice (Input(shape=...) and input_shape=)")
+        raise spec_error(rest[0], tr("input shape given twice (Input(shape=...) and input_shape=)"))
     first = replace(rest[0], kwargs={**rest[0].kwargs, "input_shape": shape})
     return [first, *rest[1:]]
 
 
 def _int(spec: LayerSpec, value: Any, what: str, low: int = 1, high: int = 1 << 20) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise spec_error(spec, f"{what} must be a whole number, got {value!r}")
+        raise spec_error(spec, tr("{what} must be a whole number, got {value!r}").format(what=tr(what), value=value))
     if not low <= value <= high:
-        raise spec_error(spec, f"{what} must be between {low} and {high:,}, got {value}")
+        raise spec_error(
+            spec,
+            tr("{what} must be between {low} and {high:,}, got {value}").format(
+                what=tr(what), low=low, high=high, value=value
+            ),
+        )
     return value
 
 
 def _ints(spec: LayerSpec, value: Any, what: str, high: int) -> None:
     """A size or stride: one whole number, or a pair (``(2, 1)``, ``2x1``) for height and width."""
     if isinstance(value, tuple) and len(value) != 2:
-        raise spec_error(spec, f"{what} must be a number or a pair such as (2, 1), got {value!r}")
+        raise spec_error(
+            spec,
+            tr("{what} must be a number or a pair such as (2, 1), got {value!r}").format(what=tr(what), value=value),
+        )
     for one in as_pair(value):
         _int(spec, one, what, 1, high)
 
@@ -280,10 +292,10 @@ def _check_padding(spec: LayerSpec, padding: Any) -> None:
     if padding in PADDINGS:
         return
     if spec.kind == "conv" and isinstance(padding, int) and not isinstance(padding, bool):
-        _int(spec, padding, "padding P", 0, 64)
+        _int(spec, padding, N_("padding P"), 0, 64)
         return
-    allowed = "valid, same or a number P (zeros on each side)" if spec.kind == "conv" else "valid or same"
-    raise spec_error(spec, f"padding must be {allowed}, got {padding!r}")
+    allowed = tr("valid, same or a number P (zeros on each side)") if spec.kind == "conv" else tr("valid or same")
+    raise spec_error(spec, tr("padding must be {allowed}, got {padding!r}").format(allowed=allowed, padding=padding))
 
 
 def _check_input_shape(spec: LayerSpec, shape: Any) -> None:
@@ -293,25 +305,37 @@ def _check_input_shape(spec: LayerSpec, shape: Any) -> None:
         return
     ok = isinstance(shape, tuple) and len(shape) in (2, 3) and all(type(n) is int and 1 <= n <= 4096 for n in shape)
     if not ok or shape[2:] not in ((), (1,), (3,)):
-        raise spec_error(spec, f"input shape must be (H, W) or (H, W, C) with C 1 or 3, got {shape!r}")
+        raise spec_error(
+            spec, tr("input shape must be (H, W) or (H, W, C) with C 1 or 3, got {shape!r}").format(shape=shape)
+        )
 
 
 def _fraction(spec: LayerSpec, value: Any, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise spec_error(spec, f"{what} must be a number in [0, 1), got {value!r}")
+        raise spec_error(
+            spec, tr("{what} must be a number in [0, 1), got {value!r}").format(what=tr(what), value=value)
+        )
 
 
 def bind_arguments(spec: LayerSpec) -> dict[str, Any]:
     """The layer's arguments by name (positional ones named by the layer's signature)."""
     positional, allowed = _SIGNATURES[spec.kind]
     if len(spec.args) > len(positional):
-        raise spec_error(spec, f"{spec.kind} takes at most {len(positional)} positional argument(s)")
+        raise spec_error(
+            spec,
+            tr("{kind} takes at most {count} positional argument(s)").format(kind=spec.kind, count=len(positional)),
+        )
     bound = dict(zip(positional, spec.args))
     for key, value in spec.kwargs.items():
         if key not in allowed and key != "input_shape":
-            raise spec_error(spec, f"{spec.kind} has no argument {key!r} (it takes {', '.join(allowed)})")
+            raise spec_error(
+                spec,
+                tr("{kind} has no argument {name!r} (it takes {allowed})").format(
+                    kind=spec.kind, name=key, allowed=", ".join(allowed)
+                ),
+            )
         if key in bound:
-            raise spec_error(spec, f"argument {key!r} given twice")
+            raise spec_error(spec, tr("argument {name!r} given twice").format(name=key))
         bound[key] = value
     return bound
 
@@ -320,28 +344,33 @@ def _check_layer(spec: LayerSpec) -> None:
     """Validate one layer's arguments (types and ranges) without building anything."""
     bound = bind_arguments(spec)
     if "name" in bound and (not isinstance(bound["name"], str) or not _NAME.match(bound["name"])):
-        raise spec_error(spec, f"name must be letters, digits, '_' or '-', got {bound['name']!r}")
+        raise spec_error(spec, tr("name must be letters, digits, '_' or '-', got {name!r}").format(name=bound["name"]))
     if "activation" in bound and bound["activation"] not in LAYER_ACTIVATIONS:
         activation = str(bound["activation"])
-        raise spec_error(spec, f"unknown activation {activation!r}{did_you_mean(activation, LAYER_ACTIVATIONS)}")
+        raise spec_error(
+            spec,
+            tr("unknown activation {name!r}{suggestion}").format(
+                name=activation, suggestion=did_you_mean(activation, LAYER_ACTIVATIONS)
+            ),
+        )
     _check_padding(spec, bound.get("padding", "valid"))
     if "input_shape" in bound or "shape" in bound:
         _check_input_shape(spec, bound.get("input_shape", bound.get("shape")))
     if spec.kind == "conv":
         if "filters" not in bound or "kernel" not in bound:
-            raise spec_error(spec, "conv needs filters and kernel size, e.g. conv(32,3)")
+            raise spec_error(spec, tr("conv needs filters and kernel size, e.g. conv(32,3)"))
         _int(spec, bound["filters"], "filters", 1, 4096)
-        _ints(spec, bound["kernel"], "kernel size", 28)
+        _ints(spec, bound["kernel"], N_("kernel size"), 28)
         _ints(spec, bound.get("strides", 1), "strides", 28)
     elif spec.kind in ("pool", "avgpool"):
         _ints(spec, bound.get("size", 2), "pool size", 28)
         _ints(spec, bound.get("strides", bound.get("size", 2)), "strides", 28)
     elif spec.kind == "dense":
         if "units" not in bound:
-            raise spec_error(spec, "dense needs a number of units, e.g. dense(10)")
+            raise spec_error(spec, tr("dense needs a number of units, e.g. dense(10)"))
         _int(spec, bound["units"], "units", 1, 1 << 16)
     elif spec.kind == "dropout":
-        _fraction(spec, bound.get("rate"), "dropout rate")
+        _fraction(spec, bound.get("rate"), N_("dropout rate"))
     elif spec.kind == "batchnorm" and "momentum" in bound:
         _fraction(spec, bound["momentum"], "momentum")
 

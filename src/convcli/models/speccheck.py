@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import input_error, warn
+from ..i18n import tr
 from .layerspec import LayerSpec, bind_arguments, spec_error
 from .specsyntax import as_pair
 
@@ -32,9 +33,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 def _after(specs: list[LayerSpec], index: int, shape: tuple[int, ...]) -> str:
     """What a layer receives, in the spec's terms: "the 28×28×1 input" or "the 2×2×8 output of layer 3 'pool(3)'"."""
     if index == 0:
-        return f"the {_shape_text(shape)} input"
+        return tr("the {shape} input").format(shape=_shape_text(shape))
     before = specs[index - 1]
-    return f"the {_shape_text(shape)} output of layer {index} {before.token.strip()!r}"
+    message = tr("the {shape} output of layer {number} {layer!r}")
+    return message.format(shape=_shape_text(shape), number=index, layer=before.token.strip())
 
 
 def _next_shape(
@@ -44,7 +46,8 @@ def _next_shape(
     spec = specs[index]
     bound = bind_arguments(spec)
     if spec.kind in ("conv", "pool", "avgpool", "gap") and len(shape) != 3:
-        raise spec_error(spec, f"{spec.kind} needs a height×width×channels map, but gets {_after(specs, index, shape)}")
+        message = tr("{kind} needs a height×width×channels map, but gets {received}")
+        raise spec_error(spec, message.format(kind=spec.kind, received=_after(specs, index, shape)))
     if spec.kind in ("conv", "pool", "avgpool"):
         kernel, strides, padding = _window(spec, bound)
         p = padding if isinstance(padding, int) else 0
@@ -59,11 +62,19 @@ def _next_shape(
             padded = f"{n} + 2·{p} − {k}" if p else f"{n} − {k}"
             raise spec_error(
                 spec,
-                f"its {kernel[0]}×{kernel[1]} window does not fit {_after(specs, index, shape)}: "
-                f"⌊({padded})/{s}⌋ + 1 = {sizes[axis]}, so its output would be empty (the input "
-                f"{'×'.join(map(str, input_shape))} "
-                "is too small for this model); use a smaller size, padding=same, or fewer pooling or conv "
-                "layers before it",
+                tr(
+                    "its {height}×{width} window does not fit {received}: ⌊({padded})/{stride}⌋ + 1 = {size}, so "
+                    "its output would be empty (the input {input} is too small for this model); use a smaller "
+                    "size, padding=same, or fewer pooling or conv layers before it"
+                ).format(
+                    height=kernel[0],
+                    width=kernel[1],
+                    received=_after(specs, index, shape),
+                    padded=padded,
+                    stride=s,
+                    size=sizes[axis],
+                    input="×".join(map(str, input_shape)),
+                ),
             )
         return out
     if spec.kind == "gap":
@@ -103,9 +114,10 @@ def classifier_warnings(specs: list[LayerSpec]) -> list[str]:
     if activation == "softmax":
         return []
     return [
-        f"layer spec, layer {last.index + 1} {last.token.strip()!r}: the last layer of a classifier should be "
-        f"softmax (its outputs are taken as class probabilities), not {activation}; leave out activation= "
-        "to get softmax"
+        tr(
+            "layer spec, layer {number} {layer!r}: the last layer of a classifier should be softmax (its outputs "
+            "are taken as class probabilities), not {activation}; leave out activation= to get softmax"
+        ).format(number=last.index + 1, layer=last.token.strip(), activation=activation)
     ]
 
 
@@ -133,13 +145,17 @@ def resolve_input_shape(
         if given is not None:
             return given
         warn(
-            f"layer spec: input_shape={declared} names a Python variable, which convcli does not run; "
-            f"taken as {'x'.join(map(str, default))} (give {given_as} for other images)"
+            tr(
+                "layer spec: input_shape={declared} names a Python variable, which convcli does not run; taken as "
+                "{shape} (give {given_as} for other images)"
+            ).format(declared=declared, shape="x".join(map(str, default)), given_as=given_as)
         )
         return default
     if declared is not None and given is not None and tuple(declared) != tuple(given):
         raise input_error(
-            f"layer spec: the layers declare the input shape {declared}, but {given_as} is "
-            f"{'x'.join(map(str, given))}; remove the declared shape or make the two agree"
+            tr(
+                "layer spec: the layers declare the input shape {declared}, but {given_as} is {shape}; remove the "
+                "declared shape or make the two agree"
+            ).format(declared=declared, given_as=given_as, shape="x".join(map(str, given)))
         )
     return given or declared or default

@@ -40,7 +40,7 @@ def scan(text: str) -> list[tuple[int, str, int]]:
         elif ch in _CLOSE:
             depth -= 1
             if depth < 0:
-                raise input_error(tr("layer spec: unmatched {ch!r} at column {value}").format(ch=ch, value=i + 1))
+                raise input_error(tr("layer spec: unmatched {ch!r} at column {column}").format(ch=ch, column=i + 1))
     if quote:
         raise input_error(tr("layer spec: unclosed {quote} (a quoted string never ends)").format(quote=quote))
     if depth:

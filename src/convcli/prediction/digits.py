@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 from .rulings import erase_rulings
 
 MEDIAN_SIDE = 64
@@ -240,7 +241,7 @@ def _near(region: Any, main: Any, reach: float) -> bool:
 
 
 def no_digit_error(source: str) -> Exception:
-    return input_error(f"{source}: no digit found (the image is blank, uniform or only noise)")
+    return input_error(tr("{source}: no digit found (the image is blank, uniform or only noise)").format(source=source))
 
 
 def ink_strength(found: InkMap, keep: list[int], source: str, within: np.ndarray | None = None) -> np.ndarray:

@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   // The reader's language (i18n.js): a message id, its {name} fields filled in.
   const msg = window.convcliI18n ? window.convcliI18n.t : (id, v = {}) => id.replace(/\{(\w+)\}/g, (f, k) => (k in v ? String(v[k]) : f));
+  const language = () => (window.convcliI18n ? window.convcliI18n.language() : "en");
   const THROTTLE_MS = 50; // while drawing, at most one update per this many ms (plus the request)
   const state = {
     model: null, // GET /api/model
@@ -30,9 +31,11 @@
     if (window.convcliStatic) return window.convcliStatic.api(path, body, type);
     const options = body === undefined ? {} : {
       method: "POST",
-      headers: { "Content-Type": type || "application/json" },
+      headers: { "Content-Type": type || "application/json", "Accept-Language": language() },
       body: type ? body : JSON.stringify(body),
     };
+    // the server's error messages in the page's language (it reads Accept-Language per request)
+    if (body === undefined) options.headers = { "Accept-Language": language() };
     const response = await fetch(path, options);
     const data = await response.json();
     if (!response.ok) throw new Error(data.error || response.statusText);

@@ -11,11 +11,11 @@
 
   async function load() {
     const answer = await fetch("model.json");
-    if (!answer.ok) throw new Error(`model.json: ${answer.status} ${answer.statusText}`);
+    if (!answer.ok) throw new Error(`model.json: ${answer.status} ${answer.statusText}`); // not the server's
     const manifest = await answer.json();
-    if (manifest.format !== "convcli-explain-site/1") throw new Error("model.json is not a convcli explain site's model");
+    if (manifest.format !== "convcli-explain-site/1") throw new Error(msg("model.json is not a convcli explain site's model"));
     const bytes = await (await fetch(manifest.weights.file)).arrayBuffer();
-    if (bytes.byteLength !== 4 * manifest.weights.floats) throw new Error(`${manifest.weights.file} is damaged or incomplete`);
+    if (bytes.byteLength !== 4 * manifest.weights.floats) throw new Error(msg("{file} is damaged or incomplete", { file: manifest.weights.file }));
     const view = new DataView(bytes), weights = new Float64Array(manifest.weights.floats);
     for (let i = 0; i < weights.length; i++) weights[i] = view.getFloat32(4 * i, true);
     site = { manifest, weights };
@@ -24,6 +24,8 @@
   }
   const ready = () => (site ? Promise.resolve(site) : (loading = loading || load()));
   const slice = (place) => (place ? site.weights.subarray(place[0], place[0] + place[1]) : null);
+  // A message in the page's language (i18n.js's t(): English, or Spanish from the catalog).
+  const msg = (id, v = {}) => (window.convcliI18n ? window.convcliI18n.t(id, v) : id.replace(/\{(\w+)\}/g, (f, k) => (k in v ? String(v[k]) : f)));
   const fail = (message) => { throw new Error(message); };
 
   // ------------------------------------------------------------ activations (Keras 3's formulas)
@@ -210,10 +212,10 @@
     const ok = shape[0] === height && shape[1] === width && (shape.length === 2 || (shape.length === 3 && shape[2] === 3 && channels === 3)) &&
       flat.length === shape.reduce((a, b) => a * b, 1) && pixels.every((row) => Array.isArray(row) && row.length === width);
     if (!ok) {
-      const also = channels === 3 ? ` (an RGB model also takes ${height}×${width}×3)` : "";
-      fail(`pixels must have shape ${height}×${width}, got ${shape.join("×") || "none"}${also}`);
+      const also = channels === 3 ? msg(" (an RGB model also takes {height}×{width}×3)", { height, width }) : "";
+      fail(msg("pixels must have shape {height}×{width}, got {got}{also}", { height, width, got: shape.join("×") || msg("none"), also }));
     }
-    if (!flat.every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 255)) fail("pixels must be finite numbers from 0 to 255");
+    if (!flat.every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= 255)) fail(msg("pixels must be finite numbers from 0 to 255"));
     return pixels;
   }
 
@@ -222,9 +224,9 @@
     try {
       bitmap = await createImageBitmap(blob, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
     } catch (error) {
-      fail("uploaded image: not an image file (or a format this browser cannot read)");
+      fail(msg("{path}: not an image file (or a format this browser cannot read)", { path: msg("uploaded image") }));
     }
-    if (bitmap.width * bitmap.height > MAX_IMAGE_PIXELS) fail(`uploaded image: over ${MAX_IMAGE_PIXELS.toLocaleString("en-US")} pixels`);
+    if (bitmap.width * bitmap.height > MAX_IMAGE_PIXELS) fail(msg("{source}: over {limit} pixels", { source: msg("uploaded image"), limit: MAX_IMAGE_PIXELS.toLocaleString("en-US") }));
     const s = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
     const w = Math.max(1, Math.round(bitmap.width * s)), h = Math.max(1, Math.round(bitmap.height * s));
     const canvas = document.createElement("canvas");
@@ -239,9 +241,9 @@
     if (!type && body && body.pixels !== undefined && body.image === undefined) return checkPixels(body.pixels);
     let blob = body;
     if (!type) {
-      if (body.pixels !== undefined || typeof body.image !== "string") fail("give either pixels (an H×W array of 0–255 values) or an image, not both or neither");
+      if (body.pixels !== undefined || typeof body.image !== "string") fail(msg("give either pixels (an H×W array of 0–255 values) or an image, not both or neither"));
       let bytes;
-      try { bytes = Uint8Array.from(atob(body.image), (ch) => ch.charCodeAt(0)); } catch (error) { fail("image must be base64-encoded image bytes"); }
+      try { bytes = Uint8Array.from(atob(body.image), (ch) => ch.charCodeAt(0)); } catch (error) { fail(msg("image must be base64-encoded image bytes")); }
       blob = new Blob([bytes]);
     }
     const { rgba, w, h } = await decode(blob);
@@ -251,14 +253,14 @@
 
   function mapLayer(name) {
     const known = site.manifest.map_layers;
-    if (!known.includes(name)) fail(`no Conv2D or pooling layer named ${JSON.stringify(name)}; the model has: ${known.join(", ") || "none"}`);
+    if (!known.includes(name)) fail(msg("no Conv2D or pooling layer named {name}; the model has: {known}", { name: JSON.stringify(name), known: known.join(", ") || msg("none") }));
     return site.manifest.layers.find((l) => l.name === name);
   }
 
   async function predict(body, type) {
     const grid = await prepare(body, type);
     const names = body && !type && body.layers !== undefined ? body.layers : site.manifest.map_layers;
-    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) fail("layers must be a list of layer names");
+    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) fail(msg("layers must be a list of layer names"));
     const chosen = names.map(mapLayer);
     const { scores, seen } = run(grid);
     let probabilities = Array.from(scores);
@@ -317,21 +319,21 @@
   const whole = (v) => typeof v === "number" && Number.isInteger(v);
 
   function arithmetic(body) {
-    if (!body || typeof body !== "object" || Array.isArray(body)) fail("the JSON body must be an object");
-    for (const key of ["pixels", "layer", "filter"]) if (!(key in body)) fail(`/api/arithmetic needs '${key}'`);
+    if (!body || typeof body !== "object" || Array.isArray(body)) fail(msg("the JSON body must be an object"));
+    for (const key of ["pixels", "layer", "filter"]) if (!(key in body)) fail(msg("{path} needs {key}", { path: "/api/arithmetic", key: `'${key}'` }));
     const layer = mapLayer(body.layer);
     const { seen } = run(checkPixels(body.pixels));
     const { input: volume, output } = seen[layer.name];
     const [oh, ow, count] = output.shape;
     let { filter, row, col } = body;
-    if (!whole(filter) || filter < 0 || filter >= count) fail(`filter must be a whole number from 0 to ${count - 1} for ${layer.name}, got ${JSON.stringify(filter)}`);
+    if (!whole(filter) || filter < 0 || filter >= count) fail(msg("filter must be a whole number from 0 to {last} for {layer}, got {filter}", { last: count - 1, layer: layer.name, filter: JSON.stringify(filter) }));
     if ((row === undefined || row === null) && (col === undefined || col === null)) {
       let best = -Infinity;
       for (let p = 0; p < oh * ow; p++) if (output.data[p * count + filter] > best) { best = output.data[p * count + filter]; row = Math.floor(p / ow); col = p % ow; }
     }
     for (const [name, value, limit] of [["row", row, oh], ["col", col, ow]]) {
-      if (!whole(value)) fail(`${name} must be a whole number, got ${JSON.stringify(value)}`);
-      if (value < 0 || value >= limit) fail(`${name} ${value} is outside ${layer.name}'s ${oh}×${ow} maps`);
+      if (!whole(value)) fail(msg("{name} must be a whole number, got {value}", { name, value: JSON.stringify(value) }));
+      if (value < 0 || value >= limit) fail(msg("{name} {value} is outside {layer}'s {height}×{width} maps", { name, value, layer: layer.name, height: oh, width: ow }));
     }
     const result = {
       layer: layer.name, type: layer.type, filter, row, col, value: output.data[(row * ow + col) * count + filter],
@@ -349,7 +351,7 @@
       if (path === "/api/model") return site.manifest.info;
       if (path === "/api/predict") return predict(body, type);
       if (path === "/api/arithmetic") return arithmetic(body);
-      return fail(`no API endpoint ${path}`);
+      return fail(msg("no API endpoint {path}", { path }));
     },
   };
 })();

@@ -7,6 +7,8 @@
 // fit under the light. Not ported: the erasing of ruled lines; and the paper's small copy is made
 // with scikit-image's filters approximated, so a photo may come out a few gray levels apart.
 (() => {
+  // A message in the page's language (i18n.js's t(): English, or Spanish from the catalog).
+  const msg = (id, v = {}) => (window.convcliI18n ? window.convcliI18n.t(id, v) : id.replace(/\{(\w+)\}/g, (f, k) => (k in v ? String(v[k]) : f)));
   const FIELD = 28, BOX = 20, MIN_CONTRAST = 24, NOISE_FACTOR = 6, MIN_HEIGHT = 0.03, SUPPORT = 0.25;
 
   // numpy's median: the middle value, or the mean of the two middle ones (found by selection, O(n))
@@ -372,7 +374,7 @@
     return found;
   }
 
-  const noDigit = () => new Error("uploaded image: no digit found (the image is blank, uniform or only noise)");
+  const noDigit = () => new Error(msg("{source}: no digit found (the image is blank, uniform or only noise)", { source: msg("uploaded image") }));
 
   function inkMap(gray, h, w) {
     let g = Float64Array.from(gray);
