@@ -261,6 +261,9 @@ def filter_bands(prepared: Prepared, conv: Convolver, targets: Targets, encoding
                     value_range = ranges[i] if ranges else None
                     sink.add(pixels_for(target, array, alpha, depth, encoding, value_range))
             del band
+        colour = prepared.picture.colour  # every band is done: the input goes before outputs are encoded
+        prepared.picture.colour = np.empty((0, *colour.shape[1:]), colour.dtype)
+        del colour
     for out, sink in zip(outputs, sinks):
         if out.target in (None, "-"):
             out.array = sink.array
