@@ -48,7 +48,7 @@ def timed(cmd: list[str]) -> dict[str, Any]:
     lines = proc.stderr.strip().splitlines() or ["0 0"]
     seconds, kib = lines[-1].split()
     if proc.returncode != 0:
-        said = [line.replace(str(HERE.parent), ".") for line in lines[:-1] if not line.startswith("Command exited")]
+        said = [line.replace(f"{WORK}/", "") for line in lines[:-1] if not line.startswith("Command exited")]
         return {"error": said[-1] if said else f"exit status {proc.returncode}", "seconds": float(seconds)}
     return {"seconds": float(seconds), "peak_rss_mib": int(kib) // 1024}
 
