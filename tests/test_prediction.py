@@ -77,6 +77,35 @@ def flat_model(tmp_path_factory) -> Path:
 
 # --------------------------------------------------------------------------- the preparation
 
+
+def median_cases(rng: np.random.Generator) -> list[np.ndarray]:
+    """Float pictures for the 3×3 median: random sizes down to 1×1, edges of every shape, gray
+    levels with ties, constant pictures, extremes, infinities and NaN."""
+    shapes = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 3), (1, 17), (17, 1), (4, 5), (63, 64), (64, 64), (97, 131)]
+    cases = [rng.uniform(0, 255, shape) for shape in shapes]
+    cases += [np.round(rng.uniform(0, 4, shape)) for shape in shapes]  # many equal neighbours
+    cases += [np.full((5, 7), 42.0), np.zeros((3, 1)), rng.normal(0, 1e300, (9, 9)), rng.uniform(-1, 1, (8, 8))]
+    special = rng.uniform(0, 255, (12, 12))
+    special[[0, 5, 11], [3, 0, 11]] = [np.inf, -np.inf, np.nan]
+    return [*cases, special]
+
+
+def test_the_median_is_scikit_images_median_to_the_bit(rng) -> None:
+    """digits.median3 (SciPy's median_filter, called directly so that skimage.filters.rank is not
+    imported) equals skimage.filters.median with the 3×3 footprint the preparation used before,
+    on every case, NaN where it put NaN; and a real median: 5 in a 3×3 of 1…9."""
+    from skimage.filters import median
+
+    from convcli.prediction.digits import median3
+
+    for picture in median_cases(rng):
+        expected = median(picture, footprint=np.ones((3, 3)))
+        got = median3(picture)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True), picture.shape
+    assert median3(np.arange(1.0, 10.0).reshape(3, 3))[1, 1] == 5.0
+
+
 CONDITIONS = {
     "noise": Look(noise=14),
     "gradient": Look(lighting="gradient"),

@@ -6,9 +6,11 @@ module turns such a picture into an *ink map* (how much darker than the paper ar
 pixel is), erases ruled lines (:mod:`convcli.prediction.rulings`), thresholds it, and picks the connected ink
 components that make up one digit (:func:`digit_ink`; each digit of a number written on one line
 is :mod:`convcli.prediction.numbers`). The
-scikit-image pieces: ``filters.median``, ``transform.rescale``, ``filters.threshold_otsu`` and
-``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the paper's brightness is a
-robust polynomial fit (:func:`paper_brightness`).
+scikit-image pieces: ``transform.rescale``, ``filters.threshold_otsu`` and
+``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the 3×3 median is SciPy's
+``ndimage.median_filter`` (what ``skimage.filters.median`` calls for float pictures, without
+importing ``skimage.filters.rank`` and ``skimage.morphology``: start-up time); the paper's
+brightness is a robust polynomial fit (:func:`paper_brightness`).
 """
 
 from __future__ import annotations
@@ -67,14 +69,15 @@ def ink_map(image: np.ndarray) -> InkMap:
     least :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, long
     thin marks across the sheet (a paper's edge) left out.
     """
-    from skimage import filters, measure, transform
+    from skimage import measure, transform
+    from skimage.filters import apply_hysteresis_threshold
 
     gray = np.asarray(image, dtype=np.float64)
     scale = min(1.0, WORK_SIDE / max(gray.shape))
     if scale < 1:
         gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
     if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
-        gray = filters.median(gray, footprint=np.ones((3, 3)))
+        gray = median3(gray)
     if _dark_paper(gray):  # light ink on dark paper: work on the negative
         gray = 255.0 - gray
     paper = paper_brightness(gray)
@@ -84,10 +87,19 @@ def ink_map(image: np.ndarray) -> InkMap:
     ink = np.clip(residual, 0, None)
     ink, _ = erase_rulings(ink, max(3 * sigma, SUPPORT * _stroke_threshold(ink, sigma)))
     high = _stroke_threshold(ink, sigma)
-    mask = filters.apply_hysteresis_threshold(ink, high / 2, high)
+    mask = apply_hysteresis_threshold(ink, high / 2, high)
     labels = measure.label(mask, connectivity=2)
     regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
     return InkMap(ink, sigma, labels, regions, float(high), scale)
+
+
+def median3(gray: np.ndarray) -> np.ndarray:
+    """The 3×3 median of a float picture, edges repeated: ``skimage.filters.median(gray,
+    footprint=np.ones((3, 3)))`` is this very call (its ``ndimage`` behaviour, mode "nearest",
+    cval 0), made directly so that ``skimage.filters.rank`` is never imported."""
+    from scipy import ndimage
+
+    return ndimage.median_filter(gray, footprint=np.ones((3, 3)), mode="nearest", cval=0.0)
 
 
 FLAT_ENOUGH = 0.9
@@ -112,10 +124,10 @@ def _dark_paper(gray: np.ndarray) -> bool:
 def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
     """Otsu's threshold among the pixels above 3 σ (strokes against faint marks, not the paper's
     noise), at least :data:`NOISE_FACTOR` σ and half of :data:`MIN_CONTRAST`."""
-    from skimage import filters
+    from skimage.filters import threshold_otsu
 
     standing_out = ink[ink > 3 * sigma]
-    otsu = filters.threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
+    otsu = threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
     return float(max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2))
 
 
