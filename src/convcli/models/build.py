@@ -196,25 +196,6 @@ def load_model(path: str | Any) -> Any:
         raise input_error(tr("{path}: cannot load model ({message})").format(path=p, message=message[:200])) from None
 
 
-def check_image_model(model: Any, source: str = "model") -> tuple[int, ...]:
-    """The model's input shape without the batch axis; it must take one gray or RGB image
-    (H×W×1, H×W×3, H×W, or MNIST's 784 pixels in a row)."""
-    shape = tuple(model.inputs[0].shape[1:])
-    image = len(shape) in (2, 3) and all(isinstance(d, int) for d in shape) and shape[2:] in ((), (1,), (3,))
-    if not image and shape != (784,):
-        raise input_error(
-            tr("{source}: the model takes inputs of shape {shape}, not gray or RGB images").format(
-                source=source, shape=shape
-            )
-        )
-    out = tuple(model.outputs[0].shape[1:])
-    if len(out) != 1:
-        raise input_error(
-            tr("{source}: the model outputs shape {out}, not class scores").format(source=source, out=out)
-        )
-    return shape
-
-
 def parse_input_shape(text: str) -> tuple[int, int, int]:
     """``HxWxC`` (or ``HxW`` for gray) as (H, W, C); C is 1 (gray) or 3 (RGB)."""
     match = re.fullmatch(r"\s*(\d+)\s*[x×X]\s*(\d+)\s*(?:[x×X]\s*(\d+)\s*)?", text)

@@ -126,7 +126,8 @@ def export_model(
     out = check_export_output(output, model_path, fmt)
     check_export_tools(fmt)
     from ..datasets.idx import scale_images
-    from .build import check_image_model, load_model
+    from .build import load_model
+    from .inputs import check_image_model
 
     meta = read_meta(model_path)
     model = load_model(model_path)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import warn
+from ..errors import input_error, warn
+from ..i18n import tr
 
 if TYPE_CHECKING:
     from .metadata import ModelMeta
@@ -68,11 +69,30 @@ def takes_raw_pixels(model: Any) -> bool:
         return False
 
 
+def check_image_model(model: Any, source: str = "model") -> tuple[int, ...]:
+    """The model's input shape without the batch axis; it must take one gray or RGB image
+    (H×W×1, H×W×3, H×W, or MNIST's 784 pixels in a row). Here, not in :mod:`.build`: predicting
+    with an export needs it, not the layer-spec machinery ``build`` imports."""
+    shape = tuple(model.inputs[0].shape[1:])
+    image = len(shape) in (2, 3) and all(isinstance(d, int) for d in shape) and shape[2:] in ((), (1,), (3,))
+    if not image and shape != (784,):
+        raise input_error(
+            tr("{source}: the model takes inputs of shape {shape}, not gray or RGB images").format(
+                source=source, shape=shape
+            )
+        )
+    out = tuple(model.outputs[0].shape[1:])
+    if len(out) != 1:
+        raise input_error(
+            tr("{source}: the model outputs shape {out}, not class scores").format(source=source, out=out)
+        )
+    return shape
+
+
 def model_pixels(model: Any, x: np.ndarray) -> np.ndarray:
     """uint8 pictures as ``model``'s input: float32 in its shape, divided by 255 unless the model
     scales them itself (:func:`takes_raw_pixels`)."""
     from ..datasets.idx import scale_images
-    from .build import check_image_model
 
     scaled = scale_images(x, check_image_model(model))
     return scaled * np.float32(255.0) if takes_raw_pixels(model) else scaled

@@ -100,12 +100,13 @@ def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
     An exported model (``.onnx``, ``.tflite``) carries its own; a model without any is taken for
     what its shapes allow, with a warning (:mod:`convcli.models.runtime`).
     """
-    from .build import check_model_archive
     from .runtime import export_kind, exported_meta_data, plain_keras_meta_data
 
     if export_kind(path) is not None:
         found = exported_meta_data(path)
         return ModelMeta(stored=False) if found is None else from_json(found, str(path))
+    from .build import check_model_archive  # here: an export needs none of build's layer-spec imports
+
     p = Path(path)
     check_model_archive(p)
     try:
