@@ -365,6 +365,22 @@ LIBRARY_ERRORS = [
         "Error: especificación de capas, capa 1 'conv(8,3,padding=full)' (columna 1): padding debe ser valid, "
         "same o un número P (ceros en cada lado), se recibió 'full'",
     ),
+    (  # batches: out_dir named as the flag typed
+        ["filter", "ragged.txt", "words.txt", "-k", "sharpen"],
+        "Error: 2 entradas necesitan --out-dir DIR (una salida por entrada)",
+    ),
+    (
+        ["filter", "words.txt", "-k", "sharpen", "--stride", "2x"],
+        "Error: el stride debe ser S o SxS (como 2 o 2x1), se dio '2x'",
+    ),
+    (
+        ["filter", "ragged.txt", "-k", "sharpen", "--shard", "5/3"],
+        "Error: --shard '5/3': indique K/N con K de 1 a N (1/3, 2/3, 3/3), o auto",
+    ),
+    (
+        ["gray", "big.png", "-o", "nowhere/out.png"],
+        "Error: nowhere/out.png: la carpeta de salida nowhere no existe",
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import input_error, work_error
+from .i18n import tr
 
 
 def check_output_path(
@@ -30,18 +31,20 @@ def check_output_path(
     out = Path(path)
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.exists():
-        raise input_error(f"{out}: output folder {parent} does not exist")
+        raise input_error(tr("{path}: output folder {folder} does not exist").format(path=out, folder=parent))
     if not parent.is_dir():
-        raise input_error(f"{out}: {parent} is not a folder")
+        raise input_error(tr("{path}: {folder} is not a folder").format(path=out, folder=parent))
     if out.is_dir():
-        raise input_error(f"{out}: is a folder, expected a file name")
+        raise input_error(tr("{path}: is a folder, expected a file name").format(path=out))
     if not in_place:
         for item in inputs:
             if str(item) == "-":
                 continue
             with contextlib.suppress(OSError):
                 if out.exists() and out.samefile(item):
-                    raise input_error(f"{out}: output would overwrite its own input (in_place allows it)")
+                    raise input_error(
+                        tr("{path}: output would overwrite its own input (in_place allows it)").format(path=out)
+                    )
     return out
 
 
@@ -52,16 +55,20 @@ def make_folder(path: str | os.PathLike[str]) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise work_error(f"{path}: cannot make its folder {folder} ({exc.strerror or exc})") from None
+            raise work_error(
+                tr("{path}: cannot make its folder {folder} ({reason})").format(
+                    path=path, folder=folder, reason=exc.strerror or exc
+                )
+            ) from None
 
 
 def check_output_dir(path: str | os.PathLike[str]) -> Path:
     """Check that an output folder exists and is a folder."""
     out = Path(path)
     if not out.exists():
-        raise input_error(f"{out}: output folder does not exist")
+        raise input_error(tr("{path}: output folder does not exist").format(path=out))
     if not out.is_dir():
-        raise input_error(f"{out}: is not a folder")
+        raise input_error(tr("{path}: is not a folder").format(path=out))
     return out
 
 
@@ -87,7 +94,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     try:
         yield tmp
         if not tmp.exists() or tmp.stat().st_size == 0:
-            raise work_error(f"{target}: nothing was written; previous file left intact")
+            raise work_error(tr("{path}: nothing was written; previous file left intact").format(path=target))
         _copy_mode(target, tmp)
         os.replace(tmp, target)
     except OSError as exc:
@@ -112,9 +119,12 @@ def _copy_mode(target: Path, tmp: Path) -> None:
 def _write_error(target: Path, exc: OSError):  # type: ignore[no-untyped-def]
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOSPC:
-        reason = "no space left on device"
-    kept = "; previous file left intact" if target.exists() else ""
-    return work_error(f"{target}: cannot write ({reason}){kept}")
+        reason = tr("no space left on device")
+    if target.exists():
+        return work_error(
+            tr("{path}: cannot write ({reason}); previous file left intact").format(path=target, reason=reason)
+        )
+    return work_error(tr("{path}: cannot write ({reason})").format(path=target, reason=reason))
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

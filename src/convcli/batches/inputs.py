@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..errors import input_error, param
+from ..i18n import tr
 
 SHARD_COUNT_ENV = "CONVCLI_SHARD_COUNT"
 """How many shards a Kubernetes Indexed Job has (set it to the Job's ``completions``)."""
@@ -34,13 +35,17 @@ def read_list(name: str, *, null: bool = False, stdin: BinaryIO | None = None) -
             with open(name, "rb") as handle:
                 data = handle.read()
     except FileNotFoundError:
-        raise input_error(f"{name}: no such file (the list of inputs)") from None
+        raise input_error(tr("{name}: no such file (the list of inputs)").format(name=name)) from None
     except IsADirectoryError:
-        raise input_error(f"{name}: is a folder, expected a list of inputs") from None
+        raise input_error(tr("{name}: is a folder, expected a list of inputs").format(name=name)) from None
     except OSError as exc:
-        raise input_error(f"{name}: cannot read the list of inputs ({exc.strerror or exc})") from None
+        raise input_error(
+            tr("{name}: cannot read the list of inputs ({reason})").format(name=name, reason=exc.strerror or exc)
+        ) from None
     if not null and b"\0" in data:
-        raise input_error(f"{name}: the list holds NUL bytes: read it with null=True (find -print0)")
+        raise input_error(
+            tr("{name}: the list holds NUL bytes: read it with null=True (find -print0)").format(name=name)
+        )
     entries = data.split(b"\0" if null else b"\n")
     return [os.fsdecode(entry) for entry in entries if entry]
 
@@ -54,11 +59,11 @@ def gather_inputs(
     sources = list(given)
     if files_from is None:
         if null:
-            raise input_error("null=True describes a list: give it with files_from=FILE")
+            raise input_error(tr("null=True describes a list: give it with files_from=FILE"))
         return sources
     listed = read_list(files_from, null=null, stdin=stdin)
     if files_from == "-" and ("-" in listed or "-" in sources):
-        raise input_error("the list is read from standard input, so an input cannot be '-' as well")
+        raise input_error(tr("the list is read from standard input, so an input cannot be '-' as well"))
     return sources + listed
 
 
@@ -105,7 +110,11 @@ def parse_shard(text: str, environ: Mapping[str, str] | None = None) -> Shard:
     except ValueError:
         k = n = 0
     if not slash or n < 1 or not 1 <= k <= n:
-        raise input_error(f"{param('shard')} {text!r}: give K/N with K from 1 to N (1/3, 2/3, 3/3), or auto")
+        raise input_error(
+            tr("{flag} {text!r}: give K/N with K from 1 to N (1/3, 2/3, 3/3), or auto").format(
+                flag=param("shard"), text=text
+            )
+        )
     return Shard(k, n)
 
 
@@ -116,7 +125,11 @@ def _number(environ: Mapping[str, str], name: str, default: int | None = None) -
     try:
         return int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise input_error(f"{param('shard')} auto: {name}={value!r} is not a whole number") from None
+        raise input_error(
+            tr("{flag} auto: {name}={value!r} is not a whole number").format(
+                flag=param("shard"), name=name, value=value
+            )
+        ) from None
 
 
 def _auto_shard(environ: Mapping[str, str]) -> Shard:
@@ -129,22 +142,27 @@ def _auto_shard(environ: Mapping[str, str]) -> Shard:
         offset, stray = divmod(task - low, step)
         if stray or not 0 <= offset < count:
             raise input_error(
-                f"{param('shard')} auto: array task {task} is not one of {count} evenly spaced tasks from {low}; "
-                "use a range such as --array=1-10 (or give --shard K/N)"
+                tr(
+                    "{flag} auto: array task {task} is not one of {count} evenly spaced tasks from {low}; "
+                    "use a range such as --array=1-10 (or give --shard K/N)"
+                ).format(flag=param("shard"), task=task, count=count, low=low)
             )
         return Shard(offset + 1, count)
     if "JOB_COMPLETION_INDEX" in environ:
         if SHARD_COUNT_ENV not in environ:
             raise input_error(
-                f"{param('shard')} auto: JOB_COMPLETION_INDEX is set but not {SHARD_COUNT_ENV}: "
-                "set it to the Job's completions"
+                tr(
+                    "{flag} auto: JOB_COMPLETION_INDEX is set but not {variable}: set it to the Job's completions"
+                ).format(flag=param("shard"), variable=SHARD_COUNT_ENV)
             )
         index, count = _number(environ, "JOB_COMPLETION_INDEX"), _number(environ, SHARD_COUNT_ENV)
         if count < 1 or not 0 <= index < count:
             raise input_error(
-                f"{param('shard')} auto: JOB_COMPLETION_INDEX={index} is not below {SHARD_COUNT_ENV}={count}"
+                tr("{flag} auto: JOB_COMPLETION_INDEX={index} is not below {variable}={count}").format(
+                    flag=param("shard"), index=index, variable=SHARD_COUNT_ENV, count=count
+                )
             )
         return Shard(index + 1, count)
     raise input_error(
-        "--shard auto: no scheduler found (neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set); give K/N"
+        tr("--shard auto: no scheduler found (neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set); give K/N")
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import input_error, work_error
 from ..filtering.naming import Output, check_plan, check_sources, is_file_source, plan_outputs
+from ..i18n import N_, ngettext, tr
 from .events import Skipped
 from .inputs import Shard, select
 
@@ -53,17 +54,17 @@ def check_destination(
     out_dir: str | os.PathLike[str] | None,
     template: str | None,
     parents: bool,
-    what: str = "an image, '-' or use --sample",
+    what: str = N_("an image, '-' or use --sample"),
 ) -> None:
     """Refuse, before any work, a batch without a place for its outputs, naming what to give."""
     if not sources:
-        raise input_error(f"no input given: name {what}")
+        raise input_error(tr("no input given: name {what}").format(what=tr(what)))
     if output is not None and out_dir is not None:
-        raise input_error("give either output=FILE or out_dir=DIR, not both")
+        raise input_error(tr("give either output=FILE or out_dir=DIR, not both"))
     if len(sources) > 1 and out_dir is None:
-        raise input_error(f"{len(sources)} inputs need out_dir=DIR (one output per input)")
+        raise input_error(tr("{count} inputs need out_dir=DIR (one output per input)").format(count=len(sources)))
     if out_dir is None and (template is not None or parents):
-        raise input_error("a name template and parents name files in an output folder: give out_dir=DIR")
+        raise input_error(tr("a name template and parents name files in an output folder: give out_dir=DIR"))
 
 
 def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool) -> BatchPlan:
@@ -76,9 +77,9 @@ def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool)
     missing = []
     for source in chosen:
         if is_file_source(source) and not os.path.exists(source):
-            missing.append((source, f"{source}: no such file"))
+            missing.append((source, tr("{path}: no such file").format(path=source)))
         elif is_file_source(source) and os.path.isdir(source):
-            missing.append((source, f"{source}: is a folder, expected a file"))
+            missing.append((source, tr("{p}: is a folder, expected a file").format(p=source)))
     absent = {source for source, _ in missing}
     todo = [source for source in chosen if source not in absent]
     check_sources(todo)
@@ -101,7 +102,9 @@ def plan_folder(
     """Name the outputs of the whole list (``{index}`` is the position in it), refuse collisions,
     check that this shard's folders are writable, then apply ``existing`` to its inputs."""
     if existing not in EXISTING:
-        raise input_error(f"existing {existing!r}: choose one of {', '.join(EXISTING)}")
+        raise input_error(
+            tr("existing {value!r}: choose one of {choices}").format(value=existing, choices=", ".join(EXISTING))
+        )
     template = template or default_template
     if len(batch.chosen) == len(sources) or parents:
         plan = plan_outputs(sources, names, out_dir, fmt, template=template, parents=parents)
@@ -177,7 +180,11 @@ def check_writable(folders: set[Path]) -> None:
         while not probe.exists() and probe != probe.parent:
             probe = probe.parent
         if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
-            raise work_error(f"{probe}: cannot write into this folder (read-only or permission denied); nothing done")
+            raise work_error(
+                tr("{path}: cannot write into this folder (read-only or permission denied); nothing done").format(
+                    path=probe
+                )
+            )
 
 
 def single_existing(batch: BatchPlan, output: str, names: Sequence[str], existing: str) -> None:
@@ -185,7 +192,7 @@ def single_existing(batch: BatchPlan, output: str, names: Sequence[str], existin
     if existing == "overwrite" or not batch.todo or not os.path.lexists(output):
         return
     if existing == "refuse":
-        raise input_error(f"no_clobber: {output!r} exists already; nothing was written")
+        raise input_error(tr("no_clobber: {output!r} exists already; nothing was written").format(output=output))
     batch.skipped = [Skipped(source, [output], list(names)) for source in batch.todo]
     batch.todo = []
 
@@ -199,11 +206,15 @@ def _apply_existing(batch: BatchPlan, existing: str) -> None:
         found = [str(o.path) for s in batch.todo for o in present[s]]
         if found:
             shown = ", ".join(repr(p) for p in found[:3])
-            more = f" (and {len(found) - 3} more)" if len(found) > 3 else ""
-            raise input_error(
-                f"no_clobber: {len(found)} output{'s' if len(found) > 1 else ''} exist already: {shown}{more}; "
-                "nothing was written: remove them, write elsewhere, or use --skip-existing"
+            more = tr(" (and {count} more)").format(count=len(found) - 3) if len(found) > 3 else ""
+            message = ngettext(
+                "no_clobber: {count} output exist already: {shown}{more}; "
+                "nothing was written: remove them, write elsewhere, or use --skip-existing",
+                "no_clobber: {count} outputs exist already: {shown}{more}; "
+                "nothing was written: remove them, write elsewhere, or use --skip-existing",
+                len(found),
             )
+            raise input_error(message.format(count=len(found), shown=shown, more=more))
         return
     done = {s for s in batch.todo if len(present[s]) == len(batch.planned[s])}
     batch.skipped = [

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ConvcliError, input_error
 from ..filtering.naming import is_file_source
 from ..filtering.records import FilterFailure
+from ..i18n import tr
 from .events import Accounting
 from .inputs import Shard, select
 
@@ -53,7 +54,7 @@ def predict_batch(
     account = Accounting(chosen, report)
     with account.stopping():
         if not images:
-            raise input_error("give one or more IMAGE files, or index=N for a test image")
+            raise input_error(tr("give one or more IMAGE files, or index=N for a test image"))
         todo, failures = _present(chosen, keep_going)
         for failure in failures:
             account(failure)
@@ -69,12 +70,17 @@ def _present(sources: list[str], keep_going: bool) -> tuple[list[str], list[Filt
     """The inputs that exist; missing ones are failures (``keep_going``) or refused before any work."""
     missing = {s for s in sources if is_file_source(s) and (not os.path.exists(s) or os.path.isdir(s))}
     reasons = [
-        FilterFailure(s, f"{s}: {'is a folder, expected a file' if os.path.isdir(s) else 'no such file'}")
+        FilterFailure(
+            s,
+            tr("{p}: is a folder, expected a file").format(p=s)
+            if os.path.isdir(s)
+            else tr("{path}: no such file").format(path=s),
+        )
         for s in sources
         if s in missing
     ]
     if reasons and not keep_going:
-        more = f" (and {len(reasons) - 1} more missing inputs)" if len(reasons) > 1 else ""
+        more = tr(" (and {count} more missing inputs)").format(count=len(reasons) - 1) if len(reasons) > 1 else ""
         raise input_error(reasons[0].message + more)
     return [s for s in sources if s not in missing], reasons
 
@@ -97,8 +103,9 @@ class _Run:
         self.meta, dataset = dataset_for(model_path, dataset)
         if digits and self.meta.class_names != DIGITS:
             raise input_error(
-                f"{model_path}: reading a number needs a digit model; this one was trained on "
-                f"{self.meta.dataset} ({', '.join(self.meta.class_names[:3])}, …)"
+                tr(
+                    "{path}: reading a number needs a digit model; this one was trained on {dataset} ({classes}, …)"
+                ).format(path=model_path, dataset=self.meta.dataset, classes=", ".join(self.meta.class_names[:3]))
             )
         self.class_names = class_names_for(self.meta, dataset)
         self.model: Any = None

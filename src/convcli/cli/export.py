@@ -7,6 +7,7 @@ from typing import Annotated
 import click
 import typer
 
+from ..i18n import tr as _
 from .common import app, echo, print_json
 from .options import DataDir, Json
 
@@ -59,8 +60,18 @@ def export_cmd(
         print_json(result.as_json())
         return
     check = result.verification
+    line = _(
+        "{output}\t{format}\tverified with {runtime} on {data}: same top class {agree}/{samples}, "
+        "max |Δ| {diff:.2g} (batches {batches})"
+    )
+    fields = {"output": result.output, "format": result.format, "runtime": check.runtime, "data": check.data}
     echo(
-        f"{result.output}\t{result.format}\tverified with {check.runtime} on {check.data}: "
-        f"same top class {check.top1_agree}/{check.samples}, max |Δ| {check.max_abs_diff:.2g} "
-        f"(batches {', '.join(map(str, check.batch_sizes))})\n"
+        line.format(
+            **fields,
+            agree=check.top1_agree,
+            samples=check.samples,
+            diff=check.max_abs_diff,
+            batches=", ".join(map(str, check.batch_sizes)),
+        )
+        + "\n"
     )

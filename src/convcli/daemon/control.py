@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from ..errors import work_error
+from ..i18n import tr
 from . import protocol
 
 START_TIMEOUT = 300.0
@@ -117,14 +118,14 @@ def start(idle: float = protocol.DEFAULT_IDLE) -> dict[str, Any]:
     """Start a daemon for this installation and environment (unless one runs) and wait until it
     answers: the :func:`status` after, with ``started`` saying whether this call started it."""
     if idle <= 0:
-        raise work_error(f"idle timeout must be positive, not {idle:g} seconds")
+        raise work_error(tr("idle timeout must be positive, not {idle:g} seconds").format(idle=idle))
     current = status()
     if current["running"]:
         return {**current, "started": False}
     folder = protocol.runtime_dir()
     problem = protocol.make_private_dir(folder)
     if problem:
-        raise work_error(f"cannot start a daemon: unsafe runtime folder ({problem})")
+        raise work_error(tr("cannot start a daemon: unsafe runtime folder ({problem})").format(problem=problem))
     sock = protocol.socket_path(protocol.identity(), folder)
     log_file = sock[: -len(".sock")] + ".log"
     deadline = time.monotonic() + START_TIMEOUT
@@ -133,17 +134,21 @@ def start(idle: float = protocol.DEFAULT_IDLE) -> dict[str, Any]:
             line, code = _spawn(idle, log_file)
             word, _, rest = line.partition(" ")
             if word == "error":
-                raise work_error(f"cannot start a daemon: {rest}")
+                raise work_error(tr("cannot start a daemon: {detail}").format(detail=rest))
             if word not in ("ready", "busy"):
                 raise work_error(
-                    f"the daemon did not start (exit status {code}): {_last_line(log_file)} (log: {log_file})"
+                    tr("the daemon did not start (exit status {code}): {line} (log: {log})").format(
+                        code=code, line=_last_line(log_file), log=log_file
+                    )
                 )
             if word == "ready":
                 return {**status(), "started": True}
         time.sleep(0.1)
         if (current := status())["running"]:
             return {**current, "started": False}
-    raise work_error(f"the daemon did not answer within {START_TIMEOUT:g} s (log: {log_file})")
+    raise work_error(
+        tr("the daemon did not answer within {seconds:g} s (log: {log})").format(seconds=START_TIMEOUT, log=log_file)
+    )
 
 
 def _spawn(idle: float, log_file: str) -> tuple[str, int | None]:

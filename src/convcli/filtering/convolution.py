@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import check_bounds, input_error
+from ..i18n import tr
 from .config import ACTIVATIONS, BORDERS, PADDINGS
 from .kernels import Kernel
 
@@ -37,9 +38,16 @@ Rows = np.ndarray | Callable[[np.ndarray], np.ndarray]
 """An image, or a function giving the float32 image rows at the given indices."""
 
 
+def _bad(message: str, **fields: Any) -> Exception:
+    """An input error: a translated ``message`` with its fields filled in."""
+    return input_error(message.format(**fields))
+
+
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise input_error(f"unknown {name} {value!r}: use {' or '.join(choices)}")
+        raise _bad(
+            tr("unknown {name} {value!r}: use {choices}"), name=name, value=value, choices=tr(" or ").join(choices)
+        )
     return value
 
 
@@ -51,7 +59,7 @@ def parse_padding(value: str | int) -> str | int:
         return check_bounds("padding P", value, 0, 4096)
     if value in PADDINGS:
         return value
-    raise input_error(f"unknown padding {value!r}: use valid, same or a number P (zeros on each side)")
+    raise _bad(tr("unknown padding {value!r}: use valid, same or a number P (zeros on each side)"), value=value)
 
 
 def parse_stride(value: int | str | Sequence[int]) -> tuple[int, int]:
@@ -59,13 +67,13 @@ def parse_stride(value: int | str | Sequence[int]) -> tuple[int, int]:
     if isinstance(value, str):
         parts = value.lower().replace("×", "x").split("x")
         if not 1 <= len(parts) <= 2 or not all(p.strip().isdigit() for p in parts):
-            raise input_error(f"stride must be S or SxS (such as 2 or 2x1), got {value!r}")
+            raise input_error(tr("stride must be S or SxS (such as 2 or 2x1), got {value!r}").format(value=value))
         value = tuple(int(p) for p in parts)
     pair = (value, value) if isinstance(value, int) else tuple(value)
     if len(pair) == 1:
         pair = (pair[0], pair[0])
     if len(pair) != 2:
-        raise input_error(f"stride must be S or a pair (rows, columns), got {value!r}")
+        raise input_error(tr("stride must be S or a pair (rows, columns), got {value!r}").format(value=value))
     return check_bounds("stride", int(pair[0]), 1), check_bounds("stride", int(pair[1]), 1)
 
 
@@ -80,7 +88,7 @@ def output_size(n: int, k: int, stride: int = 1, padding: int | str = 0) -> int:
             return -(-n // stride)  # ⌈N / S⌉ in integers
         padding = 0
     if n + 2 * padding < k:
-        raise input_error(f"kernel of size {k} does not fit an input of {n} padded by {padding}")
+        raise _bad(tr("kernel of size {k} does not fit an input of {n} padded by {padding}"), k=k, n=n, padding=padding)
     return (n + 2 * padding - k) // stride + 1
 
 
@@ -182,21 +190,21 @@ class Convolver:
         border: str = "zero",
     ) -> None:
         if not kernels:
-            raise input_error("no kernel given: name at least one kernel or kernel file")
+            raise input_error(tr("no kernel given: name at least one kernel or kernel file"))
         self.strides = parse_stride(stride)
         self.padding = parse_padding(padding)
         self.activation = _choice("activation", activation, ACTIVATIONS)
         self.border = _choice("border", border, BORDERS)
         if self.border != "zero" and self.padding in ("valid", 0):  # valid adds no border to fill
-            raise input_error(
-                f"border {border!r} fills the padding of padding 'same' or P: use padding 'same' or a number"
-            )
+            message = tr("border {border!r} fills the padding of padding 'same' or P: use padding 'same' or a number")
+            raise _bad(message, border=border)
         shapes = {k.weights.shape for k in kernels}
         if len(shapes) > 1:
             listed = ", ".join(f"{k.name} {k.size}" for k in kernels)
-            raise input_error(
-                f"kernels of different sizes cannot share one Conv2D layer ({listed}); run them in separate calls"
+            message = tr(
+                "kernels of different sizes cannot share one Conv2D layer ({listed}); run them in separate calls"
             )
+            raise _bad(message, listed=listed)
         shape = next(iter(shapes))
         self.kernel_shape: tuple[int, int] = (int(shape[0]), int(shape[1]))
         self.depth: int | None = int(shape[2]) if len(shape) == 3 else None
@@ -271,15 +279,17 @@ class Convolver:
         height, width = shape[0], shape[1]
         channels = shape[2] if len(shape) == 3 else 1
         if self.depth is not None and channels != self.depth:
-            raise input_error(
-                f"{source}: has {channels} channel(s) but the kernel is "
-                f"{self.kernel_shape[0]}×{self.kernel_shape[1]}×{self.depth}"
-            )
+            kernel = "×".join(str(n) for n in (*self.kernel_shape, self.depth))
+            message = tr("{source}: has {channels} channel(s) but the kernel is {kernel}")
+            raise _bad(message, source=source, channels=channels, kernel=kernel)
         kh, kw = self.kernel_shape
         p = 0 if self.padding == "valid" else self.padding
         if isinstance(p, int) and (kh > height + 2 * p or kw > width + 2 * p):
-            padded = f"the image {height}×{width}" + (f" padded by {p}" if p else " with padding 'valid'")
-            raise input_error(f"{source}: kernel {kh}×{kw} is larger than {padded} (use padding 'same')")
+            padded = tr("padded by {p}").format(p=p) if p else tr("with padding 'valid'")
+            message = tr(
+                "{source}: kernel {kh}×{kw} is larger than the image {height}×{width} {padded} (use padding 'same')"
+            )
+            raise _bad(message, source=source, kh=kh, kw=kw, height=height, width=width, padded=padded)
 
     def _as_batch(self, arr: np.ndarray) -> np.ndarray:
         """The layer's input for one image: (1, H, W, C), or one gray image per channel."""
@@ -318,7 +328,9 @@ class Convolver:
         for image, source in zip(images, sources):
             arr = np.asarray(image, dtype=np.float32)
             if arr.ndim not in (2, 3):
-                raise input_error(f"{source}: expected an H×W or H×W×C array, got shape {arr.shape}")
+                raise _bad(
+                    tr("{source}: expected an H×W or H×W×C array, got shape {shape}"), source=source, shape=arr.shape
+                )
             self.check(arr.shape, source)
             arrays.append(arr)
         if len({a.shape for a in arrays}) > 1:

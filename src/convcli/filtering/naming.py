@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error
+from ..i18n import N_
 from ..i18n import tr as _
 from ..imaging.images import SAMPLE_PREFIX
 
@@ -55,7 +56,7 @@ def check_name_template(template: str) -> str:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise input_error(f"name template {template!r}: {exc}") from None
+        raise input_error(_("name template {template!r}: {detail}").format(template=template, detail=exc)) from None
     fields = [field for _, field, _, _ in parsed if field is not None]
     for field in fields:
         if field not in NAME_FIELDS:
@@ -63,11 +64,17 @@ def check_name_template(template: str) -> str:
 
             shown = "{" + field + "}"
             raise input_error(
-                f"name template {template!r}: unknown field {shown}{did_you_mean(field, NAME_FIELDS)}; "
-                "use {stem}, {ext}, {kernel}, {parent} or {index}"
+                _("name template {template!r}: unknown field {field}{suggestion}; use {fields}").format(
+                    template=template,
+                    field=shown,
+                    suggestion=did_you_mean(field, NAME_FIELDS),
+                    fields="{stem}, {ext}, {kernel}, {parent}" + _(" or ") + "{index}",
+                )
             )
     if not fields:
-        raise input_error(f"name template {template!r} has no field: every output would get the same name")
+        raise input_error(
+            _("name template {template!r} has no field: every output would get the same name").format(template=template)
+        )
     render_name(template, {"stem": "a", "ext": "png", "kernel": "k", "parent": "p", "index": 1})
     return template
 
@@ -77,10 +84,12 @@ def render_name(template: str, fields: dict[str, str | int]) -> str:
     try:
         name = template.format_map(fields)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise input_error(f"name template {template!r}: {exc}") from None
+        raise input_error(_("name template {template!r}: {detail}").format(template=template, detail=exc)) from None
     if not name or name in (".", "..") or "/" in name or "\0" in name or (os.altsep and os.altsep in name):
         raise input_error(
-            f"name template {template!r} makes {name!r}, which is not a file name (parents mirrors folders)"
+            _("name template {template!r} makes {name!r}, which is not a file name (parents mirrors folders)").format(
+                template=template, name=name
+            )
         )
     return name
 
@@ -90,7 +99,9 @@ def _file_name(template: str, fields: dict[str, str | int], fmt: str) -> str:
     the output is written atomically: ``.<name>.XXXXXXXX.<fmt>``) is too long to exist."""
     name = f"{render_name(template, fields)}.{fmt}"
     if len(name.encode("utf-8", "surrogateescape")) + len(fmt) + 11 > MAX_NAME_BYTES:
-        raise input_error(f"{fields['stem']!r}: output name {name[:40]!r}… is too long for a file name")
+        raise input_error(
+            _("{stem!r}: output name {name!r}… is too long for a file name").format(stem=fields["stem"], name=name[:40])
+        )
     return name
 
 
@@ -165,11 +176,16 @@ def check_sources(sources: Sequence[str]) -> None:
     seen: dict[str, str] = {}
     for source in sources:
         if is_file_source(source) and os.path.isdir(source):
-            raise input_error(f"{source}: is a folder, expected a file")
+            raise input_error(_("{p}: is a folder, expected a file").format(p=source))
         key = os.path.realpath(source) if is_file_source(source) else source
         if key in seen:
-            same = "is given twice" if seen[key] == source else f"and {seen[key]!r} are the same file"
-            raise input_error(f"{source!r} {same}: give each input once")
+            if seen[key] == source:
+                raise input_error(_("{source!r} is given twice: give each input once").format(source=source))
+            raise input_error(
+                _("{source!r} and {other!r} are the same file: give each input once").format(
+                    source=source, other=seen[key]
+                )
+            )
         seen[key] = source
 
 
@@ -213,39 +229,46 @@ def _check_not_an_input(output: Output, inputs: dict[tuple[int, int], str], in_p
     except OSError:
         return  # not there yet: it cannot be an input
     if stat.S_ISDIR(info.st_mode):
-        raise input_error(f"{output.path}: is a folder, expected a file name")
+        raise input_error(_("{path}: is a folder, expected a file name").format(path=output.path))
     owner = inputs.get((info.st_dev, info.st_ino))
     if owner is None or (owner == output.source and in_place):
         return
     if owner == output.source:
-        raise input_error(f"{output.path}: output would overwrite its own input (in_place allows it)")
+        raise input_error(
+            _("{path}: output would overwrite its own input (in_place allows it)").format(path=output.path)
+        )
     raise input_error(
-        f"{output.path}: the output of {output.source!r} would overwrite the input {owner!r}; "
-        "write to another folder or change --name"
+        _(
+            "{path}: the output of {source!r} would overwrite the input {owner!r}; "
+            "write to another folder or change --name"
+        ).format(path=output.path, source=output.source, owner=owner)
     )
 
 
 def _collision_message(clashes: list[tuple[Output, Output]], *, parents: bool) -> str:
     """One line: the first two inputs (or kernels) that collide, how many more, and the way out."""
     a, b = clashes[0]
-    more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
+    more = _(" (and {count} more)").format(count=len(clashes) - 1) if len(clashes) > 1 else ""
     if a.source == b.source:
-        what = f"{a.source!r} with kernels {a.kernel!r} and {b.kernel!r}"
+        what = _("{source!r} with kernels {kernel!r} and {kernel2!r}").format(
+            source=a.source, kernel=a.kernel, kernel2=b.kernel
+        )
         way = (
-            "give each kernel once, or kernel files different '# name:' lines"
+            N_("give each kernel once, or kernel files different '# name:' lines")
             if a.kernel == b.kernel
-            else "add {kernel} to --name"
+            else N_("add {kernel} to --name")
         )
     else:
-        what = f"{a.source!r} and {b.source!r}"
+        what = _("{source!r} and {source2!r}").format(source=a.source, source2=b.source)
         folders = os.path.dirname(os.path.abspath(a.source)) != os.path.dirname(os.path.abspath(b.source))
         if folders and not parents:
-            way = "use --parents (mirror the input folders) or --name '{parent}-{stem}-{kernel}'"
+            way = N_("use --parents (mirror the input folders) or --name '{parent}-{stem}-{kernel}'")
         elif Path(a.source).suffix != Path(b.source).suffix:
-            way = "use --name '{stem}-{ext}-{kernel}'"
+            way = N_("use --name '{stem}-{ext}-{kernel}'")
         else:
-            way = "use --name '{index}-{stem}-{kernel}'"
-    return f"outputs collide: {what} would both write '{a.path}'{more}; {way}"
+            way = N_("use --name '{index}-{stem}-{kernel}'")
+    message = _("outputs collide: {what} would both write '{path}'{more}; {way}")
+    return message.format(what=what, path=a.path, more=more, way=_(way))
 
 
 def _check_folders(folders: set[Path], out_dir: Path) -> None:
@@ -256,7 +279,9 @@ def _check_folders(folders: set[Path], out_dir: Path) -> None:
         while probe not in checked and probe != out_dir and probe != probe.parent:
             checked.add(probe)
             if probe.exists() and not probe.is_dir():
-                raise input_error(f"{probe}: is a file, but the mirrored input folders need it to be a folder")
+                raise input_error(
+                    _("{path}: is a file, but the mirrored input folders need it to be a folder").format(path=probe)
+                )
             probe = probe.parent
 
 
@@ -279,8 +304,10 @@ def plan_single(output: str, results: list[Any], names: list[str]) -> list[tuple
         return [(output, names, np.stack(results, axis=-1))]
     if output in ("-", "-matrix"):
         raise input_error(
-            "several kernels on a colour image make several images: use out_dir or "
-            "output=FILE (one file per kernel), or gray=True"
+            _(
+                "several kernels on a colour image make several images: use out_dir or "
+                "output=FILE (one file per kernel), or gray=True"
+            )
         )
     base = Path(output)
     return [(str(with_suffix_name(base, n)), [n], r) for n, r in zip(names, results)]

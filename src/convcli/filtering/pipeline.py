@@ -24,6 +24,7 @@ from ..batches.events import Accounting
 from ..batches.inputs import select
 from ..batches.planning import check_destination, check_writable, choose_inputs, plan_destination
 from ..errors import ConvcliError, check_bounds, input_error
+from ..i18n import N_
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import (
     check_range,
@@ -107,7 +108,9 @@ def _check_call(
     parents: bool,
 ) -> None:
     """Refuse combinations of arguments that cannot work, naming what to give instead."""
-    check_destination(sources, output, out_dir, name_template, parents, "an image, a matrix file, '-' or use --sample")
+    check_destination(
+        sources, output, out_dir, name_template, parents, N_("an image, a matrix file, '-' or use --sample")
+    )
     if output is None and out_dir is None:
         for source in sources:
             if not (is_file_source(source) and is_raw_path(source)):

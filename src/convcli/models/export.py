@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error, warn, work_error
+from ..i18n import tr
 from .runtime import META_KEY, sidecar_path
 
 FORMATS = {"onnx": ".onnx", "litert": ".tflite", "savedmodel": ""}
@@ -85,14 +86,18 @@ def export_format(output: str | os.PathLike[str], fmt: str | None) -> str:
     a SavedModel folder)."""
     if fmt is not None:
         if fmt not in FORMATS:
-            raise input_error(f"unknown export format {fmt!r}: use onnx, litert or savedmodel")
+            raise input_error(tr("unknown export format {value!r}: use onnx, litert or savedmodel").format(value=fmt))
         return fmt
     suffix = Path(output).suffix.lower()
     for name, ending in FORMATS.items():
         if ending and suffix == ending:
             return name
     if suffix:
-        raise input_error(f"{output}: cannot tell the format from {suffix!r}; give --format onnx, litert or savedmodel")
+        raise input_error(
+            tr("{path}: cannot tell the format from {suffix!r}; give --format onnx, litert or savedmodel").format(
+                path=output, suffix=suffix
+            )
+        )
     return "savedmodel"
 
 
@@ -101,8 +106,9 @@ def check_export_tools(fmt: str) -> None:
     missing = [package for module, package in NEEDS[fmt] if find_spec(module) is None]
     if missing:
         raise input_error(
-            f"exporting to {fmt} needs {', '.join(missing)}: pip install 'convcli[export]' "
-            f"(or pip install {' '.join(missing)})"
+            tr(
+                "exporting to {format} needs {packages}: pip install 'convcli[export]' (or pip install {listed})"
+            ).format(format=fmt, packages=", ".join(missing), listed=" ".join(missing))
         )
 
 
@@ -147,9 +153,17 @@ def export_model(
         verification = verify_export(model, tmp, fmt, x, described)
         if not verification.passed:
             raise work_error(
-                f"{out}: the exported model does not answer like {model_path}: max |Δ| "
-                f"{verification.max_abs_diff:.3g} (allowed {TOLERANCE:g}), same top class on "
-                f"{verification.top1_agree} of {verification.samples}; nothing written"
+                tr(
+                    "{path}: the exported model does not answer like {model}: max |Δ| {diff:.3g} "
+                    "(allowed {tolerance:g}), same top class on {agree} of {samples}; nothing written"
+                ).format(
+                    path=out,
+                    model=model_path,
+                    diff=verification.max_abs_diff,
+                    tolerance=TOLERANCE,
+                    agree=verification.top1_agree,
+                    samples=verification.samples,
+                )
             )
     where = "metadata_props" if fmt == "onnx" else str(sidecar_path(out))
     if fmt == "litert":
@@ -167,14 +181,16 @@ def check_export_output(output: str | os.PathLike[str], model_path: str | os.Pat
 
     out = Path(output)
     if Path(model_path).resolve() == out.resolve():
-        raise input_error(f"{out}: output would overwrite its own input")
+        raise input_error(tr("{path}: output would overwrite its own input").format(path=out))
     if fmt != "savedmodel":
         return check_output_path(out, inputs=(model_path,))
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise input_error(f"{out}: output folder {parent} does not exist")
+        raise input_error(tr("{path}: output folder {folder} does not exist").format(path=out, folder=parent))
     if out.exists() and not (out / "saved_model.pb").exists():
-        raise input_error(f"{out}: exists and is not a SavedModel; a SavedModel is written as a new folder")
+        raise input_error(
+            tr("{path}: exists and is not a SavedModel; a SavedModel is written as a new folder").format(path=out)
+        )
     return out
 
 
@@ -204,11 +220,15 @@ def sample_pictures(
                 found, what = load_test_folder(record["folder"], meta, record)
                 test = found.x_test
     except ConvcliError as exc:
-        warn(f"{model_path}: its test set cannot be read ({exc}); verifying on random pictures")
+        warn(
+            tr("{path}: its test set cannot be read ({detail}); verifying on random pictures").format(
+                path=model_path, detail=exc
+            )
+        )
         what = "unreadable"
     if test is None or not len(test):
         if not what:
-            warn(f"{model_path}: no test set known for this model; verifying on random pictures")
+            warn(tr("{path}: no test set known for this model; verifying on random pictures").format(path=model_path))
         rng = np.random.default_rng(0)
         size = int(np.prod(shape))
         pictures = rng.integers(0, 256, size=(count, size), dtype=np.uint8).reshape((count, *shape))
@@ -225,7 +245,9 @@ def staged(out: Path, fmt: str) -> Iterator[Path]:
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=folder))
     except OSError as exc:
-        raise work_error(f"{out}: cannot write there ({exc.strerror or exc})") from None
+        raise work_error(
+            tr("{path}: cannot write there ({reason})").format(path=out, reason=exc.strerror or exc)
+        ) from None
     tmp = staging / ("model" + FORMATS[fmt])
     try:
         yield tmp
@@ -234,7 +256,9 @@ def staged(out: Path, fmt: str) -> Iterator[Path]:
             os.replace(out, old)
         os.replace(tmp, out)
     except OSError as exc:
-        raise work_error(f"{out}: cannot write it ({exc.strerror or exc})") from None
+        raise work_error(
+            tr("{path}: cannot write it ({reason})").format(path=out, reason=exc.strerror or exc)
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -252,7 +276,9 @@ def write_export(model: Any, path: Path, fmt: str, stored: dict[str, Any]) -> No
             model.export(str(path), format=KERAS_FORMATS[fmt], verbose=is_verbose())
     except Exception as exc:  # tf2onnx and the converters raise many types
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise work_error(f"exporting to {fmt} failed: {message[:300]}") from None
+        raise work_error(
+            tr("exporting to {format} failed: {detail}").format(format=fmt, detail=message[:300])
+        ) from None
     text = json.dumps(stored, ensure_ascii=False)
     if fmt == "onnx":
         import onnx
@@ -278,7 +304,11 @@ def verify_export(model: Any, path: Path, fmt: str, x: np.ndarray, described: st
     for size in batch_sizes:
         got = predict_probabilities(runner, x, batch_size=size)
         if got.shape != expected.shape:
-            raise work_error(f"the exported model gives outputs of shape {got.shape}, Keras {expected.shape}")
+            raise work_error(
+                tr("the exported model gives outputs of shape {shape}, Keras {expected}").format(
+                    shape=got.shape, expected=expected.shape
+                )
+            )
         worst = max(worst, float(np.abs(got - expected).max()))
         agree = min(agree, int((got.argmax(axis=1) == expected.argmax(axis=1)).sum()))
     return Verification(runtime, described, len(x), batch_sizes, worst, agree)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import input_error
+from ..i18n import tr
 from ..models.metadata import write_meta
 from ..outputs import atomic_path
 from .config import TrainConfig
@@ -102,11 +103,11 @@ def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         with zipfile.ZipFile(p) as archive:
             return json.loads(archive.read(STATE_ENTRY))
     except FileNotFoundError:
-        raise input_error(f"{p}: no such checkpoint") from None
+        raise input_error(tr("{path}: no such checkpoint").format(path=p)) from None
     except KeyError:
-        raise input_error(f"{p}: not a convcli checkpoint (no run state inside)") from None
+        raise input_error(tr("{path}: not a convcli checkpoint (no run state inside)").format(path=p)) from None
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise input_error(f"{p}: corrupted checkpoint ({exc})") from None
+        raise input_error(tr("{path}: corrupted checkpoint ({detail})").format(path=p, detail=exc)) from None
 
 
 RESUMABLE = ("epochs", "output", "data_dir")
@@ -140,15 +141,23 @@ def resume_state(checkpoint: str | os.PathLike[str], changes: str | Mapping[str,
     stored = state.get("config", {})
     conflicts = resume_conflicts(stored, changes)
     if conflicts:
-        listed = "; ".join(f"{name}={given!r} (the checkpoint's: {old!r})" for name, (old, given) in conflicts.items())
-        raise input_error(f"{checkpoint}: a resumed run keeps its settings, so these cannot change: {listed}")
+        each = tr("{name}={given!r} (the checkpoint's: {old!r})")
+        listed = "; ".join(each.format(name=name, given=given, old=old) for name, (old, given) in conflicts.items())
+        message = tr("{path}: a resumed run keeps its settings, so these cannot change: {listed}")
+        raise input_error(message.format(path=checkpoint, listed=listed))
     try:
         config = TrainConfig(**{**stored, **changes})
     except (KeyError, TypeError) as exc:
-        raise input_error(f"{checkpoint}: a checkpoint of another convcli version ({exc})") from None
+        raise input_error(
+            tr("{path}: a checkpoint of another convcli version ({detail})").format(path=checkpoint, detail=exc)
+        ) from None
     done = int(state.get("epochs_completed", 0))
     if config.epochs < done:
-        raise input_error(f"epochs={config.epochs}: {checkpoint} has already completed {done} epochs")
+        raise input_error(
+            tr("epochs={epochs}: {path} has already completed {done} epochs").format(
+                epochs=config.epochs, path=checkpoint, done=done
+            )
+        )
     return RunState(
         config,
         history=list(state.get("history", [])),

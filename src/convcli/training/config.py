@@ -82,25 +82,27 @@ class TrainConfig(Hyperparameters):
         _check(self.batch_size >= 1, at_least.format(name="batch_size", low=1, value=self.batch_size))
         _check(
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
-            f"learning_rate must be a positive number, got {self.learning_rate}",
+            _("learning_rate must be a positive number, got {value}").format(value=self.learning_rate),
         )
-        _check(0 <= self.warmup < 1, f"warmup must be in [0, 1), got {self.warmup}")
-        for name in ("beta_1", "beta_2"):
-            _check(0 <= getattr(self, name) < 1, f"{name} must be in [0, 1), got {getattr(self, name)}")
-        _check(0 <= self.validation_split < 1, f"validation_split must be in [0, 1), got {self.validation_split}")
-        _check(0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        _check(self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}: use {', '.join(SCHEDULES)}")
+        fraction = _("{name} must be in [0, 1), got {value}")
+        for name in ("warmup", "beta_1", "beta_2", "validation_split", "label_smoothing"):
+            _check(0 <= getattr(self, name) < 1, fraction.format(name=name, value=getattr(self, name)))
+        unknown = _("unknown schedule {value!r}: use {choices}")
+        _check(self.schedule in SCHEDULES, unknown.format(value=self.schedule, choices=", ".join(SCHEDULES)))
         _check(self.limit is None or self.limit >= 1, at_least.format(name="limit", low=1, value=self.limit))
-        _check(0 <= self.seed < 2**32, f"seed must be in 0 … 2^32−1, got {self.seed}")
-        _check(Path(self.output).suffix == ".keras", f"{self.output}: the model file must end in .keras")
+        _check(0 <= self.seed < 2**32, _("seed must be in 0 … 2^32−1, got {value}").format(value=self.seed))
+        _check(
+            Path(self.output).suffix == ".keras",
+            _("{path}: the model file must end in .keras").format(path=self.output),
+        )
         self._validate_data()
         if self.num_processes is not None or self.process_id is not None or self.coordinator:
             if not (self.coordinator and self.num_processes and self.process_id is not None):
                 raise input_error(
-                    "a multi-process run needs coordinator (HOST:PORT), num_processes and process_id together"
+                    _("a multi-process run needs coordinator (HOST:PORT), num_processes and process_id together")
                 )
             if self.num_processes < 1 or not 0 <= self.process_id < self.num_processes:
-                raise input_error(f"process_id must be in 0 … {self.num_processes - 1}")
+                raise input_error(_("process_id must be in 0 … {high}").format(high=self.num_processes - 1))
 
     def _validate_data(self) -> None:
         """The data folder's options: they need ``data``, and it must be a folder."""
@@ -110,16 +112,18 @@ class TrainConfig(Hyperparameters):
         if self.image_size is not None:
             self.image_size = (*self.image_size,)  # a checkpoint's JSON gives a list
             check_image_size(self.image_size)
-        _check(self.color in (None, *COLORS), f"color must be gray or rgb, got {self.color!r}")
-        _check(0 < self.test_split < 1, f"test_split must be in (0, 1), got {self.test_split}")
+        _check(self.color in (None, *COLORS), _("color must be gray or rgb, got {value!r}").format(value=self.color))
+        _check(0 < self.test_split < 1, _("test_split must be in (0, 1), got {value}").format(value=self.test_split))
         if self.data is None:
             extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip=True"] * self.flip
             _check(
                 not extra,
-                f"{' and '.join(extra)} only apply to pictures from a data folder (data=DIR), and none was given",
+                _("{names} only apply to pictures from a data folder (data=DIR), and none was given").format(
+                    names=_(" and ").join(extra)
+                ),
             )
         else:
-            _check(Path(self.data).is_dir(), f"{self.data}: no such data folder")
+            _check(Path(self.data).is_dir(), _("{path}: no such data folder").format(path=self.data))
 
 
 def _check(condition: bool, message: str) -> None:

@@ -17,6 +17,7 @@ from ..backend import keras as _keras
 from ..datasets.idx import CLASS_NAMES, Dataset, load_dataset
 from ..datasets.idx import scale_images as prepare_images
 from ..errors import input_error
+from ..i18n import tr
 from ..models.metadata import ModelMeta, default_meta
 from .config import TrainConfig
 from .objective import targets
@@ -113,11 +114,11 @@ def training_paper(x: np.ndarray) -> str:
 def read_dataset(config: TrainConfig, log: Callable[[str], None], warn: Callable[[str], None]) -> Dataset:
     """The run's dataset: the ``data`` folder (pictures or an IDX set), else the built-in one."""
     if config.data is None:
-        log(f"loading {config.dataset}")
+        log(tr("loading {name}").format(name=config.dataset))
         return load_dataset(config.dataset, config.data_dir)
     from ..datasets.folders import FolderOptions, load_data_folder
 
-    log(f"loading {config.data}")
+    log(tr("loading {name}").format(name=config.data))
     image_size = (*config.image_size,) if config.image_size else None
     options = FolderOptions(image_size, config.color, config.test_split, config.seed, config.strict)  # type: ignore[arg-type]
     return load_data_folder(config.data, options, warn)
@@ -135,18 +136,21 @@ def load_training_data(
         # Each process reads only its own shard; the global batch is split evenly between them.
         n, i = config.num_processes or 1, config.process_id or 0
         if batch_size % n:
-            raise input_error(f"batch_size {batch_size} must divide evenly between {n} processes")
+            raise input_error(
+                tr("batch_size {size} must divide evenly between {n} processes").format(size=batch_size, n=n)
+            )
         batch_size //= n
         x_train, y_train = shard(i, n, x_train, y_train)
         x_val, y_val = shard(i, n, x_val, y_val)
         x_test, y_test = shard(i, n, x_test, y_test)
     if len(x_train) == 0:
-        raise input_error("no training images left after the validation split")
+        raise input_error(tr("no training images left after the validation split"))
     name = config.dataset if config.data is None else data.name
-    log(
-        f"{name} from {data.source}: {len(x_train):,} training and {len(x_val):,} "
-        f"validation images; the {len(data.x_test):,} test images are kept for the end"
+    line = tr(
+        "{name} from {source}: {train:,} training and {validation:,} validation images; "
+        "the {test:,} test images are kept for the end"
     )
+    log(line.format(name=name, source=data.source, train=len(x_train), validation=len(x_val), test=len(data.x_test)))
     smoothing, classes = config.label_smoothing, len(data.class_names)
     return TrainingData(
         data.source,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import input_error
+from ..i18n import ngettext, tr
 from .checkpoints import checkpoint_path_for, record_path_for
 
 
@@ -22,12 +23,18 @@ def check_replacing(output: Path, *, force: bool = False) -> None:
     checkpoint = checkpoint_path_for(output)
     if checkpoint.exists():
         raise input_error(
-            f"{output}: an interrupted run left its checkpoint {checkpoint}; continue it with "
-            "resume=CHECKPOINT, or pass force=True to start over (replacing it)"
+            tr(
+                "{path}: an interrupted run left its checkpoint {checkpoint}; continue it with "
+                "resume=CHECKPOINT, or pass force=True to start over (replacing it)"
+            ).format(path=output, checkpoint=checkpoint)
         )
     found = [str(p) for p in (output, record_path_for(output)) if p.exists()]
     if found:
-        raise input_error(
-            f"{' and '.join(found)} already exist{'s' if len(found) == 1 else ''}: train does not replace a "
-            "trained model; give another output=FILE, or pass force=True to replace it"
+        message = ngettext(
+            "{paths} already exists: train does not replace a trained model; "
+            "give another output=FILE, or pass force=True to replace it",
+            "{paths} already exist: train does not replace a trained model; "
+            "give another output=FILE, or pass force=True to replace it",
+            len(found),
         )
+        raise input_error(message.format(paths=tr(" and ").join(found)))

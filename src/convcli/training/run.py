@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, warn
+from ..i18n import tr
 from ..models.presets import fit_output
 from ..outputs import check_output_path, write_text
 from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model
@@ -99,17 +100,21 @@ def train(
         if config.preset is not None:
             config.spec = fit_output(config.spec, data.num_classes)
         model = _model(config, data, resume, strategy)
-        log(
-            f"model {config.preset or 'from spec'}: {model.count_params():,} parameters"
-            + (f"; resuming after epoch {run.epochs_done}" if resume is not None else "")
+        line = tr("model {name}: {count:,} parameters").format(
+            name=config.preset or tr("from spec"), count=model.count_params()
         )
+        resuming = tr("; resuming after epoch {epoch}").format(epoch=run.epochs_done) if resume is not None else ""
+        log(line + resuming)
         run.schedule = _schedule_of(model, config, data.steps, None if resume is None else run.epochs_done)
         if resume is not None and run.schedule:
             log(_schedule_line(run.schedule, data.steps))
         if run.epochs_done < config.epochs and flag.signal_name is None:
             _fit(model, run, data, flag, callbacks, checkpoint_path_for(output))
         if run.epochs_done < config.epochs and flag.signal_name is None:
-            raise ConvcliError(f"training stopped early after {run.epochs_done} epochs", exit_code=EXIT_FAILURE)
+            raise ConvcliError(
+                tr("training stopped early after {epochs} epochs").format(epochs=run.epochs_done),
+                exit_code=EXIT_FAILURE,
+            )
         record = _record(run, data, model)
         if flag.signal_name is not None and run.epochs_done < config.epochs:
             return _interrupted(model, run, data, record, output, flag.signal_name)
@@ -141,10 +146,11 @@ def _model(config: TrainConfig, data: TrainingData, resume: str | os.PathLike[st
     if resume is not None:
         return load_model(resume)
     if data.steps < FEW_STEPS:
-        warn(
-            f"only {data.steps} step(s) an epoch ({len(data.x_train)} training images, batch_size "
-            f"{config.batch_size}): the model will barely learn; use a smaller batch size or more epochs"
+        line = tr(
+            "only {steps} step(s) an epoch ({images} training images, batch_size {size}): "
+            "the model will barely learn; use a smaller batch size or more epochs"
         )
+        warn(line.format(steps=data.steps, images=len(data.x_train), size=config.batch_size))
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = build_model(
             config.spec,
@@ -195,12 +201,15 @@ def _schedule_of(model: Any, config: TrainConfig, steps_per_epoch: int, resumed_
 
 def _schedule_line(info: dict[str, Any], steps_per_epoch: int) -> str:
     """What a resumed run says about its schedule: kept as started, or extended to more epochs."""
-    epochs = f"{info['steps'] / steps_per_epoch:g} epochs ({info['steps']:,} steps)"
+    length = tr("{epochs:g} epochs ({steps:,} steps)")
+    epochs = length.format(epochs=info["steps"] / steps_per_epoch, steps=info["steps"])
     if info["extended"]:
         before = info["started_with_steps"]
-        started = f"{before / steps_per_epoch:g} epochs ({before:,} steps)"
-        return f"{info['name']} schedule extended from {started} to {epochs}"
-    return f"{info['name']} schedule kept as the run started it: {epochs}"
+        started = length.format(epochs=before / steps_per_epoch, steps=before)
+        return tr("{name} schedule extended from {started} to {epochs}").format(
+            name=info["name"], started=started, epochs=epochs
+        )
+    return tr("{name} schedule kept as the run started it: {epochs}").format(name=info["name"], epochs=epochs)
 
 
 def _fit(
@@ -360,7 +369,9 @@ def _completed(
 def interrupted_error(result: TrainResult) -> ConvcliError:
     """The error the CLI shows for an interrupted run (with how to resume)."""
     return ConvcliError(
-        f"training interrupted by {result.signal_name}; checkpoint saved to {result.checkpoint_path}; "
-        f"resume with: convcli train --resume {result.checkpoint_path}",
+        tr(
+            "training interrupted by {signal}; checkpoint saved to {checkpoint}; "
+            "resume with: convcli train --resume {checkpoint}"
+        ).format(signal=result.signal_name, checkpoint=result.checkpoint_path),
         exit_code=result.exit_code,
     )
