@@ -73,9 +73,9 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
     """A process forked before it is needed: it warms the backend's runtime, then waits for its one
     job (:func:`hand_over`) and runs it. It leaves when the daemon goes (end of file).
 
-    The warm-up is one tiny ``keras.ops.conv``: it starts TensorFlow's thread pools and loads its
-    convolution kernels (0.3-0.6 s of a first call) and creates no Keras object, so no layer
-    name, counter or seed a job could see. Safe here because this process never forks again.
+    The warm-up is one tiny pass of ``keras.ops`` (:func:`warm_runtime`): it starts TensorFlow's
+    thread pools and loads its kernels (0.3-0.6 s of a first call) and creates no Keras object,
+    so no layer name, counter or seed a job could see. Safe here because this process never forks again.
     """
     status = 0
     try:
@@ -94,13 +94,22 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
 
 
 def warm_runtime() -> None:
-    """Run one 8×8 convolution through ``keras.ops`` (see :func:`spare`)."""
+    """Run, through ``keras.ops``, one tiny pass of what loading and calling a small CNN runs
+    (random initializers with a fixed seed, convolution, pooling, dense, softmax; see :func:`spare`):
+    a one-image ``predict`` then skips their first-call costs (about 35 ms of CPU). Nothing global
+    is touched: an integer seed draws from no seed generator, and no Keras object is made."""
     import numpy as np
 
     from ..backend import keras
 
-    ops = keras().ops
-    ops.convert_to_numpy(ops.conv(np.zeros((1, 8, 8, 1), "float32"), np.zeros((3, 3, 1, 1), "float32")))
+    k = keras()
+    ops = k.ops
+    image = ops.conv(np.zeros((1, 8, 8, 1), "float32"), np.zeros((3, 3, 1, 2), "float32"), padding="same")
+    image = ops.max_pool(ops.relu(ops.add(image, np.zeros((2,), "float32"))), 2)
+    scores = ops.softmax(ops.matmul(ops.reshape(image, (1, -1)), np.zeros((32, 10), "float32")))
+    ops.convert_to_numpy(scores)
+    drawn = k.random.uniform((3, 3), seed=1) + k.random.normal((3,), seed=1) + k.random.truncated_normal((3,), seed=1)
+    ops.convert_to_numpy(drawn)
 
 
 def run_job(conn: socket.socket, request: Request, fds: list[int], env_set: dict[bytes, bytes]) -> NoReturn:
