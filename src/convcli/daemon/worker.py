@@ -73,8 +73,9 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
     """A process forked before it is needed: it warms the backend's runtime, then waits for its one
     job (:func:`hand_over`) and runs it. It leaves when the daemon goes (end of file).
 
-    The warm-up is one tiny pass of ``keras.ops`` (:func:`warm_runtime`): it starts TensorFlow's
-    thread pools and loads its kernels (0.3-0.6 s of a first call) and creates no Keras object,
+    The warm-up is one tiny ``keras.ops.conv`` (:func:`warm_runtime`), and, when no job waits
+    yet, the other operations of a small CNN (:func:`warm_model_ops`): they start TensorFlow's
+    thread pools and load its kernels (0.3-0.6 s of a first call) and create no Keras object,
     so no layer name, counter or seed a job could see. Safe here because this process never forks again.
     """
     status = 0
@@ -82,6 +83,7 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         warm_runtime()
+        warm_model_ops(channel)
         fields, fds = read_request(channel)
         channel.close()
         conn = socket.socket(fileno=fds[0])
@@ -94,14 +96,30 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
 
 
 def warm_runtime() -> None:
-    """Run, through ``keras.ops``, one tiny pass of what loading and calling a small CNN runs
-    (random initializers with a fixed seed, convolution, pooling, dense, softmax; see :func:`spare`):
-    a one-image ``predict`` then skips their first-call costs (about 35 ms of CPU). Nothing global
-    is touched: an integer seed draws from no seed generator, and no Keras object is made."""
+    """Run one 8×8 convolution through ``keras.ops`` (see :func:`spare`)."""
     import numpy as np
 
     from ..backend import keras
 
+    ops = keras().ops
+    ops.convert_to_numpy(ops.conv(np.zeros((1, 8, 8, 1), "float32"), np.zeros((3, 3, 1, 1), "float32")))
+
+
+def warm_model_ops(channel: socket.socket) -> None:
+    """Unless a job already waits on ``channel``: run, through ``keras.ops``, one tiny pass of what
+    loading and calling a small CNN runs (random initializers with a fixed seed, pooling, dense,
+    softmax), so a one-image ``predict`` skips their first-call costs (about 35 ms). Only while
+    idle: it costs 45 ms of CPU, which a job that came meanwhile (a shell loop of ``filter``
+    calls) would wait for. Nothing global is touched: an integer seed draws from no seed
+    generator, and no Keras object is made."""
+    import select
+
+    import numpy as np
+
+    from ..backend import keras
+
+    if select.select([channel], [], [], 0)[0]:
+        return
     k = keras()
     ops = k.ops
     image = ops.conv(np.zeros((1, 8, 8, 1), "float32"), np.zeros((3, 3, 1, 2), "float32"), padding="same")
