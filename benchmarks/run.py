@@ -598,6 +598,7 @@ def bench_daemon(repeat: int) -> None:
         ["ratio (median of pairs; target <= 1.5)", f"{r['single_ratio_vs_magick']:.2f}x"],
         ["one filter call in process (CONVCLI_DAEMON=off)", f"{r['single_in_process_seconds']:.2f} s"],
         ["predict one.png, warm daemon (target <= 0.5 s)", f"{r['predict_seconds']:.3f} s"],
+        ["its CPU time (client + job)", f"{r['predict_cpu_seconds']:.3f} s"],
         *[[name, f"{secs * 1000:.0f} ms"] for name, secs in client.items()],
         ["daemon start (imports Keras once)", f"{r['daemon_start_seconds']:.1f} s"],
         ["idle daemon RSS / PSS", f"{r['idle_daemon_mib']['rss']} / {r['idle_daemon_mib']['pss']} MiB"],

@@ -7,7 +7,7 @@ forked from the warm daemon. Measured here, side by side and interleaved run by 
 
 - 20 one-file ``filter`` calls in a shell loop (daemon) against the ImageMagick loop;
 - a single call against a single ImageMagick call, and against the same call in process;
-- ``predict`` of one PNG with a warm daemon;
+- ``predict`` of one PNG with a warm daemon (wall and CPU seconds);
 - the client's own start (interpreter + client import + identity) against ``python -c pass``,
   and a whole served call that does almost nothing (``filter --help``);
 - the idle daemon's memory (RSS, and PSS: its share once jobs fork from it).
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,6 +80,32 @@ def _predict_inputs(work: Path) -> tuple[Path, Path]:
     return model, digit
 
 
+def _cpu_of_reaped_children(pid: int) -> float:
+    """User + system seconds of the processes ``pid`` has reaped (its jobs), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
+def _predict_runs(model: Path, digit: Path, runs: int, daemon: int) -> dict[str, Any]:
+    """``predict`` of one PNG through the daemon: median wall seconds and median CPU seconds
+    (the client's and its job's, the job counted once the daemon reaped it: load-independent,
+    unlike the wall time on a shared machine); its stdout checked against an in-process run."""
+    walls, cpus, outs = [], [], set()
+    for _ in range(runs):
+        before, job_before = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_of_reaped_children(daemon)
+        started = time.perf_counter()
+        outs.add(_check([CONVCLI, "predict", str(model), str(digit)]).stdout)
+        walls.append(time.perf_counter() - started)
+        time.sleep(1.0)  # the daemon reaps the job (and forks the next spare)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        cpus.append(client + _cpu_of_reaped_children(daemon) - job_before)
+    in_process = _check([CONVCLI, "predict", str(model), str(digit)], env={**os.environ, "CONVCLI_DAEMON": "off"})
+    if outs != {in_process.stdout}:
+        raise SystemExit("predict through the daemon printed other bytes than in process")
+    return {"predict_seconds": statistics.median(walls), "predict_cpu_seconds": statistics.median(cpus)}
+
+
 def _client_start(runs: int) -> dict[str, float]:
     """Median seconds: ``python -c pass``; the client's start up to the socket (interpreter,
     client import, identity); a whole served call that does almost nothing."""
@@ -118,9 +145,7 @@ def measure(
             "daemon_start_seconds": start_seconds,
             "idle_daemon_mib": idle_memory,
             **_filter_runs(repeat, inputs, convert, edges_im, work, paired_runs),
-            "predict_seconds": statistics.median(
-                _timed([CONVCLI, "predict", str(model), str(digit)]) for _ in range(max(repeat, 5))
-            ),
+            **_predict_runs(model, digit, max(repeat, 5), pid),
             "client": _client_start(max(repeat, 10)),
             "served": json.loads(_check([CONVCLI, "daemon", "status", "--json"]).stdout)["served"],
         }

@@ -292,6 +292,47 @@ def test_a_crashed_job_leaves_the_next_one_intact(warm: Path, tmp_path: Path) ->
     assert not (tmp_path / "out.png").exists()
 
 
+def seeded_cnns(folder: Path, seeds: tuple[int, ...]) -> list[Path]:
+    """Small CNNs with random weights (one per seed) saved by Keras itself: answers that differ
+    from class to class and from model to model, unlike the flat model's 0.1 everywhere."""
+    code = (
+        "import sys, keras\n"
+        "for seed, path in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+        "    keras.utils.set_random_seed(int(seed))\n"
+        "    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation='relu'),"
+        " keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(10, 'softmax')]).save(path)\n"
+    )
+    paths = [folder / f"seed{seed}.keras" for seed in seeds]
+    args = [str(item) for seed, path in zip(seeds, paths) for item in (seed, path)]
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, timeout=300)
+    return paths
+
+
+def test_predict_with_real_weights_and_a_replaced_model_file(warm: Path, tmp_path: Path) -> None:
+    """A served one-image predict (the model called once, not model.predict) prints the bytes an
+    in-process one prints, probabilities and all; a model file replaced in place by other weights
+    is read anew by the next served call (no job keeps a model for the next)."""
+    first, second = seeded_cnns(tmp_path, (1, 2))
+    digit = np.zeros((28, 28), np.uint8)  # an MNIST-style 7 (light on a black field: taken as it is)
+    digit[6:9, 8:21] = 255
+    digit[9:23, 16:19] = 200
+    write_png(tmp_path / "one.png", digit)
+    args = ["predict", "model.keras", "one.png", "--json", "--top", "3"]
+    outputs = []
+    for weights in (first, second):
+        shutil.copy(weights, tmp_path / "model.keras")
+        before = served(warm)
+        a = run(args, warm, tmp_path)
+        b = run(args, warm, tmp_path, off=True)
+        assert served(warm) == before + 1
+        assert_same(a, b)
+        assert a.returncode == 0, a.stderr.decode()
+        probabilities = json.loads(a.stdout)["probabilities"]
+        assert max(probabilities) - min(probabilities) > 1e-3  # not the flat model's 0.1 everywhere
+        outputs.append(probabilities)
+    assert outputs[0] != outputs[1]
+
+
 def test_eight_clients_at_once(warm: Path, tmp_path: Path) -> None:
     names = [f"f{i}.png" for i in range(8)]
     for i, name in enumerate(names):

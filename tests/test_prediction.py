@@ -341,3 +341,46 @@ def test_transparent_background_is_white_paper(cli, flat_model, tmp_path, mode) 
     number = cli("predict", flat_model, path, "--digits", "--json")
     assert number.exit_code == 0, number.stderr
     assert len(json.loads(number.stdout)["digits"]) == 1
+
+
+# --------------------------------------------------------------------------- running the model
+
+
+def test_one_batch_is_one_call_of_the_model_with_predicts_answer() -> None:
+    """model_outputs calls a Keras model once for up to one batch (no tf.data pipeline, no traced
+    function: most of a one-image predict) and answers what ``model.predict`` answers for it;
+    more images, and models that are not Keras's (exports), go through ``predict``."""
+    import keras
+
+    from convcli.prediction.evaluation import model_outputs
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, "softmax"),
+        ]
+    )
+    x = np.random.default_rng(5).random((3, 28, 28, 1), dtype=np.float32)
+    reference = model.predict(x, batch_size=1024, verbose=0)
+    assert reference.std() > 1e-3  # a model whose answers differ from image to image and class to class
+    one = model_outputs(model, x[:1])
+    assert isinstance(one, np.ndarray) and one.shape == (1, 10)
+    np.testing.assert_allclose(one, reference[:1], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model_outputs(model, x), reference, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(model_outputs(model, x, batch_size=2), reference, rtol=1e-5, atol=1e-7)
+
+    class Runner:  # an export's runner: only predict (convcli.models.runtime.ExportedModel)
+        def __init__(self) -> None:
+            self.calls: list[int] = []
+
+        def predict(self, batch: np.ndarray, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
+            self.calls.append(batch_size)
+            return np.full((len(batch), 10), 0.1, np.float32)
+
+    runner = Runner()
+    np.testing.assert_array_equal(model_outputs(runner, x[:1], 7), np.full((1, 10), 0.1, np.float32))
+    assert runner.calls[-1] == 7

@@ -50,6 +50,10 @@ WARM_MODULES = (
     "convcli.prediction.digits",
     "convcli.prediction.seen",
     "convcli.prediction.evaluation",
+    "convcli.batches.predicting",  # predict's own modules: 15-20 ms of a one-image predict
+    "convcli.models.inputs",
+    "convcli.models.runtime",
+    "encodings.cp437",  # zipfile's names in a .keras archive
     "convcli.models.inspection",
     "convcli.models.summary",
     "convcli.models.build",

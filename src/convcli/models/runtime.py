@@ -229,14 +229,15 @@ def image_input_shape(dims: list[Any], source: str | os.PathLike[str]) -> tuple[
     return shape, False
 
 
-def load_runner(path: str | os.PathLike[str]) -> Any:
+def load_runner(path: str | os.PathLike[str], *, compile: bool = True) -> Any:
     """A model to predict with: an :class:`OnnxModel` or :class:`LiteRTModel` for an export (no
-    TensorFlow), else the ``.keras`` model loaded in safe mode (:func:`convcli.models.load_model`)."""
+    TensorFlow), else the ``.keras`` model loaded in safe mode (:func:`convcli.models.load_model`;
+    ``compile=False``: without its loss and optimizer, for predict)."""
     kind = export_kind(path)
     if kind is None:
         from .build import load_model
 
-        return load_model(path)
+        return load_model(path, compile=compile)
     p = Path(path)
     check_export_file(p)
     return OnnxModel(p) if kind == "onnx" else LiteRTModel(p)

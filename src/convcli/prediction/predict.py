@@ -309,7 +309,7 @@ def predict_files(
         digits = [dataset_test_image(index, dataset, data_dir)]
     else:
         digits = prepared_inputs(images, meta, max_pixels)
-    model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
+    model = load_runner(model_path, compile=False)  # a .keras model (run forward only), or an export
     warn_assumptions(model_path, meta, model)
     results = predict_digits(model, np.stack(digits), names, class_names_for(meta, dataset))
     if targets is not None:
@@ -356,7 +356,7 @@ def predict_number_files(
         marks = number_marks(gray_picture(on_paper(read_picture(path, max_pixels=limit)), path), path)
         found.append([(box, mnist_field(ink * 255.0, path)) for box, ink in marks.digits])
         separators.append(marks.separators)
-    model = load_runner(model_path)  # a .keras model, or an export run without TensorFlow
+    model = load_runner(model_path, compile=False)  # a .keras model (run forward only), or an export
     warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
     names = [f"{path}[{i}]" for path, digits in zip(images, found) for i in range(len(digits))]
