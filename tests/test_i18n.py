@@ -381,6 +381,11 @@ LIBRARY_ERRORS = [
         ["gray", "big.png", "-o", "nowhere/out.png"],
         "Error: nowhere/out.png: la carpeta de salida nowhere no existe",
     ),
+    (  # datasets: a --data folder without class folders, in the lecture's words
+        ["train", "cnn", "--data", ".", "--epochs", "1", "-o", "m.keras"],
+        "Error: .: no hay carpetas de clases (ponga las imágenes de cada clase en una subcarpeta con el nombre de "
+        "la clase)",
+    ),
 ]
 
 
@@ -413,3 +418,25 @@ def test_summary_lines_keep_the_lectures_english_terms() -> None:
         ("test accuracy {accuracy:.2f}%  {loss} {value:.4f}  ({seconds:.0f} s)\nmodel: {model}\nrecord: {record}", None)
     ].msgstr[0]
     assert train.startswith("accuracy en test {accuracy:.2f}%") and "modelo: {model}" in train
+
+
+def test_test_data_and_daemon_reasons_translate_where_shown_and_stay_english_in_json() -> None:
+    """The export's ``verification.data`` and evaluate's ``evaluated_on`` (datasets.wording), and the
+    daemon status's ``reason``: English as made (what JSON keeps), Spanish only when rendered."""
+    from convcli.daemon.control import REASONS
+    from convcli.datasets.wording import OWN_SPLIT, SAMPLE, shown
+
+    data = SAMPLE.format(picked=65, total=1234, what=OWN_SPLIT.format(root="/d", count=1234))
+    reason = REASONS[2].format(pid=42)
+    assert data == "65 of 1,234 pictures: the run's own test split of /d (1,234 files named in its record)"
+    assert shown(data) == data and i18n.retranslate(reason, REASONS) == reason  # English: unchanged
+    i18n.speak("es")
+    try:
+        assert shown(data) == (
+            "65 de 1,234 imágenes: la partición de test de la propia ejecución de /d (1,234 archivos nombrados en su "
+            "registro)"
+        )
+        assert shown("/d/test") == "/d/test"  # a folder's path is no description
+        assert i18n.retranslate(reason, REASONS).startswith("el proceso 42 tiene el bloqueo del daemon")
+    finally:
+        i18n.speak("")

@@ -178,3 +178,25 @@ def N_(message: str) -> str:
     """Mark ``message`` for the catalog without translating it here: translated where it is
     shown for a person (a rich table's headers), left as it is where scripts read it (piped TSV)."""
     return message
+
+
+_FIELD = r"\{(\w+)(?::[^{}]*)?\}"
+
+
+def retranslate(text: str, templates: tuple[str, ...], again: tuple[str, ...] = ()) -> str:
+    """``text``, made in English from one of ``templates`` (messages marked with :func:`N_` that
+    JSON keeps in English), in the chosen language for a person to read: its fields are read back
+    from the English and put into the translation (fields named in ``again`` are retranslated
+    too); ``text`` itself when no template made it, and always in English."""
+    if not (_State.active or _SPOKEN.get()):
+        return text
+    import re
+
+    for template in templates:
+        parts = re.split(_FIELD, template)  # literal, field, literal, …, literal
+        pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+        match = re.fullmatch(pattern, text, re.DOTALL)
+        if match:
+            fields = {k: retranslate(v, templates, again) if k in again else v for k, v in match.groupdict().items()}
+            return re.sub(_FIELD, lambda m, f=fields: f.get(m[1], m[0]), tr(template))  # type: ignore[misc]
+    return text

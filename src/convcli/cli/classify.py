@@ -93,7 +93,9 @@ def evaluate(
     # a folder model's own class names head the columns; a built-in dataset's classes are numbered
     named = evaluation.class_names or [_class_label(i, result.class_names) for i in range(n)]
     if evaluation.evaluated_on:
-        echo(_("evaluated on {data}").format(data=evaluation.evaluated_on) + "\n")
+        from ..datasets.wording import shown
+
+        echo(_("evaluated on {data}").format(data=shown(evaluation.evaluated_on)) + "\n")
     line = _("accuracy {accuracy:.2f}%  loss {loss:.4f}  n {n}")
     echo(line.format(accuracy=result.accuracy * 100, loss=result.loss, n=result.n) + "\n")
     table(

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..i18n import retranslate
 from ..i18n import tr as _
 from .common import HelpGroup, Typer, app, echo, print_json
 from .options import Json
@@ -30,7 +31,10 @@ app.add_typer(daemon_app, name="daemon")
 
 def _render(info: dict[str, Any]) -> None:
     if not info["running"]:
-        echo(_("not running: {reason}").format(reason=info.get("reason", "")) + "\n")
+        from ..daemon.control import REASONS
+
+        reason = retranslate(info.get("reason", ""), REASONS)
+        echo(_("not running: {reason}").format(reason=reason) + "\n")
     else:
         line = _(
             "running: pid {pid}, convcli {version}, {served} jobs served, {jobs_running} running, "

@@ -59,12 +59,14 @@ def export_cmd(
     if json_:
         print_json(result.as_json())
         return
+    from ..datasets.wording import shown
+
     check = result.verification
     line = _(
         "{output}\t{format}\tverified with {runtime} on {data}: same top class {agree}/{samples}, "
         "max |Δ| {diff:.2g} (batches {batches})"
     )
-    fields = {"output": result.output, "format": result.format, "runtime": check.runtime, "data": check.data}
+    fields = {"output": result.output, "format": result.format, "runtime": check.runtime, "data": shown(check.data)}
     echo(
         line.format(
             **fields,

@@ -20,10 +20,17 @@ import time
 from typing import Any
 
 from ..errors import work_error
-from ..i18n import tr
+from ..i18n import N_, tr
 from . import protocol
 
 START_TIMEOUT = 300.0
+REASONS = (
+    N_("unsafe runtime folder ({problem}): every command runs in process"),
+    N_("its socket was left by a daemon that died (removed): commands run in process"),
+    N_("process {pid} holds the daemon's lock but does not answer: commands run in process"),
+    N_("no daemon for this installation and environment: commands run in process"),
+)
+"""Why no daemon answers: the status's ``reason``, in English (JSON); translated where it is shown."""
 """Seconds to wait for a new daemon to import Keras and answer."""
 
 
@@ -93,7 +100,7 @@ def status() -> dict[str, Any]:
     }
     problem = protocol.check_private_dir(folder) if os.path.lexists(folder) else None
     if problem:
-        return {**info, "reason": f"unsafe runtime folder ({problem}): every command runs in process"}
+        return {**info, "reason": REASONS[0].format(problem=problem)}
     answer = query(path, b"status")
     if answer and "pid" in answer:
         info.update(_describe(path, answer))
@@ -102,12 +109,12 @@ def status() -> dict[str, Any]:
         if holder is None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
-            info["reason"] = "its socket was left by a daemon that died (removed): commands run in process"
+            info["reason"] = REASONS[1]
         else:
             info["pid"] = holder
-            info["reason"] = f"process {holder} holds the daemon's lock but does not answer: commands run in process"
+            info["reason"] = REASONS[2].format(pid=holder)
     else:
-        info["reason"] = "no daemon for this installation and environment: commands run in process"
+        info["reason"] = REASONS[3]
     for other in sorted(glob.glob(os.path.join(folder, "daemon-*.sock"))):
         if other != path and (answer := query(other, b"status")) and "pid" in answer:
             info["others"].append(_describe(other, answer))

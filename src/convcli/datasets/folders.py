@@ -27,6 +27,7 @@ from ..errors import ConvcliError, input_error
 from ..i18n import tr as _
 from ..imaging.images import DEFAULT_MAX_PIXELS, check_pixels
 from .idx import Dataset, idx_set_files, load_idx_set
+from .wording import EVERY_PICTURE, IDX_TEST_SET, NO_CLASS, OWN_SPLIT, bad
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -61,7 +62,7 @@ def parse_image_size(text: str) -> tuple[int, int]:
     """``H`` (square) or ``HxW`` as (H, W); each side 1 … :data:`MAX_SIDE`."""
     match = re.fullmatch(r"\s*(\d+)\s*(?:[x×X,]\s*(\d+))?\s*", text)
     if not match:
-        raise input_error(f"image_size must be H or HxW (such as 64 or 48x64), got {text!r}")
+        raise bad(_("image_size must be H or HxW (such as 64 or 48x64), got {text!r}"), text=text)
     height = int(match[1])
     width = int(match[2]) if match[2] else height
     check_image_size((height, width))
@@ -71,7 +72,7 @@ def parse_image_size(text: str) -> tuple[int, int]:
 def check_image_size(size: Any) -> None:
     """Raise unless ``size`` is two sides of 1 … :data:`MAX_SIDE` pixels."""
     if len(size) != 2 or not all(isinstance(v, int) and 1 <= v <= MAX_SIDE for v in size):
-        raise input_error(f"image_size must be two sides of 1 to {MAX_SIDE} pixels, got {size!r}")
+        raise bad(_("image_size must be two sides of 1 to {most} pixels, got {size!r}"), most=MAX_SIDE, size=size)
 
 
 # --------------------------------------------------------------------------- listing
@@ -103,11 +104,11 @@ def _class_files(folder: Path, known: list[str] | None) -> tuple[list[str], list
     included; files lying beside the class folders belong to no class and are left out."""
     folders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise input_error(f"{folder}: no class folders (put each class's pictures in a sub-folder named after it)")
+        raise bad(_("{path}: no class folders (put each class's pictures in a sub-folder named after it)"), path=folder)
     names = known if known is not None else folders
     for name in folders:
         if name not in names:
-            raise input_error(f"{folder / name}: the model has no class {name!r} (its classes: {', '.join(names)})")
+            raise bad(_(NO_CLASS), path=folder / name, name=name, classes=", ".join(names))
     files = [(path, names.index(name)) for name in folders for path in _files_under(str(folder / name))]
     return names, files
 
@@ -118,14 +119,16 @@ def list_folder(root: str | os.PathLike[str], known: list[str] | None = None) ->
     error naming it)."""
     path = Path(root)
     if not path.is_dir():
-        raise input_error(f"{path}: no such folder")
+        raise bad(_("{path}: no such folder"), path=path)
     if (path / "train").is_dir() and (path / "test").is_dir():
         names, train = _class_files(path / "train", known)
         test: list[tuple[str, int]] | None = _class_files(path / "test", names)[1]
     else:
         (names, train), test = _class_files(path, known), None
     if len(names) < 2:
-        raise input_error(f"{path}: only one class ({names[0]!r}); a classifier needs two classes or more")
+        raise bad(
+            _("{path}: only one class ({name!r}); a classifier needs two classes or more"), path=path, name=names[0]
+        )
     return Listing(path, names, train, test)
 
 
@@ -180,7 +183,7 @@ def _problem(path: str, exc: Exception) -> ConvcliError:
 
     if isinstance(exc, UnidentifiedImageError):
         return input_error(_("{path}: not an image file (or a format Pillow cannot read)").format(path=path))
-    return input_error(f"{path}: damaged image ({type(exc).__name__}: {str(exc)[:120]})")
+    return bad(_("{path}: damaged image ({kind}: {detail})"), path=path, kind=type(exc).__name__, detail=str(exc)[:120])
 
 
 class _Skipper:
@@ -191,9 +194,9 @@ class _Skipper:
 
     def __call__(self, error: ConvcliError) -> None:
         if self.strict:
-            raise input_error(f"{error.message} (strict=True: every file must be a readable picture)")
+            raise bad(_("{problem} (strict=True: every file must be a readable picture)"), problem=error.message)
         self.skipped.append(error.message)
-        self.warn(f"skipped {error.message}")
+        self.warn(_("skipped {problem}").format(problem=error.message))
 
 
 MAX_BYTES = 8 << 30  # the decoded pictures of one folder may take 8 GiB of memory
@@ -211,10 +214,10 @@ class _Stack:
         if self.x is None:
             height, width, channels = pixels.shape
             if self.capacity * height * width * 3 > MAX_BYTES:
-                raise input_error(
-                    f"{self.root}: {self.capacity:,} pictures of {height}×{width} would take over "
-                    f"{MAX_BYTES >> 30} GiB; choose a smaller image_size"
+                message = _(
+                    "{path}: {count:,} pictures of {h}×{w} would take over {gib} GiB; choose a smaller image_size"
                 )
+                raise bad(message, path=self.root, count=self.capacity, h=height, w=width, gib=MAX_BYTES >> 30)
             self.x = np.empty((self.capacity, height, width, channels), dtype=np.uint8)
         if pixels.shape[2] < self.x.shape[3]:
             pixels = np.repeat(pixels, 3, axis=2)
@@ -225,11 +228,13 @@ class _Stack:
 
 
 def _size_error(sizes: Counter[tuple[int, int]], root: Path) -> ConvcliError:
-    listed = ", ".join(f"{h}×{w} ({n:,} files)" for (h, w), n in sizes.most_common(3))
-    return input_error(
-        f"{root}: the pictures have {len(sizes)} different sizes ({listed}{', …' if len(sizes) > 3 else ''}); "
+    each = _("{height}×{width} ({count:,} files)")
+    listed = ", ".join(each.format(height=h, width=w, count=n) for (h, w), n in sizes.most_common(3))
+    message = _(
+        "{path}: the pictures have {count} different sizes ({listed}); "
         "choose one with image_size (H or HxW): every picture is resized to it"
     )
+    return bad(message, path=root, count=len(sizes), listed=listed + (", …" if len(sizes) > 3 else ""))
 
 
 def read_pictures(
@@ -263,7 +268,7 @@ def read_pictures(
     if size is None and len(sizes) > 1:
         raise _size_error(sizes, root)
     if stack.x is None:
-        raise input_error(f"{root}: no readable pictures")
+        raise bad(_("{path}: no readable pictures"), path=root)
     x = stack.x[: stack.count]
     return x, np.asarray(labels, dtype=np.int32), kept, "rgb" if x.shape[3] == 3 else "gray"
 
@@ -275,10 +280,11 @@ def _check_counts(listing: Listing, labels: np.ndarray) -> None:
     counts = np.bincount(labels, minlength=len(listing.class_names))
     for name, count in zip(listing.class_names, counts):
         if count < 2:
-            raise input_error(
-                f"{listing.root}: class {name!r} has {count} usable picture(s); each class needs at least 2 "
+            message = _(
+                "{path}: class {name!r} has {count} usable picture(s); each class needs at least 2 "
                 "(one to train on, one to test)"
             )
+            raise bad(message, path=listing.root, name=name, count=count)
 
 
 def split_by_class(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -316,9 +322,8 @@ def load_image_folder(
     # Files come class by class: a seeded shuffle, so that a limit or a validation split takes every class.
     train_idx = np.random.default_rng(options.seed).permutation(train_idx)
     if skip.skipped and warn is not None:
-        warn(
-            f"skipped {len(skip.skipped)} of {len(everything)} files: not readable pictures (strict=True refuses them)"
-        )
+        message = _("skipped {count} of {total} files: not readable pictures (strict=True refuses them)")
+        warn(message.format(count=len(skip.skipped), total=len(everything)))
     details: dict[str, Any] = {
         "kind": "folder",
         "folder": str(listing.root.resolve()),
@@ -350,11 +355,11 @@ def load_data_folder(
 ) -> Dataset:
     """The dataset in ``folder``: its IDX set when it holds one, else its pictures."""
     if not Path(folder).is_dir():
-        raise input_error(f"{folder}: no such data folder")
+        raise bad(_("{path}: no such data folder"), path=folder)
     if idx_set_files(folder) is None:
         return load_image_folder(folder, options, warn)
     if options.image_size is not None or options.color is not None:
-        raise input_error(f"{folder}: image_size and color apply to folders of pictures, not to an IDX set")
+        raise bad(_("{path}: image_size and color apply to folders of pictures, not to an IDX set"), path=folder)
     return load_idx_set(folder)
 
 
@@ -373,23 +378,22 @@ def load_test_folder(
         data = load_idx_set(root)
         unknown = [n for n in data.class_names if n not in meta.class_names]
         if unknown:
-            raise input_error(
-                f"{root}: the model has no class {unknown[0]!r} (its classes: {', '.join(meta.class_names)})"
-            )
+            raise bad(_(NO_CLASS), path=root, name=unknown[0], classes=", ".join(meta.class_names))
         lookup = np.array([meta.class_names.index(n) for n in data.class_names])
         test = Dataset(data.name, data.x_train[:0], data.y_train[:0], data.x_test, lookup[data.y_test], data.source)
         test.names = meta.class_names
-        return test, f"the IDX test set of {root}"
+        return test, IDX_TEST_SET.format(root=root)
     listing = list_folder(root, meta.class_names)
-    files, what = listing.train, f"every picture in {root}"
+    files, what = listing.train, EVERY_PICTURE.format(root=root)
     if listing.test is not None:
         files, what = listing.test, f"{root / 'test'}"
     elif record is not None and Path(record["folder"]) == root.resolve() and "test_files" in record:
         named = set(record["test_files"])
         files = [(p, label) for p, label in listing.train if Path(os.path.relpath(p, root)).as_posix() in named]
-        what = f"the run's own test split of {root} ({len(named):,} files named in its record)"
+        what = OWN_SPLIT.format(root=root, count=len(named))
         if len(files) < len(named):
-            raise input_error(f"{root}: {len(named) - len(files):,} of the run's test files are gone from the folder")
+            message = _("{path}: {count:,} of the run's test files are gone from the folder")
+            raise bad(message, path=root, count=len(named) - len(files))
     options = FolderOptions(image_size=meta.input_shape[:2], color=meta.color)
-    x, y, _, _ = read_pictures(files, root, options, _Skipper(False, warn), meta.color)
+    x, y = read_pictures(files, root, options, _Skipper(False, warn), meta.color)[:2]
     return Dataset(f"folder:{root.resolve().name}", x[:0], y[:0], x, y, str(root), names=meta.class_names), what

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import input_error, work_error
 from ..i18n import tr
+from .wording import SPLITS, bad, check_arrays
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,21 +99,22 @@ def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
     import numpy as np
 
     if len(data) < 4:
-        raise input_error(f"{source}: truncated IDX file ({len(data)} bytes, no header)")
+        raise bad(tr("{source}: truncated IDX file ({size} bytes, no header)"), source=source, size=len(data))
     if data[0] != 0 or data[1] != 0:
-        raise input_error(f"{source}: not an IDX file (bad magic number {data[:4].hex()})")
+        raise bad(tr("{source}: not an IDX file (bad magic number {magic})"), source=source, magic=data[:4].hex())
     dtype = _IDX_TYPES.get(data[2])
     if dtype is None:
-        raise input_error(f"{source}: IDX type code 0x{data[2]:02x} is not valid")
+        raise bad(tr("{source}: IDX type code 0x{code:02x} is not valid"), source=source, code=data[2])
     ndim = data[3]
     if ndim < 1 or ndim > 4:
-        raise input_error(f"{source}: IDX file claims {ndim} dimensions (expected 1 to 4)")
+        raise bad(tr("{source}: IDX file claims {ndim} dimensions (expected 1 to 4)"), source=source, ndim=ndim)
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise input_error(f"{source}: truncated IDX header")
+        raise bad(tr("{source}: truncated IDX header"), source=source)
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     if 0 in dims:
-        raise input_error(f"{source}: IDX file has an empty dimension ({'×'.join(map(str, dims))})")
+        shape = "×".join(map(str, dims))
+        raise bad(tr("{source}: IDX file has an empty dimension ({shape})"), source=source, shape=shape)
     itemsize = np.dtype(dtype).itemsize
     expected = itemsize
     for d in dims:
@@ -120,10 +122,9 @@ def parse_idx(data: bytes, source: str = "<idx>") -> np.ndarray:
     actual = len(data) - header
     if expected != actual:
         shape = "×".join(map(str, dims))
-        what = "truncated" if actual < expected else "has trailing bytes"
-        raise input_error(
-            f"{source}: IDX file {what}: header says {shape} ({expected:,} bytes of data), file has {actual:,}"
-        )
+        what = tr("truncated") if actual < expected else tr("has trailing bytes")
+        message = tr("{source}: IDX file {what}: header says {shape} ({expected:,} bytes of data), file has {actual:,}")
+        raise bad(message, source=source, what=what, shape=shape, expected=expected, actual=actual)
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return array
 
@@ -132,16 +133,16 @@ def _read_maybe_gzip(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise work_error(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise work_error(tr("{path}: cannot read ({reason})").format(path=path, reason=exc.strerror or exc)) from None
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(raw)) as handle:
             data = handle.read(MAX_IDX_BYTES + 1)
     except (OSError, EOFError, zlib.error) as exc:
-        raise input_error(f"{path}: corrupted or truncated gzip file ({exc})") from None
+        raise bad(tr("{path}: corrupted or truncated gzip file ({detail})"), path=path, detail=exc) from None
     if len(data) > MAX_IDX_BYTES:
-        raise input_error(f"{path}: decompresses to more than {MAX_IDX_BYTES:,} bytes")
+        raise bad(tr("{path}: decompresses to more than {limit:,} bytes"), path=path, limit=MAX_IDX_BYTES)
     return data
 
 
@@ -154,33 +155,15 @@ def _find_idx(folder: Path, base: str) -> Path | None:
     return None
 
 
-def _check_arrays(arrays: dict[str, np.ndarray], source: str, shape: tuple[int, int] | None) -> None:
-    """The checks every IDX set passes: N×H×W bytes (``shape`` when given), N labels, not empty."""
-    import numpy as np
-
-    for split in ("train", "test"):
-        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or (shape is not None and x.shape[1:] != shape):
-            expected = "N×H×W" if shape is None else f"N×{shape[0]}×{shape[1]}"
-            raise input_error(f"{source}: {split} images have shape {x.shape}, expected {expected}")
-        if y.ndim != 1:
-            raise input_error(f"{source}: {split} labels have shape {y.shape}, expected N")
-        if len(x) != len(y):
-            raise input_error(f"{source}: {len(x):,} {split} images but {len(y):,} labels")
-        if len(x) == 0:
-            raise input_error(f"{source}: the {split} set is empty")
-        if x.dtype != np.uint8:
-            raise input_error(f"{source}: {split} images are {x.dtype}, expected unsigned bytes")
-
-
 def _validate(name: str, arrays: dict[str, np.ndarray], source: str) -> Dataset:
     import numpy as np
 
-    _check_arrays(arrays, source, (28, 28))
+    check_arrays(arrays, source, (28, 28))
     for split in ("train", "test"):
         y = arrays[f"y_{split}"]
         if y.size and (int(y.min()) < 0 or int(y.max()) > 9):
-            raise input_error(f"{source}: {split} labels outside 0–9 (found {int(y.min())}–{int(y.max())})")
+            message = tr("{source}: {split} labels outside 0–9 (found {low}–{high})")
+            raise bad(message, source=source, split=tr(SPLITS[split]), low=int(y.min()), high=int(y.max()))
     return Dataset(
         name=name,
         x_train=arrays["x_train"],
@@ -198,7 +181,7 @@ def load_idx_folder(folder: str | os.PathLike[str], name: str = "mnist") -> Data
     for key, base in IDX_FILES.items():
         found = _find_idx(path, base)
         if found is None:
-            raise input_error(f"{path}: missing {base}.gz")
+            raise bad(tr("{path}: missing {name}"), path=path, name=f"{base}.gz")
         arrays[key] = parse_idx(_read_maybe_gzip(found), str(found))
     return _validate(name, arrays, str(path))
 
@@ -227,9 +210,10 @@ def idx_set_files(folder: str | os.PathLike[str]) -> dict[str, Path] | None:
     if not complete:
         prefix, roles = next(iter(found.items()))
         missing = ", ".join(f"{prefix}{IDX_FILES[k]}" for k in IDX_FILES if k not in roles)
-        raise input_error(f"{path}: an incomplete IDX set (missing {missing})")
+        raise bad(tr("{path}: an incomplete IDX set (missing {missing})"), path=path, missing=missing)
     if len(complete) > 1:
-        raise input_error(f"{path}: holds {len(complete)} IDX sets ({', '.join(complete)}); keep one set per folder")
+        message = tr("{path}: holds {count} IDX sets ({names}); keep one set per folder")
+        raise bad(message, path=path, count=len(complete), names=", ".join(complete))
     return next(iter(complete.values()))
 
 
@@ -263,17 +247,18 @@ def load_idx_set(folder: str | os.PathLike[str]) -> Dataset:
     path = Path(folder)
     files = idx_set_files(path)
     if files is None:
-        raise input_error(f"{path}: no IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, …)")
+        raise bad(tr("{path}: no IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, …)"), path=path)
     arrays = {key: parse_idx(_read_maybe_gzip(found), str(found)) for key, found in files.items()}
-    _check_arrays(arrays, str(path), None)
+    check_arrays(arrays, str(path), None)
     if any(arrays[k].dtype.kind not in "iu" for k in ("y_train", "y_test")):
-        raise input_error(f"{path}: the labels must be whole numbers")
+        raise bad(tr("{path}: the labels must be whole numbers"), path=path)
     if files["x_train"].name.lower().startswith("emnist"):
         for key in ("x_train", "x_test"):
             arrays[key] = np.ascontiguousarray(arrays[key].transpose(0, 2, 1))
     labels = np.unique(np.concatenate([arrays["y_train"], arrays["y_test"]]))
     if len(labels) < 2:
-        raise input_error(f"{path}: every image has label {int(labels[0])}; a classifier needs two classes or more")
+        message = tr("{path}: every image has label {label}; a classifier needs two classes or more")
+        raise bad(message, path=path, label=int(labels[0]))
     values = [int(v) for v in labels]
     return Dataset(
         name=f"idx:{path.resolve().name}",
@@ -296,10 +281,10 @@ def load_npz(path: str | os.PathLike[str], name: str = "mnist") -> Dataset:
         with np.load(path, allow_pickle=False) as data:
             missing = [k for k in IDX_FILES if k not in data.files]
             if missing:
-                raise input_error(f"{path}: .npz lacks {', '.join(missing)}")
+                raise bad(tr("{path}: .npz lacks {keys}"), path=path, keys=", ".join(missing))
             arrays = {k: np.asarray(data[k]) for k in IDX_FILES}
     except (ValueError, OSError, EOFError, zlib.error, KeyError) as exc:
-        raise input_error(f"{path}: not a valid .npz dataset ({exc})") from None
+        raise bad(tr("{path}: not a valid .npz dataset ({detail})"), path=path, detail=exc) from None
     return _validate(name, arrays, str(path))
 
 
@@ -394,5 +379,6 @@ def scale_images(x: np.ndarray, input_shape: tuple[int, ...] | None = None) -> n
         input_shape = (*arr.shape[1:3], arr.shape[3] if arr.ndim == 4 else 1)
     if int(np.prod(arr.shape[1:])) != int(np.prod(input_shape)):
         have = "×".join(str(d) for d in arr.shape[1:]) + ("×1" if arr.ndim == 3 else "")
-        raise input_error(f"the model takes {'×'.join(map(str, input_shape))} inputs, not the {have} images given")
+        message = tr("the model takes {shape} inputs, not the {have} images given")
+        raise bad(message, shape="×".join(map(str, input_shape)), have=have)
     return arr.reshape((len(arr), *input_shape))

@@ -204,13 +204,14 @@ def sample_pictures(
     """``count`` pictures of the model's test set, spread over it, as uint8 (N, H, W[, C]), and what
     they are; random pictures (with a warning) when no test set can be found for it."""
     from ..datasets.idx import DATASETS, load_dataset
+    from ..datasets.wording import BUILT_IN_TEST_SET, RANDOM, SAMPLE, UNREADABLE
     from ..errors import ConvcliError
 
     test: np.ndarray | None = None
     what = ""
     try:
         if meta.dataset in DATASETS and meta.input_shape == (28, 28, 1):
-            test, what = load_dataset(meta.dataset, data_dir).x_test, f"the {meta.dataset} test set"
+            test, what = load_dataset(meta.dataset, data_dir).x_test, BUILT_IN_TEST_SET.format(name=meta.dataset)
         elif meta.source != "assumed":  # a folder or an IDX set, named by the run record beside the model
             from ..datasets.folders import load_test_folder
             from ..jobs import recorded_data
@@ -225,16 +226,16 @@ def sample_pictures(
                 path=model_path, detail=exc
             )
         )
-        what = "unreadable"
+        what = UNREADABLE
     if test is None or not len(test):
         if not what:
             warn(tr("{path}: no test set known for this model; verifying on random pictures").format(path=model_path))
         rng = np.random.default_rng(0)
         size = int(np.prod(shape))
         pictures = rng.integers(0, 256, size=(count, size), dtype=np.uint8).reshape((count, *shape))
-        return pictures, f"{count} random pictures"
+        return pictures, RANDOM.format(count=count)
     picks = np.linspace(0, len(test) - 1, min(count, len(test)) | 1 if len(test) > 1 else 1).round().astype(int)
-    return test[picks], f"{len(picks)} of {len(test):,} pictures: {what}"
+    return test[picks], SAMPLE.format(picked=len(picks), total=len(test), what=what)
 
 
 @contextlib.contextmanager
