@@ -14,24 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..models.layerspec import LAYER_ACTIVATIONS
 
-ACTIVATIONS = (
-    "relu",
-    "linear",
-    "tanh",
-    "sigmoid",
-    "softmax",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "silu",
-    "softplus",
-    "leaky_relu",
-    "relu6",
-    "hard_sigmoid",
-)
-"""The activations the engine computes (those a spec's ``conv`` and ``dense`` accept)."""
+ACTIVATIONS = LAYER_ACTIVATIONS
+"""The activations the engine computes: those a spec's ``conv`` and ``dense`` accept."""
 PASS = ("Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "Identity", "InputLayer")
 """Layers that do nothing at inference."""
 SUPPORTED = (
