@@ -145,12 +145,15 @@ def _signals_deferred():  # type: ignore[no-untyped-def]
 def select_device(device: str) -> None:
     """``cpu`` hides every GPU from the backend (set before Keras is imported); ``auto`` uses one."""
     from .errors import input_error, param
+    from .i18n import tr
 
     if device not in ("auto", "cpu"):
-        raise input_error(f"unknown {param('device')} {device!r}: use auto or cpu")
+        raise input_error(
+            tr("unknown {param} {device!r}: use auto or cpu").format(param=param("device"), device=device)
+        )
     if device == "cpu":
         if "keras" in sys.modules:
-            raise input_error(f"{param('device')} cpu must be chosen before Keras is loaded")
+            raise input_error(tr("{param} cpu must be chosen before Keras is loaded").format(param=param("device")))
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         os.environ["JAX_PLATFORMS"] = "cpu"
 
@@ -165,9 +168,14 @@ def set_precision(precision: str) -> str:
     """Apply ``--precision``: ``mixed`` uses float16 compute on a GPU; on a CPU it stays float32
     (measured slower here: 9.4 s against 8.0 s an epoch with bfloat16). Returns the policy used."""
     from .errors import input_error, param
+    from .i18n import tr
 
     if precision not in PRECISIONS:
-        raise input_error(f"unknown {param('precision')} {precision!r}: use {' or '.join(PRECISIONS)}")
+        raise input_error(
+            tr("unknown {param} {precision!r}: use {choices}").format(
+                param=param("precision"), precision=precision, choices=tr(" or ").join(PRECISIONS)
+            )
+        )
     k = keras()
     policy = "mixed_float16" if precision == "mixed" and has_gpu() else "float32"
     k.mixed_precision.set_global_policy(policy)
@@ -185,6 +193,7 @@ def data_parallel(
     Returns (strategy or None, number of replicas).
     """
     from .errors import input_error
+    from .i18n import tr
 
     k = keras()
     name = k.backend.backend()
@@ -215,7 +224,7 @@ def data_parallel(
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         return strategy, int(strategy.num_replicas_in_sync)
 
-    raise input_error(f"distribute=True needs the jax or tensorflow backend, not {name}")
+    raise input_error(tr("distribute=True needs the jax or tensorflow backend, not {name}").format(name=name))
 
 
 def choose_backend(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import input_error
+from .i18n import tr
 from .imaging.color import check_gray_method, gray_image, gray_pixels, to_gray
 from .imaging.decoding import Picture
 
@@ -262,7 +263,11 @@ def evaluate_file(
         if dataset is not None:
             from .errors import warn as warn_user
 
-            warn_user(f"{model_path}: dataset {dataset!r} ignored: this model is evaluated on {evaluated_on}")
+            warn_user(
+                tr("{model}: dataset {dataset!r} ignored: this model is evaluated on {evaluated_on}").format(
+                    model=model_path, dataset=dataset, evaluated_on=evaluated_on
+                )
+            )
         names = test_set.class_names
     result = evaluate_arrays(model, test_set.x_test, test_set.y_test, len(names), names)
     result.dataset = name
@@ -294,7 +299,9 @@ def _folder_test_set(
     if data is None:
         if record is None:
             raise input_error(
-                f"{model_path}: trained on {meta.dataset}; give the labelled pictures to evaluate on (data=DIR)"
+                tr("{model}: trained on {dataset}; give the labelled pictures to evaluate on (data=DIR)").format(
+                    model=model_path, dataset=meta.dataset
+                )
             )
         data = record["folder"]
     if preparation_for(meta) == "digit" and Path(data).is_dir() and idx_set_files(data) is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import input_error
+from ..i18n import tr
 from ..imaging.color import CHANNEL_CMAPS, CHANNEL_NAMES
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import image_format_for, is_raw_path
@@ -129,7 +130,7 @@ def _run_folder(
     with account.stopping():
         check_destination(sources, None, where.out_dir, where.template, where.parents)
         if where.out_dir is None:
-            raise input_error("give out_dir=DIR: the folder for the outputs")
+            raise input_error(tr("give out_dir=DIR: the folder for the outputs"))
         batch = choose_inputs(sources, where.shard, where.keep_going)
         folder = check_output_dir(where.out_dir)
         fmt = check(str(folder))

@@ -51,7 +51,7 @@ def explain(
         _export(model, out_dir, force)
         return
     if force:
-        raise input_error("force=True only applies with out_dir=DIR")
+        raise input_error(_("force=True only applies with out_dir=DIR"))
     from ..explain.server import exposure_warning, open_server
 
     warning = exposure_warning(host)

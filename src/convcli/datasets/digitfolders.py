@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConvcliError, input_error
+from ..i18n import tr
 
 if TYPE_CHECKING:
     from ..models.metadata import ModelMeta
@@ -41,7 +42,7 @@ def digit_test_folder(folder: str | os.PathLike[str], meta: ModelMeta, warn_line
                 warn_line(f"{exc.message} (evaluated as a blank picture)")
         labels.append(label)
     if not inputs:
-        raise input_error(f"{root}: no pictures")
+        raise input_error(tr("{root}: no pictures").format(root=root))
     x, y = np.stack(inputs), np.asarray(labels, dtype=np.int32)
     what = f"every picture in {what}, each prepared like MNIST's digits, as predict does"
     if refused:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error, work_error
+from ..i18n import tr
 from .probe import Explainer
 from .sitemodel import engine_layers
 
@@ -90,7 +91,7 @@ def site_page(html: str) -> str:
     CSP as a ``<meta>``, and a footer that says the model runs in the browser."""
     script = re.search(r'<script src="app\.js"[^>]*></script>', html)
     if script is None:
-        raise work_error("the packaged index.html has no app.js script tag (a broken installation)")
+        raise work_error(tr("the packaged index.html has no app.js script tag (a broken installation)"))
     engine = "".join(f'<script src="{name}" defer></script>\n  ' for name in SITE_SCRIPTS)
     html = html[: script.start()] + engine + html[script.start() :]
     html = html.replace(
@@ -100,7 +101,7 @@ def site_page(html: str) -> str:
     )
     html, served = SERVED_NOTE.subn("", html, count=1)
     if not served or '<p data-i18n id="footer-static" hidden>' not in html:
-        raise work_error("the packaged index.html has no footer notes (a broken installation)")
+        raise work_error(tr("the packaged index.html has no footer notes (a broken installation)"))
     return html.replace('<p data-i18n id="footer-static" hidden>', '<p data-i18n id="footer-static">', 1)
 
 
@@ -109,11 +110,11 @@ def _check_target(out: Path, force: bool) -> None:
     non-empty folder (unless ``force``)."""
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
-        raise input_error(f"out_dir {out}: its folder {parent} does not exist")
+        raise input_error(tr("out_dir {out}: its folder {parent} does not exist").format(out=out, parent=parent))
     if out.exists() and not out.is_dir():
-        raise input_error(f"out_dir {out}: is a file, not a folder")
+        raise input_error(tr("out_dir {out}: is a file, not a folder").format(out=out))
     if out.is_dir() and any(out.iterdir()) and not force:
-        raise input_error(f"out_dir {out}: the folder is not empty (force=True replaces it)")
+        raise input_error(tr("out_dir {out}: the folder is not empty (force=True replaces it)").format(out=out))
 
 
 def _write_files(folder: Path, files: dict[str, bytes]) -> dict[str, int]:
@@ -168,13 +169,17 @@ def export_site(
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else "."))
     except OSError as exc:
-        raise work_error(f"out_dir {out}: cannot write beside it ({exc.strerror or exc})") from None
+        raise work_error(
+            tr("out_dir {out}: cannot write beside it ({detail})").format(out=out, detail=exc.strerror or exc)
+        ) from None
     try:
         sizes = _write_files(tmp, files)
         tmp.chmod(0o755)
         _replace(tmp, out)
     except OSError as exc:
-        raise work_error(f"out_dir {out}: cannot write the site ({exc.strerror or exc})") from None
+        raise work_error(
+            tr("out_dir {out}: cannot write the site ({detail})").format(out=out, detail=exc.strerror or exc)
+        ) from None
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(tmp)

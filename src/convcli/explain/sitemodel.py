@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 from ..models.layerspec import LAYER_ACTIVATIONS
 
 ACTIVATIONS = LAYER_ACTIVATIONS
@@ -72,13 +73,19 @@ def _activation(layer: Any) -> str:
 
 def _channels_last(layer: Any) -> None:
     if getattr(layer, "data_format", "channels_last") != "channels_last":
-        raise input_error(f"layer {layer.name!r} is channels_first: the static site runs channels_last models only")
+        raise input_error(
+            tr("layer {name!r} is channels_first: the static site runs channels_last models only").format(
+                name=layer.name
+            )
+        )
 
 
 def _conv(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
     _channels_last(layer)
     if int(getattr(layer, "groups", 1)) != 1:
-        raise input_error(f"layer {layer.name!r} is a grouped Conv2D: the static site's engine has no groups")
+        raise input_error(
+            tr("layer {name!r} is a grouped Conv2D: the static site's engine has no groups").format(name=layer.name)
+        )
     weights = layer.get_weights()
     return {
         "kernel": _pair(layer.kernel_size),
@@ -110,7 +117,11 @@ def _dense(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
 def _batchnorm(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
     axis = layer.axis if isinstance(layer.axis, int) else next(iter(layer.axis))
     if axis not in (-1, len(layer.input.shape) - 1):
-        raise input_error(f"layer {layer.name!r} normalises axis {axis}: the static site handles the last axis only")
+        raise input_error(
+            tr("layer {name!r} normalises axis {axis}: the static site handles the last axis only").format(
+                name=layer.name, axis=axis
+            )
+        )
     return {
         "epsilon": float(layer.epsilon),
         "gamma": buffer.add(layer.gamma.numpy()) if layer.scale else None,
@@ -128,7 +139,9 @@ def _scaling(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
         return {"scale": buffer.add(scale), "offset": buffer.add(offset)}
     mean, variance = (np.asarray(v, np.float64).ravel() for v in (layer.mean, layer.variance))
     if mean.size not in (1, channels) or getattr(layer, "invert", False):
-        raise input_error(f"layer {layer.name!r}: the static site handles a Normalization per channel only")
+        raise input_error(
+            tr("layer {name!r}: the static site handles a Normalization per channel only").format(name=layer.name)
+        )
     std = np.maximum(np.sqrt(np.broadcast_to(variance, (channels,))), 1e-7)  # Keras's backend.epsilon()
     return {"scale": buffer.add(1.0 / std), "offset": buffer.add(-np.broadcast_to(mean, (channels,)) / std)}
 
@@ -160,7 +173,11 @@ def describe_layer(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
     elif kind.startswith("Global"):
         _channels_last(layer)
         if getattr(layer, "keepdims", False):
-            raise input_error(f"layer {layer.name!r} keeps its dimensions: the static site handles keepdims=False only")
+            raise input_error(
+                tr("layer {name!r} keeps its dimensions: the static site handles keepdims=False only").format(
+                    name=layer.name
+                )
+            )
     return entry
 
 
@@ -179,7 +196,9 @@ def chain_of(model: Any) -> list[Any]:
             )
         previous = layer.output
     if previous is not model.outputs[0]:
-        raise input_error("the model's output is not its last layer's: the static site runs a plain chain of layers")
+        raise input_error(
+            tr("the model's output is not its last layer's: the static site runs a plain chain of layers")
+        )
     return layers
 
 

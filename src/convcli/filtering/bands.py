@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 from ..imaging.color import GRAY_RATIONAL, gray_split, to_gray
 from ..imaging.decoding import Picture
 from ..imaging.encoding import (
@@ -83,7 +84,7 @@ class Prepared:
         if self.den is not None:
             split = gray_split(colour)
             if split is None:
-                raise input_error(f"{self.source}: expected integer pixels")
+                raise input_error(tr("{source}: expected integer pixels").format(source=self.source))
             return split[0]
         if self.gray and colour.ndim == 3:
             colour = to_gray(colour, source=self.source)
@@ -124,7 +125,9 @@ def prepare(picture: Picture, conv: Convolver, *, gray: bool, band_rows: int | N
     shape = picture.shape
     if gray and len(shape) == 3:
         if shape[2] < 3:
-            raise input_error(f"{picture.source}: expected an RGB image, got shape {shape}")
+            raise input_error(
+                tr("{source}: expected an RGB image, got shape {shape}").format(source=picture.source, shape=shape)
+            )
         shape = shape[:2]
     conv.check(shape, picture.source)
     grid = conv.grid(shape)

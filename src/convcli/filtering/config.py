@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ..errors import input_error
+from ..i18n import tr
 from ..imaging.decoding import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -69,5 +70,9 @@ class FilterConfig:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise input_error(f"filter_images: unknown option {unknown[0]!r}; options: {', '.join(sorted(known))}")
+            raise input_error(
+                tr("filter_images: unknown option {option!r}; options: {options}").format(
+                    option=unknown[0], options=", ".join(sorted(known))
+                )
+            )
         return replace(self, **options) if options else self

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import input_error
+from ..i18n import tr
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,7 +49,9 @@ CHANNEL_CMAPS = ("Reds", "Greens", "Blues")
 def check_gray_method(method: str) -> str:
     """Return ``method`` if it names a gray conversion (:data:`GRAY_METHODS`), else raise."""
     if method not in GRAY_METHODS:
-        raise input_error(f"unknown gray method {method!r}: use {', '.join(GRAY_METHODS)}")
+        raise input_error(
+            tr("unknown gray method {method!r}: use {choices}").format(method=method, choices=", ".join(GRAY_METHODS))
+        )
     return method
 
 
@@ -67,7 +70,9 @@ def to_gray(image: np.ndarray, method: str = "luma", source: str = "input") -> n
     if arr.ndim == 2:
         return arr.astype(np.float32, copy=False)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        raise input_error(f"{source}: expected an RGB image, got shape {arr.shape}")
+        raise input_error(
+            tr("{source}: expected an RGB image, got shape {shape}").format(source=source, shape=arr.shape)
+        )
     r, g, b = (arr[..., i].astype(np.float64) for i in range(3))
     if method == "average":
         gray = (r + g + b) / 3.0  # sum then divide, as the formula is written: exact for integers
@@ -139,8 +144,10 @@ def iter_planes(image: np.ndarray, source: str = "input") -> Iterator[tuple[str,
 
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] < 3:
-        kind = f"a gray image {arr.shape}" if arr.ndim == 2 else f"shape {arr.shape}"
-        raise input_error(f"{source}: expected a colour (RGB) image with 3 channels, got {kind}")
+        kind = (tr("a gray image {shape}") if arr.ndim == 2 else tr("shape {shape}")).format(shape=arr.shape)
+        raise input_error(
+            tr("{source}: expected a colour (RGB) image with 3 channels, got {kind}").format(source=source, kind=kind)
+        )
 
     def planes() -> Iterator[tuple[str, np.ndarray]]:
         for i, name in enumerate(CHANNEL_NAMES):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import input_error
+from ..i18n import tr
 from ..outputs import atomic_path
 
 if TYPE_CHECKING:
@@ -54,12 +55,20 @@ def output_format(fmt: str | None, output: str | None = None) -> str:
     another format: the two would disagree about what is written."""
     name = (fmt or "png").lower().lstrip(".")
     if name not in OUTPUT_FORMATS:
-        raise input_error(f"unknown output format {name!r}: use one of {', '.join(OUTPUT_FORMATS)}")
+        raise input_error(
+            tr("unknown output format {name!r}: use one of {choices}").format(
+                name=name, choices=", ".join(OUTPUT_FORMATS)
+            )
+        )
     if fmt is not None and output is not None:
         suffix = ".png" if output == "-" else Path(output).suffix.lower()
         if IMAGE_SUFFIXES.get(suffix, suffix) != IMAGE_SUFFIXES.get(f".{name}", f".{name}"):
             where = "stdout (PNG)" if output == "-" else output
-            raise input_error(f"{where}: format {name!r} disagrees with the output's suffix; give one of the two")
+            raise input_error(
+                tr("{where}: format {name!r} disagrees with the output's suffix; give one of the two").format(
+                    where=where, name=name
+                )
+            )
     return name
 
 
@@ -68,9 +77,15 @@ def check_range(range_mode: str, *, pixels: bool = True, target: str = "") -> No
     become ``pixels`` (an image file or PNG on stdout). ``target`` names the output in the message."""
     where = f"{target}: " if target else ""
     if range_mode not in RANGES:
-        raise input_error(f"{where}unknown range mode {range_mode!r}: use {', '.join(RANGES[:-1])} or {RANGES[-1]}")
+        raise input_error(
+            tr("{where}unknown range mode {mode!r}: use {choices} or {last}").format(
+                where=where, mode=range_mode, choices=", ".join(RANGES[:-1]), last=RANGES[-1]
+            )
+        )
     if pixels and range_mode == "raw":
-        raise input_error(f"{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
+        raise input_error(
+            tr("{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output").format(where=where)
+        )
 
 
 def peak_of(depth: int | None) -> float:
@@ -82,9 +97,11 @@ def output_depth(target: str, fmt: str, source_depth: int | None, depth: int | N
     """Bits a channel for an image output: ``depth`` when given (16 only in PNG or TIFF), else
     16 for a 16-bit input written as PNG or TIFF, else 8."""
     if depth is not None and depth not in DEPTHS:
-        raise input_error(f"depth must be 8 or 16, got {depth}")
+        raise input_error(tr("depth must be 8 or 16, got {depth}").format(depth=depth))
     if depth == 16 and fmt not in DEEP_FORMATS:
-        raise input_error(f"{target}: {fmt} holds 8 bits a channel; write .png or .tif for depth 16")
+        raise input_error(
+            tr("{target}: {fmt} holds 8 bits a channel; write .png or .tif for depth 16").format(target=target, fmt=fmt)
+        )
     if depth is not None:
         return depth
     return 16 if source_depth == 16 and fmt in DEEP_FORMATS else 8
@@ -185,7 +202,7 @@ LOSSLESS = 100
 def check_quality(quality: int | None) -> int | None:
     """Return ``quality`` if it is None or 1–100, else raise."""
     if quality is not None and not 1 <= quality <= 100:
-        raise input_error(f"quality must be 1–100, got {quality}")
+        raise input_error(tr("quality must be 1–100, got {quality}").format(quality=quality))
     return quality
 
 
@@ -244,16 +261,16 @@ def write_pixels(
     """Encode ``pixels`` as ``fmt`` (``quality``: see :func:`save_options`) and write them to
     ``path`` atomically."""
     if fmt == "JPEG" and pixels.ndim == 3 and pixels.shape[2] not in (1, 3):
-        raise input_error(f"{path}: JPEG cannot hold {pixels.shape[2]} channels")
+        raise input_error(tr("{path}: JPEG cannot hold {n} channels").format(path=path, n=pixels.shape[2]))
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
         try:
             encode_into(out, pixels, fmt, png_level, quality)
-        except OSError as exc:
-            if exc.errno is not None:  # the disk's (full, read-only): atomic_path names it
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:  # the disk's (full, read-only): atomic_path names it
                 raise
-            raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
-        except (ValueError, KeyError, TypeError) as exc:
-            raise input_error(f"{path}: cannot encode as {fmt} ({exc})") from None
+            raise input_error(
+                tr("{path}: cannot encode as {fmt} ({exc})").format(path=path, fmt=fmt, exc=exc)
+            ) from None
     return Path(path)
 
 

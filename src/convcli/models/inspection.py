@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 from ..outputs import check_output_dir, check_output_path
 
 MAP_LAYERS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
@@ -39,13 +40,17 @@ def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[
     candidates = [layer for layer in model.layers if type(layer).__name__ in kinds]
     if name is None:
         if not candidates:
-            raise input_error(f"the model has no {' or '.join(kinds)} layer")
+            raise input_error(tr("the model has no {kinds} layer").format(kinds=tr(" or ").join(kinds)))
         return candidates
     for layer in candidates:
         if layer.name == name:
             return [layer]
-    names = ", ".join(layer.name for layer in candidates) or "none"
-    raise input_error(f"no layer named {name!r} of kind {'/'.join(kinds)}; the model has: {names}")
+    names = ", ".join(layer.name for layer in candidates) or tr("none")
+    raise input_error(
+        tr("no layer named {name!r} of kind {kinds}; the model has: {names}").format(
+            name=name, kinds="/".join(kinds), names=names
+        )
+    )
 
 
 def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
@@ -105,14 +110,18 @@ def feature_maps_file(
 
     check_output_path(output, inputs=(image,) if image else ())
     if Path(str(output)).suffix.lower() != ".png":
-        raise input_error(f"{output}: the grid is written as PNG; use a .png name")
+        raise input_error(tr("{output}: the grid is written as PNG; use a .png name").format(output=output))
     if (image is None) == (index is None):
-        raise input_error("give an IMAGE or index=N (one of them)")
+        raise input_error(tr("give an IMAGE or index=N (one of them)"))
     model = load_model(model_path)
     if index is not None:
         meta, dataset = dataset_for(model_path, dataset)
         if meta.preparation == "resize":
-            raise input_error(f"{model_path}: trained on {meta.dataset} (pictures): give an IMAGE, not an index")
+            raise input_error(
+                tr("{model}: trained on {dataset} (pictures): give an IMAGE, not an index").format(
+                    model=model_path, dataset=meta.dataset
+                )
+            )
         digit, label = dataset_test_item(index, dataset, data_dir)
         what = f"{dataset} test image {index} ({label})"
     else:
@@ -124,6 +133,26 @@ def feature_maps_file(
         layout = save_tiles(maps.maps, path, title)
         written.append((maps, path, layout))
     return written
+
+
+def _check_weights_request(
+    model_path: str | os.PathLike[str], output: str | os.PathLike[str] | None, fmt: str, filter_index: int | None
+) -> None:
+    """Refuse a format, filter and output that do not go together, before the model is loaded."""
+    if fmt not in ("png", "txt"):
+        raise input_error(tr("unknown fmt {fmt!r}: use png or txt").format(fmt=fmt))
+    if fmt == "png":
+        if filter_index is not None:
+            raise input_error(
+                tr("{model}: filter {index} is for txt output; a PNG grid shows every filter").format(
+                    model=model_path, index=filter_index
+                )
+            )
+        if output is None:
+            raise input_error(tr("a PNG grid needs -o GRID.png"))
+        check_output_path(output)
+    elif output is not None:
+        check_output_dir(output)
 
 
 def weights_file(
@@ -144,16 +173,7 @@ def weights_file(
     from .build import load_model
     from .metadata import read_meta
 
-    if fmt not in ("png", "txt"):
-        raise input_error(f"unknown fmt {fmt!r}: use png or txt")
-    if fmt == "png":
-        if filter_index is not None:
-            raise input_error(f"{model_path}: filter {filter_index} is for txt output; a PNG grid shows every filter")
-        if output is None:
-            raise input_error("a PNG grid needs -o GRID.png")
-        check_output_path(output)
-    elif output is not None:
-        check_output_dir(output)
+    _check_weights_request(model_path, output, fmt, filter_index)
     model = load_model(model_path)
     meta = read_meta(model_path)
     trained = f" (trained on {meta.dataset})" if meta.stored else ""
@@ -179,7 +199,11 @@ def weights_file(
         n = lk.weights.shape[-1]
         indices = range(n) if filter_index is None else [filter_index]
         if filter_index is not None and not 0 <= filter_index < n:
-            raise input_error(f"filter_index {filter_index} is out of range: {lk.name} has {n} filters")
+            raise input_error(
+                tr("filter_index {index} is out of range: {layer} has {n} filters").format(
+                    index=filter_index, layer=lk.name, n=n
+                )
+            )
         for i in indices:
             w = lk.weights[:, :, :, i]
             w = w[:, :, 0] if w.shape[2] == 1 else w

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import input_error, warn
+from ..i18n import tr
 
 META_ENTRY = "convcli.json"
 """The zip entry holding the metadata."""
@@ -90,7 +91,9 @@ def from_json(data: dict[str, Any], source: str = "model") -> ModelMeta:
             paper=str(data.get("paper", "dark" if data.get("preparation", "digit") == "digit" else "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise input_error(f"{source}: damaged convcli metadata inside the model ({exc})") from None
+        raise input_error(
+            tr("{source}: damaged convcli metadata inside the model ({exc})").format(source=source, exc=exc)
+        ) from None
 
 
 def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
@@ -114,12 +117,12 @@ def read_meta(path: str | os.PathLike[str]) -> ModelMeta:
             stored = META_ENTRY in archive.namelist()
             data = json.loads(archive.read(META_ENTRY)) if stored else None
     except (OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise input_error(f"{p}: cannot read the model's metadata ({exc})") from None
+        raise input_error(tr("{side}: cannot read the model's metadata ({exc})").format(side=p, exc=exc)) from None
     if not stored:  # plain Keras, or convcli before the entry existed
         found = plain_keras_meta_data(p)
         return ModelMeta(stored=False) if found is None else from_json(found, str(p))
     if not isinstance(data, dict):
-        raise input_error(f"{p}: damaged convcli metadata inside the model (not an object)")
+        raise input_error(tr("{source}: damaged convcli metadata inside the model (not an object)").format(source=p))
     return from_json(data, str(p))
 
 

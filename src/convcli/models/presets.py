@@ -99,11 +99,11 @@ PRESETS: dict[str, Preset] = {
 def resolve_architecture(preset: str | None, layers: str | None) -> tuple[str, str | None]:
     """Return (spec, preset name or None) from a preset name or a layer spec (``@FILE`` allowed)."""
     if preset and layers:
-        raise input_error("give a preset or a layer spec, not both")
+        raise input_error(_("give a preset or a layer spec, not both"))
     if layers:
         return read_spec_argument(layers), None
     if not preset:
-        raise input_error(f"give a preset ({', '.join(PRESETS)}) or a layer spec")
+        raise input_error(_("give a preset ({presets}) or a layer spec").format(presets=", ".join(PRESETS)))
     if preset not in PRESETS:
         message = _("unknown preset {name}{suggestion}; presets: {choices}")
         raise input_error(

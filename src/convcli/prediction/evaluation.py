@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 
 
 @dataclass
@@ -96,10 +97,14 @@ def evaluate_arrays(
     from ..models.inputs import model_pixels
 
     if len(x) == 0:
-        raise input_error("no images to evaluate")
+        raise input_error(tr("no images to evaluate"))
     probs = predict_probabilities(model, model_pixels(model, x))
     if probs.shape[1] != num_classes:
-        raise input_error(f"the model predicts {probs.shape[1]} classes, the dataset has {num_classes}")
+        raise input_error(
+            tr("the model predicts {predicted} classes, the dataset has {classes}").format(
+                predicted=probs.shape[1], classes=num_classes
+            )
+        )
     pred = probs.argmax(axis=1)
     labels = y.astype(np.int64)
     eps = 1e-7

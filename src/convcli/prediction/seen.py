@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import input_error
+from ..i18n import tr
 
 GRID_COLUMNS = 10
 """Single digits are laid out this many to a row."""
@@ -40,7 +41,11 @@ def plan_seen(target: str | os.PathLike[str], names: list[str]) -> list[Path]:
     stems = [re.sub(r"[^\w.-]+", "-", source_stem(name)).strip("-") or "input" for name in names]
     repeated = sorted({s for s in stems if stems.count(s) > 1})
     if repeated:
-        raise input_error(f"{out}: several inputs would write {repeated[0]}-seen.png; give a file name for one grid")
+        raise input_error(
+            tr("{out}: several inputs would write {stem}-seen.png; give a file name for one grid").format(
+                out=out, stem=repeated[0]
+            )
+        )
     return [out / f"{stem}-seen.png" for stem in stems]
 
 
