@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from ..i18n import tr
+
 _PARAM = re.compile(r"`([a-z][a-z0-9_]*)`|(?<![\w=.-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b(?!=)")
 
 
@@ -114,17 +116,17 @@ def rewrite_deprecated(command: str, args: list[str], warn: Any) -> list[str]:
             value = args[i] if i < len(args) else ""
         i += 1
         if old_plot:
-            warn(f"--plot {value} is deprecated: use --plot --out-dir {value}")
+            warn(tr("--plot {value} is deprecated: use --plot --out-dir {value}").format(value=value))
             out += ["--plot", "--out-dir", value]
         elif command == "weights" and name == "--format":
-            warn("--format is deprecated: use --txt for kernel files (a PNG grid is the default)")
+            warn(tr("--format is deprecated: use --txt for kernel files (a PNG grid is the default)"))
             out += ["--txt"] if value == "txt" else []
         elif command == "summary" and name == "--input":
             new = _image_size_and_color(value)
-            warn(f"--input is deprecated: use {' '.join(new)}, as train does")
+            warn(tr("--input is deprecated: use {flags}, as train does").format(flags=" ".join(new)))
             out += new
         else:
-            warn(f"{name} is deprecated: use {table[name][0]}")
+            warn(tr("{name} is deprecated: use {new}").format(name=name, new=table[name][0]))
             out += [table[name][0], value]
     return out
 
