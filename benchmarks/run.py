@@ -1,7 +1,7 @@
 """convcli against the tools people would pick instead, measured side by side in one run.
 
     python benchmarks/run.py [startup] [single] [filter] [large] [train] [train-rss] [memory] [rounding] [folders]
-    [export] [daemon] [epochs]
+    [export] [daemon] [epochs] [train-one-epoch]
     [--repeat N] [--compare PYTHON]
     (default: all)
 
@@ -553,6 +553,71 @@ def bench_train(repeat: int) -> None:
     )
 
 
+def _one_epoch_run(seed: int, data_dir: str) -> dict[str, Any]:
+    """``convcli train cnn --epochs 1 --seed SEED``, the whole process: wall seconds, peak RSS,
+    and the test accuracy its record states."""
+    out = WORK / f"one-epoch-{seed}.keras"
+    for stale in (out, out.with_suffix(".json")):
+        stale.unlink(missing_ok=True)
+    timer = shutil.which("time") or "/usr/bin/time"
+    args = ["train", "cnn", "--epochs", "1", "--seed", str(seed), "--data-dir", data_dir, "-o", str(out)]
+    started = time.perf_counter()
+    proc = subprocess.run([timer, "-f", "%M", *CONVCLI, *args], capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"convcli train failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    record = json.loads(out.with_suffix(".json").read_text())
+    rss = int(proc.stderr.strip().splitlines()[-1]) // 1024
+    return {"seed": seed, "seconds": elapsed, "test_accuracy": record["test"]["accuracy"], "peak_rss_mib": rss}
+
+
+def bench_train_one_epoch(repeat: int) -> None:
+    """Issue 28's one-epoch budget: the whole ``train cnn --epochs 1`` process against the Keras
+    recipe's time to 99.0% (the recipe stops there), pair by pair, seeds 0..repeat-1."""
+    data_dir = os.environ.get("CONVCLI_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
+    recipe_cmd = [PY, str(HERE / "keras_recipe.py"), data_dir]
+    pairs = []
+    for seed in range(repeat):
+        ours = _one_epoch_run(seed, data_dir)
+        os.environ["RECIPE_STOP_AT"] = "0.99"
+        try:
+            recipe = _probe(recipe_cmd)
+        finally:
+            del os.environ["RECIPE_STOP_AT"]
+        to_99 = recipe["seconds_to_99"]
+        ratio = ours["seconds"] / to_99 if to_99 else None
+        pairs.append({"convcli": ours, "recipe": recipe, "ratio": ratio, "load_after": os.getloadavg()[0]})
+    ratios = [p["ratio"] for p in pairs if p["ratio"] is not None]
+    accuracies = [p["convcli"]["test_accuracy"] for p in pairs]
+    rows = [
+        [
+            str(p["convcli"]["seed"]),
+            f"{p['convcli']['test_accuracy']:.2%}",
+            f"{p['convcli']['seconds']:.1f}",
+            f"{p['recipe']['seconds_to_99']:.1f} (epoch {p['recipe']['epoch_reaching_99']})"
+            if p["recipe"]["seconds_to_99"]
+            else "not reached",
+            f"{p['ratio']:.3f}×" if p["ratio"] else "n/a",
+            str(p["convcli"]["peak_rss_mib"]),
+        ]
+        for p in pairs
+    ]
+    columns = ["seed", "convcli 1 epoch: test", "its whole run (s)", "recipe: s to 99%", "ratio", "RSS MiB"]
+    table("train cnn --epochs 1 against the Keras recipe's time to 99.0%, pair by pair", columns, rows)
+    save(
+        "train-one-epoch",
+        {
+            "repeat": repeat,
+            "pairs": pairs,
+            "ratio_median": median(ratios) if ratios else None,
+            "ratio_max": max(ratios) if ratios else None,
+            "accuracy_mean": sum(accuracies) / len(accuracies),
+            "accuracy_min": min(accuracies),
+            "targets": {"ratio_max": 0.1, "accuracy_mean_min": 0.99, "accuracy_min": 0.989},
+        },
+    )
+
+
 def bench_memory(repeat: int) -> None:
     """Peak RSS of large colour photographs (issue 12's targets), beside ImageMagick and vips."""
     from pictures import bench_memory as measure
@@ -632,6 +697,7 @@ def main() -> None:
         "large": bench_large,
         "train": bench_train,
         "train-rss": bench_train_rss,
+        "train-one-epoch": bench_train_one_epoch,
         "memory": bench_memory,
         "rounding": bench_rounding,
         "daemon": bench_daemon,
