@@ -54,6 +54,7 @@ window.convcliMessages = {
   "layers must be a list of layer names": "layers debe ser una lista de nombres de capas",
   "loading the model…": "cargando el modelo…",
   "model.json is not a convcli explain site's model": "model.json no es el modelo de un sitio de convcli explain",
+  "model.json: {status} {reason}": "model.json: no se pudo leer ({status} {reason})",
   "no API endpoint {path}": "no hay punto de la API {path}",
   "no Conv2D or pooling layer named {name}; the model has: {known}": "no hay ninguna capa Conv2D o de pooling llamada {name}; el modelo tiene: {known}",
   "none": "ninguna",
