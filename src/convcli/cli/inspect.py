@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..i18n import N_
 from .common import app, echo, print_json, table
 from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
 
@@ -121,4 +122,8 @@ def info(json_: Json = False) -> None:
     if json_:
         print_json(data)
         return
-    table("convcli", ["what", "value"], [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()])
+    table(
+        "convcli",
+        [N_("what"), N_("value")],
+        [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()],
+    )
