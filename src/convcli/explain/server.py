@@ -81,10 +81,11 @@ def exposure_warning(host: str) -> str | None:
     """A warning to show when the server would be reachable from other machines."""
     if is_loopback(host):
         return None
-    return (
-        f"listening on {host}: anyone who can reach this machine can use the page and the API "
+    message = _(
+        "listening on {host}: anyone who can reach this machine can use the page and the API "
         "(the default, 127.0.0.1, keeps it local)"
     )
+    return message.format(host=host)
 
 
 def packaged_static() -> dict[str, tuple[bytes, str]]:
