@@ -311,16 +311,20 @@ def _resume_changes(
     if conflicts:
         params = {p.name: p for p in ctx.command.params}
         params["spec"] = params["layers"]
+        has, has_not = _("{given} (the checkpoint has {old})"), _("no {option}")
         listed = "; ".join(
-            f"{_as_typed(params[name], given)} (the checkpoint has "
-            f"{_as_typed(params[name], old) if old is not None else 'no ' + _as_typed(params[name])})"
+            has.format(
+                given=_as_typed(params[name], given),
+                old=_as_typed(params[name], old) if old is not None else has_not.format(option=_as_typed(params[name])),
+            )
             for name, (old, given) in conflicts.items()
         )
         allowed = ", ".join(_as_typed(params[name]) for name in RESUMABLE)
-        raise ConvcliError(
-            f"--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
-            f"Only {allowed} can change on resume"
+        message = _(
+            "--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
+            "Only {allowed} can change on resume"
         )
+        raise ConvcliError(message.format(listed=listed, allowed=allowed))
     return typed, output or stored.get("output", "model.keras")
 
 
