@@ -490,3 +490,37 @@ def test_pictures_draw_the_spanish_letters_not_boxes() -> None:
     expected = Image.new("RGB", (240, 17), (255, 255, 255))
     ImageDraw.Draw(expected).text((4, 4), english, fill=(0, 0, 0), font=ImageFont.load_default())
     np.testing.assert_array_equal(header(english), np.asarray(expected)[2:17])
+
+
+def test_words_json_keeps_in_english_read_back_in_spanish_where_shown() -> None:
+    """Summary's shape words and a digit folder's description stay English as made (JSON, piped
+    text) and read back in Spanish for a person; a named kernel's description too (a terminal's
+    ``convcli kernels``)."""
+    from convcli.datasets.wording import DIGIT_FOLDER_BLANKS, shown
+    from convcli.filtering.kernels import load_kernel
+    from convcli.models.summary import MEAN_OVER, SHAPE_WORDS, UNITS, ZEROS
+
+    made = [
+        UNITS.format(units=128),
+        MEAN_OVER.format(height=7, width=7, channels=64),
+        ZEROS.format(formula="28 + 2·1 = 30"),
+    ]
+    folder = DIGIT_FOLDER_BLANKS.format(root="/d/test", count=2)
+    sharpen = load_kernel("sharpen").description
+    assert made == ["128 units", "mean over 7×7 → 64", "28 + 2·1 = 30 (P zeros each side)"]
+    assert [i18n.retranslate(m, SHAPE_WORDS) for m in made] == made and shown(folder) == folder
+    i18n.speak("es")
+    try:
+        assert [i18n.retranslate(m, SHAPE_WORDS) for m in made] == [
+            "128 unidades", "media sobre 7×7 → 64", "28 + 2·1 = 30 (P ceros a cada lado)"
+        ]  # fmt: skip
+        assert shown(folder) == (
+            "todas las imágenes de /d/test, cada una preparada como los dígitos de MNIST, como lo hace predict "
+            "(2 sin dígito, evaluadas como imágenes en blanco)"
+        )
+        assert (
+            i18n.tr(sharpen)
+            == "Realce (sharpen): 5 en el centro, -1 en los 4 vecinos (el ejemplo resuelto de la clase)"
+        )
+    finally:
+        i18n.speak("")
