@@ -205,3 +205,47 @@ def small_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if MNIST is None:
         pytest.skip("MNIST files not beside the project")
     return made_once(tmp_path_factory, "small-cnn.keras", train_preset("cnn", epochs=2, limit=20000, seed=0))
+
+
+# --------------------------------------------------------------------------- the browser tests
+
+CHROMIUM = os.environ.get("CONVCLI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # as root (CI), chromium's sandbox cannot start
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_REQUIRED = bool(os.environ.get("CONVCLI_CI") or os.environ.get("CI"))
+"""In CI (``.ci/run`` sets CONVCLI_CI and installs chromium and playwright) a missing browser fails."""
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    if not Path(CHROMIUM).exists():
+        return f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright (no browser download), for the explain page's and
+    the static site's tests: skipped outside CI when chromium or playwright is missing."""
+    reason = missing_browser()
+    if reason:
+        if BROWSER_REQUIRED:
+            pytest.fail(f"browser tests must run in CI: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -407,6 +407,48 @@ def test_errors_http_server_answers_itself_are_json(bare_server) -> None:
     assert "Line too long" in json.loads(body)["error"]
 
 
+REFUSED_BY_HTTP_SERVER = [
+    (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", 431, "Line too long",
+     "línea de encabezado demasiado larga"),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, "Request-URI Too Long",
+     "URI de la petición demasiado larga"),
+    (b"A B C HTTP/1.1\r\n\r\n", 400, "Bad request syntax ('A B C HTTP/1.1')",
+     "sintaxis de la petición no válida ('A B C HTTP/1.1')"),
+    (b"GET / HTTP/1.x\r\n\r\n", None, "Bad request version ('HTTP/1.x')",
+     "versión de la petición no válida ('HTTP/1.x')"),
+    (b"GET / HTTP/9.9\r\n\r\n", None, "Invalid HTTP version (9.9)", "versión de HTTP no válida (9.9)"),
+    (b"POST /\r\n\r\n", None, "Bad HTTP/0.9 request type ('POST')", "tipo de petición HTTP/0.9 no válido ('POST')"),
+]  # fmt: skip
+"""Requests ``http.server`` refuses before their headers are read: (bytes, status, its English, our
+Spanish); status None: a request line without a version it reads is answered as HTTP/0.9 (the body
+alone, no status line), as Python answers it."""
+
+
+@pytest.mark.parametrize(("data", "status", "english", "spanish"), REFUSED_BY_HTTP_SERVER, ids=lambda v: str(v)[:24])
+def test_http_servers_own_refusals_speak_the_process_language(
+    bare_server, monkeypatch, data, status, english, spanish
+) -> None:
+    """A request refused before its Accept-Language is read gets its JSON error in the language of
+    the ``convcli explain`` process: Python's own English as before, or Spanish (LANG=es_ES.UTF-8)."""
+    import gettext
+
+    from convcli import i18n
+
+    def error() -> str:
+        answer = raw_exchange(bare_server, data)
+        if status is None:
+            return json.loads(answer)["error"]
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(f"HTTP/1.1 {status} ".encode()) and b"Content-Type: application/json" in head
+        return json.loads(body)["error"]
+
+    assert error() == english
+    monkeypatch.setenv("LANGUAGE", "es")  # what i18n.setup() does for a Spanish process
+    gettext.bindtextdomain(i18n.DOMAIN, i18n.locale_dir())
+    monkeypatch.setattr(i18n._State, "active", True)
+    assert error() == spanish
+
+
 @pytest.mark.parametrize(("method", "path", "body", "status", "message"), BAD_REQUESTS)
 def test_bad_requests_get_json_errors(bare_server, method, path, body, status, message) -> None:
     data = None if body is None else json.dumps(body)

@@ -8,12 +8,10 @@ in CI (`.ci/run` sets CONVCLI_CI and installs both) a missing browser fails.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,43 +19,8 @@ from conftest import ROOT, requires_mnist
 from explain_support import png_bytes, post_json, running_server, trained_model
 
 pytestmark = [pytest.mark.slow, requires_mnist]
-CHROMIUM = os.environ.get("CONVCLI_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # as root (CI), chromium's sandbox cannot start
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IN_CI = bool(os.environ.get("CONVCLI_CI") or os.environ.get("CI"))
 ARTIFACTS = Path(os.environ.get("CONVCLI_TEST_ARTIFACTS") or ROOT / "tests" / "artifacts")
 IDLE = "document.body.dataset.busy === 'false'"
-
-
-def missing_browser() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install -e '.[dev]')"
-    if not Path(CHROMIUM).exists():
-        return f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_browser()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

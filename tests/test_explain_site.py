@@ -24,17 +24,13 @@ from digit_photos import Look, mnist_glyph, photograph
 from explain_support import png_bytes, trained_model
 from folder_sets import colour_folders, colour_picture
 from test_explain_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     IDLE,
-    IN_CI,
     ONE,
     PHONE,
     ZERO,
     Page,
     check_panel,
     click_map_pixel,
-    missing_browser,
 )
 
 from convcli.errors import ConvcliError
@@ -53,22 +49,6 @@ SITE_FILES = {
     "weights.bin",
 }
 TOLERANCE = 1e-5
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's chromium through Playwright, as test_explain_browser launches it (in CI, required)."""
-    reason = missing_browser()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -481,3 +461,22 @@ def test_a_published_site_speaks_spanish_to_a_spanish_browser(browser, models, t
         page.page.click("#lang-switch button[data-lang=en]")
         assert page.page.inner_text("footer").startswith("A static copy of convcli explain")
         page.close()
+
+
+@slow
+def test_a_site_without_its_model_says_so_in_the_readers_language(browser, models, tmp_path) -> None:
+    """A half-copied site (no model.json): the hosting web server's 404 is shown in the reader's
+    language, its status text as that server sent it (Python's http.server: "File not found")."""
+    site = export(models["cnn"], tmp_path / "site")
+    (site / "model.json").unlink()
+    said = {
+        "es-ES": "No se pudo cargar el modelo: model.json: no se pudo leer (404 File not found)",
+        "en-US": "Could not load the model: model.json: 404 File not found",
+    }
+    with served(site) as server:
+        for locale, message in said.items():
+            page = browser.new_page(locale=locale, bypass_csp=True)
+            page.goto(server.url)
+            page.wait_for_function("document.getElementById('status').textContent.includes('model.json')")
+            assert page.inner_text("#status") == message
+            page.close()

@@ -174,6 +174,7 @@ def test_every_commands_help_is_spanish_in_the_lectures_words() -> None:
         assert "Opciones:\n" in page and "Mostrar este mensaje y salir." in page, path
         for english in ("Usage:", "Options:", "Show this message", "Example:", "Arguments:", "[default:"):
             assert english not in page, (path, english)
+        assert not re.search(r"\[OPTIONS\]|COMMAND \[ARGS\]|\b(?:TEXT|INTEGER|FLOAT|RANGE|PATH)\b", page), path
     everything = "\n".join(pages.values())
     assert "Comandos:\n" in pages[""] and "Argumentos:\n" in pages["gray"]
     for term in LECTURE_TERMS:
@@ -181,6 +182,10 @@ def test_every_commands_help_is_spanish_in_the_lectures_words() -> None:
     for word in RENAMED:
         assert word not in everything.lower(), word
     assert "Stride del kernel (S)" in pages["filter"] and "el P de la clase" in pages["filter"]
+    assert pages["predict"].startswith("Uso: convcli predict [OPCIONES] MODEL.keras [IMAGE...]\n")
+    assert pages[""].startswith("Uso: convcli [OPCIONES] [COMANDO] [ARGS]...\n")
+    assert re.search(r"\n  --top ENTERO +Cuántas clases", pages["predict"])  # Click's type names: metavars
+    assert re.search(r"\n  --data-dir TEXTO +", pages["predict"]) and "--files-from FILE " in pages["predict"]
     assert "# el 266 -61 -30 ... de la clase" in pages[""]
 
 
@@ -444,5 +449,78 @@ def test_test_data_and_daemon_reasons_translate_where_shown_and_stay_english_in_
         )
         assert shown("/d/test") == "/d/test"  # a folder's path is no description
         assert i18n.retranslate(reason, REASONS).startswith("el proceso 42 tiene el bloqueo del daemon")
+    finally:
+        i18n.speak("")
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def header(title: str) -> object:
+    """The title line of a tile grid drawn with ``title`` (rows 2-16, the first 240 columns)."""
+    import numpy as np
+
+    from convcli.plots import render_tiles
+
+    picture, _layout = render_tiles(np.zeros((4, 4, 1)), title)
+    return picture[2:17, :240]
+
+
+def test_pictures_draw_the_spanish_letters_not_boxes() -> None:
+    """Pillow's bundled default font (Aileron) has ASCII only and draws a box for á; a picture's
+    text with any other letter is drawn in DejaVu Sans (matplotlib's copy, a dependency): each
+    Spanish letter comes out as itself, unlike the font's missing-glyph box and unlike its bare
+    letter, with its accent above (or its ¿ ¡ below) where the bare letter has no ink. ASCII text
+    keeps Pillow's default font, pixel for pixel (English pictures unchanged)."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    box = header("\ue000\u00a0")  # a private-use character: the missing-glyph box
+    for letter, bare in zip("áéíóúÁÉÍÓÚüñÑ¿¡", "aeıouAEIOUunN?!"):  # ı: the dotless i under í's accent
+        drawn, plain = header(letter + "\u00a0"), header(bare + "\u00a0")  # a no-break space: no ink, not ASCII
+        assert not np.array_equal(drawn, box), letter
+        differs = np.nonzero((drawn != plain).any(axis=(1, 2)))[0]
+        ink = np.nonzero((plain < 128).any(axis=(1, 2)))[0]  # the rows the bare letter inks
+        assert differs.size and ink.size, letter
+        if letter in "¿¡":
+            assert differs.max() > ink.max(), letter  # below the baseline, where ? and ! stop
+        else:
+            assert differs.min() < ink.min(), letter  # an accent above the bare letter
+    english = "conv2d (Conv2D) on mnist test image 7 (9)"
+    expected = Image.new("RGB", (240, 17), (255, 255, 255))
+    ImageDraw.Draw(expected).text((4, 4), english, fill=(0, 0, 0), font=ImageFont.load_default())
+    np.testing.assert_array_equal(header(english), np.asarray(expected)[2:17])
+
+
+def test_words_json_keeps_in_english_read_back_in_spanish_where_shown() -> None:
+    """Summary's shape words and a digit folder's description stay English as made (JSON, piped
+    text) and read back in Spanish for a person; a named kernel's description too (a terminal's
+    ``convcli kernels``)."""
+    from convcli.datasets.wording import DIGIT_FOLDER_BLANKS, shown
+    from convcli.filtering.kernels import load_kernel
+    from convcli.models.summary import MEAN_OVER, SHAPE_WORDS, UNITS, ZEROS
+
+    made = [
+        UNITS.format(units=128),
+        MEAN_OVER.format(height=7, width=7, channels=64),
+        ZEROS.format(formula="28 + 2·1 = 30"),
+    ]
+    folder = DIGIT_FOLDER_BLANKS.format(root="/d/test", count=2)
+    sharpen = load_kernel("sharpen").description
+    assert made == ["128 units", "mean over 7×7 → 64", "28 + 2·1 = 30 (P zeros each side)"]
+    assert [i18n.retranslate(m, SHAPE_WORDS) for m in made] == made and shown(folder) == folder
+    i18n.speak("es")
+    try:
+        assert [i18n.retranslate(m, SHAPE_WORDS) for m in made] == [
+            "128 unidades", "media sobre 7×7 → 64", "28 + 2·1 = 30 (P ceros a cada lado)"
+        ]  # fmt: skip
+        assert shown(folder) == (
+            "todas las imágenes de /d/test, cada una preparada como los dígitos de MNIST, como lo hace predict "
+            "(2 sin dígito, evaluadas como imágenes en blanco)"
+        )
+        assert (
+            i18n.tr(sharpen)
+            == "Realce (sharpen): 5 en el centro, -1 en los 4 vecinos (el ejemplo resuelto de la clase)"
+        )
     finally:
         i18n.speak("")

@@ -200,6 +200,41 @@ def test_feature_map_tiles_match_keras(cli, trained, tmp_path) -> None:
 
 
 @requires_mnist
+def test_feature_maps_and_weights_speak_spanish(trained, tmp_path) -> None:
+    """In Spanish (here per request, as the explain server sets it) a feature-map grid's title and
+    legend and a weights grid's title are the catalog's words, and a kernel file's description too;
+    the English run draws other pixels from the same maps."""
+    from convcli import i18n
+    from convcli.datasets.idx import load_dataset
+    from convcli.models.inspection import feature_maps_file, weights_file
+    from convcli.plots import render_tiles
+
+    label = int(load_dataset("mnist", MNIST).y_test[7])
+    english = feature_maps_file(trained, tmp_path / "en.png", index=7, data_dir=str(MNIST), layer="conv2d")
+    i18n.speak("es")
+    try:
+        maps, path, _layout = feature_maps_file(
+            trained, tmp_path / "es.png", index=7, data_dir=str(MNIST), layer="conv2d"
+        )[0]
+        expected, _layout = render_tiles(maps.maps, f"conv2d (Conv2D) sobre imagen de test 7 de mnist ({label})")
+        _kernels, grids, _texts = weights_file(trained, tmp_path / "w.png", layer="conv2d")
+        weights_grid, _layout = render_tiles(
+            _kernels[0].weights[:, :, 0, :],
+            "conv2d: 8 kernels de 3x3x1",
+            signed=True,
+            tile_titles=[f"f{f}" for f in range(8)],
+        )
+        _kernels, _paths, texts = weights_file(trained, None, layer="conv2d", fmt="txt", filter_index=3)
+    finally:
+        i18n.speak("")
+    picture = np.asarray(Image.open(path).convert("RGB"))
+    np.testing.assert_array_equal(picture, expected)
+    assert not np.array_equal(np.asarray(Image.open(english[0][1]).convert("RGB"))[:34], picture[:34])
+    np.testing.assert_array_equal(np.asarray(Image.open(grids[0]).convert("RGB")), weights_grid)
+    assert "# description: filtro 3 de la capa conv2d en small.keras (entrenado con mnist)\n" in texts[0]
+
+
+@requires_mnist
 def test_weights_txt_round_trips_through_filter(cli, trained, tmp_path) -> None:
     import keras
 

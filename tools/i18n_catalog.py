@@ -11,6 +11,7 @@ code no longer shows. The messages come from three places:
   running Click tree (the docstrings and ``help=`` texts exactly as Click shows them);
 - Click's and Typer's own ``_()``/``ngettext()`` strings (usage errors, "Options", "Commands"…),
   read with ``ast`` from the installed packages;
+- the named kernels' descriptions (``kernels/*.txt``), shown translated by ``convcli kernels``;
 - the explain page's: ``msg("…")`` and ``t("…")`` in its scripts, and in ``index.html`` each direct text of an
   element marked ``data-i18n`` and the ``aria-label`` of one marked ``data-i18n-label``.
 
@@ -108,6 +109,17 @@ def help_messages() -> Messages:
     return messages
 
 
+def kernel_messages() -> Messages:
+    """The named kernels' descriptions (``# description:`` in ``kernels/*.txt``): ``convcli kernels``
+    shows them translated on a terminal (a kernel file and piped output keep the file's words)."""
+    from convcli.filtering.kernels import list_kernels, named_kernel_files
+
+    files = named_kernel_files()
+    return {
+        (k.description, None): [files[k.name].relative_to(ROOT).as_posix()] for k in list_kernels() if k.description
+    }
+
+
 def framework_messages() -> Messages:
     """Click's and Typer's own translatable strings, from the installed packages."""
     import importlib.util
@@ -180,7 +192,7 @@ def page_catalog(entries: list[Entry]) -> str:
 def used_messages() -> tuple[Messages, Messages]:
     """(convcli's own messages, help texts and page strings, Click's and Typer's strings)."""
     own = help_messages()
-    for found in (code_messages(), page_messages()):
+    for found in (code_messages(), page_messages(), kernel_messages()):
         for key, where in found.items():
             own.setdefault(key, []).extend(where)
     return own, framework_messages()

@@ -6,6 +6,7 @@ grids and kernel grids. Signed values get a diverging colour map and a colour ba
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .i18n import N_
+from .i18n import N_, retranslate
 from .i18n import tr as _
 from .imaging.color import colormap_plane, stretch
 from .outputs import atomic_path
@@ -37,6 +38,11 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     return Path(path)
 
 
+LOSS_LABELS = (N_("cross-entropy"), N_("cross-entropy with label smoothing {epsilon}"))
+"""What the run record's ``loss_label`` says (:func:`convcli.training.objective.loss_label`), in
+English there; the curves' axis shows it in the reader's language."""
+
+
 def plot_history(
     record: dict[str, Any], model_path: str | os.PathLike[str] | None, path: str | os.PathLike[str] | None = None
 ) -> Path:
@@ -54,7 +60,8 @@ def plot_history(
     for key, style in (("accuracy", "-o"), ("val_accuracy", "--s")):
         if any(key in h for h in history):
             ax_acc.plot(epochs, [h.get(key, np.nan) for h in history], style, label=key.replace("_", " "))
-    ax_loss.set(title=_("Loss"), xlabel=_("epoch"), ylabel=record.get("loss_label", "cross-entropy"))
+    loss = retranslate(record.get("loss_label", LOSS_LABELS[0]), LOSS_LABELS)
+    ax_loss.set(title=_("Loss"), xlabel=_("epoch"), ylabel=loss)
     ax_acc.set(title=_("Accuracy"), xlabel=_("epoch"), ylabel="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
@@ -78,7 +85,7 @@ def plot_confusion(
     names = list(class_names or [str(i) for i in range(n)])
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
     image = ax.imshow(confusion, cmap="Blues")
-    fig.colorbar(image, ax=ax, label="images")
+    fig.colorbar(image, ax=ax, label=_("images"))
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
     ax.set_yticks(range(n), names)
     ax.set(xlabel=_("predicted class"), ylabel=_("true class"), title=_(title))
@@ -134,22 +141,25 @@ def plot_evaluation(
             result.confusion,
             out / f"{stem}-confusion.png",
             class_names,
-            f"{stem}: confusion matrix, accuracy {result.accuracy * 100:.2f}%",
+            _("{stem}: confusion matrix, accuracy {percent:.2f}%").format(stem=stem, percent=result.accuracy * 100),
         )
     ]
     mistakes = result.predictions != y_test
     wrong = np.nonzero(mistakes)[0][:max_mistakes]
     names = list(class_names or [str(i) for i in range(result.confusion.shape[0])])
-    captions = [f"#{i} true {names[y_test[i]]}\npred {names[result.predictions[i]]}" for i in wrong]
+    caption = _("#{index} true {true}\npred {predicted}")
+    captions = [caption.format(index=i, true=names[y_test[i]], predicted=names[result.predictions[i]]) for i in wrong]
     images = x_test[wrong] if len(wrong) else np.zeros((1, *x_test.shape[1:]), np.uint8)
     if images.ndim == 4 and images.shape[3] == 1:  # gray pictures of a folder: (N, H, W, 1)
         images = images[:, :, :, 0]
     written.append(
         plot_digit_grid(
             images,
-            captions or ["no mistakes"],
+            captions or [_("no mistakes")],
             out / f"{stem}-mistakes.png",
-            f"{stem}: {int(mistakes.sum())} misclassified test images (first {len(wrong)})",
+            _("{stem}: {count} misclassified test images (first {shown})").format(
+                stem=stem, count=int(mistakes.sum()), shown=len(wrong)
+            ),
         )
     )
     return written
@@ -191,8 +201,49 @@ def tile_pixels(maps: np.ndarray, signed: bool) -> tuple[np.ndarray, float, floa
 
 
 def _ascii(text: str) -> str:
-    """Pillow's built-in bitmap font has no '×' or '…': spell them in ASCII."""
+    """Pillow's default font has no '×' or '−' (and a tiny '…'): spell them in ASCII."""
     return text.replace("×", "x").replace("…", "...").replace("−", "-")
+
+
+@functools.cache
+def _font(ascii_only: bool) -> Any:
+    """The font for ASCII text (``ascii_only``) or any other: Pillow's default (its bundled
+    Aileron, ASCII only: English pictures keep their pixels), else DejaVu Sans of the same size,
+    which matplotlib (a dependency) ships, as Aileron draws a box for á é í ó ú ñ ¿. None when no
+    DejaVu Sans file is found."""
+    from PIL import ImageFont
+
+    if ascii_only:
+        return ImageFont.load_default()
+    for path in _dejavu_paths():
+        try:
+            return ImageFont.truetype(path, 10)
+        except OSError:
+            continue
+    return None
+
+
+def _dejavu_paths() -> list[str]:
+    """matplotlib's own DejaVu Sans (found without importing matplotlib), then Debian's."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found = [os.path.join(f, "mpl-data", "fonts", "ttf", "DejaVuSans.ttf") for f in folders]
+    return [*found, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
+
+
+def _draw_text(draw: Any, xy: tuple[int, int], text: str, fill: tuple[int, int, int]) -> None:
+    """Draw ``text`` in a font that has its letters; without DejaVu Sans, accents are dropped
+    (``dígito`` → ``digito``) rather than drawn as boxes."""
+    import unicodedata
+
+    font = _font(text.isascii())
+    if font is None:
+        folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+        text = folded.replace("¿", "").replace("¡", "").encode("ascii", "replace").decode("ascii")
+        font = _font(True)
+    draw.text(xy, text, fill=fill, font=font)
 
 
 def render_tiles(
@@ -209,7 +260,7 @@ def render_tiles(
     Tiles are upscaled by a whole factor (nearest neighbour) so every pixel stays exact; the
     header states the value range, and signed values get a colour bar under the grid.
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
     from skimage.util import montage
 
     title = _ascii(title)
@@ -221,7 +272,6 @@ def render_tiles(
     colours, lo, hi = tile_pixels(arr, signed)
     scale = max(1, math.ceil(min_tile / max(h, w)))
     cols = columns or min(n, 8 if n <= 64 else 16)
-    font = ImageFont.load_default()
     header, label, pad = 34, 12, 4
     layout = GridLayout(n, h, w, scale, cols, header, label, pad)
     width = pad + cols * (w * scale + pad)
@@ -235,12 +285,16 @@ def render_tiles(
     canvas[header - pad : header - pad + grid.shape[0], : grid.shape[1]] = grid  # tiles where layout.box says
     image = Image.fromarray(canvas)
     draw = ImageDraw.Draw(image)
-    draw.text((pad, 4), title, fill=(0, 0, 0), font=font)
-    legend = f"blue {lo:.3g} ... white 0 ... red {hi:.3g}" if signed else f"black {lo:.3g} ... white {hi:.3g}"
-    draw.text((pad, 18), f"{n} maps of {h}x{w}; {legend}", fill=(60, 60, 60), font=font)
+    _draw_text(draw, (pad, 4), title, (0, 0, 0))
+    low, high = f"{lo:.3g}", f"{hi:.3g}"
+    if signed:
+        legend = _("blue {low} ... white 0 ... red {high}").format(low=low, high=high)
+    else:
+        legend = _("black {low} ... white {high}").format(low=low, high=high)
+    _draw_text(draw, (pad, 18), _("{n} maps of {h}x{w}; {legend}").format(n=n, h=h, w=w, legend=legend), (60, 60, 60))
     for i in range(n):
-        top, left, _, _ = layout.box(i)
-        draw.text((left, top - label), tile_titles[i] if tile_titles else f"#{i}", fill=(0, 0, 0), font=font)
+        top, left, _bottom, _right = layout.box(i)
+        _draw_text(draw, (left, top - label), tile_titles[i] if tile_titles else f"#{i}", (0, 0, 0))
     out = np.asarray(image).copy()
     if signed:
         y0 = height - bar - pad + 6
@@ -248,9 +302,9 @@ def render_tiles(
         out[y0 : y0 + 10, pad : width - pad] = strip[None, :, :]
         image = Image.fromarray(out)
         draw = ImageDraw.Draw(image)
-        draw.text((pad, y0 + 11), f"{lo:.3g}", fill=(0, 0, 0), font=font)
-        draw.text((width // 2 - 3, y0 + 11), "0", fill=(0, 0, 0), font=font)
-        draw.text((width - pad - 40, y0 + 11), f"{hi:.3g}", fill=(0, 0, 0), font=font)
+        _draw_text(draw, (pad, y0 + 11), low, (0, 0, 0))
+        _draw_text(draw, (width // 2 - 3, y0 + 11), "0", (0, 0, 0))
+        _draw_text(draw, (width - pad - 40, y0 + 11), high, (0, 0, 0))
         out = np.asarray(image).copy()
     return out, layout
 

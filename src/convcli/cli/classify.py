@@ -284,15 +284,15 @@ def _render_number(number: Any) -> None:
     if is_tty():
         from rich.table import Table
 
-        grid = Table(title=f"{number.input}: {number.number}" + (" (uncertain)" if number.uncertain else ""))
-        for column in ("position", "digit", "probability", ""):
-            grid.add_column(column, justify="right" if column == "probability" else "left")
+        grid = Table(title=f"{number.input}: {number.number}" + (_(" (uncertain)") if number.uncertain else ""))
+        for column in (N_("position"), N_("digit"), N_("probability"), ""):
+            grid.add_column(_(column) if column else "", justify="right" if column == "probability" else "left")
         for i, digit in enumerate(number.digits):
             grid.add_row(
                 str(i + 1),
                 str(digit.prediction),
                 f"{digit.probability * 100:.2f}%",
-                "uncertain" if digit.uncertain else "",
+                _("uncertain") if digit.uncertain else "",
             )
         console().print(grid)
         return

@@ -56,12 +56,12 @@ def explain(
 
     warning = exposure_warning(host)
     if warning:
-        sys.stderr.write(f"Warning: {warning}\n")
+        sys.stderr.write(_("Warning: {message}").format(message=warning) + "\n")
     server = open_server(model, host=host, port=port)
     try:
         sys.stdout.write(f"{server.url}\n")
         sys.stdout.flush()
-        sys.stderr.write(f"serving {model} at {server.url} (Ctrl-C stops)\n")
+        sys.stderr.write(_("serving {model} at {url} (Ctrl-C stops)").format(model=model, url=server.url) + "\n")
         sys.stderr.flush()
         if open_:
             import webbrowser
@@ -82,10 +82,18 @@ def _export(model: str, out_dir: str, force: bool) -> None:
     site = export_site(model, out_dir, force=force)
     sys.stdout.write(f"{site.path}\n")
     weights = site.files.get("weights.bin", 0)
+    message = _(
+        "wrote {count} files ({megabytes:.2f} MB, of which weights.bin {weights:.2f} MB for {params:,} parameters) "
+        "to {path}/: copy it to any static web host, or try it with: python -m http.server -d {path} 8000"
+    )
     stderr_line(
-        f"wrote {len(site.files)} files ({site.total_bytes / 1e6:.2f} MB, of which weights.bin {weights / 1e6:.2f} MB "
-        f"for {site.params:,} parameters) to {site.path}/: copy it to any static web host, "
-        f"or try it with: python -m http.server -d {site.path} 8000"
+        message.format(
+            count=len(site.files),
+            megabytes=site.total_bytes / 1e6,
+            weights=weights / 1e6,
+            params=site.params,
+            path=site.path,
+        )
     )
 
 

@@ -7,8 +7,25 @@ from typing import Any
 
 import click
 
-from ..i18n import active
+from ..i18n import N_, active
 from ..i18n import tr as _
+
+TYPE_NAMES = {
+    "text": N_("TEXT"),
+    "integer": N_("INTEGER"),
+    "integer range": N_("INTEGER RANGE"),
+    "float": N_("FLOAT"),
+    "float range": N_("FLOAT RANGE"),
+    "boolean": N_("BOOLEAN"),
+    "path": N_("PATH"),
+    "file": N_("FILE"),
+    "directory": N_("DIRECTORY"),
+    "filename": N_("FILENAME"),
+}
+"""Click's type names (``ParamType.name``) as help shows them after an option with no metavar of
+its own (``--top INTEGER RANGE``); a choice lists its values instead, which never change."""
+USAGE_PIECES = (N_("[OPTIONS]"), N_("COMMAND [ARGS]..."), N_("[COMMAND] [ARGS]..."))
+"""The usage line's placeholders Click and Typer write (``Usage: convcli [OPTIONS] COMMAND [ARGS]...``)."""
 
 
 def translate_help(command: click.Command, subcommands: bool = False) -> None:
@@ -25,6 +42,24 @@ def translate_help(command: click.Command, subcommands: bool = False) -> None:
             text = getattr(owner, attribute, None)
             if text:
                 setattr(owner, attribute, _(text))
+    translate_metavars(command)
+
+
+def translate_metavars(command: click.Command) -> None:
+    """Show the usage line's placeholders and Click's type names in the chosen language, through
+    Click's own metavars: an option's type name becomes its metavar (``--top ENTERO``) where it
+    declared none. Arguments' and declared metavars (``MODEL.keras``, ``FILE``) name what the
+    messages name, and stay; so do a choice's values."""
+    if command.options_metavar:
+        command.options_metavar = _(command.options_metavar)
+    if isinstance(command, click.Group) and command.subcommand_metavar:
+        command.subcommand_metavar = _(command.subcommand_metavar)
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.metavar is not None or param.is_flag or param.count:
+            continue
+        name = TYPE_NAMES.get(param.type.name)
+        if name is not None:
+            param.metavar = _(name) + ("..." if param.nargs != 1 else "")
 
 
 class _HelpFormatter(click.HelpFormatter):

@@ -6,8 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import app, echo, print_json, table
+from ..i18n import N_
+from ..i18n import tr as _
+from .common import app, echo, is_tty, print_json, table
 from .options import DataDir, Json, ModelDataset, ModelFile, TestIndex
+
+MAPS_OF = N_("{n} maps of {h}×{w}")
+"""What ``feature-maps`` says each grid holds, after its path and layer."""
 
 LayerName = Annotated[str | None, typer.Option("--layer-name", help="Only this layer (its name, as `summary` shows).")]
 
@@ -40,11 +45,13 @@ def feature_maps_cmd(
     written = feature_maps_file(
         model, output, image=image, index=index, layer=layer, dataset=dataset, data_dir=data_dir
     )
-    for maps, path, _ in written:
+    words = _(MAPS_OF) if is_tty() else MAPS_OF  # a person reads the catalog's words; piped: as written
+    for maps, path, _path in written:
         if json_:
             print_json({"layer": maps.name, "type": maps.type, "shape": list(maps.maps.shape), "output": str(path)})
         else:
-            echo(f"{path}\t{maps.name}\t{maps.maps.shape[-1]} maps of {maps.maps.shape[0]}×{maps.maps.shape[1]}\n")
+            h, w, n = maps.maps.shape
+            echo(f"{path}\t{maps.name}\t{words.format(n=n, h=h, w=w)}\n")
 
 
 def _weight_records(
@@ -121,4 +128,8 @@ def info(json_: Json = False) -> None:
     if json_:
         print_json(data)
         return
-    table("convcli", ["what", "value"], [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()])
+    table(
+        "convcli",
+        [N_("what"), N_("value")],
+        [[k, ", ".join(v) if isinstance(v, list) else str(v)] for k, v in data.items()],
+    )

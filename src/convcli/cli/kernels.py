@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..i18n import N_
-from .common import HelpGroup, Typer, echo, print_json, table
+from ..i18n import N_, tr
+from .common import HelpGroup, Typer, echo, is_tty, print_json, table
 from .options import Json, complete_kernels
 
 kernels_app = Typer(
@@ -38,7 +38,8 @@ def kernels_list(ctx: typer.Context, json_: Json = False) -> None:
             print_json({"name": k.name, "size": list(k.weights.shape), "bias": k.bias, "description": k.description})
         return
     columns = [N_("name"), N_("size"), N_("description")]
-    table(N_("Named kernels"), columns, [[k.name, k.size, k.description] for k in kernels])
+    shown = tr if is_tty() else str  # a person reads the catalog's words; piped: the file's, for scripts
+    table(N_("Named kernels"), columns, [[k.name, k.size, shown(k.description or "")] for k in kernels])
 
 
 @kernels_app.command("show")

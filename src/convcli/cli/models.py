@@ -71,7 +71,8 @@ def summary(
 
         h, w = parse_image_size(image_size) if image_size is not None else (28, 28)
         shape = parse_input_shape(f"{h}x{w}x{3 if color == 'rgb' else 1}")
-    from ..models.summary import describe_model
+    from ..i18n import retranslate
+    from ..models.summary import SHAPE_WORDS, describe_model
 
     keras_model = model_from_argument(model, _layers(layers, layers_from), shape, given_as="--image-size (--color)")
     rows = describe_model(keras_model)
@@ -79,8 +80,15 @@ def summary(
     if json_:
         print_json({"total_params": total, "layers": [r.as_json() for r in rows]})
         return
+    words = SHAPE_WORDS if is_tty() else ()  # piped: the formula as JSON has it, for scripts
     table_rows = [
-        [f"{r.name} ({r.type})", _shape(r.output_shape), r.shape_formula, f"{r.params:,}", r.params_formula]
+        [
+            f"{r.name} ({r.type})",
+            _shape(r.output_shape),
+            retranslate(r.shape_formula, words),
+            f"{r.params:,}",
+            r.params_formula,
+        ]
         for r in rows
     ]
     table(
@@ -303,16 +311,20 @@ def _resume_changes(
     if conflicts:
         params = {p.name: p for p in ctx.command.params}
         params["spec"] = params["layers"]
+        has, has_not = _("{given} (the checkpoint has {old})"), _("no {option}")
         listed = "; ".join(
-            f"{_as_typed(params[name], given)} (the checkpoint has "
-            f"{_as_typed(params[name], old) if old is not None else 'no ' + _as_typed(params[name])})"
+            has.format(
+                given=_as_typed(params[name], given),
+                old=_as_typed(params[name], old) if old is not None else has_not.format(option=_as_typed(params[name])),
+            )
             for name, (old, given) in conflicts.items()
         )
         allowed = ", ".join(_as_typed(params[name]) for name in RESUMABLE)
-        raise ConvcliError(
-            f"--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
-            f"Only {allowed} can change on resume"
+        message = _(
+            "--resume goes on with the checkpoint's settings, and these options differ from them: {listed}. "
+            "Only {allowed} can change on resume"
         )
+        raise ConvcliError(message.format(listed=listed, allowed=allowed))
     return typed, output or stored.get("output", "model.keras")
 
 

@@ -271,7 +271,8 @@ def check_dash_out_dir(out_dir: str | None, command: str) -> None:
     import os
 
     if out_dir and not os.path.exists(out_dir) and os.path.exists(f"-d{out_dir}"):
-        raise input_error(
-            f"'-d{out_dir}' was read as --out-dir {out_dir!r}: put -- before file names that start with '-' "
-            f"(convcli {command} ... -- -d{out_dir})"
+        message = _(
+            "'-d{folder}' was read as --out-dir {quoted}: put -- before file names that start with '-' "
+            "(convcli {command} ... -- -d{folder})"
         )
+        raise input_error(message.format(folder=out_dir, quoted=repr(out_dir), command=command))

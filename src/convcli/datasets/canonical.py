@@ -14,6 +14,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import warn
+from ..i18n import ngettext, tr
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,16 +71,22 @@ def foreign_files_message(data: Any) -> str | None:
     foreign = {key: origin for key, origin in canonical_origin(data).items() if origin != data.name}
     if not foreign:
         return None
-    others = " and ".join(DISPLAY_NAMES[o] for o in sorted(set(foreign.values())))
-    asked = DISPLAY_NAMES.get(data.name, data.name)
+    others = tr(" and ").join(DISPLAY_NAMES[o] for o in sorted(set(foreign.values())))
+    fields = {"source": data.source, "asked": DISPLAY_NAMES.get(data.name, data.name), "others": others}
     if len(foreign) == len(FILE_NAMES):
-        files = "its four files are"
-    else:
-        files = ", ".join(FILE_NAMES[key] for key in foreign) + (" is" if len(foreign) == 1 else " are")
-    return (
-        f"{data.source}: asked for {asked}, but {files} {others}'s (their SHA-256 says so): "
-        "results will not mean what they say"
+        message = tr(
+            "{source}: asked for {asked}, but its four files are {others}'s (their SHA-256 says so): "
+            "results will not mean what they say"
+        )
+        return message.format(**fields)
+    message = ngettext(
+        "{source}: asked for {asked}, but {files} is {others}'s (their SHA-256 says so): "
+        "results will not mean what they say",
+        "{source}: asked for {asked}, but {files} are {others}'s (their SHA-256 says so): "
+        "results will not mean what they say",
+        len(foreign),
     )
+    return message.format(files=", ".join(FILE_NAMES[key] for key in foreign), **fields)
 
 
 def warn_if_foreign(data: Any) -> None:

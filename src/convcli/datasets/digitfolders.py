@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import ConvcliError, input_error
 from ..i18n import tr
+from .wording import DIGIT_FOLDER, DIGIT_FOLDER_BLANKS
 
 if TYPE_CHECKING:
     from ..models.metadata import ModelMeta
@@ -39,12 +40,10 @@ def digit_test_folder(folder: str | os.PathLike[str], meta: ModelMeta, warn_line
             refused += 1
             inputs.append(np.zeros(size, dtype=np.uint8))
             if warn_line is not None:
-                warn_line(f"{exc.message} (evaluated as a blank picture)")
+                warn_line(tr("{message} (evaluated as a blank picture)").format(message=exc.message))
         labels.append(label)
     if not inputs:
         raise input_error(tr("{root}: no pictures").format(root=root))
     x, y = np.stack(inputs), np.asarray(labels, dtype=np.int32)
-    what = f"every picture in {what}, each prepared like MNIST's digits, as predict does"
-    if refused:
-        what += f" ({refused} without a digit, evaluated as blank pictures)"
+    what = (DIGIT_FOLDER_BLANKS if refused else DIGIT_FOLDER).format(root=what, count=refused)  # English: JSON
     return Dataset(f"folder:{root.resolve().name}", x[:0], y[:0], x, y, str(root), names=meta.class_names), what

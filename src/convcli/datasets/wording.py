@@ -25,7 +25,17 @@ RANDOM = N_("{count} random pictures")
 SAMPLE = N_("{picked} of {total:,} pictures: {what}")
 SPLITS = {"train": N_("train"), "test": N_("test")}
 """The two sets' names in messages (``train images``, ``the test set is empty``)."""
-DESCRIPTIONS = (SAMPLE, RANDOM, UNREADABLE, IDX_TEST_SET, EVERY_PICTURE, OWN_SPLIT, BUILT_IN_TEST_SET)
+DIGIT_FOLDER = N_("every picture in {root}, each prepared like MNIST's digits, as predict does")
+DIGIT_FOLDER_BLANKS = N_(
+    "every picture in {root}, each prepared like MNIST's digits, as predict does "
+    "({count} without a digit, evaluated as blank pictures)"
+)
+"""A folder of digit pictures evaluated by a digit model (:mod:`convcli.datasets.digitfolders`)."""
+DESCRIPTIONS = (
+    SAMPLE, RANDOM, UNREADABLE, IDX_TEST_SET, DIGIT_FOLDER, DIGIT_FOLDER_BLANKS, EVERY_PICTURE, OWN_SPLIT,
+    BUILT_IN_TEST_SET,
+)  # fmt: skip
+"""Each read back in this order: a digit folder's before EVERY_PICTURE, which would match it too."""
 
 
 def bad(message: str, **fields: Any) -> ConvcliError:

@@ -29,12 +29,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConvcliError, input_error
-from ..i18n import accepted, speak
+from ..i18n import N_, accepted, retranslate, speak
 from ..i18n import tr as _
 from .probe import Explainer
 
 MAX_BODY = 16 * 1024 * 1024
 """Request bodies above this many bytes are refused (413)."""
+PYTHON_MESSAGES = (
+    N_("Bad request version ({version})"),
+    N_("Invalid HTTP version ({version})"),
+    N_("Bad request syntax ({line})"),
+    N_("Bad HTTP/0.9 request type ({method})"),
+    N_("Line too long"),
+    N_("Too many headers"),
+    N_("Request-URI Too Long"),
+)
+"""What ``http.server`` says when it refuses a request itself (its %r fields written as {fields}):
+the JSON error carries it in the request's language, which is the process's, as these come
+before the request's Accept-Language could be read."""
 MAX_DISCARD = 64 * 1024 * 1024
 """A refused body up to this size is read and dropped after the 413, so that clients that send
 the whole body before reading (Python's urllib) get the JSON answer, not a broken pipe."""
@@ -69,10 +81,11 @@ def exposure_warning(host: str) -> str | None:
     """A warning to show when the server would be reachable from other machines."""
     if is_loopback(host):
         return None
-    return (
-        f"listening on {host}: anyone who can reach this machine can use the page and the API "
+    message = _(
+        "listening on {host}: anyone who can reach this machine can use the page and the API "
         "(the default, 127.0.0.1, keeps it local)"
     )
+    return message.format(host=host)
 
 
 def packaged_static() -> dict[str, tuple[bytes, str]]:
@@ -172,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
             self._wrong_method(urlsplit(self.path).path)
             return
-        self._error(code, message or HTTPStatus(code).phrase, close=True)
+        self._error(code, retranslate(message or HTTPStatus(code).phrase, PYTHON_MESSAGES), close=True)
 
     def _wrong_method(self, path: str, message: str | None = None) -> None:
         """405 naming the methods ``path`` takes (in ``Allow`` too), or 404 for an unknown path."""

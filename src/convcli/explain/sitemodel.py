@@ -64,10 +64,12 @@ def _pair(value: Any) -> list[int]:
 def _activation(layer: Any) -> str:
     name = getattr(layer.activation, "__name__", str(layer.activation))
     if name not in ACTIVATIONS:
-        raise input_error(
-            f"layer {layer.name!r} ({type(layer).__name__}) uses activation {name!r}, which the static "
-            f"site's engine does not compute (it has: {', '.join(ACTIVATIONS)})"
+        message = tr(
+            "layer {layer} ({type}) uses activation {name}, which the static site's engine does not compute "
+            "(it has: {known})"
         )
+        kind, known = type(layer).__name__, ", ".join(ACTIVATIONS)
+        raise input_error(message.format(layer=repr(layer.name), type=kind, name=repr(name), known=known))
     return name
 
 
@@ -150,10 +152,12 @@ def describe_layer(layer: Any, buffer: WeightBuffer) -> dict[str, Any]:
     """One layer as the engine reads it (its weights added to ``buffer``), or an error naming it."""
     kind = type(layer).__name__
     if kind not in SUPPORTED:
-        raise input_error(
-            f"layer {layer.name!r} ({kind}) cannot run in the static site: its engine computes "
-            f"{', '.join(s for s in SUPPORTED if s not in PASS)} (serve the model with `convcli explain` instead)"
+        message = tr(
+            "layer {layer} ({type}) cannot run in the static site: its engine computes {known} "
+            "(serve the model with `convcli explain` instead)"
         )
+        known = ", ".join(s for s in SUPPORTED if s not in PASS)
+        raise input_error(message.format(layer=repr(layer.name), type=kind, known=known))
     entry: dict[str, Any] = {"name": layer.name, "type": kind, "output_shape": [int(d) for d in layer.output.shape[1:]]}
     if kind == "Conv2D":
         entry.update(_conv(layer, buffer))
@@ -190,10 +194,11 @@ def chain_of(model: Any) -> list[Any]:
     for layer in layers:
         inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
         if len(inputs) != 1 or inputs[0] is not previous:
-            raise input_error(
-                f"layer {layer.name!r} does not simply follow the layer before it: "
+            message = tr(
+                "layer {layer} does not simply follow the layer before it: "
                 "the static site runs a plain chain of layers (a Sequential model)"
             )
+            raise input_error(message.format(layer=repr(layer.name)))
         previous = layer.output
     if previous is not model.outputs[0]:
         raise input_error(

@@ -24,7 +24,7 @@ from ..batches.events import Accounting
 from ..batches.inputs import select
 from ..batches.planning import check_destination, check_writable, choose_inputs, plan_destination
 from ..errors import ConvcliError, check_bounds, input_error
-from ..i18n import N_
+from ..i18n import N_, tr
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import (
     check_range,
@@ -114,9 +114,8 @@ def _check_call(
     if output is None and out_dir is None:
         for source in sources:
             if not (is_file_source(source) and is_raw_path(source)):
-                raise input_error(
-                    f"{source}: an image needs output=FILE (a file, or - for PNG on stdout) or out_dir=DIR"
-                )
+                message = tr("{source}: an image needs output=FILE (a file, or - for PNG on stdout) or out_dir=DIR")
+                raise input_error(message.format(source=source))
 
 
 def _load_kernels(kernels: Sequence[str | Kernel]) -> list[Kernel]:

@@ -104,10 +104,12 @@ def warn_assumptions(model_path: str | os.PathLike[str], meta: ModelMeta, model:
         return
     layer = scaling_layer(model)
     if layer is not None and takes_raw_pixels(model):
-        pixels = f"pixels 0–255 (its {type(layer).__name__} layer {layer.name!r} scales them)"
+        message = tr("pixels 0–255 (its {type} layer {name} scales them)")
+        pixels = message.format(type=type(layer).__name__, name=repr(layer.name))
     else:
-        pixels = "pixels divided by 255 (0–1)"
-    warn(
-        f"{model_path}: no convcli metadata inside: taken as an MNIST digit model (classes 0–9, pictures "
-        f"prepared like MNIST's digits), given {pixels}"
+        pixels = tr("pixels divided by 255 (0–1)")
+    message = tr(
+        "{model}: no convcli metadata inside: taken as an MNIST digit model (classes 0–9, pictures "
+        "prepared like MNIST's digits), given {pixels}"
     )
+    warn(message.format(model=model_path, pixels=pixels))

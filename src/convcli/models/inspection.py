@@ -123,13 +123,13 @@ def feature_maps_file(
                 )
             )
         digit, label = dataset_test_item(index, dataset, data_dir)
-        what = f"{dataset} test image {index} ({label})"
+        what = tr("{dataset} test image {index} ({label})").format(dataset=dataset, index=index, label=label)
     else:
         digit, what = model_input(model_path, str(image)), Path(str(image)).name
     layers = feature_maps(model, digit, layer)
     written = []
     for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):
-        title = f"{maps.name} ({maps.type}) on {what}"
+        title = tr("{layer} ({type}) on {what}").format(layer=maps.name, type=maps.type, what=what)
         layout = save_tiles(maps.maps, path, title)
         written.append((maps, path, layout))
     return written
@@ -176,7 +176,7 @@ def weights_file(
     _check_weights_request(model_path, output, fmt, filter_index)
     model = load_model(model_path)
     meta = read_meta(model_path)
-    trained = f" (trained on {meta.dataset})" if meta.stored else ""
+    trained = tr(" (trained on {dataset})").format(dataset=meta.dataset) if meta.stored else ""
     kernels = conv_kernels(model, layer)
     paths: list[Path] = []
     texts: list[str] = []
@@ -188,7 +188,7 @@ def weights_file(
             save_tiles(
                 tiles,
                 path,
-                f"{lk.name}: {n} kernels of {kh}×{kw}×{c}",
+                tr("{layer}: {n} kernels of {size}").format(layer=lk.name, n=n, size=f"{kh}×{kw}×{c}"),
                 signed=True,
                 tile_titles=titles,
                 columns=c if 1 < c <= 32 else None,
@@ -210,7 +210,10 @@ def weights_file(
             text = format_matrix(
                 w,
                 name=f"{lk.name}-{i}",
-                description=f"filter {i} of layer {lk.name} in {Path(model_path).name}{trained}",
+                description=tr("filter {index} of layer {layer} in {model}").format(
+                    index=i, layer=lk.name, model=Path(model_path).name
+                )
+                + trained,
                 bias=float(lk.bias[i]),
             )
             texts.append(text)

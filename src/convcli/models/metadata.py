@@ -141,10 +141,11 @@ def dataset_for(model_path: str | os.PathLike[str], dataset: str | None) -> tupl
     if dataset is None:
         return meta, meta.dataset
     if meta.stored and dataset != meta.dataset:
-        warn(
-            f"{model_path}: the model was trained on {meta.dataset}, but dataset {dataset!r} was asked for; "
-            f"its outputs are {meta.dataset} classes, so the results mean little"
+        message = tr(
+            "{model}: the model was trained on {trained}, but dataset {dataset} was asked for; "
+            "its outputs are {trained} classes, so the results mean little"
         )
+        warn(message.format(model=model_path, trained=meta.dataset, dataset=repr(dataset)))
     return meta, dataset
 
 

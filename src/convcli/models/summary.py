@@ -7,6 +7,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..i18n import N_
+
+UNITS = N_("{units} units")
+MEAN_OVER = N_("mean over {height}×{width} → {channels}")
+UNCHANGED = N_("unchanged")
+ZEROS = N_("{formula} (P zeros each side)")
+SHAPE_WORDS = (UNITS, MEAN_OVER, UNCHANGED, ZEROS)
+"""The words in a shape formula (English in ``summary --json`` and the explain API; a table for a
+person shows them through :func:`convcli.i18n.retranslate`, the explain page through its ``msg``)."""
+
 
 @dataclass
 class LayerRow:
@@ -78,14 +88,14 @@ def _shape_formula(
         (top, bottom), (left, right) = layer.padding
         fh = f"{in_shape[0]} + 2·{top} = {out_shape[0]}" if top == bottom else f"{in_shape[0]} + {top} + {bottom}"
         fw = f"{in_shape[1]} + 2·{left} = {out_shape[1]}" if left == right else f"{in_shape[1]} + {left} + {right}"
-        return (fh if fh == fw else f"{fh}; {fw}") + " (P zeros each side)"
+        return ZEROS.format(formula=fh if fh == fw else f"{fh}; {fw}")
     if cls == "Flatten":
         return "·".join(str(d) for d in in_shape) + f" = {math.prod(in_shape)}"
     if cls == "Dense":
-        return f"{layer.units} units"
+        return UNITS.format(units=layer.units)
     if cls == "GlobalAveragePooling2D":
-        return f"mean over {in_shape[0]}×{in_shape[1]} → {in_shape[2]}"
-    return "unchanged" if in_shape == out_shape else ""
+        return MEAN_OVER.format(height=in_shape[0], width=in_shape[1], channels=in_shape[2])
+    return UNCHANGED if in_shape == out_shape else ""
 
 
 def _params_formula(layer: Any, in_shape: tuple[int, ...], params: int) -> str:

@@ -427,7 +427,7 @@
     for (const l of model.layers) {
       const tr = el("tr");
       tr.append(el("td", {}, `${l.name} (${l.type})`), el("td", {}, `(${l.output_shape.join(", ")})`),
-        el("td", {}, l.shape_formula), el("td", {}, l.params_formula));
+        el("td", {}, shapeWords(l.shape_formula)), el("td", {}, l.params_formula));
       t.append(tr);
     }
     wrap.append(t);
@@ -437,11 +437,21 @@
     return block;
   }
 
+  // A shape formula's words in the page's language (the API sends convcli.models.summary's English).
+  function shapeWords(formula) {
+    let m;
+    if ((m = /^(\d+) units$/.exec(formula))) return msg("{units} units", { units: m[1] });
+    if ((m = /^mean over (\d+)×(\d+) → (\d+)$/.exec(formula))) return msg("mean over {height}×{width} → {channels}", { height: m[1], width: m[2], channels: m[3] });
+    if (formula === "unchanged") return msg("unchanged");
+    if ((m = /^(.*) \(P zeros each side\)$/.exec(formula))) return msg("{formula} (P zeros each side)", { formula: m[1] });
+    return formula;
+  }
+
   function layerBlock(layer) {
     const block = el("section", { class: "layer", "data-layer": layer.name });
     const [h, w, n] = layer.output_shape;
     block.append(el("h3", {}, msg("{name} ({type}): {count} maps of {height}×{width}", { name: layer.name, type: layer.type, count: n, height: h, width: w })));
-    block.append(el("p", { class: "formula" }, `T = (N + 2P − K)/S + 1: ${layer.shape_formula}`));
+    block.append(el("p", { class: "formula" }, `T = (N + 2P − K)/S + 1: ${shapeWords(layer.shape_formula)}`));
     const tiles = el("div", { class: "tiles" });
     state.tiles[layer.name] = [];
     for (let i = 0; i < n; i++) {

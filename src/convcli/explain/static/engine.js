@@ -11,7 +11,8 @@
 
   async function load() {
     const answer = await fetch("model.json");
-    if (!answer.ok) throw new Error(`model.json: ${answer.status} ${answer.statusText}`); // not the server's
+    // not convcli's server: the web server hosting the site answered (its status text as it sent it)
+    if (!answer.ok) throw new Error(msg("model.json: {status} {reason}", { status: answer.status, reason: answer.statusText }));
     const manifest = await answer.json();
     if (manifest.format !== "convcli-explain-site/1") throw new Error(msg("model.json is not a convcli explain site's model"));
     const bytes = await (await fetch(manifest.weights.file)).arrayBuffer();
