@@ -151,6 +151,16 @@ def test_a_mistyped_command_gets_one_suggestion(args: list[str], hint: str) -> N
     assert result.stderr.count("Did you mean") == 1 and f"Did you mean {hint}?" in result.stderr
 
 
+@pytest.mark.parametrize("args", [[], ["daemon"]])
+def test_a_group_without_a_command_shows_its_help_not_an_error(args: list[str]) -> None:
+    """``convcli`` alone shows the help as Click does (on stderr, exit 2), laid out as help: it
+    once came flattened into one ``Error:`` line."""
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: convcli") and "Error" not in result.stderr, result.stderr[:200]
+    assert "\nCommands:\n" in result.stderr and result.stderr.count("\n") > 10
+
+
 # --------------------------------------------------------------------------- completion
 
 

@@ -289,7 +289,11 @@ GLOBAL_OPTIONS = ("--verbose", "-v", "--device", "--version")
 
 def usage_error(exc: click.UsageError) -> int:
     """Show a Click usage error (bad option, missing argument, bad choice) as every other error
-    is shown: one ``Error:`` line, then one line pointing at the command's help. Returns 2."""
+    is shown: one ``Error:`` line, then one line pointing at the command's help. Returns 2.
+    A command called without the arguments it needs shows its whole help instead (as Click does)."""
+    if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        exc.show()
+        return exc.exit_code
     message = exc.format_message()
     name = getattr(exc, "option_name", None)
     if isinstance(exc, click.NoSuchOption) and name in GLOBAL_OPTIONS and exc.ctx and exc.ctx.parent:
