@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import click
 import typer
 
 from ..i18n import tr as _
 from .common import app, echo, print_json
-from .options import DataDir, Json
+from .options import DataDir, Json, choice
 
 EXPORT_FORMATS = ("onnx", "litert", "savedmodel")
 """export.FORMATS."""
@@ -23,9 +22,9 @@ def export_cmd(
     ],
     fmt: Annotated[
         str | None,
-        typer.Option(
+        choice(
             "--format",
-            click_type=click.Choice(EXPORT_FORMATS),
+            choices=EXPORT_FORMATS,
             help="Default: from the output's suffix (.onnx, .tflite; none: savedmodel).",
         ),
     ] = None,

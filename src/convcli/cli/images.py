@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-import click
 import typer
 
 from ..errors import EXIT_FAILURE, ConvcliError
@@ -37,6 +36,7 @@ from .options import (
     SkipExisting,
     batch_inputs,
     check_dash_out_dir,
+    choice,
     complete_kernels,
     depth_bits,
     existing_mode,
@@ -262,32 +262,29 @@ def filter_(
     ] = "valid",
     border: Annotated[
         str,
-        typer.Option(
+        choice(
             "--border",
-            click_type=click.Choice(BORDERS),
+            choices=BORDERS,
             help="What --padding same pads with: zero (Keras's P); reflect, c b|a b c (numpy 'reflect', "
             "OpenCV BORDER_REFLECT_101, scipy 'mirror'); symmetric, b a|a b c (numpy 'symmetric', OpenCV "
             "BORDER_REFLECT, scipy 'reflect'); edge, a a|a b c (ImageMagick's default); wrap, b c|a b c.",
         ),
     ] = "zero",
     activation: Annotated[
-        str, typer.Option("--activation", "-a", click_type=click.Choice(ACTIVATIONS), help="Applied after the bias.")
+        str, choice("--activation", "-a", choices=ACTIVATIONS, help="Applied after the bias.")
     ] = "linear",
     bias: Annotated[float | None, typer.Option("--bias", help="Bias added to every filter's output.")] = None,
     to_gray: Annotated[bool, typer.Option("--gray", help="Convert colour input to gray first.")] = False,
     range_mode: Annotated[
         str,
-        typer.Option("--range", click_type=click.Choice(RANGES), help="Values to pixels; raw: .npy/.txt outputs only."),
+        choice("--range", choices=RANGES, help="Values to pixels; raw: .npy/.txt outputs only."),
     ] = "clip",
     sample: Sample = None,
     json_: Json = False,
     max_pixels: MaxPixels = DEFAULT_MAX_PIXELS,
     keep_going: KeepGoing = False,
     in_place: InPlace = False,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-j", min=1, max=64, help="Threads decoding and encoding (default: up to 4)."),
-    ] = None,
+    workers: Workers = None,
     png_level: Annotated[
         int, typer.Option("--png-level", min=0, max=9, help="zlib level for PNG outputs (same pixels).")
     ] = 1,

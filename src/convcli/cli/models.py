@@ -22,6 +22,7 @@ from .options import (
     Json,
     Layers,
     LayersFrom,
+    choice,
     complete_presets,
 )
 
@@ -46,9 +47,7 @@ def summary(
         str | None,
         typer.Option("--image-size", metavar="H[xW]", help="Build the preset or spec for pictures of this size (28)."),
     ] = None,
-    color: Annotated[
-        str | None, typer.Option("--color", click_type=click.Choice(COLORS), help="gray (default) or rgb pictures.")
-    ] = None,
+    color: Annotated[str | None, choice("--color", choices=COLORS, help="gray (default) or rgb pictures.")] = None,
     json_: Json = False,
 ) -> None:
     """Show each layer's output shape and parameter count with the arithmetic behind them.
@@ -121,7 +120,7 @@ def train(
     ] = None,
     schedule: Annotated[
         str | None,
-        typer.Option("--schedule", click_type=click.Choice(SCHEDULES), help="Learning-rate schedule (preset default)."),
+        choice("--schedule", choices=SCHEDULES, help="Learning-rate schedule (preset default)."),
     ] = None,
     warmup: Annotated[
         float | None,
@@ -148,9 +147,9 @@ def train(
     ] = None,
     color: Annotated[
         str | None,
-        typer.Option(
+        choice(
             "--color",
-            click_type=click.Choice(COLORS),
+            choices=COLORS,
             help="--data as gray or rgb (default: rgb if any picture has colour).",
         ),
     ] = None,
@@ -169,7 +168,7 @@ def train(
     ] = False,
     plot: Annotated[bool, typer.Option("--plot", help="Also write loss/accuracy curves (PNG).")] = False,
     precision: Annotated[
-        str, typer.Option("--precision", click_type=click.Choice(PRECISIONS), help="mixed: float16 compute on a GPU.")
+        str, choice("--precision", choices=PRECISIONS, help="mixed: float16 compute on a GPU.")
     ] = "float32",
     distribute: Annotated[
         bool, typer.Option("--distribute", help="Data-parallel over every local device (JAX or TensorFlow).")

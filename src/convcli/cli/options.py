@@ -7,6 +7,7 @@ it (``convcli gray`` must not pay for numpy), never written twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import click
@@ -49,6 +50,13 @@ def complete_presets(incomplete: str) -> list[str]:
 
 # --------------------------------------------------------------------------- shared options
 
+
+def choice(*flags: str, choices: Sequence[str], help: str, case_sensitive: bool = True, **settings: Any) -> Any:
+    """A ``typer.Option`` whose value is one of ``choices``: ``--help`` lists them, any other
+    value is a usage error (exit 2) before any work. ``settings`` go to ``typer.Option`` as they are."""
+    return typer.Option(*flags, click_type=click.Choice(choices, case_sensitive=case_sensitive), help=help, **settings)
+
+
 Json = Annotated[bool, typer.Option("--json", help="Print the results as JSON on stdout (one object per line).")]
 MaxPixels = Annotated[
     int, typer.Option("--max-pixels", min=1, help="Refuse images with more pixels (checked before decoding).")
@@ -64,9 +72,9 @@ Sample = Annotated[
 InPlace = Annotated[bool, typer.Option("--in-place", help="Allow an output to replace its input.")]
 Depth = Annotated[
     str | None,
-    typer.Option(
+    choice(
         "--depth",
-        click_type=click.Choice(DEPTHS),
+        choices=DEPTHS,
         help="Bits a channel of image outputs (16: PNG/TIFF only). Default: the input's, so 16-bit PNG/TIFF "
         "inputs give 16-bit PNG/TIFF outputs; other formats hold 8.",
     ),
@@ -102,14 +110,12 @@ def depth_bits(depth: str | None) -> int | None:
     return int(depth) if depth else None
 
 
-Dataset = Annotated[
-    str, typer.Option("--dataset", click_type=click.Choice(DATASETS), help="Which MNIST-family dataset.")
-]
+Dataset = Annotated[str, choice("--dataset", choices=DATASETS, help="Which MNIST-family dataset.")]
 ModelDataset = Annotated[
     str | None,
-    typer.Option(
+    choice(
         "--dataset",
-        click_type=click.Choice(DATASETS),
+        choices=DATASETS,
         help="Which MNIST-family dataset (default: the one the model was trained on; another one is "
         "used with a warning).",
     ),
@@ -124,10 +130,10 @@ DataDir = Annotated[
 ]
 GrayMethod = Annotated[
     str,
-    typer.Option(
+    choice(
         "--method",
         "-m",
-        click_type=click.Choice(GRAY_METHODS),
+        choices=GRAY_METHODS,
         help="luma: 0.3R+0.59G+0.11B (the lecture's); average: (R+G+B)/3; bt709: "
         "0.2125R+0.7154G+0.0721B (skimage); bt601: 0.299R+0.587G+0.114B (Rec. 601, as Pillow's L "
         "and OpenCV, rounded half up).",
@@ -163,9 +169,10 @@ DataFolder = Annotated[
 ]
 OutputFormat = Annotated[
     str | None,
-    typer.Option(
+    choice(
         "--format",
-        click_type=click.Choice(OUTPUT_FORMATS, case_sensitive=False),
+        choices=OUTPUT_FORMATS,
+        case_sensitive=False,
         help="Output format with --out-dir: an image (png, jpg…), npy (raw float32) or a text matrix "
         "[default: png]. With -o it must agree with the file's suffix.",
     ),
