@@ -38,11 +38,12 @@ DATE_BONUS = 4.0
 lean (in tenths of a column per row, :func:`_slash_evidence`): a date's two slashes are taken
 down to 0.2 past the writing's lean each (strongly sheared writing makes its digits' principal
 axes lean more, and the margin shrinks: 0.21 for both of one benchmark date)."""
-LONE_SLASH = 4.0
-"""A lone slash (a fraction, ``3/4``) must lean this much more (in tenths): the pen-stroke ones
-that lean like slashes stand alone among digits; in the benchmark no number has one slash."""
+LONE_SLASH = 8.0
+"""Slashes that do not make a date (a fraction, ``3/4``) are read only when they lean at least
+0.7 past the writing (0.3 + this / 20 for one): a pen-stroke "1" leaning like a slash among digits
+(up to 0.66 in the benchmark), or a font's straight "7", is far more common than a fraction."""
 MIXED_SEPARATORS = 4.0
-"""Slashes beside dots or hyphens in one number (``1/4-7099``) must lean this much more."""
+"""Slashes beside dots or hyphens in one number (``1/4-7099``) need 0.2 more lean each."""
 MAX_SLASH_CHOICES = 8
 """Up to this many slash-like strokes are weighed together (2⁸ choices)."""
 PART_REACH = 0.25
@@ -106,11 +107,37 @@ def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
         if near is not None and _distance(piece, [near]) <= PART_REACH * height:
             near.extend(piece)
     groups.sort(key=lambda g: _box(g)[1])
+    separators = _between_digits(separators, groups, PART_REACH * height)
     slant = float(np.median([_lean(g) for g in groups])) if groups else 0.0
     slashes = _slashes(groups, [(left, char) for left, char, _ in separators], slant)
     marks = separators + [(_box(g)[1], "/" if k in slashes else None, g) for k, g in enumerate(groups)]
     shear = slant - MNIST_LEAN if len(groups) >= 3 and abs(slant - MNIST_LEAN) >= UNSLANT_FROM else 0.0
     return _read(found, sorted(marks, key=lambda m: m[0]), source, shear)
+
+
+def _between_digits(
+    separators: list[tuple[int, str | None, list[Any]]], groups: list[list[Any]], reach: float
+) -> list[tuple[int, str | None, list[Any]]]:
+    """The dots and hyphens that stand between two digits: one that starts or ends the number or
+    stands beside another separator is the broken end of a stroke or a speck (a minus sign or a
+    full stop is not read), and joins the nearest digit within ``reach`` px or is left out."""
+    kept = sorted(separators, key=lambda m: m[0])
+    while True:
+        order = sorted([(left, k) for k, (left, _, _) in enumerate(kept)] + [(_box(g)[1], -1) for g in groups])
+        kinds = [k for _, k in order]
+        stray = {
+            k
+            for i, k in enumerate(kinds)
+            if k >= 0 and (i == 0 or i == len(kinds) - 1 or kinds[i - 1] >= 0 or kinds[i + 1] >= 0)
+        }
+        if not stray:
+            return kept
+        for k in stray:
+            region = kept[k][2][0]
+            near = min(groups, key=lambda g: _distance(region, [g]), default=None)
+            if near is not None and _distance(region, [near]) <= reach:
+                near.append(region)
+        kept = [m for k, m in enumerate(kept) if k not in stray]
 
 
 def _line_band(candidates: list[Any]) -> tuple[int, int]:
@@ -228,16 +255,16 @@ def _slashes(groups: list[list[Any]], others: list[tuple[int, str]], slant: floa
 def _form_score(form: str) -> float:
     """How plausible a number's form is (``d`` a digit, else the separator), in the units of
     :func:`_slash_evidence`: a slash never starts or ends a number nor stands beside another
-    separator, and there are at most two; two make a date (+ :data:`DATE_BONUS`), one alone is a
-    fraction, rarer (− :data:`LONE_SLASH`), and slashes beside dots or hyphens rarer still."""
+    separator, and there are at most two; two making a date gain :data:`DATE_BONUS`, any other
+    use (a fraction, ``3/4``) loses :data:`LONE_SLASH`, and slashes beside dots or hyphens lose
+    :data:`MIXED_SEPARATORS` more."""
     count = form.count("/")
     if not count:
         return 0.0
     if form[0] == "/" or form[-1] == "/" or count > 2 or re.search(r"[/.-]/|/[.-]", form):
         return -np.inf
-    score = -LONE_SLASH if count == 1 else 0.0
-    if re.fullmatch(r"d{1,2}/d{1,2}/d{2,4}|d{4}/d{1,2}/d{1,2}", form):
-        score += DATE_BONUS
+    date = re.fullmatch(r"d{1,2}/d{1,2}/d{2,4}|d{4}/d{1,2}/d{1,2}", form)
+    score = DATE_BONUS if date else -LONE_SLASH
     return score - MIXED_SEPARATORS * bool(re.search(r"[.-]", form))
 
 
