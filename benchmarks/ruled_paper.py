@@ -88,8 +88,11 @@ def read_alone(model: str, images: np.ndarray, labels: np.ndarray, picked: list[
     from convcli.prediction.predict import predict_digits
 
     flat = [k for indices in picked for k in indices]
-    results = iter(predict_digits(load_model(model), images[flat], ["mnist"] * len(flat)))
-    return [all(next(results).prediction == labels[k] for k in indices) for indices in picked]
+    right = iter(
+        r.prediction == labels[k]
+        for r, k in zip(predict_digits(load_model(model), images[flat], ["mnist"] * len(flat)), flat)
+    )
+    return [all([next(right) for _ in indices]) for indices in picked]
 
 
 def main() -> None:
