@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=30, help="numbers per kind")
     parser.add_argument("--data-dir", default=None, help="MNIST folder (training digits are used)")
     parser.add_argument("--only", default=None, help="Comma-separated set names to run")
+    parser.add_argument("--test-digits", action="store_true", help="numbers from MNIST's test digits")
     args = parser.parse_args()
 
     from convcli.datasets.idx import load_dataset
@@ -126,10 +127,11 @@ def main() -> None:
             if (only and kind not in only) or not args.numbers:
                 continue
             picked: list[list[int]] = []
-            photos, texts = number_set(args.numbers, args.seed + 10 + offset, data.x_train, data.y_train, kind, picked)
+            images, labels = (data.x_test, data.y_test) if args.test_digits else (data.x_train, data.y_train)
+            photos, texts = number_set(args.numbers, args.seed + 10 + offset, images, labels, kind, picked)
             exact, wrong = numbers_exact(args.model, write_all(folder, kind, photos), texts)
             right.append((exact, len(photos)))
-            alone += read_alone(args.model, data.x_train, data.y_train, picked)
+            alone += read_alone(args.model, images, labels, picked)
             print(f"numbers {kind:<8}: {exact * 100:6.2f}% of {len(photos)} read exactly")
             if wrong:
                 print("    wrong:", "; ".join(wrong[:12]))
