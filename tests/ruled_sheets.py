@@ -150,18 +150,28 @@ def slant(coverage: np.ndarray, shear: float) -> np.ndarray:
 
 
 def written_number(
-    text: str, rng: np.random.Generator, images: np.ndarray, labels: np.ndarray, height: int, shear: float
+    text: str,
+    rng: np.random.Generator,
+    images: np.ndarray,
+    labels: np.ndarray,
+    height: int,
+    shear: float,
+    picked: list[int] | None = None,
 ) -> np.ndarray:
     """``text`` (digits and separators) written with MNIST digits of one height, each slanted by
     ``shear`` and set as close to the last as a pen's gap allows: slanted neighbours overlap in
-    columns but never touch (at least ``height // 12`` px of paper between their inks)."""
+    columns but never touch (at least ``height // 12`` px of paper between their inks). The index
+    of each MNIST digit used is appended to ``picked`` when given."""
     by_digit = [np.nonzero(labels == d)[0] for d in range(10)]
     stroke = max(2, round(0.11 * height))
     gap = max(2, height // 12)
     line = np.zeros((height, 0))
     for char in text:
         if char.isdigit():
-            piece = mnist_glyph(images[int(rng.choice(by_digit[int(char)]))], height)
+            index = int(rng.choice(by_digit[int(char)]))
+            if picked is not None:
+                picked.append(index)
+            piece = mnist_glyph(images[index], height)
         else:
             piece = separator_glyph(char, height, stroke)
         piece = slant(piece, shear) if shear else piece
@@ -195,11 +205,18 @@ def _set_beside(line: np.ndarray, piece: np.ndarray, gap: int) -> np.ndarray:
 
 
 def number_set(
-    count: int, seed: int, images: np.ndarray, labels: np.ndarray, kind: str
+    count: int,
+    seed: int,
+    images: np.ndarray,
+    labels: np.ndarray,
+    kind: str,
+    picked: list[list[int]] | None = None,
 ) -> tuple[list[np.ndarray], list[str]]:
     """``count`` photos of numbers and what is written. Kinds: ``slanted`` (six digits, sheared),
     ``phone`` (ten digits on a lined sheet), ``long`` (ten digits under a shadow), ``dates``
-    (dd/mm/yyyy, dd.mm.yyyy or a phone number with a hyphen, slanted and shadowed)."""
+    (dd/mm/yyyy, dd.mm.yyyy or a phone number with a hyphen, slanted and shadowed). ``picked``,
+    when given, receives each number's MNIST indices (what the model alone reads of them is the
+    ceiling of reading the number)."""
     rng = np.random.default_rng(seed)
     photos, texts = [], []
     for _ in range(count):
@@ -217,7 +234,10 @@ def number_set(
             sheet = Sheet(strength=0.0, shadow=float(rng.uniform(0.1, 0.3)), noise=4)
         height = int(rng.integers(36, 72))
         shear = float(rng.uniform(0.2, 0.4)) if kind in ("slanted", "dates") else float(rng.uniform(0, 0.15))
-        glyph = written_number(text, rng, images, labels, height, shear)
+        indices: list[int] = []
+        glyph = written_number(text, rng, images, labels, height, shear, indices)
+        if picked is not None:
+            picked.append(indices)
         photos.append(write_on_sheet(glyph, sheet, rng, round(height * rng.uniform(0.8, 1.0))))
         texts.append(text)
     return photos, texts

@@ -101,6 +101,23 @@ def test_separators_are_kept_not_read_as_digits(mnist_test) -> None:
     assert right >= 9, right  # before: none (slashes read as ones, dots and hyphens dropped)
 
 
+@requires_mnist
+def test_leaning_ones_and_broken_strokes_are_not_separators(mnist_test) -> None:
+    """A "1" leaning like a slash among digits, the broken-off end of a stroke below its digit, a
+    speck before the first digit: as many digits as written and separators only where written
+    (30 numbers of each kind, a seed no other test uses)."""
+    images, labels = mnist_test
+    right = 0
+    for kind in ("slanted", "phone", "long", "dates"):
+        photos, texts = number_set(30, TEST_SEED + 40, images, labels, kind)
+        for photo, text in zip(photos, texts):
+            marks = number_marks(gray_picture(photo))
+            expected = [(sum(c.isdigit() for c in text[:i]), c) for i, c in enumerate(text) if not c.isdigit()]
+            found = [(n, c) for n, c, _ in marks.separators]
+            right += int(len(marks.digits) == sum(c.isdigit() for c in text) and found == expected)
+    assert right >= 115, right  # before: 112 of 120 (lone slashes, stray dots); now 117
+
+
 # --------------------------------------------------------------------------- scans at the border
 
 
@@ -154,10 +171,11 @@ def test_whole_numbers_read_exactly(cli, small_cnn, mnist_test, tmp_path) -> Non
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     read = [r["number"] for r in records]
-    # The issue asks 90% (the full cnn model: benchmarks/ruled_paper.py). This small model (2 epochs,
-    # 20,000 digits) reads 56.7% of these 120 and 63–68% of three other sets of 120 (seeds 0 and 1, the
-    # cnn preset before and after issue 28 alike); 40 numbers were too few (52.5–77.5% for the same
-    # models). The bound guards the reading itself: the old column grouping read 0–10%.
+    # The issue asks 90% (benchmarks/ruled_paper.py). The small model (2 epochs, 20,000 digits, seed
+    # 0) is not the same from run to run: one trained here read 83.3% of these 120 (77.5% before
+    # slashes were chosen by the number's form, dots had to be convex and a floating bar went to its
+    # own digit), the next run's 60.8% (earlier ones 56.7%, and 63–68% of three other sets). The
+    # bound guards the reading itself: the old column grouping read 0–10%.
     assert np.mean([a == b for a, b in zip(read, texts)]) >= 0.5, list(zip(texts, read))
     for record, text in zip(records, texts):
         if record["number"] == text:

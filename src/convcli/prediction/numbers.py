@@ -11,7 +11,9 @@ hyphen (``-``, a short bar at mid height) and a dot (``.``, a speck on the basel
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,27 @@ SLASH_THIN = 0.12
 """…and is this straight: the spread across its axis at most this fraction of the spread along it
 (pen slashes measure 0.08–0.11; MNIST's ones 0.08–0.24, median 0.14: a one leaning well past the
 writing and drawn as thin as a pen line reads as a slash, about 1 in 14 ones in the benchmark)."""
+SLASH_LEAN_MIN = 0.15
+"""A stroke leaning less than this past the writing is a digit, whatever the number's form."""
+DATE_BONUS = 4.0
+"""Two slashes making a date (``12/05/2024``, ``2024/05/12``) count as much as this much more
+lean (in tenths of a column per row, :func:`_slash_evidence`): a date's two slashes are taken
+down to 0.2 past the writing's lean each (strongly sheared writing makes its digits' principal
+axes lean more, and the margin shrinks: 0.21 for both of one benchmark date)."""
+LONE_SLASH = 8.0
+"""Slashes that do not make a date (a fraction, ``3/4``) are read only when they lean at least
+0.7 past the writing (0.3 + this / 20 for one): a pen-stroke "1" leaning like a slash among digits
+(up to 0.66 in the benchmark), or a font's straight "7", is far more common than a fraction."""
+MIXED_SEPARATORS = 4.0
+"""Slashes beside dots or hyphens in one number (``1/4-7099``) need 0.2 more lean each."""
+MAX_SLASH_CHOICES = 8
+"""Up to this many slash-like strokes are weighed together (2⁸ choices)."""
+PART_REACH = 0.25
+"""A small mark over no digit's columns joins the nearest digit when its ink is this close
+(fraction of the line's height); farther, it is a speck and left out."""
+DOT_SOLID = 0.9
+"""A dot is a convex blob (its ink fills at least this share of its convex hull): the broken-off
+end of a stroke is a bent or ragged piece (0.79–0.96 in the benchmark, pen dots 0.97–1)."""
 SEPARATOR_GAP = 0.08
 """A dot or hyphen stands at least this fraction of the line's height clear of every digit's ink;
 a mark that close under a slanted digit is a part of it (the tail of a broken stroke)."""
@@ -64,24 +87,57 @@ def number_marks(image: np.ndarray, source: str = "image") -> NumberMarks:
     groups = _stacked([[r] for r in sorted(mains, key=lambda r: r.bbox[1])])
     separators: list[tuple[int, str | None, list[Any]]] = []
     leftover = []
+    lean = float(np.median([_lean(g) for g in groups])) if groups else 0.0
     for region in small:
         char = _separator(region, line_top, height)
-        owner = _owner(region, groups)
-        if char is not None and (owner is None or _distance(region, groups) >= SEPARATOR_GAP * height):
+        owner = _owner(region, groups, lean, line_bottom)
+        clear = owner is None or _distance(region, groups) >= SEPARATOR_GAP * height
+        if char is not None and clear:
             separators.append((region.bbox[1], char, [region]))
         elif owner is not None:
             owner.append(region)  # a part of a broken digit
         else:
             leftover.append(region)
     # the halves of a digit broken across its middle, each under MAIN_HEIGHT: stacked, one digit
+    pieces = []
     for group in _stacked([[r] for r in sorted(leftover, key=lambda r: r.bbox[1])]):
-        if _box(group)[2] - _box(group)[0] >= MAIN_HEIGHT * height:
-            groups.append(group)
+        (groups if _box(group)[2] - _box(group)[0] >= MAIN_HEIGHT * height else pieces).append(group)
+    for piece in pieces:  # a floating bar (a "5"'s) beside its digit, not under it: the nearest one
+        near = min(groups, key=lambda g: _distance(piece, [g]), default=None)
+        if near is not None and _distance(piece, [near]) <= PART_REACH * height:
+            near.extend(piece)
     groups.sort(key=lambda g: _box(g)[1])
+    separators = _between_digits(separators, groups, PART_REACH * height)
     slant = float(np.median([_lean(g) for g in groups])) if groups else 0.0
-    marks = separators + [(_box(g)[1], "/" if len(g) == 1 and _is_slash(g[0], slant) else None, g) for g in groups]
+    slashes = _slashes(groups, [(left, char) for left, char, _ in separators], slant)
+    marks = separators + [(_box(g)[1], "/" if k in slashes else None, g) for k, g in enumerate(groups)]
     shear = slant - MNIST_LEAN if len(groups) >= 3 and abs(slant - MNIST_LEAN) >= UNSLANT_FROM else 0.0
     return _read(found, sorted(marks, key=lambda m: m[0]), source, shear)
+
+
+def _between_digits(
+    separators: list[tuple[int, str | None, list[Any]]], groups: list[list[Any]], reach: float
+) -> list[tuple[int, str | None, list[Any]]]:
+    """The dots and hyphens that stand between two digits: one that starts or ends the number or
+    stands beside another separator is the broken end of a stroke or a speck (a minus sign or a
+    full stop is not read), and joins the nearest digit within ``reach`` px or is left out."""
+    kept = sorted(separators, key=lambda m: m[0])
+    while True:
+        order = sorted([(left, k) for k, (left, _, _) in enumerate(kept)] + [(_box(g)[1], -1) for g in groups])
+        kinds = [k for _, k in order]
+        stray = {
+            k
+            for i, k in enumerate(kinds)
+            if k >= 0 and (i == 0 or i == len(kinds) - 1 or kinds[i - 1] >= 0 or kinds[i + 1] >= 0)
+        }
+        if not stray:
+            return kept
+        for k in stray:
+            region = kept[k][2][0]
+            near = min(groups, key=lambda g: _distance(region, [g]), default=None)
+            if near is not None and _distance(region, [near]) <= reach:
+                near.append(region)
+        kept = [m for k, m in enumerate(kept) if k not in stray]
 
 
 def _line_band(candidates: list[Any]) -> tuple[int, int]:
@@ -123,24 +179,32 @@ def _stacked(groups: list[list[Any]]) -> list[list[Any]]:
     return groups
 
 
-def _owner(region: Any, groups: list[list[Any]]) -> list[Any] | None:
-    """The digit a small part belongs to: the group sharing most of its columns (at least half)."""
-    width = region.bbox[3] - region.bbox[1]
-    best, most = None, 0.5 * width
+def _owner(region: Any, groups: list[list[Any]], lean: float, baseline: int) -> list[Any] | None:
+    """The digit a small part belongs to: the group sharing most of its columns (at least half),
+    the writing's slant taken out (columns moved back by ``lean`` per row above ``baseline``):
+    the floating bar of a slanted "5" stands over its own body, not over the next digit."""
+
+    def upright(coords: np.ndarray) -> tuple[float, float]:
+        x = coords[:, 1] - lean * (baseline - coords[:, 0])
+        return float(x.min()), float(x.max()) + 1
+
+    span = upright(region.coords)
+    best, most = None, 0.5 * (span[1] - span[0])
     for group in groups:
-        box = _box(group)
-        shared = _overlap((region.bbox[1], region.bbox[3]), (box[1], box[3]))
+        shared = _overlap(span, upright(np.concatenate([r.coords for r in group])))
         if shared >= most and shared > 0:
             best, most = group, shared
     return best
 
 
 def _distance(region: Any, groups: list[list[Any]]) -> float:
-    """The shortest distance from ``region``'s ink to any group's ink, in pixels."""
+    """The shortest distance from ``region``'s ink (a region or a list of them) to any group's
+    ink, in pixels."""
     from scipy.spatial import cKDTree
 
-    ink = np.concatenate([r.coords for g in groups for r in g])
-    return float(cKDTree(ink).query(region.coords, k=1)[0].min()) if len(ink) else float("inf")
+    ink = np.concatenate([r.coords for g in groups for r in g]) if groups else np.zeros((0, 2))
+    own = np.concatenate([r.coords for r in region]) if isinstance(region, list) else region.coords
+    return float(cKDTree(ink).query(own, k=1)[0].min()) if len(ink) else float("inf")
 
 
 def _lean(group: list[Any]) -> float:
@@ -152,13 +216,56 @@ def _lean(group: list[Any]) -> float:
     return float(-cov[0, 1] / cov[0, 0]) if cov[0, 0] > 0 else 0.0
 
 
-def _is_slash(region: Any, slant: float) -> bool:
-    """A straight stroke leaning :data:`SLASH_LEAN` more than the writing: a slash, not a "1"."""
-    coords = region.coords.astype(np.float64)
-    if len(coords) < 3:
-        return False
-    spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(coords.T)), 0))
-    return spread[0] <= SLASH_THIN * spread[1] and _lean([region]) >= slant + SLASH_LEAN
+def _slash_evidence(group: list[Any], slant: float) -> float | None:
+    """How much a mark looks like a slash rather than a "1": its lean past the writing's, less
+    :data:`SLASH_LEAN`, in tenths (positive: a slash by its shape alone); None for a mark that is
+    not one straight thin stroke leaning at least :data:`SLASH_LEAN_MIN` more than the writing."""
+    if len(group) != 1 or len(group[0].coords) < 3:
+        return None
+    spread = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(group[0].coords.astype(np.float64).T)), 0))
+    margin = _lean(group) - slant
+    if spread[0] > SLASH_THIN * spread[1] or margin < SLASH_LEAN_MIN:
+        return None
+    return (margin - SLASH_LEAN) / 0.1
+
+
+def _slashes(groups: list[list[Any]], others: list[tuple[int, str]], slant: float) -> set[int]:
+    """Which digit-sized marks are slashes: of every choice among the slash-like strokes
+    (:func:`_slash_evidence`), the one whose shapes and whose number's form (:func:`_form_score`)
+    agree best. A "1" leaning as much as a slash is told apart by where it stands."""
+    evidence = {k: e for k, g in enumerate(groups) if (e := _slash_evidence(g, slant)) is not None}
+    if not evidence:
+        return set()
+    if len(evidence) > MAX_SLASH_CHOICES:  # too many to weigh together: the shapes alone decide
+        return {k for k, e in evidence.items() if e >= 0}
+    best, best_score = set(), -np.inf
+    for size in range(len(evidence) + 1):
+        for chosen in combinations(sorted(evidence), size):
+            marks = sorted(
+                [(left, char) for left, char in others]
+                + [(_box(g)[1], "/" if k in chosen else "d") for k, g in enumerate(groups)]
+            )
+            score = sum(evidence[k] for k in chosen) - sum(e for k, e in evidence.items() if k not in chosen)
+            score += _form_score("".join(char for _, char in marks))
+            if score > best_score:
+                best, best_score = set(chosen), score
+    return best
+
+
+def _form_score(form: str) -> float:
+    """How plausible a number's form is (``d`` a digit, else the separator), in the units of
+    :func:`_slash_evidence`: a slash never starts or ends a number nor stands beside another
+    separator, and there are at most two; two making a date gain :data:`DATE_BONUS`, any other
+    use (a fraction, ``3/4``) loses :data:`LONE_SLASH`, and slashes beside dots or hyphens lose
+    :data:`MIXED_SEPARATORS` more."""
+    count = form.count("/")
+    if not count:
+        return 0.0
+    if form[0] == "/" or form[-1] == "/" or count > 2 or re.search(r"[/.-]/|/[.-]", form):
+        return -np.inf
+    date = re.fullmatch(r"d{1,2}/d{1,2}/d{2,4}|d{4}/d{1,2}/d{1,2}", form)
+    score = DATE_BONUS if date else -LONE_SLASH
+    return score - MIXED_SEPARATORS * bool(re.search(r"[.-]", form))
 
 
 def _separator(region: Any, line_top: int, height: int) -> str | None:
@@ -171,7 +278,7 @@ def _separator(region: Any, line_top: int, height: int) -> str | None:
         return None
     if w >= 1.5 * h and 0.25 <= middle <= 0.8 and w >= 0.15 * height:
         return "-"
-    if middle >= 0.7 and w <= 0.4 * height and h >= 0.05 * height:
+    if middle >= 0.7 and w <= 0.4 * height and h >= 0.05 * height and region.solidity >= DOT_SOLID:
         return "."
     return None
 
