@@ -194,7 +194,10 @@ def photos_to_prepare() -> list[np.ndarray]:
 @pytest.mark.skipif(not machine_fonts()[:2], reason="needs the test fonts (`make test` installs them)")
 def test_the_preparation_is_the_one_made_with_the_libraries(monkeypatch) -> None:
     """prepare_digit and prepare_number give the same bytes with the numpy pieces as with the
-    SciPy/scikit-image calls (benchmarks/preparation_digest.py checks 240 more pictures)."""
+    SciPy/scikit-image calls put in their place: the pieces on the inputs the preparation really
+    gives them. The call sites' arguments are shared by both runs, so they are not checked here:
+    benchmarks/preparation_digest.py compares whole preparations of two checkouts (sha256 of 200
+    photographed digits, 20 numbers, 20 large photos; equal before and after issue 27's change)."""
     from convcli.errors import ConvcliError
     from convcli.prediction.predict import prepare_digit, prepare_number
 
