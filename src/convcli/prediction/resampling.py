@@ -69,6 +69,12 @@ def _correlate_rows(image: np.ndarray, weights: np.ndarray, rows: np.ndarray) ->
     kernel's edge inwards, the line extended by mirroring (numpy's "reflect")."""
     radius = len(weights) // 2
     padded = np.pad(image, ((radius, radius), (0, 0)), mode="reflect")
+    n = image.shape[0]
+    if 2 * rows.size > n:  # most rows: slices (views) of every row, then the ones asked for
+        out = padded[radius : radius + n] * weights[radius]
+        for j in range(radius, 0, -1):
+            out += (padded[radius - j : radius - j + n] + padded[radius + j : radius + j + n]) * weights[radius - j]
+        return out[rows]
     centre = rows + radius
     out = padded[centre] * weights[radius]
     for j in range(radius, 0, -1):
