@@ -81,6 +81,7 @@ def run(repeat: int, model: Path | None, runtime_python: str | None) -> dict[str
         cmds["onnx-runtime-only"] = convcli(runtime_python, "predict", onnx, seven, "--json")
     runs: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": [], "rss": []} for name in cmds}
     answers: dict[str, dict[str, Any]] = {}
+    load_before = os.getloadavg()[0]
     for _ in range(repeat):
         for name, cmd in cmds.items():
             wall, cpu, rss, out = timed(cmd)
@@ -97,10 +98,14 @@ def run(repeat: int, model: Path | None, runtime_python: str | None) -> dict[str
     return {
         "repeat": repeat,
         "load_average": os.getloadavg()[0],
+        "load_average_before": load_before,
         "median_seconds": {name: statistics.median(r["wall"]) for name, r in runs.items()},
         "median_cpu_seconds": {name: statistics.median(r["cpu"]) for name, r in runs.items()},
+        "min_seconds": {name: min(r["wall"]) for name, r in runs.items()},
+        "min_cpu_seconds": {name: min(r["cpu"]) for name, r in runs.items()},
         "peak_rss_mib": {name: max(r["rss"]) for name, r in runs.items()},
         "seconds": {name: r["wall"] for name, r in runs.items()},
+        "cpu_seconds": {name: r["cpu"] for name, r in runs.items()},
         "ratio_onnx_vs_keras": statistics.median(ratios),
         "same_class": all(a["prediction"] == expected["prediction"] for a in answers.values()),
         "max_abs_diff": diffs,
@@ -117,10 +122,12 @@ def main() -> None:
     result = run(args.repeat, args.model, args.runtime_python)
     RESULT.parent.mkdir(parents=True, exist_ok=True)
     RESULT.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"predict one picture, median of {args.repeat}: seconds, CPU seconds, peak RSS (MiB)")
+    print(f"predict one picture, median (minimum) of {args.repeat}: seconds, CPU seconds, peak RSS (MiB)")
     for name, seconds in result["median_seconds"].items():
         cpu, rss = result["median_cpu_seconds"][name], result["peak_rss_mib"][name]
-        print(f"  {name:<20} {seconds:6.2f}   {cpu:6.2f}   {rss:6d}")
+        low, low_cpu = result["min_seconds"][name], result["min_cpu_seconds"][name]
+        print(f"  {name:<24} {seconds:6.2f} ({low:.2f})   {cpu:6.2f} ({low_cpu:.2f})   {rss:6d}")
+    print(f"  load average {result['load_average_before']:.1f} before, {result['load_average']:.1f} after")
     print(f"  ratio onnx / keras    {result['ratio_onnx_vs_keras']:.2f}×")
     print(f"  same class: {result['same_class']}; max |Δ| {max(result['max_abs_diff'].values()):.2g}")
 

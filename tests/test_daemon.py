@@ -478,3 +478,50 @@ def test_idle_timeout_and_stop(tmp_path: Path) -> None:
         assert sockets(runtime) == []
         time.sleep(0.5)
         assert not alive(pid)
+
+
+NO_KERAS = """
+import sys
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("keras", "tensorflow", "jax", "torch"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, NotInstalled())
+"""
+"""A ``sitecustomize`` making Python behave as in a ``convcli[runtime]`` install: no Keras, no backend."""
+
+
+def test_a_runtime_only_install_serves_exported_models(tmp_path: Path) -> None:
+    """Without Keras (``convcli[runtime]``), ``daemon start`` still starts, and serves ``predict
+    model.onnx photo.png`` with the in-process answer; a command needing Keras fails as in process."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from test_export import dense_onnx
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(NO_KERAS)
+    src = Path(__file__).resolve().parents[1] / "src"
+    env = {"PYTHONPATH": os.pathsep.join([str(site), str(src)])}
+    rng = np.random.default_rng(3)
+    model = dense_onnx(tmp_path / "dense.onnx", [28, 28, 1], rng.normal(0, 0.05, (784, 10)), rng.normal(0, 0.1, 10))
+    photo = np.full((90, 70, 3), 235, np.uint8)
+    photo[15:75, 30:38] = 30  # a "1"
+    write_png(tmp_path / "one.png", photo)
+    runtime = Path(tempfile.mkdtemp(prefix="cvd-", dir="/tmp"))
+    try:
+        started = run(["daemon", "start"], runtime, env=env)
+        assert started.returncode == 0, started.stderr.decode()
+        args = ["predict", str(model), str(tmp_path / "one.png"), "--json"]
+        served_run, ref = run(args, runtime, tmp_path, env=env), run(args, runtime, tmp_path, env=env, off=True)
+        assert served(runtime) == 1
+        assert_same(served_run, ref)
+        assert served_run.returncode == 0 and json.loads(served_run.stdout)["prediction"] in range(10)
+        needs_keras = ["filter", "one.png", "-k", "edges", "-o", "edges.png"]
+        failed = run(needs_keras, runtime, tmp_path, env=env)
+        assert_same(failed, run(needs_keras, runtime, tmp_path, env=env, off=True))
+        assert failed.returncode == 1 and b"No module named 'keras'" in failed.stderr
+        assert served(runtime) == 2
+    finally:
+        kill_daemons(runtime)
+        shutil.rmtree(runtime, ignore_errors=True)

@@ -61,11 +61,14 @@ def needs(*modules: str) -> None:
         pytest.skip(f"{', '.join(missing)} not installed (pip install -e '.[export]')")
 
 
-def without_tensorflow(tmp_path: Path, body: str, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
-    """Run ``body`` (Python) in a fresh process that cannot import TensorFlow or Keras; its result
-    and the record of blocked imports (``tried``) and blocked modules loaded (``loaded``)."""
+def without_tensorflow(
+    tmp_path: Path, body: str, *args: str, blocked: tuple[str, ...] = BLOCKED
+) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Run ``body`` (Python) in a fresh process that cannot import TensorFlow or Keras (or the
+    packages ``blocked`` names); its result and the record of blocked imports (``tried``) and
+    blocked modules loaded (``loaded``)."""
     script = tmp_path / "no_tf.py"
-    script.write_text(NO_TENSORFLOW.format(blocked=BLOCKED, body=body))
+    script.write_text(NO_TENSORFLOW.format(blocked=blocked, body=body))
     report = tmp_path / "no_tf.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
@@ -361,6 +364,35 @@ def test_a_channels_first_onnx_from_elsewhere_is_an_assumed_mnist_model(tmp_path
     assert imports == {"tried": [], "loaded": []}
     assert "no convcli metadata: taken as an MNIST digit model" in result.stderr
     x = load_dataset("mnist", MNIST).x_test[4].astype(np.float64).reshape(-1) / 255
+    expected = softmax(x @ weights + bias)
+    record = json.loads(result.stdout)
+    assert np.abs(np.array(record["probabilities"]) - expected).max() <= TOLERANCE
+    assert record["prediction"] == int(expected.argmax())
+
+
+def test_predict_onnx_on_a_photo_imports_neither_scipy_nor_scikit_image(tmp_path, rng) -> None:
+    """``predict model.onnx photo.png``, the issue's one-second case: the digit's ink is found
+    without SciPy or scikit-image (their imports cost 0.45 s of CPU; refused here, with TensorFlow
+    and Keras), and the answer is numpy's softmax(x W + b) of the library's preparation."""
+    needs("onnx", "onnxruntime")
+    from PIL import Image
+
+    from convcli.prediction.predict import model_input
+
+    weights, bias = rng.normal(0, 0.05, (784, 10)), rng.normal(0, 0.1, 10)
+    path = dense_onnx(tmp_path / "dense.onnx", [28, 28, 1], weights, bias)
+    glyph = np.zeros((60, 40))
+    glyph[5:55, 16:24] = 1.0  # a "1", 50 px tall
+    photo = tmp_path / "one.png"
+    Image.fromarray(photograph(glyph, Look(noise=6, lighting="gradient"), rng)).save(photo)
+    blocked = (*BLOCKED, "scipy", "skimage")
+    result, imports = without_tensorflow(
+        tmp_path, CLI_BODY, "predict", str(path), str(photo), "--json", blocked=blocked
+    )
+    assert result.returncode == 0, result.stderr
+    assert imports == {"tried": [], "loaded": []}
+    x = model_input(path, str(photo)).astype(np.float64).reshape(-1) / 255
+    assert x.max() == 1.0 and (x > 0).sum() > 20  # a digit was found
     expected = softmax(x @ weights + bias)
     record = json.loads(result.stdout)
     assert np.abs(np.array(record["probabilities"]) - expected).max() <= TOLERANCE

@@ -91,14 +91,20 @@ LAZY_PACKAGES = (
 
 def warm_up() -> dict[bytes, bytes]:
     """Import the CLI, Keras and the job modules; returns the environment variables that
-    importing Keras set (each job sets them again over its caller's environment)."""
+    importing Keras set (each job sets them again over its caller's environment). In an install
+    without Keras (``convcli[runtime]``: exported models only) the rest is imported, and jobs
+    that need Keras fail as they would in process."""
     import importlib
 
     before = dict(os.environb)
     from ..backend import keras
     from ..cli import app
 
-    keras()
+    try:
+        keras()
+    except ModuleNotFoundError as exc:
+        if exc.name != "keras":  # Keras there but its backend missing: an error, as before
+            raise
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

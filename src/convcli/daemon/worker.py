@@ -82,8 +82,9 @@ def spare(channel: socket.socket, env_set: dict[bytes, bytes]) -> NoReturn:
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        warm_runtime()
-        warm_model_ops(channel)
+        if "keras" in sys.modules:  # none in a runtime-only install: nothing to warm
+            warm_runtime()
+            warm_model_ops(channel)
         fields, fds = read_request(channel)
         channel.close()
         conn = socket.socket(fileno=fds[0])

@@ -6,11 +6,12 @@ module turns such a picture into an *ink map* (how much darker than the paper ar
 pixel is), erases ruled lines (:mod:`convcli.prediction.rulings`), thresholds it, and picks the connected ink
 components that make up one digit (:func:`digit_ink`; each digit of a number written on one line
 is :mod:`convcli.prediction.numbers`). The
-scikit-image pieces: ``transform.rescale``, ``filters.threshold_otsu`` and
-``apply_hysteresis_threshold``, ``measure.label``/``regionprops``; the 3×3 median is SciPy's
-``ndimage.median_filter`` (what ``skimage.filters.median`` calls for float pictures, without
-importing ``skimage.filters.rank`` and ``skimage.morphology``: start-up time); the paper's
-brightness is a robust polynomial fit (:func:`paper_brightness`).
+filters are scikit-image's and SciPy's (``transform.rescale``, ``filters.threshold_otsu`` and
+``apply_hysteresis_threshold``, ``measure.label``/``regionprops``, ``ndimage.median_filter`` and
+``maximum_filter``) redone in numpy to the bit (:mod:`convcli.prediction.resampling`,
+:mod:`convcli.prediction.components`): importing those libraries cost a one-picture ``predict``
+0.45 s of CPU, twenty times the work; the paper's brightness is a robust polynomial fit
+(:func:`paper_brightness`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 
 from ..errors import input_error
 from ..i18n import tr
+from .components import apply_hysteresis_threshold, label, regionprops, threshold_otsu
+from .resampling import maximum_filter, median3, rescale, resize
 from .rulings import erase_rulings
 
 MEDIAN_SIDE = 64
@@ -46,7 +49,8 @@ class InkMap:
     """A picture's ink (gray levels darker than the local paper), its noise, and its ink components.
 
     ``labels`` numbers the connected components of the thresholded ink; ``regions`` are those that
-    may be writing (lines across the sheet and specks left out), as ``skimage.measure.regionprops``.
+    may be writing (lines across the sheet and specks left out), as
+    :class:`~convcli.prediction.components.Region` objects.
     """
 
     ink: np.ndarray
@@ -69,13 +73,10 @@ def ink_map(image: np.ndarray) -> InkMap:
     least :data:`NOISE_FACTOR` σ, with hysteresis down to half of it; connected components, long
     thin marks across the sheet (a paper's edge) left out.
     """
-    from skimage import measure, transform
-    from skimage.filters import apply_hysteresis_threshold
-
     gray = np.asarray(image, dtype=np.float64)
     scale = min(1.0, WORK_SIDE / max(gray.shape))
     if scale < 1:
-        gray = transform.rescale(gray, scale, anti_aliasing=True, preserve_range=True)
+        gray = rescale(gray, scale, anti_aliasing=True)
     if min(gray.shape) >= MEDIAN_SIDE or _noise(gray) > 2.0:
         gray = median3(gray)
     if _dark_paper(gray):  # light ink on dark paper: work on the negative
@@ -88,18 +89,9 @@ def ink_map(image: np.ndarray) -> InkMap:
     ink, _ = erase_rulings(ink, max(3 * sigma, SUPPORT * _stroke_threshold(ink, sigma)))
     high = _stroke_threshold(ink, sigma)
     mask = apply_hysteresis_threshold(ink, high / 2, high)
-    labels = measure.label(mask, connectivity=2)
-    regions = [r for r in measure.regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
+    labels = label(mask, connectivity=2)
+    regions = [r for r in regionprops(labels, intensity_image=ink) if not _is_ruled_line(r, ink.shape)]
     return InkMap(ink, sigma, labels, regions, float(high), scale)
-
-
-def median3(gray: np.ndarray) -> np.ndarray:
-    """The 3×3 median of a float picture, edges repeated: ``skimage.filters.median(gray,
-    footprint=np.ones((3, 3)))`` is this very call (its ``ndimage`` behaviour, mode "nearest",
-    cval 0), made directly so that ``skimage.filters.rank`` is never imported."""
-    from scipy import ndimage
-
-    return ndimage.median_filter(gray, footprint=np.ones((3, 3)), mode="nearest", cval=0.0)
 
 
 FLAT_ENOUGH = 0.9
@@ -124,8 +116,6 @@ def _dark_paper(gray: np.ndarray) -> bool:
 def _stroke_threshold(ink: np.ndarray, sigma: float) -> float:
     """Otsu's threshold among the pixels above 3 σ (strokes against faint marks, not the paper's
     noise), at least :data:`NOISE_FACTOR` σ and half of :data:`MIN_CONTRAST`."""
-    from skimage.filters import threshold_otsu
-
     standing_out = ink[ink > 3 * sigma]
     otsu = threshold_otsu(standing_out) if standing_out.size and np.ptp(standing_out) > 0 else 0.0
     return float(max(otsu, NOISE_FACTOR * sigma, MIN_CONTRAST / 2))
@@ -147,12 +137,10 @@ def paper_brightness(gray: np.ndarray, rounds: int = 6) -> np.ndarray:
     closing or a large median overestimates it at the picture's edges by the slope times the
     window. scikit-image has no robust surface fit, hence these few lines of numpy.
     """
-    from skimage import transform
-
     # long side BACKGROUND_SIDE, but the short side kept at 16 px or more: a ten-digit number's wide
     # picture (600×120) shrunk to 64×13 would get a flat paper, and its shadow would become ink
     scale = min(1.0, max(BACKGROUND_SIDE / max(gray.shape), 16 / min(gray.shape)))
-    small = transform.rescale(gray, scale, anti_aliasing=scale < 1, preserve_range=True)
+    small = rescale(gray, scale, anti_aliasing=scale < 1)
     coef, flat_paper = _robust_fit(small, _POWERS[:1], rounds)
     powers = _POWERS[:1]
     if min(small.shape) >= 16:
@@ -170,11 +158,8 @@ def _ceiling(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The brightest pixel within a quarter of the picture around each point, at ``shape``: a cubic
     paper is cut to it, where it would overshoot in a corner the writing leaves loose (not applied
     to a flat paper: a bold scan's strokes can fill such a window)."""
-    from scipy import ndimage
-    from skimage import transform
-
     window = max(9, round(0.25 * max(small.shape)))
-    return transform.resize(ndimage.maximum_filter(small, size=window), shape, order=1, preserve_range=True)
+    return resize(maximum_filter(small, size=window), shape)
 
 
 def _robust_fit(small: np.ndarray, powers: list[tuple[int, int]], rounds: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,14 +244,12 @@ def no_digit_error(source: str) -> Exception:
 def ink_strength(found: InkMap, keep: list[int], source: str, within: np.ndarray | None = None) -> np.ndarray:
     """Ink of the components ``keep`` scaled so a stroke is 1, grown to the fainter pixels touching it
     (only within the ``within`` mask, when given: a digit of a number does not grow into its neighbour)."""
-    from skimage import measure
-
     core = np.isin(found.labels, keep)
     level = float(np.median(found.ink[core & (found.ink >= found.high)])) if core.any() else 0.0
     if level < max(MIN_CONTRAST, NOISE_FACTOR * found.sigma):
         raise no_digit_error(source)
     faint = found.ink >= max(SUPPORT * level, 3 * found.sigma)
-    faint_labels = measure.label(faint, connectivity=2)
+    faint_labels = label(faint, connectivity=2)
     support = np.isin(faint_labels, np.unique(faint_labels[core])) & faint
     if within is not None:
         support &= within
