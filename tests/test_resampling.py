@@ -150,6 +150,18 @@ def test_regionprops_are_scikit_images(rng) -> None:
             assert same(o.coords, t.coords)
 
 
+def test_a_marks_solidity_is_scikit_images(rng) -> None:
+    """``predict --digits`` tells a dot from a broken stroke by its solidity, from our regions."""
+    from skimage.measure import label, regionprops
+
+    from convcli.prediction.numbers import solidity
+
+    for mask in masks(rng):
+        labels = label(mask, connectivity=2)
+        for o, t in zip(components.regionprops(labels, mask.astype(float)), regionprops(labels)):
+            assert solidity(o) == t.solidity
+
+
 # --------------------------------------------------------------------------- the whole preparation
 
 

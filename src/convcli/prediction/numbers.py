@@ -278,9 +278,20 @@ def _separator(region: Any, line_top: int, height: int) -> str | None:
         return None
     if w >= 1.5 * h and 0.25 <= middle <= 0.8 and w >= 0.15 * height:
         return "-"
-    if middle >= 0.7 and w <= 0.4 * height and h >= 0.05 * height and region.solidity >= DOT_SOLID:
+    if middle >= 0.7 and w <= 0.4 * height and h >= 0.05 * height and solidity(region) >= DOT_SOLID:
         return "."
     return None
+
+
+def solidity(region: Any) -> float:
+    """The share of its convex hull that a mark fills (``regionprops``'s ``solidity``: area over the
+    area of ``convex_hull_image`` of the mark's own box)."""
+    from skimage.morphology import convex_hull_image
+
+    top, left, bottom, right = region.bbox
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    mask[region.coords[:, 0] - top, region.coords[:, 1] - left] = True
+    return float(region.area) / float(convex_hull_image(mask).sum())
 
 
 def _read(
