@@ -63,7 +63,7 @@ PRESETS: dict[str, Preset] = {
             "conv(16,5),pool(2),conv(32,5),pool(2),flatten,dense(128),dense(10)",
             "Recommended: two 5×5 conv blocks (16, 32), dense 128; one-cycle schedule, shifts",
             Hyperparameters(
-                epochs=12,
+                epochs=6,
                 learning_rate=8e-3,
                 schedule="onecycle",
                 warmup=0.2,
