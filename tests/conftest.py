@@ -199,6 +199,15 @@ def train_preset(preset: str, **options: object) -> Callable[[Path], None]:
 
 
 @pytest.fixture(scope="session")
+def cnn3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``convcli train cnn --epochs 3 --seed 0`` on all of MNIST (a few minutes on 2 cores), trained
+    once per run: the digit model of the photographed-digit and whole-number tests (mark them slow)."""
+    if MNIST is None:
+        pytest.skip("MNIST files not beside the project")
+    return made_once(tmp_path_factory, "cnn3.keras", train_preset("cnn", epochs=3, seed=0))
+
+
+@pytest.fixture(scope="session")
 def small_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``convcli train cnn --epochs 2 --limit 20000 --seed 0`` (about 20–40 s), trained once per
     run for the tests that need a real digit model (mark them slow)."""

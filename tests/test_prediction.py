@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import IMAGEMAGICK, IN_CI, MNIST, made_once, requires, requires_mnist, train_preset, write_png
+from conftest import IMAGEMAGICK, IN_CI, MNIST, requires, requires_mnist, write_png
 from digit_photos import (
     FONT_FILES,
     FONT_PACKAGES,
@@ -50,12 +50,6 @@ def similarity(seen: np.ndarray, expected: np.ndarray) -> float:
 def write_rgb(path: Path, rgb: np.ndarray) -> Path:
     Image.fromarray(rgb).save(path)
     return path
-
-
-@pytest.fixture(scope="module")
-def cnn3(tmp_path_factory) -> Path:
-    """The issue's model: ``convcli train cnn --epochs 3 --seed 0`` (about 30 s on a laptop CPU)."""
-    return made_once(tmp_path_factory, "cnn3.keras", train_preset("cnn", epochs=3, seed=0))
 
 
 @pytest.fixture(scope="module")

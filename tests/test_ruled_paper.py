@@ -118,6 +118,30 @@ def test_leaning_ones_and_broken_strokes_are_not_separators(mnist_test) -> None:
     assert right >= 115, right  # before: 112 of 120 (lone slashes, stray dots); now 117
 
 
+@requires_mnist
+def test_the_cli_reports_the_separators_the_reader_finds(cli, mnist_test, tmp_path) -> None:
+    """``predict --digits`` (the batch path every CLI call takes) keeps the separators: it once
+    dropped them all (``31.43.4894`` → ``31434894``) while the library kept them. A model with
+    zero weights suffices: the separators do not depend on the digits' classes."""
+    import keras
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    model.save(tmp_path / "flat.keras")
+    images, labels = mnist_test
+    photos, texts = number_set(6, TEST_SEED + 7, images, labels, "dates")
+    files = [tmp_path / f"date-{i}.png" for i in range(len(photos))]
+    for photo, path in zip(photos, files):
+        Image.fromarray(photo).save(path)
+    result = cli("predict", tmp_path / "flat.keras", *files, "--digits", "--json")
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    for record, photo in zip(records, photos):
+        expected = [(n, c) for n, c, _ in number_marks(gray_picture(photo)).separators]
+        assert [(s["position"], s["char"]) for s in record["separators"]] == expected
+        assert [c for c in record["number"] if not c.isdigit()] == [c for _, c in expected]
+    assert sum(bool(r["separators"]) for r in records) >= 4, texts
+
+
 # --------------------------------------------------------------------------- scans at the border
 
 
@@ -155,7 +179,7 @@ def test_ruled_sheets_read_like_plain_paper(small_cnn, mnist_test) -> None:
 
 @pytest.mark.slow
 @requires_mnist
-def test_whole_numbers_read_exactly(cli, small_cnn, mnist_test, tmp_path) -> None:
+def test_whole_numbers_read_exactly(cli, cnn3, mnist_test, tmp_path) -> None:
     """≥ 90% of whole numbers read exactly (slanted, on lines, long under a shadow, dates), through
     ``predict --digits --json``; separators are in the number and listed apart."""
     images, labels = mnist_test
@@ -167,16 +191,16 @@ def test_whole_numbers_read_exactly(cli, small_cnn, mnist_test, tmp_path) -> Non
                 files.append(tmp_path / f"{kind}-{seed}-{i}.png")
                 Image.fromarray(photo).save(files[-1])
             texts += written
-    result = cli("predict", small_cnn, *files, "--digits", "--json")
+    result = cli("predict", cnn3, *files, "--digits", "--json")
     assert result.exit_code == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     read = [r["number"] for r in records]
-    # The issue asks 90% (benchmarks/ruled_paper.py). The small model (2 epochs, 20,000 digits, seed
-    # 0) is not the same from run to run: one trained here read 83.3% of these 120 (77.5% before
-    # slashes were chosen by the number's form, dots had to be convex and a floating bar went to its
-    # own digit), the next run's 60.8% (earlier ones 56.7%, and 63–68% of three other sets). The
-    # bound guards the reading itself: the old column grouping read 0–10%.
-    assert np.mean([a == b for a, b in zip(read, texts)]) >= 0.5, list(zip(texts, read))
+    # The issue asks 90%: the default model (`train cnn --seed 0`, 6 epochs) reads 92.7% of 600
+    # numbers of three other seeds (benchmarks/ruled_paper.py --test-digits) and 89.2% of these
+    # 120; this 3-epoch model read 87.5% of them. Before the CLI kept the separators it read 66.7%
+    # (every date wrong); the old column grouping read 0-10%.
+    rate = np.mean([a == b for a, b in zip(read, texts)])
+    assert rate >= 0.8, (rate, list(zip(texts, read)))
     for record, text in zip(records, texts):
         if record["number"] == text:
             assert "".join(s["char"] for s in record["separators"]) == "".join(c for c in text if not c.isdigit())

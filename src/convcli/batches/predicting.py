@@ -115,13 +115,13 @@ class _Run:
 
     def prepare(self, source: str) -> Any:
         """One picture as the model takes it (a number: each digit's box and 28×28)."""
-        from ..prediction.predict import on_paper, prepare_number, prepare_picture
+        from ..prediction.predict import on_paper, prepare_number_marks, prepare_picture
 
         if self.digits:
             from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
 
             picture = read_picture(source, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
-            return prepare_number(on_paper(picture), source)
+            return prepare_number_marks(on_paper(picture), source)
         size = tuple(self.meta.input_shape[:2])
         return prepare_picture(source, self.meta.preparation, size, self.meta.color, max_pixels=self.max_pixels)
 
@@ -166,10 +166,13 @@ class _Run:
             self.model = load_runner(self.model_path)  # a .keras model, or an export run without TensorFlow
         if not self.digits:
             return predict_digits(self.model, np.stack([p for _, p in items]), [s for s, _ in items], self.class_names)
-        flat = np.stack([digit for _, found in items for _, digit in found])
-        names = [f"{s}[{i}]" for s, found in items for i in range(len(found))]
+        flat = np.stack([digit for _, (found, _) in items for _, digit in found])
+        names = [f"{s}[{i}]" for s, (found, _) in items for i in range(len(found))]
         predicted = iter(predict_digits(self.model, flat, names))
-        return [NumberPrediction(s, [next(predicted) for _ in found], [box for box, _ in found]) for s, found in items]
+        return [
+            NumberPrediction(s, [next(predicted) for _ in found], [box for box, _ in found], separators)
+            for s, (found, separators) in items
+        ]
 
     def show(self, shown: list[tuple[Any, Path]]) -> None:
         """Write what the model saw for this chunk's results, before they are reported: each to

@@ -320,11 +320,18 @@ def predict_files(
 
 def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
     """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs
-    (:func:`convcli.prediction.numbers.number_marks`, which also finds the separators)."""
+    (the separators are left out: :func:`prepare_number_marks` gives them too)."""
+    return prepare_number_marks(image, source)[0]
+
+
+def prepare_number_marks(image: np.ndarray, source: str = "image") -> tuple[list[Any], list[Any]]:
+    """A number written on one line: each digit's (box, MNIST-style 28×28), left to right, and the
+    separators written between them, as :attr:`NumberPrediction.separators` holds them
+    (:func:`convcli.prediction.numbers.number_marks`)."""
     from .numbers import number_marks
 
     marks = number_marks(gray_picture(image, source), source)
-    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits]
+    return [(box, mnist_field(ink * 255.0, source)) for box, ink in marks.digits], marks.separators
 
 
 def predict_number_files(
@@ -340,7 +347,6 @@ def predict_number_files(
     from ..models.inputs import warn_assumptions
     from ..models.metadata import DIGITS, read_meta
     from ..models.runtime import load_runner
-    from .numbers import number_marks
     from .seen import plan_seen, write_seen
 
     if not images:
@@ -353,9 +359,9 @@ def predict_number_files(
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found, separators = [], []
     for path in images:
-        marks = number_marks(gray_picture(on_paper(read_picture(path, max_pixels=limit)), path), path)
-        found.append([(box, mnist_field(ink * 255.0, path)) for box, ink in marks.digits])
-        separators.append(marks.separators)
+        digits, marks = prepare_number_marks(on_paper(read_picture(path, max_pixels=limit)), path)
+        found.append(digits)
+        separators.append(marks)
     model = load_runner(model_path, compile=False)  # a .keras model (run forward only), or an export
     warn_assumptions(model_path, meta, model)
     flat = np.stack([digit for digits in found for _, digit in digits])
