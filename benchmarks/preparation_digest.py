@@ -41,7 +41,9 @@ def digests(data_dir: str | None) -> dict[str, str]:
         picks = rng.integers(len(data.x_test), size=int(rng.integers(2, 6)))
         glyphs = [mnist_glyph(data.x_test[k], int(rng.integers(40, 80))) for k in picks]
         photo = photograph(number_glyph(glyphs, int(rng.integers(6, 16))), Look.random(rng), rng)
-        for box, digit in prepare_number(photo, f"number {i}"):
+        found = prepare_number(photo, f"number {i}")
+        found = found[0] if isinstance(found, tuple) else found  # (digits, separators) since 2026-12-03
+        for box, digit in found:
             numbers.update(np.asarray(box, dtype=np.int64).tobytes() + digit.tobytes())
     large = hashlib.sha256()
     for i, photo in enumerate(photos[:20]):

@@ -189,7 +189,7 @@ def test_number_segments_left_to_right_joining_broken_digits() -> None:
     glyphs[1] = broken(glyphs[1])  # the 0 in two pieces
     line = number_glyph(glyphs, gap=12)
     rng = np.random.default_rng(TEST_SEED)
-    found = prepare_number(photograph(line, Look(noise=6, lighting="gradient", frame=2.0), rng))
+    found = prepare_number(photograph(line, Look(noise=6, lighting="gradient", frame=2.0), rng))[0]
     assert len(found) == 4
     lefts = [box[1] for box, _ in found]
     assert lefts == sorted(lefts)

@@ -220,7 +220,7 @@ def test_the_preparation_is_the_one_made_with_the_libraries(monkeypatch) -> None
                 if i < 41:
                     out.append(prepare_digit(photo).tobytes())
                 else:
-                    marks = prepare_number(photo)
+                    marks = prepare_number(photo)[0]
                     out.append(b"".join(bytes(repr(box), "ascii") + digit.tobytes() for box, digit in marks))
             except ConvcliError as exc:
                 out.append(str(exc).encode())

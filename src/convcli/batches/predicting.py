@@ -115,13 +115,13 @@ class _Run:
 
     def prepare(self, source: str) -> Any:
         """One picture as the model takes it (a number: each digit's box and 28×28)."""
-        from ..prediction.predict import on_paper, prepare_number_marks, prepare_picture
+        from ..prediction.predict import on_paper, prepare_number, prepare_picture
 
         if self.digits:
             from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
 
             picture = read_picture(source, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
-            return prepare_number_marks(on_paper(picture), source)
+            return prepare_number(on_paper(picture), source)
         size = tuple(self.meta.input_shape[:2])
         return prepare_picture(source, self.meta.preparation, size, self.meta.color, max_pixels=self.max_pixels)
 

@@ -318,13 +318,7 @@ def predict_files(
     return results
 
 
-def prepare_number(image: np.ndarray, source: str = "image") -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
-    """Each digit of a number written on one line, left to right: (box, MNIST-style 28×28) pairs
-    (the separators are left out: :func:`prepare_number_marks` gives them too)."""
-    return prepare_number_marks(image, source)[0]
-
-
-def prepare_number_marks(image: np.ndarray, source: str = "image") -> tuple[list[Any], list[Any]]:
+def prepare_number(image: np.ndarray, source: str = "image") -> tuple[list[Any], list[Any]]:
     """A number written on one line: each digit's (box, MNIST-style 28×28), left to right, and the
     separators written between them, as :attr:`NumberPrediction.separators` holds them
     (:func:`convcli.prediction.numbers.number_marks`)."""
@@ -359,7 +353,7 @@ def predict_number_files(
     limit = max_pixels or DEFAULT_MAX_PIXELS
     found, separators = [], []
     for path in images:
-        digits, marks = prepare_number_marks(on_paper(read_picture(path, max_pixels=limit)), path)
+        digits, marks = prepare_number(on_paper(read_picture(path, max_pixels=limit)), path)
         found.append(digits)
         separators.append(marks)
     model = load_runner(model_path, compile=False)  # a .keras model (run forward only), or an export

@@ -1,0 +1,93 @@
+"""Issue 28: Fashion-MNIST and a folder-trained set, the ``cnn`` preset before (cosine from 3e-3,
+dropout 0.3, β₂ 0.999, 12 epochs) and after (the preset as it is), seed 0, test accuracy.
+
+    python benchmarks/preset_before_after.py fashion   # Fashion-MNIST from /usr/share/datasets
+    python benchmarks/preset_before_after.py folder    # 12,000/3,000 MNIST digits as 32×32 PNG folders
+
+One JSON line per run on stdout (label, epochs, test accuracy, seconds, load).
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from convcli.training.run import TrainConfig, train
+
+OLD = dict(
+    spec="conv(16,5),pool(2),conv(32,5),pool(2),flatten,dense(128),dropout(0.3),dense(10)",
+    learning_rate=3e-3,
+    schedule="cosine",
+    beta_2=0.999,
+    warmup=0.2,
+    epochs=12,
+)
+
+
+def run(label, old, **kw):
+    with tempfile.TemporaryDirectory() as work:
+        c = TrainConfig.from_preset("cnn", None, seed=0, output=f"{work}/m.keras", **kw)
+        if old:
+            for k, v in OLD.items():
+                setattr(c, k, v)
+        t = time.time()
+        rec = train(c).record
+        out = {
+            "label": label,
+            "epochs": c.epochs,
+            "test_accuracy": rec["test"]["accuracy"],
+            "seconds": round(time.time() - t, 1),
+            "load": round(os.getloadavg()[0], 1),
+        }
+        print(json.dumps(out), flush=True)
+        return out
+
+
+def folder(root: Path, n_train=12000, n_test=3000):
+    """A PNG folder set: MNIST digits written as dark-on-white 32x32 PNGs in class folders
+    (train/ and test/), as a user's scanned set would be."""
+    import gzip
+
+    base = Path(os.environ.get("CONVCLI_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+    base = base if (base / "t10k-images-idx3-ubyte.gz").exists() else base / "mnist"
+
+    def idx(name):
+        d = gzip.decompress((base / name).read_bytes())
+        nd = d[3]
+        dims = [int.from_bytes(d[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd)]
+        return np.frombuffer(d, np.uint8, offset=4 + 4 * nd).reshape(dims)
+
+    for part, xs, ys, n in (
+        ("train", idx("train-images-idx3-ubyte.gz"), idx("train-labels-idx1-ubyte.gz"), n_train),
+        ("test", idx("t10k-images-idx3-ubyte.gz"), idx("t10k-labels-idx1-ubyte.gz"), n_test),
+    ):
+        for i in range(n):
+            d = root / part / str(ys[i])
+            d.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(255 - xs[i]).resize((32, 32), Image.BILINEAR).save(d / f"{i}.png")
+
+
+which = sys.argv[1]
+if which == "fashion":
+    for old in (True, False):
+        run(
+            ("before" if old else "after") + ": fashion-mnist",
+            old,
+            dataset="fashion-mnist",
+            data_dir="/usr/share/datasets",
+        )
+elif which == "folder":
+    root = Path(__file__).resolve().parent / "work" / "mnist-folder-32"
+    if not root.exists():
+        folder(root)
+    for old in (True, False):
+        run(
+            ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)",
+            old,
+            data=str(root),
+        )
