@@ -11,6 +11,7 @@ alone: every input of the call appears there. The progress bar and the summary g
 from __future__ import annotations
 
 import contextlib
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,7 +34,22 @@ from .common import (
     stderr_line,
     write_png_stdout,
 )
-from .options import check_dash_out_dir, shard_option, shard_size
+from .options import (
+    FilesFrom,
+    KeepGoing,
+    NameTemplate,
+    NoClobber,
+    Null,
+    Parents,
+    ShardOption,
+    SkipExisting,
+    Workers,
+    batch_inputs,
+    check_dash_out_dir,
+    existing_mode,
+    shard_option,
+    shard_size,
+)
 
 PROGRESS_MIN_INPUTS = 5
 """A progress bar for batches of at least this many inputs (smaller ones end before it helps)."""
@@ -172,15 +188,56 @@ class BatchView:
 
 @dataclass
 class FolderArgs:
-    """The batch options of ``gray`` and ``channels``, as typed."""
+    """The batch options of ``gray`` and ``channels`` as typed (see :func:`with_batch_options`)."""
 
-    fmt: str | None
-    name: str | None
-    parents: bool
-    shard: str | None
-    existing: str
-    keep_going: bool
-    workers: int | None
+    name: str | None = None
+    parents: bool = False
+    files_from: str | None = None
+    null: bool = False
+    shard: str | None = None
+    no_clobber: bool = False
+    skip_existing: bool = False
+    keep_going: bool = False
+    workers: int | None = None
+    fmt: str | None = None
+
+    @property
+    def existing(self) -> str:
+        """``--no-clobber`` / ``--skip-existing`` as the library's ``existing`` value."""
+        return existing_mode(self.no_clobber, self.skip_existing)
+
+    def sources(self, given: list[str] | None, sample: str | None) -> list[str]:
+        """The inputs typed, then those of ``--files-from``, then ``--sample``'s."""
+        return batch_inputs(given, self.files_from, self.null, sample)
+
+    def one_input(self, sources: list[str]) -> bool:
+        """Whether this call is a single picture (no list, no shard), handled without the batch view."""
+        return self.files_from is None and self.shard is None and len(sources) <= 1
+
+
+_BATCH_OPTIONS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=alias, default=getattr(FolderArgs, name))
+    for name, alias in [
+        ("name", NameTemplate),
+        ("parents", Parents),
+        ("files_from", FilesFrom),
+        ("null", Null),
+        ("shard", ShardOption),
+        ("no_clobber", NoClobber),
+        ("skip_existing", SkipExisting),
+        ("keep_going", KeepGoing),
+        ("workers", Workers),
+    ]
+]
+
+
+def with_batch_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` (which takes ``**batch``) the nine batch options, ``--name`` to
+    ``--workers``, after its own: Typer reads a command's options from ``inspect.signature``
+    and has no option groups (fastapi/typer#153), so they are declared here once."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.kind != p.VAR_KEYWORD]
+    command.__signature__ = inspect.Signature(own + _BATCH_OPTIONS)  # type: ignore[attr-defined]
+    return command
 
 
 def folder_batch(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,7 +12,7 @@ from ..filtering.config import ACTIVATIONS, BORDERS, PADDINGS
 from ..i18n import tr as _
 from ..imaging.encoding import RANGES
 from ..imaging.images import DEFAULT_MAX_PIXELS
-from .batch import BatchView, FolderArgs, folder_batch
+from .batch import BatchView, FolderArgs, folder_batch, with_batch_options
 from .common import app, check_png_stdout, echo, print_json, single_source, write_png_stdout
 from .kernels import kernels_app
 from .options import (
@@ -34,6 +34,7 @@ from .options import (
     Sample,
     ShardOption,
     SkipExisting,
+    Workers,
     batch_inputs,
     check_dash_out_dir,
     choice,
@@ -53,13 +54,10 @@ ImageInputs = Annotated[
         help="Image files (PNG, JPEG, TIFF, BMP…), .npy arrays, or - for stdin; several need --out-dir.",
     ),
 ]
-Workers = Annotated[
-    int | None,
-    typer.Option("--workers", "-j", min=1, max=64, help="Threads decoding and encoding (default: up to 4)."),
-]
 
 
 @app.command()
+@with_batch_options
 def gray(
     inputs: ImageInputs = None,
     output: Annotated[
@@ -75,15 +73,7 @@ def gray(
     depth: Depth = None,
     quality: Quality = None,
     frame: Frame = None,
-    name: NameTemplate = None,
-    parents: Parents = False,
-    files_from: FilesFrom = None,
-    null: Null = False,
-    shard: ShardOption = None,
-    no_clobber: NoClobber = False,
-    skip_existing: SkipExisting = False,
-    keep_going: KeepGoing = False,
-    workers: Workers = None,
+    **batch: Any,
 ) -> None:
     """Convert a colour image to gray, by the lecture's formulas (rounded half up; alpha kept).
     Several inputs (or a list) go to --out-dir as <stem>-gray.png each.
@@ -96,9 +86,10 @@ def gray(
         convcli gray photos/*.jpg --out-dir grays/ --json
         find photos -name '*.jpg' -print0 | convcli gray --files-from - --null -d grays --skip-existing
     """
-    sources = batch_inputs(inputs, files_from, null, sample)
-    existing = existing_mode(no_clobber, skip_existing)
-    if out_dir is None and files_from is None and shard is None and len(sources) <= 1:
+    options = FolderArgs(**batch, fmt=fmt)
+    sources = options.sources(inputs, sample)
+    existing = options.existing
+    if out_dir is None and options.one_input(sources):
         source = single_source((inputs or [None])[0], sample)
         _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return
@@ -108,7 +99,7 @@ def gray(
         "gray",
         sources,
         out_dir,
-        FolderArgs(fmt, name, parents, shard, existing, keep_going, workers),
+        options,
         json_,
         method=method,
         max_pixels=max_pixels,
@@ -161,6 +152,7 @@ def _gray_one(
 
 
 @app.command()
+@with_batch_options
 def channels(
     inputs: ImageInputs = None,
     out_dir: Annotated[str | None, typer.Option("--out-dir", "-d", help="Existing folder for the planes.")] = None,
@@ -169,15 +161,7 @@ def channels(
     json_: Json = False,
     depth: Depth = None,
     frame: Frame = None,
-    name: NameTemplate = None,
-    parents: Parents = False,
-    files_from: FilesFrom = None,
-    null: Null = False,
-    shard: ShardOption = None,
-    no_clobber: NoClobber = False,
-    skip_existing: SkipExisting = False,
-    keep_going: KeepGoing = False,
-    workers: Workers = None,
+    **batch: Any,
 ) -> None:
     """Write the R, G and B planes of a colour image, gray and colour-mapped (Reds, Greens, Blues).
 
@@ -189,11 +173,12 @@ def channels(
     """
     from ..jobs import channels_file
 
-    sources = batch_inputs(inputs, files_from, null, sample)
-    existing = existing_mode(no_clobber, skip_existing)
+    options = FolderArgs(**batch)
+    sources = options.sources(inputs, sample)
+    existing = options.existing
     if out_dir is None:
         raise ConvcliError(_("give --out-dir DIR: an existing folder for the planes"))
-    if files_from is None and shard is None and existing == "overwrite" and len(sources) <= 1:
+    if existing == "overwrite" and options.one_input(sources):
         source = single_source((inputs or [None])[0], sample)
         written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
         if json_:
@@ -206,7 +191,7 @@ def channels(
         "channels",
         sources,
         out_dir,
-        FolderArgs(None, name, parents, shard, existing, keep_going, workers),
+        options,
         json_,
         max_pixels=max_pixels,
         depth=depth_bits(depth),

@@ -222,6 +222,10 @@ KeepGoing = Annotated[
         help="In a batch, continue past bad or missing files (each reported as it fails; exit status 1 at the end).",
     ),
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", "-j", min=1, max=64, help="Threads decoding and encoding (default: up to 4)."),
+]
 NameTemplate = Annotated[
     str | None,
     typer.Option(
