@@ -268,6 +268,11 @@ def test_filter_keeps_16_bits_in_png_and_tiff_and_8_elsewhere(cli, tmp_path, rng
     np.testing.assert_array_equal(np.load(tmp_path / "id.npy"), rgb.astype(np.float32))  # raw: the input's scale
     result = cli("filter", tmp_path / "deep.png", *same, "--depth", "16", "-o", tmp_path / "x.jpg")
     assert result.exit_code == 2 and "x.jpg: JPEG holds 8 bits" in result.stderr
+    (tmp_path / "o").mkdir()
+    for command in (["filter", *same], ["gray"]):  # a folder: named as given, never a made-up file name
+        result = cli(*command, tmp_path / "deep.png", "--depth", "16", "--format", "jpg", "-d", tmp_path / "o")
+        assert result.exit_code == 2 and f"{tmp_path / 'o'} (format jpg): JPEG holds 8 bits" in result.stderr
+        assert "x.jpg" not in result.stderr and not any((tmp_path / "o").iterdir())
 
 
 def test_16_bit_clip_clamps_to_the_inputs_own_range(tmp_path, rng) -> None:

@@ -369,6 +369,24 @@ def test_channels_takes_several_inputs(cli, tmp_path, monkeypatch) -> None:
     assert [r.get("skipped") for r in records(again.stdout)] == [True] * 3
 
 
+def test_one_channels_input_takes_name_and_parents(cli, tmp_path, monkeypatch) -> None:
+    """--name and --parents apply to one input as to several (the one-input path ignored them)."""
+    monkeypatch.chdir(tmp_path)
+    source = make_inputs(Path("in"), 1, colour=True)[0]
+    Path("out").mkdir()
+    result = cli("channels", source, "-d", "out", "--name", "{kernel}_{stem}", "--json")
+    assert result.exit_code == 0, result.stderr
+    stem = Path(source).stem
+    planes = ["red", "red-Reds", "green", "green-Greens", "blue", "blue-Blues"]
+    assert records(result.stdout)[0]["outputs"] == [f"out/{plane}_{stem}.png" for plane in planes]
+    red = np.asarray(Image.open(f"out/red_{stem}.png"))
+    np.testing.assert_array_equal(red, np.asarray(Image.open(source))[..., 0])
+    result = cli("channels", source, "-d", "out", "--parents", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert records(result.stdout)[0]["outputs"][0] == f"out/in/{stem}-red.png"
+    assert Path(f"out/in/{stem}-red.png").is_file()
+
+
 # --------------------------------------------------------------------------- predict as a batch
 
 

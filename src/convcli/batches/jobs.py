@@ -76,7 +76,8 @@ def gray_files(
         fmt = output_format(where.fmt)
         probe = os.path.join(folder, f"x.{fmt}")
         if not is_raw_path(probe):
-            output_depth(probe, image_format_for(probe), None, depth)  # a wrong depth: refused before any work
+            where_to = f"{folder} (format {fmt})"  # the folder, not the probe's made-up file name
+            output_depth(where_to, image_format_for(probe), None, depth)  # a wrong depth: refused before any work
         return fmt
 
     def job(source: str, paths: list[str]) -> Written:

@@ -178,7 +178,7 @@ def channels(
     existing = options.existing
     if out_dir is None:
         raise ConvcliError(_("give --out-dir DIR: an existing folder for the planes"))
-    if existing == "overwrite" and options.one_input(sources):
+    if existing == "overwrite" and options.one_input(sources) and options.name is None and not options.parents:
         source = single_source((inputs or [None])[0], sample)
         written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
         if json_:

@@ -147,7 +147,7 @@ def _check_outputs(
     where = output if output not in (None, "-") else f"{out_dir} (format {fmt})" if out_dir else "stdout"
     check_range(range_mode, pixels=pixels, target=str(where))
     if pixels:
-        output_depth(str(target), "PNG" if target == "-" else image_format_for(target), None, depth)
+        output_depth(str(where), "PNG" if target == "-" else image_format_for(target), None, depth)
     return out_folder
 
 
