@@ -118,7 +118,8 @@ def test_unknown_kernel_name(cli, bad_files, tmp_path) -> None:
     ("option", "value", "fragment"),
     [
         # --stride and --padding take the lecture's forms too (2x1, P): checked by the library
-        ("--stride", "0", "stride must be at least 1, got 0"),
+        ("--stride", "0", "--stride must be at least 1, got 0"),
+        ("--padding", "5000", "--padding must be between 0 and 4096, got 5000"),
         ("--png-level", "10", "Invalid value for '--png-level': 10 is not in the range 0<=x<=9."),
         ("--workers", "0", "Invalid value for '--workers' / '-j': 0 is not in the range 1<=x<=64."),
         ("--max-pixels", "0", "Invalid value for '--max-pixels': 0 is not in the range x>=1."),

@@ -176,7 +176,7 @@ def test_mixed_kernel_sizes_refused() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"stride": 0}, "stride must be at least 1, got 0"),
+        ({"stride": 0}, "`stride` must be at least 1, got 0"),
         ({"padding": "full"}, "unknown padding 'full': use valid, same or a number P (zeros on each side)"),
         ({"activation": "tanh"}, "unknown activation 'tanh': use linear or relu"),
     ],
@@ -188,7 +188,7 @@ def test_layer_options_checked_by_parameter_name(options: dict, message: str) ->
 
 
 def test_output_size_checks_its_parameters() -> None:
-    with pytest.raises(ConvcliError, match=r"^stride must be at least 1, got 0$"):
+    with pytest.raises(ConvcliError, match=r"^`stride` must be at least 1, got 0$"):
         output_size(5, 3, 0)
     with pytest.raises(ConvcliError, match=r"^unknown padding 'full'"):
         output_size(5, 3, 1, "full")

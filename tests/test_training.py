@@ -326,7 +326,7 @@ def test_sigterm_is_exit_status_1(tmp_path) -> None:
 
 def test_bad_training_options(cli, tmp_path) -> None:
     for args, fragment in [
-        (["--epochs", "0"], "epochs must be at least 1"),
+        (["--epochs", "0"], "Error: --epochs must be at least 1"),
         (["--validation-split", "1.5"], "--validation-split must be in [0, 1)"),
         (["--learning-rate", "-1"], "--learning-rate must be a positive number"),
         (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),

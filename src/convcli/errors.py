@@ -72,12 +72,14 @@ def work_error(message: str) -> ConvcliError:
 
 
 def check_bounds(name: str, value: int, low: int, high: int | None = None) -> int:
-    """Return ``value`` if ``low <= value`` (``<= high``), else raise an input error naming ``name``."""
+    """Return ``value`` if ``low <= value`` (``<= high``), else raise an input error naming the
+    parameter ``name`` (its flag, seen through the CLI)."""
     if high is None and value < low:
-        raise input_error(tr("{name} must be at least {low}, got {value}").format(name=name, low=low, value=value))
+        message = tr("{name} must be at least {low}, got {value}")
+        raise input_error(message.format(name=param(name), low=low, value=value))
     if high is not None and not low <= value <= high:
         message = tr("{name} must be between {low} and {high}, got {value}")
-        raise input_error(message.format(name=name, low=low, high=high, value=value))
+        raise input_error(message.format(name=param(name), low=low, high=high, value=value))
     return value
 
 

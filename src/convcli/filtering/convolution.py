@@ -56,7 +56,7 @@ def parse_padding(value: str | int) -> str | int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return check_bounds("padding P", value, 0, 4096)
+        return check_bounds("padding", value, 0, 4096)
     if value in PADDINGS:
         return value
     raise _bad(tr("unknown padding {value!r}: use valid, same or a number P (zeros on each side)"), value=value)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import input_error
+from ..errors import input_error, param
 from ..i18n import tr as _
 from ..models.presets import PRESETS, Hyperparameters, resolve_architecture
 
@@ -78,19 +78,20 @@ class TrainConfig(Hyperparameters):
     def validate(self) -> None:
         """Check ranges before any work is done; errors name the parameter."""
         at_least = _("{name} must be at least {low}, got {value}")
-        _check(self.epochs >= 1, at_least.format(name="epochs", low=1, value=self.epochs))
-        _check(self.batch_size >= 1, at_least.format(name="batch_size", low=1, value=self.batch_size))
+        _check(self.epochs >= 1, at_least.format(name=param("epochs"), low=1, value=self.epochs))
+        _check(self.batch_size >= 1, at_least.format(name=param("batch_size"), low=1, value=self.batch_size))
         _check(
             self.learning_rate > 0 and math.isfinite(self.learning_rate),
             _("learning_rate must be a positive number, got {value}").format(value=self.learning_rate),
         )
         fraction = _("{name} must be in [0, 1), got {value}")
         for name in ("warmup", "beta_1", "beta_2", "validation_split", "label_smoothing"):
-            _check(0 <= getattr(self, name) < 1, fraction.format(name=name, value=getattr(self, name)))
+            _check(0 <= getattr(self, name) < 1, fraction.format(name=param(name), value=getattr(self, name)))
         unknown = _("unknown schedule {value!r}: use {choices}")
         _check(self.schedule in SCHEDULES, unknown.format(value=self.schedule, choices=", ".join(SCHEDULES)))
-        _check(self.limit is None or self.limit >= 1, at_least.format(name="limit", low=1, value=self.limit))
-        _check(0 <= self.seed < 2**32, _("seed must be in 0 … 2^32−1, got {value}").format(value=self.seed))
+        _check(self.limit is None or self.limit >= 1, at_least.format(name=param("limit"), low=1, value=self.limit))
+        seed = _("{name} must be in 0 … 2^32−1, got {value}").format(name=param("seed"), value=self.seed)
+        _check(0 <= self.seed < 2**32, seed)
         _check(
             Path(self.output).suffix == ".keras",
             _("{path}: the model file must end in .keras").format(path=self.output),
@@ -112,7 +113,8 @@ class TrainConfig(Hyperparameters):
         if self.image_size is not None:
             self.image_size = (*self.image_size,)  # a checkpoint's JSON gives a list
             check_image_size(self.image_size)
-        _check(self.color in (None, *COLORS), _("color must be gray or rgb, got {value!r}").format(value=self.color))
+        color = _("{name} must be gray or rgb, got {value!r}").format(name=param("color"), value=self.color)
+        _check(self.color in (None, *COLORS), color)
         _check(0 < self.test_split < 1, _("test_split must be in (0, 1), got {value}").format(value=self.test_split))
         if self.data is None:
             extra = [n for n in ("image_size", "color") if getattr(self, n) is not None] + ["flip=True"] * self.flip
