@@ -60,6 +60,7 @@ def test_the_walk_sees_every_command() -> None:
     ("command", "old", "new"),
     [
         ("predict", ["-k", "3"], ["--top", "3"]),
+        ("predict", ["-k3"], ["--top", "3"]),  # the value attached, as getopt allows
         ("feature-maps", ["--layer", "conv2d"], ["--layer-name", "conv2d"]),
         (
             "weights",

@@ -103,6 +103,8 @@ def rewrite_deprecated(command: str, args: list[str], warn: Any) -> list[str]:
             out += args[i:]
             break
         name, eq, value = arg.partition("=")
+        if arg[:2] in table and len(arg) > 2 and arg[1] != "-":  # a short option's value attached: -k3
+            name, eq, value = arg[:2], "=", arg[2:]
         old_plot = command == "evaluate" and name == "--plot"
         if old_plot and not eq:  # `--plot` is a switch now; `--plot DIR` was the old form
             eq, value = ("=", args[i + 1]) if i + 1 < len(args) and os.path.isdir(args[i + 1]) else ("", "")
