@@ -26,6 +26,8 @@ REASON_DEFAULT = "default"
 JAX_CUDA_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin")
 PRECISIONS = ("float32", "mixed")
 """What ``--precision`` takes (:func:`set_precision`)."""
+DEVICES = ("auto", "cpu")
+"""What ``--device`` takes (:func:`select_device`)."""
 
 
 def set_verbose(flag: bool) -> None:
@@ -147,7 +149,7 @@ def select_device(device: str) -> None:
     from .errors import input_error, param
     from .i18n import tr
 
-    if device not in ("auto", "cpu"):
+    if device not in DEVICES:
         raise input_error(
             tr("unknown {param} {device!r}: use auto or cpu").format(param=param("device"), device=device)
         )

@@ -17,6 +17,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from ..backend import DEVICES
 from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, ConvcliWarning, work_error
 from ..i18n import tr as _
 from .flags import command_flags, name_flags, rewrite_deprecated
@@ -364,9 +365,6 @@ app = Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-DEVICES = ("auto", "cpu")
-"""``--device`` values (backend.select_device checks them too)."""
 
 
 @app.callback(invoke_without_command=True)

@@ -7,11 +7,9 @@ from typing import Annotated
 import typer
 
 from ..i18n import tr as _
+from ..models.metadata import EXPORT_FORMATS
 from .common import app, echo, print_json
 from .options import DataDir, Json, choice
-
-EXPORT_FORMATS = ("onnx", "litert", "savedmodel")
-"""export.FORMATS."""
 
 
 @app.command("export")
@@ -24,7 +22,7 @@ def export_cmd(
         str | None,
         choice(
             "--format",
-            choices=EXPORT_FORMATS,
+            choices=list(EXPORT_FORMATS),
             help="Default: from the output's suffix (.onnx, .tflite; none: savedmodel).",
         ),
     ] = None,

@@ -30,10 +30,9 @@ import numpy as np
 
 from ..errors import input_error, warn, work_error
 from ..i18n import tr
+from .metadata import EXPORT_FORMATS as FORMATS
 from .runtime import META_KEY, sidecar_path
 
-FORMATS = {"onnx": ".onnx", "litert": ".tflite", "savedmodel": ""}
-"""Export formats and the file suffix each is inferred from (a SavedModel is a folder)."""
 KERAS_FORMATS = {"onnx": "onnx", "litert": "litert", "savedmodel": "tf_saved_model"}
 NEEDS = {
     "onnx": (("tf2onnx", "tf2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime")),

@@ -19,6 +19,10 @@ from typing import Any
 from ..errors import input_error, warn
 from ..i18n import tr
 
+EXPORT_FORMATS = {"onnx": ".onnx", "litert": ".tflite", "savedmodel": ""}
+"""Formats a model is exported to and the file suffix each is inferred from (a SavedModel is a
+folder); here, numpy-free, so the CLI offers them without loading :mod:`convcli.models.export`."""
+
 META_ENTRY = "convcli.json"
 """The zip entry holding the metadata."""
 META_VERSION = 1
