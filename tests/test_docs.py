@@ -80,10 +80,79 @@ def test_every_import_the_docs_show_works() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_architecture_map_names_every_module() -> None:
-    """ARCHITECTURE.md's map matches the tree: every module of src/convcli is named there."""
-    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
-    modules = [p for p in (ROOT / "src" / "convcli").rglob("*.py") if p.name != "__init__.py"]
-    assert len(modules) > 50
-    missing = [str(p.relative_to(ROOT)) for p in modules if not re.search(rf"\b{p.stem}\b", text)]
-    assert missing == []
+ARCHITECTURE = ROOT / "ARCHITECTURE.md"
+LAYER_NAMES = {4: "CLI", 3: "jobs", 2: "domain", 1: "I/O", 0: "everywhere"}
+
+
+def _tree_modules() -> set[str]:
+    """The modules of src/convcli as ``package/module`` (``module`` at the top)."""
+    base = ROOT / "src" / "convcli"
+    return {str(p.relative_to(base).with_suffix("")) for p in base.rglob("*.py") if p.name != "__init__.py"}
+
+
+def _diagram_layers(text: str) -> dict[str, str]:
+    """ARCHITECTURE.md's layer diagram read back as module (``package/module``) -> layer name.
+    In a layer, ``pkg/: a, b`` names modules of ``pkg`` up to the next ``;``; ``(…)`` are notes."""
+    block = text.split("## Packages and layers", 1)[1].split("```", 2)[1]
+    found: dict[str, str] = {}
+    layer, package = "", ""
+    for line in block.splitlines():
+        if line.strip().startswith(("│", "▼")) or not line.strip():
+            continue
+        label, content = line[:17].strip(), line[17:]
+        if label.split(" ")[0] in LAYER_NAMES.values():
+            layer, package = label.split(" ")[0], ""
+        for index, group in enumerate(re.sub(r"\([^)]*\)", "", content).split(";")):
+            package = "" if index else package
+            for item in filter(None, (part.strip() for part in group.split(","))):
+                if "/:" in item:
+                    package, _, item = item.partition("/:")
+                    package, item = package + "/", item.strip()
+                if item:
+                    found[item if "/" in item else package + item] = layer
+    return found
+
+
+def _layer_table() -> dict[str, int]:
+    """tools/structure_check.py's LAYERS: the layer rule the structure check enforces."""
+    import ast
+
+    tree = ast.parse((ROOT / "tools" / "structure_check.py").read_text())
+    (node,) = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "LAYERS"]
+    return ast.literal_eval(node.value)
+
+
+def _layer_of(module: str, table: dict[str, int]) -> str | None:
+    dotted = module.replace("/", ".")
+    prefixes = [p for p in table if dotted == p or dotted.startswith(p + ".")]
+    return LAYER_NAMES[table[max(prefixes, key=len)]] if prefixes else None
+
+
+def test_architecture_diagram_is_the_tree_and_the_layer_rule() -> None:
+    """The diagram names every module once, in the layer the structure check holds it to; every
+    entry of the check's LAYERS table is a module or package that exists."""
+    diagram = _diagram_layers(ARCHITECTURE.read_text(encoding="utf-8"))
+    assert sorted(set(diagram) ^ _tree_modules()) == []
+    table = _layer_table()
+    assert {m: layer for m, layer in diagram.items() if _layer_of(m, table) != layer} == {}
+    base = ROOT / "src" / "convcli"
+    stale = [
+        k
+        for k in table
+        if not (base / k.replace(".", "/")).is_dir() and not (base / f"{k.replace('.', '/')}.py").exists()
+    ]
+    assert stale == []
+
+
+def test_architecture_table_lists_each_package_exactly() -> None:
+    """Each row of the package table names exactly the modules in that folder."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)/` \| ([^|]+) \|", text, re.M))
+    rows[""] = re.search(r"^\| \(top\) \| ([^|]+) \|", text, re.M).group(1)
+    rows.pop("locale")
+    packages = {m.split("/")[0] if "/" in m else "" for m in _tree_modules()}
+    assert set(rows) == packages
+    for package, cell in rows.items():
+        listed = {f"{package}/{name}" if package else name for name in re.findall(r"`(\w+)`", cell)}
+        actual = {m for m in _tree_modules() if (m.split("/")[0] if "/" in m else "") == package}
+        assert listed == actual, package

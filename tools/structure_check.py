@@ -139,8 +139,6 @@ LAYERS = {
     "suggest": 0,
     "i18n": 0,
     "pofile": 0,
-    "choices": 0,
-    "flags": 0,
 }
 NAMES = {4: "CLI", 3: "jobs", 2: "domain", 1: "I/O", 0: "everywhere"}
 
