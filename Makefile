@@ -78,19 +78,20 @@ test-backends: $(STAMP) test-deps
 ##     (test_pictures, test_pictures2); Keras's loader on damaged model files (test_hostile);
 ##   scikit-image: samples, colour, a digit's ink, ruled paper (test_color, test_prediction,
 ##     test_ruled_paper); matplotlib: colour maps (test_color), train/evaluate plots (test_inspection);
-##   Keras: Conv2D filters, the lecture's numbers, building, summaries, fit, save/load, predict,
-##     feature maps, schedules (test_kernels, test_lecture, test_models, test_inspection, test_schedule);
+##   Keras, TensorFlow: Conv2D filters, the lecture's numbers, building, summaries, fit, save/load,
+##     predict, feature maps, schedules, training runs with checkpoints, resume and interrupts
+##     (test_kernels, test_lecture, test_models, test_inspection, test_schedule, test_training);
 ##   Typer, Rich: --help and docs/cli.md byte for byte, flags (test_cli_help, test_docs, test_cli_flags*),
 ##     and Rich's floor itself: Spanish starts within 10 ms of English (13.7 failed it), run alone
 ##     after the others, as the other worker's load would disturb its CPU timing.
 ## Left out: what tests convcli's own code with the libraries only as references or as
-## TensorFlow start-up (bands, batches, errors, daemon, explain, i18n catalogs, training runs, exports:
+## TensorFlow start-up (bands, batches, errors, daemon, explain, i18n catalogs, exports:
 ## the export extra is not installed).
 LOWEST := .venv-lowest
 LOWEST_TESTS := tests/test_pictures.py tests/test_pictures2.py tests/test_hostile.py tests/test_color.py \
 	tests/test_prediction.py tests/test_ruled_paper.py tests/test_inspection.py tests/test_kernels.py \
 	tests/test_lecture.py tests/test_models.py tests/test_schedule.py tests/test_cli_help.py tests/test_docs.py \
-	tests/test_cli_flags.py tests/test_cli_flags_named.py
+	tests/test_cli_flags.py tests/test_cli_flags_named.py tests/test_training.py
 LOWEST_ALONE := tests/test_i18n.py::test_spanish_starts_within_10_ms_of_english
 $(LOWEST)/.installed-stamp: pyproject.toml
 	rm -rf $(LOWEST)
