@@ -93,6 +93,8 @@ def gray(
         source = single_source((inputs or [None])[0], sample)
         _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return
+    if output is not None and out_dir is None and (options.name is not None or options.parents):
+        raise ConvcliError(_("a name template and parents name files in an output folder: give out_dir=DIR"))
     if output is not None:
         raise ConvcliError(_("give either -o OUTPUT (one input) or --out-dir DIR (several), not both"))
     folder_batch(
