@@ -8,9 +8,11 @@ import subprocess
 import sys
 
 import click
+import numpy as np
 import pytest
 import typer
 from conftest import ROOT
+from PIL import Image
 from typer.testing import CliRunner
 
 from convcli.cli import app
@@ -63,6 +65,27 @@ def test_help_is_clean_on_a_pipe(path: list[str]) -> None:
             if line.startswith("  ") and not line.startswith("   "):
                 assert len(line.split(None, 1)) == 2, f"argument without help: {line!r}"
     assert text.count("Arguments:") <= 1 and "Positional arguments" not in text
+
+
+def test_daemon_help_loop_runs_as_written(tmp_path, color_png) -> None:
+    """The shell loop in ``convcli daemon --help`` works when pasted (it once gave no output
+    place, so every call was refused with exit status 2), in English and in Spanish."""
+    import shutil
+
+    shutil.copy(color_png, tmp_path / "a.png")
+    for lang in ("en", "es"):
+        env = {**os.environ, "CONVCLI_LANG": lang}
+        text = CliRunner().invoke(app, ["daemon", "--help"], env=env, catch_exceptions=False).stdout
+        (loop,) = [line.strip() for line in text.splitlines() if "for f in" in line]
+        script = f'convcli() {{ "{PY}" -m convcli "$@"; }}\nset -e\n{loop}\n'
+        env["CONVCLI_DAEMON"] = "off"
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        written = np.asarray(Image.open(tmp_path / "edges" / "a-edges.png"))
+        assert written.shape == (22, 29, 3)
+        shutil.rmtree(tmp_path / "edges")
 
 
 def test_argument_help_says_what_inputs_may_be() -> None:

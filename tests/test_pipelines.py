@@ -387,6 +387,27 @@ def test_one_channels_input_takes_name_and_parents(cli, tmp_path, monkeypatch) -
     assert Path(f"out/in/{stem}-red.png").is_file()
 
 
+PLANES = ["red", "red-Reds", "green", "green-Greens", "blue", "blue-Blues"]
+
+
+def test_one_input_keeps_name_and_parents(cli, tmp_path, monkeypatch) -> None:
+    """A single input to ``channels -d`` is named by --name and --parents as a list of them is
+    (it used to skip both), and ``gray -o`` refuses them as ``filter -o`` does."""
+    monkeypatch.chdir(tmp_path)
+    (source,) = make_inputs(Path("in"), 1, colour=True)
+    Path("named").mkdir(), Path("mirrored").mkdir()
+    named = cli("channels", source, "-d", "named", "--name", "x-{stem}-{kernel}")
+    assert named.exit_code == 0, named.stderr
+    assert sorted(snapshot(Path("named"))) == sorted(f"x-p000-{p}.png" for p in PLANES)
+    mirrored = cli("channels", source, "-d", "mirrored", "--parents")
+    assert mirrored.exit_code == 0, mirrored.stderr
+    assert sorted(snapshot(Path("mirrored"))) == sorted(f"in/p000-{p}.png" for p in PLANES)
+    for flag in (["--name", "{stem}"], ["--parents"]):
+        refused = cli("gray", source, "-o", "g.png", *flag)
+        assert refused.exit_code == 2 and "--out-dir" in refused.stderr
+        assert not Path("g.png").exists()
+
+
 # --------------------------------------------------------------------------- predict as a batch
 
 

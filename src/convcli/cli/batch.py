@@ -211,7 +211,10 @@ class FolderArgs:
         return batch_inputs(given, self.files_from, self.null, sample)
 
     def one_input(self, sources: list[str]) -> bool:
-        """Whether this call is a single picture (no list, no shard), handled without the batch view."""
+        """Whether this call is a single picture (no list, no shard), handled without the batch view;
+        --name and --parents name files in a folder, so only the batch view honours them."""
+        if self.name is not None or self.parents:
+            return False
         return self.files_from is None and self.shard is None and len(sources) <= 1
 
 

@@ -19,7 +19,7 @@ daemon_app = Typer(
     "Example:\n\n"
     "\b\n"
     "    convcli daemon start\n"
-    '    for f in *.png; do convcli filter "$f" -k edges; done\n'
+    '    mkdir -p edges && for f in *.png; do convcli filter "$f" -k edges -d edges/; done\n'
     "    convcli daemon status --json\n"
     "    convcli daemon stop",
     short_help="Start, show or stop the warm daemon (fast one-file calls in scripts).",

@@ -93,6 +93,8 @@ def gray(
         source = single_source((inputs or [None])[0], sample)
         _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return
+    if output is not None and out_dir is None and (options.name is not None or options.parents):
+        raise ConvcliError(_("--name and --parents name files in an output folder: give --out-dir DIR"))
     if output is not None:
         raise ConvcliError(_("give either -o OUTPUT (one input) or --out-dir DIR (several), not both"))
     folder_batch(
@@ -178,7 +180,7 @@ def channels(
     existing = options.existing
     if out_dir is None:
         raise ConvcliError(_("give --out-dir DIR: an existing folder for the planes"))
-    if existing == "overwrite" and options.one_input(sources) and options.name is None and not options.parents:
+    if existing == "overwrite" and options.one_input(sources):
         source = single_source((inputs or [None])[0], sample)
         written = channels_file(source, out_dir, max_pixels=max_pixels, depth=depth_bits(depth), frame=frame)
         if json_:
