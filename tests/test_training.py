@@ -398,3 +398,33 @@ def test_an_epoch_of_few_steps_warns(tmp_path) -> None:
     with pytest.warns(ConvcliWarning, match=r"only 4 step\(s\) an epoch \(450 training images, batch_size 128\)"):
         result = train(small_config(tmp_path, epochs=1, limit=500, validation_split=0.1))
     assert result.record["status"] == "completed"
+
+
+def test_a_model_that_answers_one_class_for_everything_is_a_warning() -> None:
+    """Near chance and one class for every test picture: training learned nothing, and the
+    warning says what to change; a model near chance that still tells pictures apart is not."""
+    import warnings
+    from types import SimpleNamespace
+
+    import keras
+
+    from convcli.errors import ConvcliWarning
+    from convcli.training.run import _warn_if_one_class
+
+    data = SimpleNamespace(test_images=6, num_classes=3, meta=SimpleNamespace(class_names=["a", "b", "c"]))
+    x = np.random.default_rng(0).random((6, 4, 4, 1)).astype("float32")
+
+    def model(kernel: np.ndarray, bias: list[float]) -> keras.Model:
+        dense = keras.layers.Dense(3)
+        net = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), dense])
+        dense.set_weights([kernel, np.array(bias, "float32")])
+        return net
+
+    with pytest.warns(ConvcliWarning, match=r"every one of the 6 test pictures the same class \(b\).*learning_rate"):
+        _warn_if_one_class(model(np.zeros((16, 3), "float32"), [0.0, 1.0, 0.0]), x, data)
+    kernel = np.zeros((16, 3), "float32")
+    kernel[:, 0], kernel[:, 1] = 1.0, -1.0  # bright pictures are "a", dark ones "b"
+    bias = [-float(x.reshape(6, -1).sum(1).mean()), float(x.reshape(6, -1).sum(1).mean()), -100.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvcliWarning)
+        _warn_if_one_class(model(kernel, bias), x, data)

@@ -256,7 +256,22 @@ def _test_metrics(model: Any, data: TrainingData, multi_process: bool) -> dict[s
     results = model.evaluate(x_test, data.y_test, batch_size=batch_size, verbose=0, return_dict=True)
     # Keras averages in float32; the count of right answers gives the exact fraction.
     correct = round(float(results["accuracy"]) * data.test_images)
+    if not multi_process and correct < 1.5 * data.test_images / data.num_classes:
+        _warn_if_one_class(model, x_test, data)
     return {"accuracy": correct / data.test_images, "loss": float(results["loss"]), "n": data.test_images}
+
+
+def _warn_if_one_class(model: Any, x_test: np.ndarray, data: TrainingData) -> None:
+    """A model near chance that gives every test picture the same class learned nothing (seen on a
+    small folder with a small batch: the preset's peak rate drove every unit dead); say so and
+    what to change, rather than leave a number that looks like a weak model."""
+    classes = np.unique(np.argmax(model.predict(x_test, batch_size=1024, verbose=0), axis=-1))
+    if len(classes) == 1 and data.num_classes > 1:
+        message = tr(
+            "the model gives every one of the {count} test pictures the same class ({name}): it learned "
+            "nothing; try a lower learning_rate, a larger batch_size or more pictures"
+        )
+        warn(message.format(count=data.test_images, name=data.meta.class_names[int(classes[0])]))
 
 
 def _versions() -> dict[str, str]:
