@@ -613,3 +613,16 @@ def test_filter_config_and_keywords_give_the_same_run(tmp_path) -> None:
     with pytest.raises(ConvcliError, match=r"unknown option 'paddng'.*padding"):
         filter_images([str(src)], ["edges"], paddng="same", out_dir=tmp_path / "d")
     assert not any((tmp_path / "d").iterdir())
+
+
+def test_gray_to_one_file_refuses_a_format_its_suffix_contradicts(cli, tmp_path, monkeypatch) -> None:
+    """``gray -o x.png --format jpg`` wrote a PNG silently; like ``filter``, it is refused now,
+    and a --format that agrees with the suffix (jpeg for .jpg) still writes."""
+    monkeypatch.chdir(tmp_path)
+    (source,) = make_inputs(Path("in"), 1, colour=True)
+    refused = cli("gray", source, "-o", "x.png", "--format", "jpg")
+    assert refused.exit_code == 2 and "x.png: format 'jpg' disagrees" in refused.stderr
+    assert not Path("x.png").exists()
+    written = cli("gray", source, "-o", "x.jpg", "--format", "jpeg")
+    assert written.exit_code == 0, written.stderr
+    assert Image.open("x.jpg").format == "JPEG"

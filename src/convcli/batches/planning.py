@@ -208,8 +208,8 @@ def _apply_existing(batch: BatchPlan, existing: str) -> None:
             shown = ", ".join(repr(p) for p in found[:3])
             more = tr(" (and {count} more)").format(count=len(found) - 3) if len(found) > 3 else ""
             message = ngettext(
-                "no_clobber: {count} output exist already: {shown}{more}; "
-                "nothing was written: remove them, write elsewhere, or use --skip-existing",
+                "no_clobber: {count} output exists already: {shown}{more}; "
+                "nothing was written: remove it, write elsewhere, or use --skip-existing",
                 "no_clobber: {count} outputs exist already: {shown}{more}; "
                 "nothing was written: remove them, write elsewhere, or use --skip-existing",
                 len(found),

@@ -10,7 +10,7 @@ import typer
 from ..errors import EXIT_FAILURE, ConvcliError
 from ..filtering.config import ACTIVATIONS, BORDERS, PADDINGS
 from ..i18n import tr as _
-from ..imaging.encoding import RANGES
+from ..imaging.encoding import RANGES, output_format
 from ..imaging.images import DEFAULT_MAX_PIXELS
 from .batch import BatchView, FolderArgs, folder_batch, with_batch_options
 from .common import app, check_png_stdout, echo, print_json, single_source, write_png_stdout
@@ -90,6 +90,8 @@ def gray(
     sources = options.sources(inputs, sample)
     existing = options.existing
     if out_dir is None and options.one_input(sources):
+        if fmt is not None:
+            output_format(fmt, output)  # -o's suffix is the format: a --format that disagrees is refused
         source = single_source((inputs or [None])[0], sample)
         _gray_one(source, output, method, max_pixels, in_place, json_, depth, existing, quality, frame)
         return

@@ -233,7 +233,7 @@ NameTemplate = Annotated[
         metavar="TEMPLATE",
         help="With --out-dir: output file names from {stem}, {ext} (input suffix), {kernel} (gray: gray; "
         "channels: the plane), {parent} (input's folder name), {index} (1, 2… in the whole list; {index:04d} "
-        "pads); the suffix comes from --format. Default: {stem}-{kernel}.",
+        "pads); the suffix is the output format's. Default: {stem}-{kernel}.",
     ),
 ]
 Parents = Annotated[
