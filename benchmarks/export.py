@@ -61,7 +61,7 @@ def prepare(model: Path | None) -> tuple[Path, Path, Path]:
             cmd = convcli(sys.executable, "train", "cnn", "--epochs", "1", "--limit", "3000", "-o", model)
             subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     onnx = WORK / f"{model.stem}.onnx"
-    subprocess.run(convcli(sys.executable, "export", model, "-o", onnx), check=True, cwd=ROOT)
+    subprocess.run(convcli(sys.executable, "export", model, "-o", onnx, "--force"), check=True, cwd=ROOT)
     seven = WORK / "export-seven.png"
     picture = Image.new("RGB", (120, 160), "white")
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 130)

@@ -552,3 +552,30 @@ def test_a_plain_keras_model_of_another_shape_predicts_with_what_is_assumed(tmp_
     record = json.loads(result.stdout)
     assert np.abs(np.array(record["probabilities"]) - expected).max() <= TOLERANCE
     assert record["prediction"] == int(expected.argmax())
+
+
+def test_an_existing_export_is_replaced_only_with_force(cli, tmp_path) -> None:
+    """``export`` refuses an output that holds an export (file or SavedModel) before any work,
+    naming --force through the CLI and ``force`` from the library; ``force`` lets it through."""
+    import zipfile
+
+    from convcli.errors import ConvcliError
+    from convcli.models.export import check_export_output
+
+    model = tmp_path / "m.keras"
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("config.json", "{}")
+    earlier = tmp_path / "m.onnx"
+    earlier.write_bytes(b"an earlier export")
+    result = cli("export", model, "-o", earlier)
+    assert result.exit_code == 2 and "--force to replace it" in result.stderr, result.stderr
+    assert earlier.read_bytes() == b"an earlier export"
+    with pytest.raises(ConvcliError, match="pass force=True"):
+        check_export_output(earlier, model, "onnx")
+    assert check_export_output(earlier, model, "onnx", force=True) == earlier
+    saved = tmp_path / "m_savedmodel"
+    saved.mkdir()
+    (saved / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ConvcliError, match="already exists"):
+        check_export_output(saved, model, "savedmodel")
+    assert check_export_output(saved, model, "savedmodel", force=True) == saved

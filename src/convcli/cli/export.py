@@ -31,6 +31,7 @@ def export_cmd(
     ] = 65,
     data_dir: DataDir = None,
     json_: Json = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an export already at --output.")] = False,
 ) -> None:
     """Export a trained model to ONNX, LiteRT (.tflite) or a TensorFlow SavedModel, and prove it.
 
@@ -52,7 +53,7 @@ def export_cmd(
     """
     from ..models.export import export_model
 
-    result = export_model(model, output, fmt=fmt, samples=samples, data_dir=data_dir)
+    result = export_model(model, output, fmt=fmt, samples=samples, data_dir=data_dir, force=force)
     if json_:
         print_json(result.as_json())
         return

@@ -118,9 +118,11 @@ def export_model(
     fmt: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     data_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export a ``.keras`` model to ``output`` in ``fmt`` (default: from the suffix), verified on
-    ``samples`` pictures of its test set (made odd) before it is put in place."""
+    ``samples`` pictures of its test set (made odd) before it is put in place. An existing export
+    at ``output`` is replaced only with ``force``."""
     from ..errors import check_bounds
     from .build import check_model_archive
     from .metadata import read_meta
@@ -128,7 +130,7 @@ def export_model(
     fmt = export_format(output, fmt)
     check_bounds("samples", samples, 1, 100_000)
     check_model_archive(Path(model_path))  # a .keras file (an export is refused: it has no layers)
-    out = check_export_output(output, model_path, fmt)
+    out = check_export_output(output, model_path, fmt, force=force)
     check_export_tools(fmt)
     from ..datasets.idx import scale_images
     from .build import load_model
@@ -173,14 +175,23 @@ def export_model(
     return ExportResult(str(model_path), str(out), fmt, where, verification, stored)
 
 
-def check_export_output(output: str | os.PathLike[str], model_path: str | os.PathLike[str], fmt: str) -> Path:
+def check_export_output(
+    output: str | os.PathLike[str], model_path: str | os.PathLike[str], fmt: str, *, force: bool = False
+) -> Path:
     """The output path, checked before any work: its folder exists; a file for ONNX and LiteRT, a
-    new folder (or a SavedModel to replace) for a SavedModel."""
+    new folder (or a SavedModel to replace) for a SavedModel; nothing there unless ``force`` (an
+    exported model is not replaced silently, as ``train`` does not replace a trained one)."""
     from ..outputs import check_output_path
 
     out = Path(output)
     if Path(model_path).resolve() == out.resolve():
         raise input_error(tr("{path}: output would overwrite its own input").format(path=out))
+    if out.exists() and not force and (fmt != "savedmodel" or (out / "saved_model.pb").exists()):
+        message = tr(
+            "{path} already exists: export does not replace an exported model; "
+            "give another output=FILE, or pass force=True to replace it"
+        )
+        raise input_error(message.format(path=out))
     if fmt != "savedmodel":
         return check_output_path(out, inputs=(model_path,))
     parent = out.parent if str(out.parent) else Path(".")
