@@ -122,3 +122,23 @@ def test_name_flags_maps_marked_and_snake_case_parameters() -> None:
     assert name_flags(f"raise max_pixels; give {param('index')} N", flags) == "raise --max-pixels; give --index N"
     assert name_flags("an index and a max_value", flags) == "an index and a max_value"  # unmarked words stay
     assert name_flags(f"use {param('filters')}", {}) == "use filters"  # not a flag here: the plain name
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_evaluate_on_a_missing_data_folder_is_a_usage_error_naming_it(cli, tmp_path, dataset) -> None:
+    """``evaluate MODEL --data DIR`` with no such folder (or a file) is exit 2 and one line saying
+    so, for a digit model and for a Fashion-MNIST one (before: the raw OSError text, exit 1)."""
+    import keras
+
+    from convcli.models.metadata import default_meta, write_meta
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    model_path = tmp_path / "model.keras"
+    model.save(model_path)
+    write_meta(model_path, default_meta(dataset))
+    picture = tmp_path / "seven.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(picture)
+    for data in (tmp_path / "no-such", picture):
+        result = cli("evaluate", str(model_path), "--data", str(data))
+        assert result.exit_code == 2, result.output
+        assert result.stderr.strip().splitlines() == [f"Error: {data}: no such folder"]

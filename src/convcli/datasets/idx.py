@@ -195,10 +195,11 @@ _IDX_NAME = re.compile(
 
 def idx_set_files(folder: str | os.PathLike[str]) -> dict[str, Path] | None:
     """The four IDX files of the one set in ``folder`` (keys x_train, y_train, x_test, y_test),
-    or None when it holds no IDX file; an incomplete set or several sets is an error."""
+    or None when it holds no IDX file or is no folder (the caller's own check names it); an
+    incomplete set or several sets is an error."""
     path = Path(folder)
     found: dict[str, dict[str, Path]] = {}
-    for entry in sorted(path.iterdir()):
+    for entry in sorted(path.iterdir()) if path.is_dir() else []:
         match = _IDX_NAME.match(entry.name)
         if match and entry.is_file():
             split = "train" if match["split"].lower() == "train" else "test"
