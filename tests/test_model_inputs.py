@@ -213,3 +213,36 @@ def test_the_cli_gives_a_fashion_model_its_own_pngs_as_they_are(cli, tmp_path) -
         expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
         np.testing.assert_allclose(record["probabilities"], expected, atol=1e-5)
         assert record["label"] == default_meta("fashion-mnist").class_names[int(np.argmax(expected))]
+
+
+def test_a_fashion_model_evaluates_a_folder_whose_classes_are_numbered(cli, tmp_path) -> None:
+    """Fashion-MNIST's class 0 is "T-shirt/top", which no folder can be named: a folder named by a
+    class's number (``0/``, ``9/``) holds that class, beside folders named by class (``Trouser/``);
+    the confusion matrix is the one a numpy softmax gives. Before: ``the model has no class '0'``."""
+    import json
+
+    import keras
+
+    from convcli.models.metadata import default_meta, write_meta
+
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    model_path = tmp_path / "fashion.keras"
+    model.save(model_path)
+    write_meta(model_path, default_meta("fashion-mnist"))
+    kernel, bias = (np.asarray(w, np.float64) for w in model.layers[-1].get_weights())
+    rng = np.random.default_rng(6)
+    expected = np.zeros((10, 10), int)
+    for folder, label in (("0", 0), ("Trouser", 1), ("9", 9)):
+        (tmp_path / "items" / folder).mkdir(parents=True)
+        for k in range(4):
+            picture = rng.integers(0, 256, (28, 28)).astype(np.uint8)
+            Image.fromarray(picture).save(tmp_path / "items" / folder / f"{k}.png")
+            expected[label, int(np.argmax(picture.reshape(-1) / 255 @ kernel + bias))] += 1
+    result = cli("evaluate", str(model_path), "--data", str(tmp_path / "items"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["confusion"] == expected.tolist()
+    (tmp_path / "items" / "10").mkdir()
+    result = cli("evaluate", str(model_path), "--data", str(tmp_path / "items"))
+    assert result.exit_code == 2
+    assert "no class '10'" in result.stderr and "or their numbers, 0–9" in result.stderr

@@ -27,7 +27,7 @@ from ..errors import ConvcliError, input_error
 from ..i18n import tr as _
 from ..imaging.images import DEFAULT_MAX_PIXELS, check_pixels
 from .idx import Dataset, idx_set_files, load_idx_set
-from .wording import EVERY_PICTURE, IDX_TEST_SET, NO_CLASS, OWN_SPLIT, bad
+from .wording import EVERY_PICTURE, IDX_TEST_SET, NO_CLASS, OWN_SPLIT, bad, class_index
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -100,16 +100,15 @@ def _files_under(folder: str) -> list[str]:
 
 
 def _class_files(folder: Path, known: list[str] | None) -> tuple[list[str], list[tuple[str, int]]]:
-    """Class names (sorted sub-folder names, or ``known``) and each class's files, sub-folders
-    included; files lying beside the class folders belong to no class and are left out."""
+    """Class names (sorted sub-folder names, or ``known``: a folder names a class or its number)
+    and each class's files, sub-folders included; files lying beside the class folders belong to
+    no class and are left out."""
     folders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise bad(_("{path}: no class folders (put each class's pictures in a sub-folder named after it)"), path=folder)
     names = known if known is not None else folders
-    for name in folders:
-        if name not in names:
-            raise bad(_(NO_CLASS), path=folder / name, name=name, classes=", ".join(names))
-    files = [(path, names.index(name)) for name in folders for path in _files_under(str(folder / name))]
+    labels = {name: class_index(name, names, folder / name) for name in folders}
+    files = [(path, labels[name]) for name in folders for path in _files_under(str(folder / name))]
     return names, files
 
 

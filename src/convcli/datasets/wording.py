@@ -43,6 +43,22 @@ def bad(message: str, **fields: Any) -> ConvcliError:
     return input_error(message.format(**fields))
 
 
+def class_index(name: str, names: list[str], path: Any) -> int:
+    """The class a folder ``name`` holds: the class of that name, else the class of that number
+    (``0`` … ``9``) when no class is named by a number, since some class names cannot name a
+    folder (Fashion-MNIST's "T-shirt/top") and many people number their folders; anything else is
+    an error naming ``path``."""
+    if name in names:
+        return names.index(name)
+    numbered = not any(n.isdigit() for n in names)
+    if numbered and name.isascii() and name.isdigit() and int(name) < len(names):
+        return int(name)
+    if not numbered:
+        raise bad(tr(NO_CLASS), path=path, name=name, classes=", ".join(names))
+    message = tr("{path}: the model has no class {name!r} (its classes: {classes}; or their numbers, 0–{last})")
+    raise bad(message, path=path, name=name, classes=", ".join(names), last=len(names) - 1)
+
+
 def shown(description: str) -> str:
     """An English description of test data (one of :data:`DESCRIPTIONS`, or a folder's path) in
     the reader's language."""
