@@ -112,7 +112,8 @@ def plot_digit_grid(
     count = max(1, len(images))
     cols = min(columns, count)
     rows = math.ceil(count / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False)
+    # constrained: the title is laid out above the two-line captions, not printed over them
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.5 * rows), squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, titles):
