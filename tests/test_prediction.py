@@ -378,3 +378,33 @@ def test_one_batch_is_one_call_of_the_model_with_predicts_answer() -> None:
     runner = Runner()
     np.testing.assert_array_equal(model_outputs(runner, x[:1], 7), np.full((1, 10), 0.1, np.float32))
     assert runner.calls[-1] == 7
+
+
+def _pen_drawing(width: int, size: int = 480) -> np.ndarray:
+    """A 4 drawn with a pen of ``width`` pixels, dark on white, about 360 pixels tall."""
+    from PIL import ImageDraw
+
+    picture = Image.new("L", (size, size), 255)
+    pen = ImageDraw.Draw(picture)
+    pen.line([(300, 420), (300, 60), (110, 300), (380, 300)], fill=20, width=width, joint="curve")
+    return np.asarray(picture)
+
+
+def test_a_thin_pen_is_thickened_to_mnists_strokes_before_shrinking() -> None:
+    """A ballpoint on a large picture (strokes under 1% of the digit's height) shrank to faint
+    hairlines (before: not one pixel of the 28×28 reached 128); its strokes are now widened to
+    about MNIST's share first, so it comes out like the same 4 drawn with a marker. A bold digit
+    is left as it is."""
+    from convcli.prediction.digits import thickened
+
+    def stroke_width(digit: np.ndarray) -> float:
+        ink = np.pad(digit >= 128, 1)
+        inner = ink[1:-1, 1:-1] & ink[:-2, 1:-1] & ink[2:, 1:-1] & ink[1:-1, :-2] & ink[1:-1, 2:]
+        return 2 * ink.sum() / max(ink.sum() - inner.sum(), 1)
+
+    thin, marker = prepare_digit(_pen_drawing(3)), prepare_digit(_pen_drawing(36))
+    assert stroke_width(thin) >= 1.8 and thin.max() == 255
+    assert similarity(thin, marker) > 0.85
+    bold = np.zeros((40, 30))
+    bold[5:35, 10:16] = 255.0  # a 1 with strokes 20% of its height
+    assert thickened(bold) is bold

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import input_error, param
 from ..i18n import tr
+from .digits import digit_ink, thickened
 
 BOX = 20
 FIELD = 28
@@ -33,8 +34,6 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     centre. A picture with no digit is an error naming ``source``. A 28×28 image that is already
     light on a black field (an MNIST digit saved as PNG) is kept as it is.
     """
-    from .digits import digit_ink
-
     arr = gray_picture(image, source)
     border = np.concatenate([arr[0], arr[-1], arr[:, 0], arr[:, -1]])
     if arr.shape == (FIELD, FIELD) and border.max() == 0 and arr.max() > 0:
@@ -63,7 +62,7 @@ def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
     cols = np.nonzero(ink.max(axis=0) > 0)[0]
     if not rows.size:
         raise input_error(tr("{source}: no digit found (the image is blank or uniform)").format(source=source))
-    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    crop = thickened(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     h, w = crop.shape
     scale = BOX / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))

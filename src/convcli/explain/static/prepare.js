@@ -420,6 +420,34 @@
     return ink.map((v, p) => (faint[p] && touching[parts.labels[p]] ? Math.min(Math.max(v / level, 0), 1) : 0));
   }
 
+  // digits.thickened: strokes under STROKE_SHARE of the crop's longer side widened by a maximum
+  // filter (the crop padded with zeros, then cut to the ink again); bolder digits as they are
+  const STROKE_SHARE = 0.09;
+  function thickened(crop, ch, cw) {
+    let peak = 0;
+    for (const v of crop) peak = Math.max(peak, v);
+    const inked = (y, x) => y >= 0 && y < ch && x >= 0 && x < cw && crop[y * cw + x] >= 0.5 * peak;
+    let area = 0, inner = 0;
+    for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) {
+      if (!inked(y, x)) continue;
+      area++;
+      if (inked(y - 1, x) && inked(y + 1, x) && inked(y, x - 1) && inked(y, x + 1)) inner++;
+    }
+    const width = (2 * area) / Math.max(area - inner, 1);
+    const grow = roundEven(STROKE_SHARE * Math.max(ch, cw) - width);
+    if (grow < 1) return { crop, ch, cw };
+    const ph = ch + 2 * grow, pw = cw + 2 * grow, padded = new Float64Array(ph * pw);
+    for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) padded[(y + grow) * pw + x + grow] = crop[y * cw + x];
+    const wide = maxFilter(padded, ph, pw, grow + 1);
+    let top = ph, left = pw, bottom = -1, right = -1;
+    for (let p = 0; p < ph * pw; p++) {
+      if (wide[p] > 0) { const y = Math.floor(p / pw), x = p % pw; top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
+    }
+    const nh = bottom - top + 1, nw = right - left + 1, out = new Float64Array(nh * nw);
+    for (let y = 0; y < nh; y++) for (let x = 0; x < nw; x++) out[y * nw + x] = wide[(top + y) * pw + left + x];
+    return { crop: out, ch: nh, cw: nw };
+  }
+
   // mnist_field: crop, fit into 20×20 (Pillow's Lanczos on float32), centre of mass at (14, 14)
   function mnistField(ink, h, w) {
     let top = h, left = w, bottom = -1, right = -1;
@@ -427,9 +455,10 @@
       if (ink[p] > 0) { const y = Math.floor(p / w), x = p % w; top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
     }
     if (bottom < 0) throw noDigit();
-    const ch = bottom - top + 1, cw = right - left + 1;
-    const crop = new Float64Array(ch * cw);
-    for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) crop[y * cw + x] = Math.fround(ink[(top + y) * w + left + x]);
+    const tight = new Float64Array((bottom - top + 1) * (right - left + 1));
+    for (let y = 0; y <= bottom - top; y++) for (let x = 0; x <= right - left; x++) tight[y * (right - left + 1) + x] = ink[(top + y) * w + left + x];
+    const { crop: wide, ch, cw } = thickened(tight, bottom - top + 1, right - left + 1);
+    const crop = wide.map(Math.fround);
     const scale = BOX / Math.max(ch, cw);
     const nh = Math.max(1, roundEven(ch * scale)), nw = Math.max(1, roundEven(cw * scale));
     const boxed = resize(crop, cw, ch, 1, nw, nh, "lanczos", false).map((v) => Math.min(Math.max(v, 0), 255));
