@@ -115,17 +115,14 @@ class _Run:
 
     def prepare(self, source: str) -> Any:
         """One picture as the model takes it (a number: each digit's box and 28×28)."""
-        from ..models.inputs import preparation_for
-        from ..prediction.predict import on_paper, prepare_number, prepare_picture
+        from ..prediction.predict import on_paper, prepare_number, prepared_inputs
 
         if self.digits:
             from ..imaging.images import DEFAULT_MAX_PIXELS, read_picture
 
             picture = read_picture(source, max_pixels=self.max_pixels or DEFAULT_MAX_PIXELS)
             return prepare_number(on_paper(picture), source)
-        size = tuple(self.meta.input_shape[:2])
-        how = preparation_for(self.meta)  # a Fashion-MNIST model's garments are never prepared as digits
-        return prepare_picture(source, how, size, self.meta.color, max_pixels=self.max_pixels)
+        return prepared_inputs([source], self.meta, self.max_pixels)[0]  # as the library's predict_files
 
     def chunk(self, sources: list[str], keep_going: bool, targets: dict[str, Any]) -> list[FilterFailure]:
         """Prepare, classify and report one chunk in list order; a failure without ``keep_going``

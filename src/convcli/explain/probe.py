@@ -137,7 +137,7 @@ class Explainer:
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Explainer:
         """Load a ``.keras`` file in safe mode and prepare it."""
-        from ..models.inputs import preparation_for
+        from ..models.inputs import paper_for, preparation_for
         from ..models.metadata import read_meta
 
         model = load_model(path)
@@ -147,7 +147,7 @@ class Explainer:
             class_names=class_names_for(model, path),
             source=Path(path).name,
             preparation=preparation_for(meta),
-            paper=meta.paper if meta.preparation == "resize" else "",
+            paper=meta.paper if meta.preparation == "resize" else paper_for(meta),
         )
 
     def model_info(self) -> dict[str, Any]:
@@ -212,25 +212,15 @@ class Explainer:
             except (binascii.Error, ValueError):
                 raise input_error(_("image must be base64-encoded image bytes")) from None
         size = (self.height, self.width)
+        upload = _("uploaded image")
         grid = prepare_picture(
-            _("uploaded image"), self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image
+            upload, self.preparation, size, self.color, max_pixels=MAX_IMAGE_PIXELS, data=image, paper=self.paper
         )
-        if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it
-            grid = (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
-            return 255.0 - grid if self._other_paper(grid) else grid
+        if grid.ndim == 3:  # a folder model's picture, (H, W, C) as predict gives it, on its paper
+            return (grid[:, :, 0] if grid.shape[2] == 1 else grid).astype(np.float64)
         if grid.shape != size:  # a 28×28 digit for a model of another size
             grid = np.asarray(Image.fromarray(grid).resize((self.width, self.height), Image.Resampling.LANCZOS))
         return grid.astype(np.float64)
-
-    def _other_paper(self, grid: np.ndarray) -> bool:
-        """Whether a picture for a folder model has the other background than the model's training
-        pictures (the page's canvas is light strokes on black; a model of scans learned dark on
-        white): then it is given inverted, as the model learned its pictures."""
-        if self.paper not in ("light", "dark"):
-            return False
-        gray = grid.mean(axis=2) if grid.ndim == 3 else grid
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        return (float(np.median(border)) >= 128) != (self.paper == "light")
 
     def run(self, grid: np.ndarray) -> list[np.ndarray]:
         """The probe's outputs for one grid, batch axis removed."""

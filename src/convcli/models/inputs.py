@@ -41,6 +41,26 @@ def preparation_for(meta: ModelMeta) -> str:
     return meta.preparation
 
 
+def paper_for(meta: ModelMeta) -> str:
+    """The background every training picture of a built-in set of non-digits had (Fashion-MNIST:
+    ``dark``), which :func:`on_training_paper` turns a user's picture to; ``""`` for digit models
+    (their preparation finds the ink on either paper) and for folder models, whose photos may lie
+    on any background (``explain`` turns only its drawings and uploads for those)."""
+    built_in_non_digits = meta.preparation == "digit" and preparation_for(meta) == "resize"
+    return meta.paper if built_in_non_digits and meta.paper in ("light", "dark") else ""
+
+
+def on_training_paper(pixels: np.ndarray, paper: str) -> np.ndarray:
+    """``pixels`` (uint8 H, W, C) inverted when their border says the other background than the
+    model's training pictures: a garment photographed on white for a Fashion-MNIST model (light on
+    black), a drawing on black for a model of scans; as they are when ``paper`` is ``""``."""
+    if paper not in ("light", "dark"):
+        return pixels
+    gray = pixels.astype(np.float64).mean(axis=2) if pixels.ndim == 3 else pixels.astype(np.float64)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return 255 - pixels if (float(np.median(border)) >= 128) != (paper == "light") else pixels
+
+
 def scaling_layer(model: Any) -> Any:
     """The model's own input scaling, if any: a ``Rescaling`` or ``Normalization`` layer before
     any layer with weights (reshapes and flattens in between are passed)."""

@@ -245,18 +245,20 @@ def prepare_picture(
     *,
     max_pixels: int | None = None,
     data: bytes | None = None,
+    paper: str = "",
 ) -> np.ndarray:
     """The one reading of a user's picture for predict, feature-maps and explain: transparency on
     white paper, then resized as a folder model's pictures were (``preparation`` "resize", to
-    ``size`` in ``color``) or prepared like MNIST's digits ("digit"). ``data``: the picture's bytes
-    when already in hand (an upload); otherwise ``source`` is read (a path, ``-`` or a sample)."""
+    ``size`` in ``color``, turned to the training pictures' ``paper``) or prepared like MNIST's
+    digits ("digit"). ``data``: the picture's bytes when already in hand (an upload)."""
     from ..imaging.decoding import open_picture
     from ..imaging.images import DEFAULT_MAX_PIXELS, open_image, read_bytes, read_picture
+    from ..models.inputs import on_training_paper
 
     limit = max_pixels or DEFAULT_MAX_PIXELS
     if preparation == "resize":
         image = open_image(read_bytes(source) if data is None else data, source, max_pixels=limit)
-        return folder_pixels(image, size, color, source)
+        return on_training_paper(folder_pixels(image, size, color, source), paper)
     picture = read_picture(source, max_pixels=limit) if data is None else open_picture(data, source, max_pixels=limit)
     return prepare_digit(on_paper(picture), source)
 
@@ -264,11 +266,10 @@ def prepare_picture(
 def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
     """Each picture as the model takes it (:func:`prepare_picture`, as
     :func:`convcli.models.inputs.preparation_for` reads the model's metadata)."""
-    from ..models.inputs import preparation_for
+    from ..models.inputs import paper_for, preparation_for
 
-    size = tuple(meta.input_shape[:2])
-    how = preparation_for(meta)
-    return [prepare_picture(path, how, size, meta.color, max_pixels=max_pixels) for path in images]
+    size, how, paper = tuple(meta.input_shape[:2]), preparation_for(meta), paper_for(meta)
+    return [prepare_picture(path, how, size, meta.color, max_pixels=max_pixels, paper=paper) for path in images]
 
 
 def predict_files(
