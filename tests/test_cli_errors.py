@@ -142,3 +142,29 @@ def test_evaluate_on_a_missing_data_folder_is_a_usage_error_naming_it(cli, tmp_p
         result = cli("evaluate", str(model_path), "--data", str(data))
         assert result.exit_code == 2, result.output
         assert result.stderr.strip().splitlines() == [f"Error: {data}: no such folder"]
+
+
+def test_a_model_without_the_layers_asked_for_is_named(cli, tmp_path) -> None:
+    """``weights`` and ``feature-maps`` on a model with no conv layer: one error line naming the
+    model's file (before: "the model has no Conv2D layer", no file)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")])
+    path = tmp_path / "flat.keras"
+    model.save(path)
+    digit = tmp_path / "seven.png"
+    Image.fromarray(np.pad(np.full((20, 8), 255, np.uint8), 4)).save(digit)
+    for args, kinds in [
+        (["weights", str(path), "-o", str(tmp_path / "w.png")], "Conv2D"),
+        (["feature-maps", str(path), str(digit), "-o", str(tmp_path / "f.png")], "Conv2D or MaxPooling2D"),
+    ]:
+        result = cli(*args)
+        assert result.exit_code == 2, result.stderr
+        assert f"Error: {path}: the model has no {kinds}" in result.stderr
+
+
+def test_layers_from_a_folder_is_one_error_naming_it(cli, tmp_path) -> None:
+    """``--layers-from DIR`` says it is a folder (before: the OS text, "Is a directory")."""
+    result = cli("summary", "--layers-from", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"Error: {tmp_path}: is a folder, expected a file"

@@ -91,6 +91,8 @@ def read_text(path: str | os.PathLike[str], what: str = "the file") -> str:
             return handle.read()
     except FileNotFoundError:
         raise input_error(tr("{path}: no such file").format(path=path)) from None
+    except IsADirectoryError:
+        raise input_error(tr("{p}: is a folder, expected a file").format(p=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = f"{what}: {getattr(exc, 'strerror', None) or exc}"
         raise input_error(tr("{path}: cannot read ({reason})").format(path=path, reason=reason)) from None

@@ -35,31 +35,34 @@ class LayerKernels:
     bias: np.ndarray
 
 
-def select_layers(model: Any, name: str | None, kinds: tuple[str, ...]) -> list[Any]:
-    """The layers of the given kinds, or the one named (listing the valid names if absent)."""
+def select_layers(model: Any, name: str | None, kinds: tuple[str, ...], source: str = "") -> list[Any]:
+    """The layers of the given kinds, or the one named (listing the valid names if absent); an
+    error starts with ``source`` (the model's file) when given."""
     candidates = [layer for layer in model.layers if type(layer).__name__ in kinds]
+    where = f"{source}: " if source else ""
     if name is None:
         if not candidates:
-            raise input_error(tr("the model has no {kinds} layer").format(kinds=tr(" or ").join(kinds)))
+            raise input_error(where + tr("the model has no {kinds} layer").format(kinds=tr(" or ").join(kinds)))
         return candidates
     for layer in candidates:
         if layer.name == name:
             return [layer]
     names = ", ".join(layer.name for layer in candidates) or tr("none")
     raise input_error(
-        tr("no layer named {name!r} of kind {kinds}; the model has: {names}").format(
+        where
+        + tr("no layer named {name!r} of kind {kinds}; the model has: {names}").format(
             name=name, kinds="/".join(kinds), names=names
         )
     )
 
 
-def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> list[LayerMaps]:
+def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None, source: str = "") -> list[LayerMaps]:
     """Run one uint8 image (a 28×28 digit, or an (H, W, C) picture) through ``model``; return
-    each selected layer's maps."""
+    each selected layer's maps (``source``: the model's file, named in errors)."""
     from ..backend import keras
     from .inputs import model_pixels
 
-    layers = select_layers(model, layer, MAP_LAYERS)
+    layers = select_layers(model, layer, MAP_LAYERS, source)
     k = keras()
     probe = k.Model(inputs=model.inputs, outputs=[lay.output for lay in layers])
     outputs = probe.predict(model_pixels(model, np.asarray(digit)[None]), verbose=0)
@@ -71,10 +74,10 @@ def feature_maps(model: Any, digit: np.ndarray, layer: str | None = None) -> lis
     ]
 
 
-def conv_kernels(model: Any, layer: str | None = None) -> list[LayerKernels]:
-    """The weights and biases of each selected Conv2D layer."""
+def conv_kernels(model: Any, layer: str | None = None, source: str = "") -> list[LayerKernels]:
+    """The weights and biases of each selected Conv2D layer (``source``: the model's file, named in errors)."""
     result = []
-    for lay in select_layers(model, layer, ("Conv2D",)):
+    for lay in select_layers(model, layer, ("Conv2D",), source):
         weights = lay.get_weights()
         bias = weights[1] if len(weights) > 1 else np.zeros(weights[0].shape[-1], np.float32)
         result.append(LayerKernels(lay.name, np.asarray(weights[0]), np.asarray(bias)))
@@ -126,7 +129,7 @@ def feature_maps_file(
         what = tr("{dataset} test image {index} ({label})").format(dataset=dataset, index=index, label=label)
     else:
         digit, what = model_input(model_path, str(image)), Path(str(image)).name
-    layers = feature_maps(model, digit, layer)
+    layers = feature_maps(model, digit, layer, str(model_path))
     written = []
     for maps, path in zip(layers, output_paths(output, [m.name for m in layers])):
         title = tr("{layer} ({type}) on {what}").format(layer=maps.name, type=maps.type, what=what)
@@ -177,7 +180,7 @@ def weights_file(
     model = load_model(model_path)
     meta = read_meta(model_path)
     trained = tr(" (trained on {dataset})").format(dataset=meta.dataset) if meta.stored else ""
-    kernels = conv_kernels(model, layer)
+    kernels = conv_kernels(model, layer, str(model_path))
     paths: list[Path] = []
     texts: list[str] = []
     if fmt == "png":
