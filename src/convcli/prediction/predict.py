@@ -29,9 +29,9 @@ def prepare_digit(image: np.ndarray, source: str = "image") -> np.ndarray:
     """Turn a picture of one digit into an MNIST-style 28×28 uint8 array (light digit on dark).
 
     Steps: gray; the digit's ink, found by :func:`convcli.prediction.digits.digit_ink` (noise, lighting,
-    paper colour, ruled lines and other marks removed; either polarity); crop to the digit; scale
-    into a 20×20 box keeping the aspect ratio; place in 28×28 with the centre of mass at the
-    centre. A picture with no digit is an error naming ``source``. A 28×28 image that is already
+    paper colour, ruled lines, other marks removed; either polarity); crop to it, thin strokes widened
+    (:func:`~.digits.thickened`); fit into 20×20 keeping the aspect ratio; centre by mass in 28×28.
+    A picture with no digit is an error naming ``source``. A 28×28 image that is already
     light on a black field (an MNIST digit saved as PNG) is kept as it is.
     """
     arr = gray_picture(image, source)
@@ -55,7 +55,7 @@ def gray_picture(image: np.ndarray, source: str = "image") -> np.ndarray:
 
 
 def mnist_field(ink: np.ndarray, source: str = "image") -> np.ndarray:
-    """Light-on-black ink (0–255, zero off the digit) cropped, fit into 20×20, centred by mass in 28×28."""
+    """Light-on-black ink (0–255, 0 off the digit) cropped, thin strokes widened, fit in 20×20, centred in 28×28."""
     from PIL import Image
 
     rows = np.nonzero(ink.max(axis=1) > 0)[0]
