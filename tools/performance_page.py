@@ -34,6 +34,8 @@ COMMANDS = {  # result file stem -> the command that reproduces it
     "startup": "make bench BENCH=startup",
     "train": "python benchmarks/run.py train --repeat 4",
     "train-rss": "python benchmarks/run.py train-rss --repeat 3 --compare …",
+    "train-one-epoch-candidate-d": "python benchmarks/run.py train-one-epoch --repeat 3 (the cnn preset's spec "
+    "and peak replaced by the candidate's, in a scratch checkout; see docs/performance-epochs.md)",
 }
 ABSOLUTE = re.compile(r"(?<![\w.])/(?:[\w.+-]+/)+")
 
