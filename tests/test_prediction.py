@@ -225,6 +225,21 @@ def test_show_input_for_many_inputs(cli, flat_model, tmp_path) -> None:
     assert (grid[:, 28:30] == 96).all()
 
 
+def test_show_input_makes_a_folder_named_with_a_slash(cli, flat_model, tmp_path) -> None:
+    """``--show-input seen/`` as the help's example writes it: the folder is made (before: an error,
+    "seen: output has no suffix", and nothing predicted), for one input and for several."""
+    files = [write_png(tmp_path / f"d{i}.png", np.pad(np.full((14, 3 + i), 255), 7)) for i in range(2)]
+    for target, inputs in (("many/", files), ("one/", files[:1])):
+        result = cli("predict", flat_model, *inputs, "--show-input", f"{tmp_path}/{target}", "--json")
+        assert result.exit_code == 0, result.stderr
+        seen = [json.loads(line)["seen"] for line in result.stdout.splitlines()]
+        assert seen == [f"{tmp_path}/{target}d{i}-seen.png" for i in range(len(inputs))]
+        for path, source in zip(seen, inputs):
+            np.testing.assert_array_equal(
+                np.asarray(Image.open(path)), prepare_digit(np.asarray(Image.open(source)), source)
+            )
+
+
 def test_show_input_refuses_two_inputs_with_one_stem(cli, flat_model, tmp_path) -> None:
     digit = np.pad(np.full((14, 4), 255), 7)
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()

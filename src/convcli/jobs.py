@@ -304,8 +304,8 @@ def _folder_test_set(
                 )
             )
         data = record["folder"]
-    if preparation_for(meta) == "digit" and Path(data).is_dir() and idx_set_files(data) is None:
-        return digit_test_folder(data, meta, warn)  # a user's scans: prepared as predict prepares them
+    if preparation_for(meta) in ("digit", "frame") and Path(data).is_dir() and idx_set_files(data) is None:
+        return digit_test_folder(data, meta, warn)  # a user's scans or photos: prepared as predict prepares them
     return load_test_folder(data, meta, record, warn)
 
 

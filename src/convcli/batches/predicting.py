@@ -60,7 +60,7 @@ def predict_batch(
             account(failure)
         run = _Run(model_path, digits, dataset, max_pixels, account)
         targets = dict(zip(todo, _plan_seen(show_input, todo)))
-        run.one_grid = show_input is not None and not Path(show_input).is_dir()
+        run.one_grid = show_input is not None and not _seen_in_folder(show_input)
         for start in range(0, len(todo), CHUNK):
             failures += run.chunk(todo[start : start + CHUNK], keep_going, targets)
     return PredictBatch(run.results, failures)
@@ -83,6 +83,12 @@ def _present(sources: list[str], keep_going: bool) -> tuple[list[str], list[Filt
         more = tr(" (and {count} more missing inputs)").format(count=len(reasons) - 1) if len(reasons) > 1 else ""
         raise input_error(reasons[0].message + more)
     return [s for s in sources if s not in missing], reasons
+
+
+def _seen_in_folder(show_input: str | os.PathLike[str]) -> bool:
+    from ..prediction.seen import seen_in_folder
+
+    return seen_in_folder(show_input)
 
 
 def _plan_seen(show_input: str | os.PathLike[str] | None, names: list[str]) -> list[Path | None]:

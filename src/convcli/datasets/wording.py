@@ -31,9 +31,11 @@ DIGIT_FOLDER_BLANKS = N_(
     "({count} without a digit, evaluated as blank pictures)"
 )
 """A folder of digit pictures evaluated by a digit model (:mod:`convcli.datasets.digitfolders`)."""
+FRAMED_FOLDER = N_("every picture in {root}, each framed like the dataset's pictures, as predict does")
+"""A folder of garments evaluated by a Fashion-MNIST model: each picture framed as predict frames it."""
 DESCRIPTIONS = (
-    SAMPLE, RANDOM, UNREADABLE, IDX_TEST_SET, DIGIT_FOLDER, DIGIT_FOLDER_BLANKS, EVERY_PICTURE, OWN_SPLIT,
-    BUILT_IN_TEST_SET,
+    SAMPLE, RANDOM, UNREADABLE, IDX_TEST_SET, DIGIT_FOLDER, DIGIT_FOLDER_BLANKS, FRAMED_FOLDER, EVERY_PICTURE,
+    OWN_SPLIT, BUILT_IN_TEST_SET,
 )  # fmt: skip
 """Each read back in this order: a digit folder's before EVERY_PICTURE, which would match it too."""
 

@@ -3,10 +3,11 @@ and how its pixels are scaled.
 
 Three preparations (:func:`preparation_for`): ``digit`` for digit models (a photo or scan is
 cropped, boxed and centred like MNIST's digits; a 28×28 picture that already looks like MNIST goes
-in as it is), ``resize`` for models trained on a folder (resized as in training) and for models of
-a dataset of pictures that are not digits, such as Fashion-MNIST: its own 28×28 pictures go in as
-they are, never cropped or thresholded. The same rule serves ``predict``, ``evaluate --data``,
-``feature-maps`` and ``explain``, so they agree on the same files.
+in as it is), ``resize`` for models trained on a folder (resized as in training), ``frame`` for
+models of a built-in dataset of pictures that are not digits, such as Fashion-MNIST: a picture is
+trimmed to its object and centred as the dataset's were (:mod:`convcli.prediction.framing`), and
+the dataset's own pictures go in as they are, never cropped or thresholded. The same rule serves
+``predict``, ``evaluate --data``, ``feature-maps`` and ``explain``, so they agree on the same files.
 
 Pixels are divided by 255 unless the model scales them itself (:func:`takes_raw_pixels`: a
 ``Rescaling`` or adapted ``Normalization`` layer at its input, as in many plain Keras models).
@@ -32,12 +33,13 @@ PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Permute", "Identity")
 
 
 def preparation_for(meta: ModelMeta) -> str:
-    """``digit`` for a digit model, ``resize`` for a folder model or a model of a dataset of
-    pictures that are not digits (a garment is never cropped and thresholded like a digit)."""
+    """``digit`` for a digit model, ``resize`` for a folder model, ``frame`` for a model of a
+    built-in dataset of pictures that are not digits (a garment is never cropped and thresholded
+    like a digit, but trimmed and centred as Fashion-MNIST made its pictures)."""
     from .metadata import DIGITS
 
     if meta.preparation == "digit" and meta.class_names != DIGITS:
-        return "resize"
+        return "frame"
     return meta.preparation
 
 
@@ -46,7 +48,7 @@ def paper_for(meta: ModelMeta) -> str:
     ``dark``), which :func:`on_training_paper` turns a user's picture to; ``""`` for digit models
     (their preparation finds the ink on either paper) and for folder models, whose photos may lie
     on any background (``explain`` turns only its drawings and uploads for those)."""
-    built_in_non_digits = meta.preparation == "digit" and preparation_for(meta) == "resize"
+    built_in_non_digits = meta.preparation == "digit" and preparation_for(meta) == "frame"
     return meta.paper if built_in_non_digits and meta.paper in ("light", "dark") else ""
 
 

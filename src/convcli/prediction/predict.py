@@ -223,9 +223,8 @@ def on_paper(picture: Any) -> np.ndarray:
     return values * alpha + np.float32(255.0) * (np.float32(1.0) - alpha)
 
 
-def folder_pixels(image: Any, size: tuple[int, int], color: str, source: str = "image") -> np.ndarray:
-    """A decoded Pillow picture as a folder model's uint8 (H, W, C) input
-    (:func:`convcli.datasets.folders.picture_pixels`), any transparency first put on white paper."""
+def folder_pixels(image: Any, size: tuple[int, int] | None, color: str, source: str = "image") -> np.ndarray:
+    """A decoded Pillow picture as uint8 (H, W, C) (folders' ``picture_pixels``) on white paper."""
     from ..datasets.folders import picture_pixels
     from ..imaging.decoding import picture_from_pil
 
@@ -247,25 +246,26 @@ def prepare_picture(
     data: bytes | None = None,
     paper: str = "",
 ) -> np.ndarray:
-    """The one reading of a user's picture for predict, feature-maps and explain: transparency on
-    white paper, then resized as a folder model's pictures were (``preparation`` "resize", to
-    ``size`` in ``color``, turned to the training pictures' ``paper``) or prepared like MNIST's
-    digits ("digit"). ``data``: the picture's bytes when already in hand (an upload)."""
+    """The one reading of a user's picture for predict, evaluate, feature-maps and explain:
+    transparency on white paper, then resized as a folder model's pictures were (``preparation``
+    "resize", to ``size`` in ``color``, turned to the training pictures' ``paper``), framed like a
+    built-in set's objects ("frame", :mod:`.framing`) or prepared like MNIST's digits ("digit")."""
     from ..imaging.decoding import open_picture
     from ..imaging.images import DEFAULT_MAX_PIXELS, open_image, read_bytes, read_picture
     from ..models.inputs import on_training_paper
+    from .framing import framed
 
     limit = max_pixels or DEFAULT_MAX_PIXELS
-    if preparation == "resize":
+    if preparation in ("resize", "frame"):
         image = open_image(read_bytes(source) if data is None else data, source, max_pixels=limit)
-        return on_training_paper(folder_pixels(image, size, color, source), paper)
+        pixels = folder_pixels(image, None if preparation == "frame" else size, color, source)
+        return framed(pixels, size, paper) if preparation == "frame" else on_training_paper(pixels, paper)
     picture = read_picture(source, max_pixels=limit) if data is None else open_picture(data, source, max_pixels=limit)
     return prepare_digit(on_paper(picture), source)
 
 
 def prepared_inputs(images: list[str], meta: Any, max_pixels: int | None) -> list[np.ndarray]:
-    """Each picture as the model takes it (:func:`prepare_picture`, as
-    :func:`convcli.models.inputs.preparation_for` reads the model's metadata)."""
+    """Each picture as the model takes it (:func:`prepare_picture`, as ``preparation_for`` says)."""
     from ..models.inputs import paper_for, preparation_for
 
     size, how, paper = tuple(meta.input_shape[:2]), preparation_for(meta), paper_for(meta)

@@ -1,9 +1,10 @@
 """Saving what a model saw: the inputs ``predict`` made (28×28 digits, or pictures resized for a
 model trained on a folder), one PNG per picture or one grid.
 
-``predict --show-input TARGET``: when TARGET is an existing folder, each input gets
-``<stem>-seen.png`` there; otherwise TARGET is one PNG: the 28×28 itself for one single-digit
-input (as MNIST stores it), or a grid of them for several inputs or a number's digits.
+``predict --show-input TARGET``: when TARGET is a folder (an existing one, or a name ending in
+``/``, made if missing), each input gets ``<stem>-seen.png`` there; otherwise TARGET is one PNG:
+the 28×28 itself for one single-digit input (as MNIST stores it), or a grid of them for several
+inputs or a number's digits.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ GAP_VALUE = 96
 def plan_seen(target: str | os.PathLike[str], names: list[str]) -> list[Path]:
     """The file each input's view goes to, checked before any work: an error names ``target``.
 
-    A folder gives ``<folder>/<stem>-seen.png`` per input (two inputs with one stem are an
-    error); a file name is shared by every input (one grid).
+    A folder (:func:`seen_in_folder`) gives ``<folder>/<stem>-seen.png`` per input (two inputs with
+    one stem are an error); a file name is shared by every input (one grid).
     """
     from ..imaging.images import source_stem
-    from ..outputs import check_output_path
+    from ..outputs import check_output_path, make_folder
 
     out = Path(target)
-    if not out.is_dir():
+    if not seen_in_folder(target):
         check_output_path(out, inputs=tuple(n for n in names if Path(n).exists()))
         return [out] * len(names)
     stems = [re.sub(r"[^\w.-]+", "-", source_stem(name)).strip("-") or "input" for name in names]
@@ -46,7 +47,15 @@ def plan_seen(target: str | os.PathLike[str], names: list[str]) -> list[Path]:
                 out=out, stem=repeated[0]
             )
         )
-    return [out / f"{stem}-seen.png" for stem in stems]
+    targets = [out / f"{stem}-seen.png" for stem in stems]
+    if targets:
+        make_folder(targets[0])  # "seen/" names a folder even before it exists
+    return targets
+
+
+def seen_in_folder(target: str | os.PathLike[str]) -> bool:
+    """Whether ``--show-input TARGET`` names a folder: an existing one, or a name ending in a slash."""
+    return Path(target).is_dir() or str(target).endswith(("/", os.sep))
 
 
 def seen_grid(groups: list[list[np.ndarray]]) -> np.ndarray:

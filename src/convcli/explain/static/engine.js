@@ -249,6 +249,7 @@
     }
     const { rgba, w, h } = await decode(blob);
     const P = window.convcliPrepare, size = [input.height, input.width];
+    if (input.preparation === "frame") return P.prepareFrame(rgba, w, h, size, input.channels, input.paper);
     return input.preparation === "resize" ? P.prepareResize(rgba, w, h, size, input.channels, input.paper) : P.prepareDigit(rgba, w, h, size);
   }
 

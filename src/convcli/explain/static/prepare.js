@@ -3,12 +3,14 @@
 // (convcli.prediction.predict and .digits), in the browser. Ported: transparency on white paper,
 // the 3×3 median, the paper's polarity, Otsu's threshold with hysteresis, the digit's connected
 // components, the 20×20 box with Pillow's Lanczos filter and the centre of mass in 28×28; for a
-// folder model, Pillow's L conversion and bilinear resize, bit for bit; the paper's flat or cubic
+// folder model, Pillow's L conversion and bilinear resize, bit for bit, and for a Fashion-MNIST
+// model the framing of the garment (trim, fit, centre), bit for bit; the paper's flat or cubic
 // fit under the light. Not ported: the erasing of ruled lines; and the paper's small copy is made
 // with scikit-image's filters approximated, so a photo may come out a few gray levels apart.
 (() => {
   // A message in the page's language (i18n.js's t(): English, or Spanish from the catalog).
   const msg = (id, v = {}) => (window.convcliI18n ? window.convcliI18n.t(id, v) : id.replace(/\{(\w+)\}/g, (f, k) => (k in v ? String(v[k]) : f)));
+  const OBJECT_STEP = 16, FILLED = 0.85; // framing.py's
   const FIELD = 28, BOX = 20, MIN_CONTRAST = 24, NOISE_FACTOR = 6, MIN_HEIGHT = 0.03, SUPPORT = 0.25;
 
   // numpy's median: the middle value, or the mean of the two middle ones (found by selection, O(n))
@@ -490,23 +492,37 @@
     return Array.from({ length: size[0] }, (_, y) => Array.from(out.slice(y * size[1], (y + 1) * size[1])));
   }
 
-  // A folder model's picture: picture_pixels (Pillow's L or RGB, bilinear to the model's size),
-  // inverted when its paper is the other one than the training pictures' (Explainer._other_paper).
-  function prepareResize(rgba, w, h, size, channels, paper) {
+  // The picture at full size as picture_pixels makes it: on white paper, Pillow's L (or RGB).
+  function pictureValues(rgba, w, h, channels) {
     let { rgb, transparent } = onPaper(rgba);
     if (transparent) rgb = rgb.map((v) => Math.min(Math.max(roundEven(v), 0), 255));
-    const c = channels === 3 ? 3 : 1;
-    let pixels = rgb;
-    if (c === 1) {
-      pixels = new Float64Array(w * h);
-      for (let i = 0; i < w * h; i++) pixels[i] = Math.floor((rgb[3 * i] * 19595 + rgb[3 * i + 1] * 38470 + rgb[3 * i + 2] * 7471 + 0x8000) / 65536);
-    }
-    const [oh, ow] = size;
-    if (ow !== w || oh !== h) pixels = resize(pixels, w, h, c, ow, oh, "bilinear", true);
-    const grid = Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, x) => {
+    if (channels === 3) return { pixels: rgb, c: 3 };
+    const pixels = new Float64Array(w * h);
+    for (let i = 0; i < w * h; i++) pixels[i] = Math.floor((rgb[3 * i] * 19595 + rgb[3 * i + 1] * 38470 + rgb[3 * i + 2] * 7471 + 0x8000) / 65536);
+    return { pixels, c: 1 };
+  }
+
+  function grayOf(pixels, n, c) { // numpy's mean over the channels
+    if (c === 1) return pixels;
+    const g = new Float64Array(n);
+    for (let i = 0; i < n; i++) g[i] = (pixels[3 * i] + pixels[3 * i + 1] + pixels[3 * i + 2]) / 3;
+    return g;
+  }
+
+  function gridOf(pixels, oh, ow, c) {
+    return Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, x) => {
       const p = (y * ow + x) * c;
       return c === 1 ? pixels[p] : [pixels[p], pixels[p + 1], pixels[p + 2]];
     }));
+  }
+
+  // A folder model's picture: picture_pixels (Pillow's L or RGB, bilinear to the model's size),
+  // inverted when its paper is the other one than the training pictures' (Explainer._other_paper).
+  function prepareResize(rgba, w, h, size, channels, paper) {
+    let { pixels, c } = pictureValues(rgba, w, h, channels);
+    const [oh, ow] = size;
+    if (ow !== w || oh !== h) pixels = resize(pixels, w, h, c, ow, oh, "bilinear", true);
+    const grid = gridOf(pixels, oh, ow, c);
     if (paper !== "light" && paper !== "dark") return grid;
     const gray = grid.flat().map((v) => (Array.isArray(v) ? (v[0] + v[1] + v[2]) / 3 : v));
     const light = median(border(gray, oh, ow)) >= 128;
@@ -514,5 +530,31 @@
     return grid.map((line) => line.map((v) => (Array.isArray(v) ? v.map((u) => 255 - u) : 255 - v)));
   }
 
-  window.convcliPrepare = { prepareDigit, prepareResize, resize, otsu, median };
+  // A built-in set's object (framing.framed): trimmed to the pixels 16 or more from the border's
+  // median, turned to the training paper, its longest side fit to the frame, centred on the
+  // background; a picture that fills a frame of the model's shape already is resized whole.
+  function prepareFrame(rgba, w, h, size, channels, paper) {
+    const { pixels, c } = pictureValues(rgba, w, h, channels);
+    const gray = grayOf(pixels, w * h, c), back = median(border(gray, h, w)), [oh, ow] = size;
+    let top = h, left = w, bottom = -1, right = -1;
+    for (let p = 0; p < w * h; p++) {
+      if (Math.abs(gray[p] - back) > OBJECT_STEP) { const y = Math.floor(p / w), x = p % w; top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
+    }
+    const bh = bottom - top + 1, bw = right - left + 1;
+    const same = Math.abs((h * ow) / (w * oh) - 1) <= 0.05;
+    if (bottom < 0 || (same && Math.max(bh / h, bw / w) >= FILLED)) return prepareResize(rgba, w, h, size, channels, paper);
+    const invert = (paper === "light" || paper === "dark") && (back >= 128) !== (paper === "light");
+    const turned = invert ? pixels.map((v) => 255 - v) : pixels;
+    const crop = new Float64Array(bh * bw * c);
+    for (let y = 0; y < bh; y++) for (let i = 0; i < bw * c; i++) crop[y * bw * c + i] = turned[((top + y) * w + left) * c + i];
+    const scale = Math.min(oh / bh, ow / bw);
+    const nh = Math.min(oh, Math.max(1, roundEven(bh * scale))), nw = Math.min(ow, Math.max(1, roundEven(bw * scale)));
+    const small = nw !== bw || nh !== bh ? resize(crop, bw, bh, c, nw, nh, "bilinear", true) : crop;
+    const fill = roundEven(median(border(grayOf(turned, w * h, c), h, w)));
+    const out = new Float64Array(oh * ow * c).fill(fill), y0 = Math.floor((oh - nh) / 2), x0 = Math.floor((ow - nw) / 2);
+    for (let y = 0; y < nh; y++) for (let i = 0; i < nw * c; i++) out[((y0 + y) * ow + x0) * c + i] = small[y * nw * c + i];
+    return gridOf(out, oh, ow, c);
+  }
+
+  window.convcliPrepare = { prepareDigit, prepareResize, prepareFrame, resize, otsu, median };
 })();
