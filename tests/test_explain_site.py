@@ -443,6 +443,38 @@ def test_photos_are_prepared_nearly_as_predict_prepares_them(browser, models, mn
 
 
 @slow
+def test_garment_photos_are_framed_in_the_browser_as_predict_frames_them(browser, tmp_path) -> None:
+    """A Fashion-MNIST model's site frames a product photo (trimmed, fit, centred) in JavaScript
+    bit for bit as Python does: small on a white square, on a wide RGB canvas, with transparency
+    around it, and a picture already framed (resized whole)."""
+    from test_framing import garment, product_photo, softmax_fashion_model
+
+    from convcli.explain import Explainer
+
+    model = tmp_path / "fashion.keras"
+    softmax_fashion_model(model)
+    explainer = Explainer.from_file(model)
+    assert explainer.preparation == "frame" and explainer.paper == "dark"
+    original = garment()
+    square = np.asarray(product_photo(original, (400, 400), (30, 200)))
+    wide = np.stack([np.asarray(product_photo(original, (300, 420), (10, 60), scale=3))] * 3, axis=2)
+    wide[..., 2] = np.maximum(wide[..., 2].astype(int) - 30, 0)  # a bluish-white background
+    clear = np.zeros((90, 120, 4), np.uint8)
+    clear[20:76, 30:70, 3] = 255  # black ink where opaque, transparent around: on white paper
+    photos = [square, wide, clear, original, np.asarray(product_photo(original, (140, 140), (0, 0)))]
+    with served(export(model, tmp_path / "site")) as server:
+        page = Page(browser, server, PHONE)
+        script = "(b) => window.convcliStatic.api('/api/predict', {image: b, layers: []})"
+        answers = [page.page.evaluate(script, base64.b64encode(png_bytes(p)).decode()) for p in photos]
+        page.close()
+    for photo, answer in zip(photos, answers):
+        expected = explainer.prepare(image=png_bytes(photo))
+        assert answer["input"] == expected.tolist()
+    seen = np.asarray(answers[0]["input"], float).reshape(28, 28)
+    assert np.abs(seen - original).mean() < 10  # the garment back in its frame
+
+
+@slow
 def test_a_published_site_speaks_spanish_to_a_spanish_browser(browser, models, tmp_path) -> None:
     """The site carries the page's catalog: an es-ES phone reads the lecture's Spanish (the site's
     own footer too) and still gets its digit recognised; the switch gives English back."""
