@@ -56,6 +56,21 @@ def test_ruled_lines_touching_a_digit_are_not_ink(mnist_test, kind) -> None:
     assert min(scores) > 0.8 and np.median(scores) > 0.9, np.round(scores, 2)
 
 
+@requires_mnist
+def test_a_small_dark_on_white_digits_bars_are_not_ruled_lines(mnist_test) -> None:
+    """MNIST's test digits inverted, dark on white at their own 28×28: a 2's foot or a 7's top
+    spans 60% of so small a sheet, but stops short of its edges, so it is no ruled line and keeps
+    its ink (the prepared digit holds at least 90% of the original's ink, measured 95%; before:
+    18 of 300 lost more than 15% of it, and a trained model read 95.0% of 1,000 such digits
+    against 99.3% since)."""
+    x, _ = mnist_test
+    kept = [
+        prepare_digit((255 - digit).astype(np.float32), "x").astype(np.float64).sum() / digit.astype(np.float64).sum()
+        for digit in x[:300]
+    ]
+    assert min(kept) >= 0.9, (int(np.argmin(kept)), min(kept))
+
+
 def test_a_margin_line_through_a_bar_is_erased_but_the_bar_kept() -> None:
     """A vertical margin line across a horizontal bar: the line goes, the bar stays whole."""
     page = np.full((200, 160), 240.0)

@@ -24,6 +24,8 @@ HORIZONTAL_COVER = 0.6
 """A horizontal ruled line covers at least this fraction of the columns it could cross…"""
 VERTICAL_COVER = 0.85
 """…a vertical one (a margin) this fraction of the rows: a "1" may span most of a tight crop."""
+REACH = 0.85
+"""…and runs from end to end across this fraction of them (a digit's bar inside its margins does not)."""
 MAX_THICKNESS = 0.03
 """A ruled line is at most this fraction of the sheet's side thick (4 px at least): thicker long
 dark bands are a table's edge or a shadow, left to the component rules of convcli.prediction.digits."""
@@ -84,11 +86,21 @@ def _find_lines(mask: np.ndarray, cover: float) -> list[Ruling]:
     ratio = counts / np.maximum(capacity, 1)
     is_line = (ratio >= cover) & (capacity >= 0.5 * width)
     thickest = max(4, round(MAX_THICKNESS * max(height, width)))
+    bins = np.rint(ys - slope * xs).astype(np.int64) + shift
     lines = []
     for first, last in _runs(is_line):
-        if last - first + 1 <= thickest:
+        if last - first + 1 <= thickest and _reaches_across(
+            xs[(bins >= first) & (bins <= last)], capacity[first : last + 1]
+        ):
             lines.append(Ruling(slope, first - shift, last - shift))
     return lines
+
+
+def _reaches_across(xs: np.ndarray, capacity: np.ndarray) -> bool:
+    """Whether a line's ink (its pixels' columns ``xs``) runs from end to end of the columns it can
+    cross (:data:`REACH` of them): a ruled line does; a digit's bar inside its margins, such as a
+    2's foot on a small dark-on-white picture, does not (erased, the 2 was read as a 7)."""
+    return xs.size > 0 and (int(xs.max()) - int(xs.min()) + 1) >= REACH * float(capacity.max())
 
 
 def _sharpness(ys: np.ndarray, xs: np.ndarray, slope: float, shape: tuple[int, int]) -> float:
