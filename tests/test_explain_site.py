@@ -148,6 +148,27 @@ def test_a_non_empty_folder_is_refused_unless_forced(tmp_path_factory, tmp_path,
     assert cli("explain", model, "--force").exit_code == 2
 
 
+def test_force_never_deletes_the_model_nor_the_current_folder(tmp_path_factory, tmp_path, cli, monkeypatch) -> None:
+    """``--force`` replaces the folder whole, so a folder holding the model being exported, or the
+    current folder (``.``, ``..``), is refused before any work, and nothing is left behind.
+    Before: the model inside the folder was deleted (exit 0); ``.`` failed half-way and left an
+    empty ``..old.*`` folder."""
+    site = tmp_path / "site"
+    site.mkdir()
+    model = site / "model.keras"
+    model.write_bytes(trained_model(tmp_path_factory, "cnn-untrained").read_bytes())
+    result = cli("explain", model, "--export-site", site, "--force")
+    assert result.exit_code == 2 and "--export-site" in result.stderr and "holds the model" in result.stderr
+    assert [p.name for p in site.iterdir()] == ["model.keras"]
+    monkeypatch.chdir(site)
+    for target in (".", ".."):
+        result = cli("explain", "model.keras", "--export-site", target, "--force")
+        assert result.exit_code == 2 and "current folder" in result.stderr, result.stderr
+    assert [p.name for p in site.iterdir()] == ["model.keras"] and sorted(p.name for p in tmp_path.iterdir()) == [
+        "site"
+    ]
+
+
 @pytest.mark.parametrize(
     ("layer", "message"),
     [

@@ -105,14 +105,25 @@ def site_page(html: str) -> str:
     return html.replace('<p data-i18n id="footer-static" hidden>', '<p data-i18n id="footer-static">', 1)
 
 
-def _check_target(out: Path, force: bool) -> None:
-    """Refuse (before any work) a ``out_dir`` that is a file, has no parent folder, or is a
-    non-empty folder (unless ``force``)."""
+def _check_target(out: Path, force: bool, model_path: str | os.PathLike[str]) -> None:
+    """Refuse (before any work) a ``out_dir`` that is a file, has no parent folder, is a
+    non-empty folder (unless ``force``), holds the current folder (``.``, ``..``: it cannot be
+    renamed away) or holds the model itself (replacing it would delete the model)."""
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise input_error(tr("out_dir {out}: its folder {parent} does not exist").format(out=out, parent=parent))
     if out.exists() and not out.is_dir():
         raise input_error(tr("out_dir {out}: is a file, not a folder").format(out=out))
+    where = out.resolve()
+    if where == Path.cwd().resolve() or where in Path.cwd().resolve().parents:
+        raise input_error(
+            tr("out_dir {out}: is the current folder or holds it; give a new folder such as site/").format(out=out)
+        )
+    if where in Path(model_path).resolve().parents:
+        message = tr(
+            "out_dir {out}: holds the model {model}, which replacing the folder would delete; give another folder"
+        )
+        raise input_error(message.format(out=out, model=model_path))
     if out.is_dir() and any(out.iterdir()) and not force:
         raise input_error(tr("out_dir {out}: the folder is not empty (force=True replaces it)").format(out=out))
 
@@ -126,13 +137,13 @@ def _write_files(folder: Path, files: dict[str, bytes]) -> dict[str, int]:
 def _replace(tmp: Path, out: Path) -> None:
     """Move the finished ``tmp`` folder to ``out``; an existing ``out`` goes only once it is complete."""
     old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-        os.replace(out, old / out.name)
     try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / out.name)
         os.replace(tmp, out)
     except OSError:
-        if old is not None:
+        if old is not None and (old / out.name).exists():
             os.replace(old / out.name, out)
         raise
     finally:
@@ -164,7 +175,7 @@ def export_site(
     naming the layer.
     """
     out = Path(out_dir)
-    _check_target(out, force)
+    _check_target(out, force, model_path)
     files, explainer = site_files(model_path)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else "."))
