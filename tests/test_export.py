@@ -442,6 +442,10 @@ def test_the_format_comes_from_the_suffix_unless_given() -> None:
     assert export_format("cnn.bin", "onnx") == "onnx"
     with pytest.raises(ConvcliError, match=r"cannot tell the format from '\.pb'"):
         export_format("cnn.pb", None)
+    assert export_format("cnn.tflite", "litert") == "litert"
+    for output, fmt in (("y.onnx", "litert"), ("y.tflite", "onnx"), ("y.onnx", "savedmodel")):
+        with pytest.raises(ConvcliError, match=r"format \w+ disagrees with the output's suffix"):
+            export_format(output, fmt)  # before: a LiteRT file written as y.onnx, which predict then refused
 
 
 def test_a_missing_package_names_the_extra(tmp_path, monkeypatch) -> None:

@@ -240,6 +240,17 @@ def test_show_input_makes_a_folder_named_with_a_slash(cli, flat_model, tmp_path)
             )
 
 
+def test_show_input_onto_its_own_input_is_refused_without_naming_an_option_predict_lacks(
+    cli, flat_model, tmp_path
+) -> None:
+    """Before: "(in_place allows it)", an option ``predict`` does not have."""
+    source = write_png(tmp_path / "seven.png", np.pad(np.full((14, 4), 255), 7))
+    before = source.read_bytes()
+    result = cli("predict", flat_model, source, "--show-input", source)
+    assert result.exit_code == 2 and "would overwrite its own input" in result.stderr
+    assert "in_place" not in result.stderr and "in-place" not in result.stderr and source.read_bytes() == before
+
+
 def test_show_input_refuses_two_inputs_with_one_stem(cli, flat_model, tmp_path) -> None:
     digit = np.pad(np.full((14, 4), 255), 7)
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()

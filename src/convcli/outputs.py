@@ -22,9 +22,10 @@ def check_output_path(
     path: str | os.PathLike[str],
     *,
     inputs: tuple[str | os.PathLike[str], ...] = (),
-    in_place: bool = False,
+    in_place: bool | None = None,
 ) -> Path:
-    """Check that ``path`` can be an output: its folder exists and it is not one of ``inputs``.
+    """Check that ``path`` can be an output: its folder exists and it is not one of ``inputs``
+    (unless ``in_place``; None: the command has no such option, and the refusal names none).
 
     Raised before any work is done, so bad usage costs nothing and writes nothing.
     """
@@ -42,9 +43,12 @@ def check_output_path(
                 continue
             with contextlib.suppress(OSError):
                 if out.exists() and out.samefile(item):
-                    raise input_error(
-                        tr("{path}: output would overwrite its own input (in_place allows it)").format(path=out)
+                    message = (
+                        tr("{path}: output would overwrite its own input")
+                        if in_place is None
+                        else tr("{path}: output would overwrite its own input (in_place allows it)")
                     )
+                    raise input_error(message.format(path=out))
     return out
 
 

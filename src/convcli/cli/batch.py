@@ -22,7 +22,7 @@ import typer
 
 from ..errors import EXIT_FAILURE
 from ..filtering.records import BatchTally, FilterFailure, FilterRecord
-from ..i18n import tr as _
+from ..i18n import ngettext
 from .common import (
     echo,
     error_status,
@@ -183,7 +183,11 @@ class BatchView:
         if tally.inputs > 1 and stderr_is_tty():
             stderr_line(tally.summary())
         elif tally.failed and not stopped:
-            stderr_line(_("{failed} of {inputs} inputs failed").format(failed=len(tally.failed), inputs=tally.inputs))
+            stderr_line(
+                ngettext(
+                    "{failed} of {inputs} inputs failed", "{failed} of {inputs} inputs failed", len(tally.failed)
+                ).format(failed=len(tally.failed), inputs=tally.inputs)
+            )
 
 
 @dataclass

@@ -120,13 +120,23 @@ class BatchTally:
     def summary(self) -> str:
         """One line such as ``wrote 97 files, 3 skipped, 1 failed, 102 not started`` (zero counts
         left out)."""
-        parts = [f"{self.verb} {self.files} {self.noun}{'' if self.files == 1 else 's'}"]
+        from ..i18n import ngettext
+
+        if self.verb == "predicted":
+            first = ngettext("predicted {count} picture", "predicted {count} pictures", self.files)
+        else:
+            first = ngettext("wrote {count} file", "wrote {count} files", self.files)
+        parts = [first.format(count=self.files)]
         if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped")
+            parts.append(
+                ngettext("{count} skipped", "{count} skipped", len(self.skipped)).format(count=len(self.skipped))
+            )
         if self.failed:
-            parts.append(f"{len(self.failed)} failed")
+            parts.append(ngettext("{count} failed", "{count} failed", len(self.failed)).format(count=len(self.failed)))
         if self.not_started:
-            parts.append(f"{self.not_started} not started")
+            parts.append(
+                ngettext("{count} not started", "{count} not started", self.not_started).format(count=self.not_started)
+            )
         return ", ".join(parts)
 
 

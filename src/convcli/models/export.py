@@ -83,11 +83,15 @@ class ExportResult:
 def export_format(output: str | os.PathLike[str], fmt: str | None) -> str:
     """The format asked for, or the one ``output``'s suffix names (``.onnx``, ``.tflite``; no suffix:
     a SavedModel folder)."""
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise input_error(tr("unknown export format {value!r}: use onnx, litert or savedmodel").format(value=fmt))
-        return fmt
+    if fmt is not None and fmt not in FORMATS:
+        raise input_error(tr("unknown export format {value!r}: use onnx, litert or savedmodel").format(value=fmt))
     suffix = Path(output).suffix.lower()
+    named = next((name for name, ending in FORMATS.items() if ending and suffix == ending), None)
+    if fmt is not None:
+        if named is not None and named != fmt:  # a LiteRT file named .onnx: no reader would take it
+            message = tr("{path}: format {format} disagrees with the output's suffix {suffix!r} ({named})")
+            raise input_error(message.format(path=output, format=fmt, suffix=suffix, named=named))
+        return fmt
     for name, ending in FORMATS.items():
         if ending and suffix == ending:
             return name
