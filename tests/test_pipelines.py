@@ -233,6 +233,48 @@ def test_one_call_per_file_with_no_clobber_never_replaces_another_folders_pictur
     assert Path("out/ladybird-sharpen.png").read_bytes() == Path("a.png").read_bytes()
 
 
+@pytest.mark.parametrize("existing", ["refuse", "skip"])
+def test_an_output_another_run_writes_meanwhile_is_never_replaced(tmp_path, existing) -> None:
+    """Two ``--no-clobber`` (or ``--skip-existing``) runs into one folder at once: the check before
+    work passes for both, so the second writer of a name must fail at the write itself. Here a
+    "second run" writes p003's output while this run is at p000; this run then fails p003 with a
+    message naming it, leaves the other run's bytes alone, and records exactly the files it wrote.
+    Before: both runs reported every file written, and the files on disk were only one run's."""
+    from convcli.filtering.pipeline import filter_images
+
+    inputs = make_inputs(tmp_path / "in", 6)
+    out = tmp_path / "out"
+    out.mkdir()
+    foreign = b"the other run's picture"
+    events: list = []
+
+    def report(event) -> None:
+        events.append(event)
+        if len(events) == 1:
+            (out / "p003-edges.png").write_bytes(foreign)
+
+    result = filter_images(inputs, ["edges"], out_dir=out, existing=existing, keep_going=True, workers=1, report=report)
+    assert [f.input for f in result.failures] == [inputs[3]]
+    assert "p003-edges.png: written meanwhile by another run" in result.failures[0].message
+    assert (out / "p003-edges.png").read_bytes() == foreign
+    written = sorted(Path(r.output).name for r in result.records)
+    assert written == sorted(p.name for p in out.iterdir() if p.name != "p003-edges.png") and len(written) == 5
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_a_kept_output_is_written_only_where_no_file_is(tmp_path) -> None:
+    """:func:`never_replacing` itself: a file that appears during the block stays; after the
+    block, writes replace as usual."""
+    from convcli.outputs import never_replacing, write_bytes
+
+    target = tmp_path / "x.png"
+    with never_replacing([target]):
+        target.write_bytes(b"theirs")
+        with pytest.raises(ConvcliError, match="written meanwhile by another run"):
+            write_bytes(target, b"ours")
+    assert target.read_bytes() == b"theirs" and write_bytes(target, b"ours").read_bytes() == b"ours"
+
+
 def test_default_is_to_overwrite(cli, thirty) -> None:
     inputs, out, before = thirty
     kept = stats(out)

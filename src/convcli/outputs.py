@@ -11,7 +11,8 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import input_error, work_error
@@ -100,12 +101,58 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         if not tmp.exists() or tmp.stat().st_size == 0:
             raise work_error(tr("{path}: nothing was written; previous file left intact").format(path=target))
         _copy_mode(target, tmp)
-        os.replace(tmp, target)
+        if _is_kept(target):
+            _place_new(tmp, target)
+        else:
+            os.replace(tmp, target)
     except OSError as exc:
         raise _write_error(target, exc) from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+_KEPT: set[str] = set()
+_KEPT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def never_replacing(paths: Iterable[str | os.PathLike[str]]) -> Iterator[None]:
+    """While the block runs, an atomic write to one of ``paths`` lands only where no file is: if
+    another process wrote one meanwhile (two ``--no-clobber`` runs into one folder), the write
+    fails, naming it, and that file is left as the other run wrote it. The check before any
+    work cannot see such a race; a hard link, which never replaces, closes it."""
+    kept = {os.path.abspath(p) for p in paths}
+    with _KEPT_LOCK:
+        kept -= _KEPT
+        _KEPT.update(kept)
+    try:
+        yield
+    finally:
+        with _KEPT_LOCK:
+            _KEPT.difference_update(kept)
+
+
+def _is_kept(target: Path) -> bool:
+    if not _KEPT:
+        return False
+    with _KEPT_LOCK:
+        return os.path.abspath(target) in _KEPT
+
+
+def _place_new(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` at ``target`` only if nothing is there (``link`` fails rather than replace)."""
+    taken = tr("{path}: written meanwhile by another run; left as it is (no_clobber), nothing written")
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise work_error(taken.format(path=target)) from None
+    except OSError:  # a file system without hard links: claim the name, then move onto the claim
+        try:
+            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            raise work_error(taken.format(path=target)) from None
+        os.replace(tmp, target)
 
 
 def _copy_mode(target: Path, tmp: Path) -> None:

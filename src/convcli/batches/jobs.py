@@ -20,7 +20,7 @@ from ..i18n import tr
 from ..imaging.color import CHANNEL_CMAPS, CHANNEL_NAMES
 from ..imaging.encoding import output_depth, output_format
 from ..imaging.images import image_format_for, is_raw_path
-from ..outputs import check_output_dir, make_folder
+from ..outputs import check_output_dir, make_folder, never_replacing
 from .events import Accounting, Skipped, Written
 from .inputs import Shard, select
 from .planning import check_destination, choose_inputs, plan_folder
@@ -146,7 +146,8 @@ def _run_folder(
             return job(source, paths)
 
         missing = batch.set_aside(_failure, account)
-        written, failures = run_jobs(batch.todo, one, account, keep_going=where.keep_going, workers=where.workers)
+        with never_replacing(batch.fresh):
+            written, failures = run_jobs(batch.todo, one, account, keep_going=where.keep_going, workers=where.workers)
     return BatchResult(written, missing + failures, batch.skipped)
 
 

@@ -38,6 +38,9 @@ class BatchPlan:
     skipped: list[Skipped] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
     planned: dict[str, list[Output]] | None = None
+    fresh: list[str] = field(default_factory=list)
+    """Outputs no file held when planned, which ``--no-clobber``/``--skip-existing`` must not
+    replace should another run write one meanwhile (:func:`convcli.outputs.never_replacing`)."""
 
     def set_aside(self, failure: Callable[[str, str], Any], report: Callable[[Any], None]) -> list[Any]:
         """Report the missing inputs (as ``failure(input, message)``) and the skipped ones, before
@@ -189,7 +192,10 @@ def check_writable(folders: set[Path]) -> None:
 
 def single_existing(batch: BatchPlan, output: str, names: Sequence[str], existing: str) -> None:
     """``existing`` for one input written to ``-o OUTPUT``: refuse or skip when that file exists."""
-    if existing == "overwrite" or not batch.todo or not os.path.lexists(output):
+    if existing == "overwrite" or not batch.todo:
+        return
+    if not os.path.lexists(output):
+        batch.fresh = [output]
         return
     if existing == "refuse":
         raise input_error(tr("no_clobber: {output!r} exists already; nothing was written").format(output=output))
@@ -215,6 +221,7 @@ def _apply_existing(batch: BatchPlan, existing: str) -> None:
                 len(found),
             )
             raise input_error(message.format(count=len(found), shown=shown, more=more))
+        batch.fresh = [str(o.path) for s in batch.todo for o in batch.planned[s]]
         return
     done = {s for s in batch.todo if len(present[s]) == len(batch.planned[s])}
     batch.skipped = [
@@ -223,3 +230,4 @@ def _apply_existing(batch: BatchPlan, existing: str) -> None:
         if s in done
     ]
     batch.todo = [s for s in batch.todo if s not in done]
+    batch.fresh = [str(o.path) for s in batch.todo for o in batch.planned[s] if o not in present[s]]

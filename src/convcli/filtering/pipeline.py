@@ -32,7 +32,7 @@ from ..imaging.images import (
     is_raw_path,
     read_picture,
 )
-from ..outputs import check_output_dir, check_output_path, make_folder
+from ..outputs import check_output_dir, check_output_path, make_folder, never_replacing
 from .bands import Encoding, Prepared, filter_bands, prepare, write_whole
 from .config import FilterConfig
 from .convolution import Convolver
@@ -96,7 +96,8 @@ def filter_images(
             c.frame,
         )
         missing = batch.set_aside(FilterFailure, account)
-        records, failures = _Pipeline(plan, c.keep_going, c.workers, account).run(batch.todo)
+        with never_replacing(batch.fresh):
+            records, failures = _Pipeline(plan, c.keep_going, c.workers, account).run(batch.todo)
     return FilterResult(records, missing + failures, batch.skipped)
 
 
