@@ -275,6 +275,19 @@ def test_a_kept_output_is_written_only_where_no_file_is(tmp_path) -> None:
     assert target.read_bytes() == b"theirs" and write_bytes(target, b"ours").read_bytes() == b"ours"
 
 
+def test_a_list_with_windows_line_ends_is_named_so(cli, tmp_path, monkeypatch) -> None:
+    """A list saved on Windows leaves a carriage return at each name's end: the error shows it
+    (quoted) and says why, rather than ``p000.png: no such file`` about a file that is there."""
+    monkeypatch.chdir(tmp_path)
+    make_inputs(tmp_path, 1)
+    Path("out").mkdir()
+    result = cli("filter", "-k", "edges", "-d", "out", "--files-from", "-", input=b"p000.png\r\n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: 'p000.png\\r': no such file ('p000.png' exists: the list has Windows line ends"
+    )
+
+
 def test_default_is_to_overwrite(cli, thirty) -> None:
     inputs, out, before = thirty
     kept = stats(out)

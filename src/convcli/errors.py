@@ -83,6 +83,21 @@ def check_bounds(name: str, value: int, low: int, high: int | None = None) -> in
     return value
 
 
+def no_such_file(path: str | os.PathLike[str]) -> str:
+    """``PATH: no such file``, the name quoted when it holds a control character (a list with
+    Windows line ends leaves a carriage return at the end of each name, invisible on a terminal),
+    with that hint when the name without it exists."""
+    name = os.fspath(path)
+    if not any(ord(ch) < 32 or ord(ch) == 127 for ch in str(name)):
+        return tr("{path}: no such file").format(path=name)
+    message = tr("{path}: no such file").format(path=repr(name))
+    if str(name).endswith("\r") and os.path.exists(str(name).rstrip("\r")):
+        message += tr(
+            " ({name} exists: the list has Windows line ends; convert it with dos2unix or tr -d '\\r')"
+        ).format(name=repr(str(name).rstrip("\r")))
+    return message
+
+
 def read_text(path: str | os.PathLike[str], what: str = "the file") -> str:
     """A UTF-8 text file's contents (a byte-order mark dropped), or an input error naming the file
     and ``what`` it was read as: the one way spec, code and kernel files are opened."""
@@ -90,7 +105,7 @@ def read_text(path: str | os.PathLike[str], what: str = "the file") -> str:
         with open(path, encoding="utf-8-sig") as handle:
             return handle.read()
     except FileNotFoundError:
-        raise input_error(tr("{path}: no such file").format(path=path)) from None
+        raise input_error(no_such_file(path)) from None
     except IsADirectoryError:
         raise input_error(tr("{p}: is a folder, expected a file").format(p=path)) from None
     except (OSError, UnicodeDecodeError) as exc:

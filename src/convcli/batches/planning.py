@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import input_error, work_error
+from ..errors import input_error, no_such_file, work_error
 from ..filtering.naming import Output, check_plan, check_sources, is_file_source, plan_outputs
 from ..i18n import N_, ngettext, tr
 from .events import Skipped
@@ -80,7 +80,7 @@ def choose_inputs(sources: Sequence[str], shard: Shard | None, keep_going: bool)
     missing = []
     for source in chosen:
         if is_file_source(source) and not os.path.exists(source):
-            missing.append((source, tr("{path}: no such file").format(path=source)))
+            missing.append((source, no_such_file(source)))
         elif is_file_source(source) and os.path.isdir(source):
             missing.append((source, tr("{p}: is a folder, expected a file").format(p=source)))
     absent = {source for source, _ in missing}

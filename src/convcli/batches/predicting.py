@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvcliError, input_error
+from ..errors import ConvcliError, input_error, no_such_file
 from ..filtering.naming import is_file_source
 from ..filtering.records import FilterFailure
 from ..i18n import tr
@@ -72,9 +72,7 @@ def _present(sources: list[str], keep_going: bool) -> tuple[list[str], list[Filt
     reasons = [
         FilterFailure(
             s,
-            tr("{p}: is a folder, expected a file").format(p=s)
-            if os.path.isdir(s)
-            else tr("{path}: no such file").format(path=s),
+            tr("{p}: is a folder, expected a file").format(p=s) if os.path.isdir(s) else no_such_file(s),
         )
         for s in sources
         if s in missing

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import input_error
+from ..errors import input_error, no_such_file
 from ..i18n import N_
 from ..i18n import tr as _
 from ..imaging.images import SAMPLE_PREFIX
@@ -172,7 +172,7 @@ def check_sources(sources: Sequence[str]) -> None:
     missing = [s for s in sources if is_file_source(s) and not os.path.exists(s)]
     if missing:
         more = _(" (and {count} more missing inputs)").format(count=len(missing) - 1) if len(missing) > 1 else ""
-        raise input_error(_("{path}: no such file").format(path=missing[0]) + more)
+        raise input_error(no_such_file(missing[0]) + more)
     seen: dict[str, str] = {}
     for source in sources:
         if is_file_source(source) and os.path.isdir(source):

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import input_error, work_error
+from ..errors import input_error, no_such_file, work_error
 from ..i18n import tr
 from ..i18n import tr as _
 from ..outputs import atomic_path, write_text
@@ -66,7 +66,7 @@ def read_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
             raise input_error(tr("{p}: file is larger than {limit:,} bytes").format(p=p, limit=limit))
         return p.read_bytes()
     except FileNotFoundError:
-        raise input_error(_("{path}: no such file").format(path=p)) from None
+        raise input_error(no_such_file(p)) from None
     except PermissionError:
         raise input_error(tr("{p}: permission denied").format(p=p)) from None
     except OSError as exc:
