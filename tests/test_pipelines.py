@@ -288,6 +288,19 @@ def test_a_list_with_windows_line_ends_is_named_so(cli, tmp_path, monkeypatch) -
     )
 
 
+def test_an_empty_list_is_nothing_to_do(cli, tmp_path, monkeypatch) -> None:
+    """``find … | convcli … --files-from -`` finding nothing ends with a warning and status 0, as
+    ``tar -T`` does (before: exit 2, "no input given", failing a ``set -e`` script); an empty
+    command line without a list is still a usage error."""
+    monkeypatch.chdir(tmp_path)
+    Path("out").mkdir()
+    for command in (["filter", "-k", "edges", "-d", "out"], ["gray", "-d", "out"]):
+        result = cli(*command, "--files-from", "-", "--json", input=b"")
+        assert result.exit_code == 0 and result.stdout == "" and "the list names no inputs" in result.stderr
+    assert not list(Path("out").iterdir())
+    assert cli("filter", "-k", "edges", "-d", "out").exit_code == 2
+
+
 def test_default_is_to_overwrite(cli, thirty) -> None:
     inputs, out, before = thirty
     kept = stats(out)

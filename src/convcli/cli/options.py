@@ -14,7 +14,7 @@ import click
 import typer
 
 from ..datasets.idx import DATASETS
-from ..errors import input_error
+from ..errors import input_error, warn
 from ..i18n import tr as _
 from ..imaging.color import GRAY_METHODS
 from ..imaging.encoding import DEPTHS as DEPTH_BITS
@@ -255,10 +255,16 @@ def existing_mode(no_clobber: bool, skip_existing: bool) -> str:
 
 
 def batch_inputs(given: list[str] | None, files_from: str | None, null: bool, sample: str | None = None) -> list[str]:
-    """The inputs on the command line, then those listed in ``--files-from``, then ``--sample``'s."""
+    """The inputs on the command line, then those listed in ``--files-from``, then ``--sample``'s; an
+    empty list and nothing else ends the command with a warning and status 0 (``tar -T``,
+    ``rsync --files-from`` do the same), so ``find … | convcli … --files-from -`` finding nothing
+    does not fail a script."""
     from ..batches.inputs import gather_inputs
 
     sources = gather_inputs(list(given or []), files_from, null=null)
+    if files_from is not None and not sources and not sample:  # find found nothing: nothing to do, as tar -T
+        warn(_("{name}: the list names no inputs; nothing to do").format(name=files_from))
+        raise typer.Exit(0)
     return sources + ([f"sample:{sample}"] if sample else [])
 
 
