@@ -116,6 +116,21 @@ def test_separators_are_kept_not_read_as_digits(mnist_test) -> None:
     assert right >= 9, right  # before: none (slashes read as ones, dots and hyphens dropped)
 
 
+@pytest.mark.parametrize("size", [36, 48, 80])
+@pytest.mark.parametrize("font", ["liberation/LiberationSans-Regular.ttf", "dejavu/DejaVuSans.ttf"])
+def test_a_typeset_dates_steep_slashes_are_separators(font, size) -> None:
+    """A date set in Liberation Sans (Arial's metrics), whose slash leans only 0.18 past its digits'
+    own lean, and in DejaVu Sans: eight digits and two slashes (before, Liberation: ten digits, the
+    slashes read as ones, ``1210512024``). Fonts from tools/test-deps.sh."""
+    from PIL import ImageDraw, ImageFont
+
+    path = f"/usr/share/fonts/truetype/{font}"
+    picture = Image.new("L", (size * 7, size * 3), 255)
+    ImageDraw.Draw(picture).text((size // 2, size), "12/05/2024", fill=0, font=ImageFont.truetype(path, size))
+    marks = number_marks(np.asarray(picture, np.float32))
+    assert len(marks.digits) == 8 and [(n, c) for n, c, _ in marks.separators] == [(2, "/"), (4, "/")]
+
+
 @requires_mnist
 def test_leaning_ones_and_broken_strokes_are_not_separators(mnist_test) -> None:
     """A "1" leaning like a slash among digits, the broken-off end of a stroke below its digit, a
