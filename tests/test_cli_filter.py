@@ -95,6 +95,22 @@ def test_out_dir_npy_format(cli, gray_png, tmp_path) -> None:
     assert np.load(outdir / "gray-edges.npy").shape == (18, 15)
 
 
+def test_a_pixel_range_asked_of_a_matrix_output_is_a_warning(cli, gray_png, tmp_path) -> None:
+    """``--range rescale`` with ``-o x.npy`` keeps the raw values (as documented) and says so,
+    rather than ignoring the flag in silence; the values equal scipy's correlation."""
+    from PIL import Image
+    from scipy import ndimage
+
+    out = tmp_path / "x.npy"
+    result = cli("filter", gray_png, "-k", "edges", "-o", out, "--range", "rescale")
+    assert result.exit_code == 0 and "range mode 'rescale' maps values to pixels" in result.stderr
+    gray = np.asarray(Image.open(gray_png), np.float64)
+    kernel = np.array([[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], np.float64)
+    expected = ndimage.correlate(gray, kernel, mode="constant")[1:-1, 1:-1]
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-3)
+    assert "range" not in cli("filter", gray_png, "-k", "edges", "-o", tmp_path / "y.npy").stderr
+
+
 def test_an_unknown_out_dir_format_is_named_with_the_choices(cli, gray_png, tmp_path) -> None:
     """``--format xyz`` used to be reported as 'x.xyz: unknown output format', naming no real file."""
     (tmp_path / "f").mkdir()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import input_error
+from ..errors import input_error, warn
 from ..i18n import tr
 from ..outputs import atomic_path
 
@@ -85,6 +85,12 @@ def check_range(range_mode: str, *, pixels: bool = True, target: str = "") -> No
     if pixels and range_mode == "raw":
         raise input_error(
             tr("{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output").format(where=where)
+        )
+    if not pixels and range_mode in ("rescale", "abs"):  # a matrix output keeps the values: say so
+        warn(
+            tr("{where}range mode {mode!r} maps values to pixels; a .npy, .txt or .csv output keeps them raw").format(
+                where=where, mode=range_mode
+            )
         )
 
 
