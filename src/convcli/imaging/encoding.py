@@ -77,21 +77,14 @@ def check_range(range_mode: str, *, pixels: bool = True, target: str = "") -> No
     become ``pixels`` (an image file or PNG on stdout). ``target`` names the output in the message."""
     where = f"{target}: " if target else ""
     if range_mode not in RANGES:
-        raise input_error(
-            tr("{where}unknown range mode {mode!r}: use {choices} or {last}").format(
-                where=where, mode=range_mode, choices=", ".join(RANGES[:-1]), last=RANGES[-1]
-            )
-        )
+        message = tr("{where}unknown range mode {mode!r}: use {choices} or {last}")
+        raise input_error(message.format(where=where, mode=range_mode, choices=", ".join(RANGES[:-1]), last=RANGES[-1]))
     if pixels and range_mode == "raw":
-        raise input_error(
-            tr("{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output").format(where=where)
-        )
+        message = tr("{where}range mode 'raw' keeps values unmapped: write a .npy, .txt or .csv output")
+        raise input_error(message.format(where=where))
     if not pixels and range_mode in ("rescale", "abs"):  # a matrix output keeps the values: say so
-        warn(
-            tr("{where}range mode {mode!r} maps values to pixels; a .npy, .txt or .csv output keeps them raw").format(
-                where=where, mode=range_mode
-            )
-        )
+        message = tr("{where}range mode {mode!r} maps values to pixels; a .npy, .txt or .csv output keeps them raw")
+        warn(message.format(where=where, mode=range_mode))
 
 
 def peak_of(depth: int | None) -> float:
