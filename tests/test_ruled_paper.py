@@ -71,6 +71,20 @@ def test_a_small_dark_on_white_digits_bars_are_not_ruled_lines(mnist_test) -> No
     assert min(kept) >= 0.9, (int(np.argmin(kept)), min(kept))
 
 
+@pytest.mark.parametrize("across", [1.0, 0.84, 0.65])
+def test_lines_of_a_sheet_that_does_not_fill_the_photo_are_found(across) -> None:
+    """A notebook on a desk: its lines cross only part of the photo (65-100% of its width), and
+    are erased all the same, while the small-picture rule above keeps a digit's bar (a review
+    found the first version of that rule dropping every line under 85%)."""
+    from convcli.prediction.rulings import erase_rulings
+
+    ink = np.zeros((200, 160))
+    for y in range(20, 200, 30):
+        ink[y : y + 2, : int(across * 160)] = 100.0
+    cleaned, found = erase_rulings(ink, 10)
+    assert len(found) == 6 and cleaned.max() == 0
+
+
 def test_a_margin_line_through_a_bar_is_erased_but_the_bar_kept() -> None:
     """A vertical margin line across a horizontal bar: the line goes, the bar stays whole."""
     page = np.full((200, 160), 240.0)

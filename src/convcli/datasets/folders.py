@@ -169,8 +169,10 @@ def picture_pixels(image: PILImage.Image, size: tuple[int, int] | None, color: s
         gray = image_to_array(image, "image")
         image = Image.fromarray(np.clip(np.rint(gray), 0, 255).astype(np.uint8))
     image = image.convert("L" if color == "gray" else "RGB")
-    if size is not None and image.size != (size[1], size[0]):
-        image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+    if size is not None:
+        from ..imaging.images import bilinear
+
+        image = bilinear(image, (size[1], size[0]))
     pixels = np.asarray(image, dtype=np.uint8)
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 

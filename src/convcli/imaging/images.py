@@ -12,7 +12,7 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import input_error, no_such_file, work_error
 from ..i18n import tr
@@ -232,3 +232,17 @@ def write_array(
     if alpha is not None:
         pixels = keep_or_flatten(pixels, to_pixels(alpha, peak=peak, depth=bits), fmt, bits)
     return write_pixels(path, pixels, fmt, png_level)
+
+
+def bilinear(image: Any, size: tuple[int, int]) -> Any:
+    """An 8-bit picture resized to ``size`` (width, height) with Pillow's bilinear filter, the
+    horizontal pass first, then the vertical, each rounded to 8 bits. Why two calls: Pillow 13 may
+    take the vertical pass first (1 gray level apart in places), so one call gives different
+    pixels across Pillow versions and from the explain page's port."""
+    from PIL import Image
+
+    if image.width != size[0]:
+        image = image.resize((size[0], image.height), Image.Resampling.BILINEAR)
+    if image.height != size[1]:
+        image = image.resize(size, Image.Resampling.BILINEAR)
+    return image

@@ -45,14 +45,16 @@ def is_framed(shape: tuple[int, int], box: tuple[int, int, int, int] | None, siz
 
 
 def resized(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """uint8 (H, W, C) pixels resized with Pillow's bilinear filter to ``size`` (height, width),
-    as :func:`convcli.datasets.folders.picture_pixels` resizes a training picture."""
+    """uint8 (H, W, C) pixels resized to ``size`` (height, width) as a training picture is
+    (:func:`convcli.imaging.images.bilinear`)."""
     from PIL import Image
+
+    from ..imaging.images import bilinear
 
     if pixels.shape[:2] == size:
         return pixels
     image = Image.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
-    out = np.asarray(image.resize((size[1], size[0]), Image.Resampling.BILINEAR), dtype=np.uint8)
+    out = np.asarray(bilinear(image, (size[1], size[0])), dtype=np.uint8)
     return out[:, :, None] if out.ndim == 2 else out
 
 

@@ -25,7 +25,9 @@ HORIZONTAL_COVER = 0.6
 VERTICAL_COVER = 0.85
 """…a vertical one (a margin) this fraction of the rows: a "1" may span most of a tight crop."""
 REACH = 0.85
-"""…and runs from end to end across this fraction of them (a digit's bar inside its margins does not)."""
+"""…and, when it is thin only by :data:`MAX_THICKNESS`'s 4-pixel floor (a small picture, where a
+digit's bar is as thin), runs from end to end across this fraction of them, as a bar inside its
+margins does not."""
 MAX_THICKNESS = 0.03
 """A ruled line is at most this fraction of the sheet's side thick (4 px at least): thicker long
 dark bands are a table's edge or a shadow, left to the component rules of convcli.prediction.digits."""
@@ -85,13 +87,17 @@ def _find_lines(mask: np.ndarray, cover: float) -> list[Ruling]:
     )[: counts.size]
     ratio = counts / np.maximum(capacity, 1)
     is_line = (ratio >= cover) & (capacity >= 0.5 * width)
-    thickest = max(4, round(MAX_THICKNESS * max(height, width)))
+    thin = MAX_THICKNESS * max(height, width)
+    thickest = max(4, round(thin))
     bins = np.rint(ys - slope * xs).astype(np.int64) + shift
     lines = []
     for first, last in _runs(is_line):
-        if last - first + 1 <= thickest and _reaches_across(
-            xs[(bins >= first) & (bins <= last)], capacity[first : last + 1]
-        ):
+        thickness = last - first + 1
+        if thickness > thickest:
+            continue
+        # thin for the sheet's size, or thin only by the 4-pixel floor (a small picture) and then
+        # running from end to end, which a digit's bar inside its margins does not
+        if thickness <= thin or _reaches_across(xs[(bins >= first) & (bins <= last)], capacity[first : last + 1]):
             lines.append(Ruling(slope, first - shift, last - shift))
     return lines
 
