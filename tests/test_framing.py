@@ -70,6 +70,29 @@ def test_the_datasets_own_pictures_and_blank_ones_go_in_as_they_are(tmp_path) ->
         np.testing.assert_array_equal(framed, prepare_picture(path, "resize", *FASHION, paper="dark"))
 
 
+def test_a_speck_of_dust_does_not_stretch_the_frame(tmp_path) -> None:
+    """A garment photo with one dark pixel of dust in a corner is framed as without it; a white
+    picture with only the speck is resized whole (before: the speck alone, enlarged to a gray
+    28×28; or the box stretched to the whole photo)."""
+    original = garment()
+    photo = np.asarray(product_photo(original, (400, 400), (30, 200))).copy()
+    Image.fromarray(photo).save(tmp_path / "clean.png")
+    photo[395, 3] = 0
+    Image.fromarray(photo).save(tmp_path / "dusty.png")
+    clean, dusty = (
+        prepare_picture(str(tmp_path / n), "frame", *FASHION, paper="dark") for n in ("clean.png", "dusty.png")
+    )
+    np.testing.assert_array_equal(dusty, clean)
+    white = np.full((200, 200), 255, np.uint8)
+    white[7, 150] = 0
+    Image.fromarray(white).save(tmp_path / "speck.png")
+    speck = str(tmp_path / "speck.png")
+    np.testing.assert_array_equal(
+        prepare_picture(speck, "frame", *FASHION, paper="dark"),
+        prepare_picture(speck, "resize", *FASHION, paper="dark"),
+    )
+
+
 def softmax_fashion_model(path) -> tuple[np.ndarray, np.ndarray]:
     """A one-layer Fashion-MNIST model (random weights) and its kernel and bias, for a numpy softmax."""
     import keras

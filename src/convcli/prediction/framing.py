@@ -26,12 +26,17 @@ def background(gray: np.ndarray) -> float:
 
 
 def object_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right), bottom and right exclusive, of the pixels that differ from the
-    :func:`background` by more than :data:`OBJECT_STEP`; None if none do."""
-    rows, cols = np.nonzero(np.abs(gray - background(gray)) > OBJECT_STEP)
-    if rows.size == 0:
+    """(top, bottom, left, right), bottom and right exclusive, of the rows and columns holding
+    pixels that differ from the :func:`background` by more than :data:`OBJECT_STEP`, at least 2
+    of them and 2% of the row's (column's) length: a speck of dust does not stretch the box.
+    None if no row and column does."""
+    found = np.abs(gray - background(gray)) > OBJECT_STEP
+    height, width = gray.shape
+    rows = np.nonzero(found.sum(axis=1) >= max(2, (width + 49) // 50))[0]
+    cols = np.nonzero(found.sum(axis=0) >= max(2, (height + 49) // 50))[0]
+    if rows.size == 0 or cols.size == 0:
         return None
-    return int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def is_framed(shape: tuple[int, int], box: tuple[int, int, int, int] | None, size: tuple[int, int]) -> bool:

@@ -530,16 +530,19 @@
     return grid.map((line) => line.map((v) => (Array.isArray(v) ? v.map((u) => 255 - u) : 255 - v)));
   }
 
-  // A built-in set's object (framing.framed): trimmed to the pixels 16 or more from the border's
-  // median, turned to the training paper, its longest side fit to the frame, centred on the
+  // A built-in set's object (framing.framed): trimmed to the rows and columns with 2 (and 2%) or
+  // more pixels over 16 from the border's median, turned to the training paper, its longest side fit to the frame, centred on the
   // background; a picture that fills a frame of the model's shape already is resized whole.
   function prepareFrame(rgba, w, h, size, channels, paper) {
     const { pixels, c } = pictureValues(rgba, w, h, channels);
     const gray = grayOf(pixels, w * h, c), back = median(border(gray, h, w)), [oh, ow] = size;
+    const inRow = new Int32Array(h), inCol = new Int32Array(w); // object pixels per row and column
+    for (let p = 0; p < w * h; p++) if (Math.abs(gray[p] - back) > OBJECT_STEP) { inRow[Math.floor(p / w)]++; inCol[p % w]++; }
+    const rowNeed = Math.max(2, Math.floor((w + 49) / 50)), colNeed = Math.max(2, Math.floor((h + 49) / 50)); // not a speck
     let top = h, left = w, bottom = -1, right = -1;
-    for (let p = 0; p < w * h; p++) {
-      if (Math.abs(gray[p] - back) > OBJECT_STEP) { const y = Math.floor(p / w), x = p % w; top = Math.min(top, y); bottom = Math.max(bottom, y); left = Math.min(left, x); right = Math.max(right, x); }
-    }
+    for (let y = 0; y < h; y++) if (inRow[y] >= rowNeed) { top = Math.min(top, y); bottom = y; }
+    for (let x = 0; x < w; x++) if (inCol[x] >= colNeed) { left = Math.min(left, x); right = x; }
+    if (right < 0) bottom = -1;
     const bh = bottom - top + 1, bw = right - left + 1;
     const same = Math.abs((h * ow) / (w * oh) - 1) <= 0.05;
     if (bottom < 0 || (same && Math.max(bh / h, bw / w) >= FILLED)) return prepareResize(rgba, w, h, size, channels, paper);
