@@ -33,13 +33,14 @@ PASS_THROUGH = ("InputLayer", "Reshape", "Flatten", "Permute", "Identity")
 
 
 def preparation_for(meta: ModelMeta) -> str:
-    """``digit`` for a digit model, ``resize`` for a folder model, ``frame`` for a model of a
-    built-in dataset of pictures that are not digits (a garment is never cropped and thresholded
-    like a digit, but trimmed and centred as Fashion-MNIST made its pictures)."""
+    """``digit`` for a digit model, ``frame`` for a Fashion-MNIST model (a garment is never cropped
+    and thresholded like a digit, but trimmed and centred as the dataset made its pictures),
+    ``resize`` for a folder model and for any other set of 28×28 pictures that are not digits (an
+    IDX set of letters, whose making convcli does not know)."""
     from .metadata import DIGITS
 
     if meta.preparation == "digit" and meta.class_names != DIGITS:
-        return "frame"
+        return "frame" if meta.dataset == "fashion-mnist" else "resize"
     return meta.preparation
 
 
@@ -48,7 +49,9 @@ def paper_for(meta: ModelMeta) -> str:
     ``dark``), which :func:`on_training_paper` turns a user's picture to; ``""`` for digit models
     (their preparation finds the ink on either paper) and for folder models, whose photos may lie
     on any background (``explain`` turns only its drawings and uploads for those)."""
-    built_in_non_digits = meta.preparation == "digit" and preparation_for(meta) == "frame"
+    from .metadata import DIGITS
+
+    built_in_non_digits = meta.preparation == "digit" and meta.class_names != DIGITS
     return meta.paper if built_in_non_digits and meta.paper in ("light", "dark") else ""
 
 
