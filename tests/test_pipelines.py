@@ -262,6 +262,27 @@ def test_an_output_another_run_writes_meanwhile_is_never_replaced(tmp_path, exis
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
+def test_gray_to_one_output_with_no_clobber_holds_against_a_run_writing_it_meanwhile(
+    cli, tmp_path, monkeypatch
+) -> None:
+    """``gray IN -o OUT --no-clobber`` in a shell loop: another call writing OUT after the check
+    and before the write is not overwritten (exit 1, the message names OUT) (review: it was)."""
+    import convcli.jobs
+
+    source = write_png(tmp_path / "in.png", np.random.default_rng(0).integers(0, 255, (20, 20, 3)))
+    out = tmp_path / "out.png"
+    real = convcli.jobs.gray_file
+
+    def racing(*args, **kwargs):
+        out.write_bytes(b"the other run's picture")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(convcli.jobs, "gray_file", racing)
+    result = cli("gray", source, "-o", out, "--no-clobber")
+    assert result.exit_code == 1 and f"{out}: written meanwhile by another run" in result.stderr
+    assert out.read_bytes() == b"the other run's picture"
+
+
 def test_a_kept_output_is_written_only_where_no_file_is(tmp_path) -> None:
     """:func:`never_replacing` itself: a file that appears during the block stays; after the
     block, writes replace as usual."""

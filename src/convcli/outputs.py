@@ -142,7 +142,7 @@ def _is_kept(target: Path) -> bool:
 
 def _place_new(tmp: Path, target: Path) -> None:
     """Put ``tmp`` at ``target`` only if nothing is there (``link`` fails rather than replace)."""
-    taken = tr("{path}: written meanwhile by another run; left as it is (no_clobber), nothing written")
+    taken = tr("{path}: written meanwhile by another run; left as it is, nothing written")
     try:
         os.link(tmp, target)
     except FileExistsError:

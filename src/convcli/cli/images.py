@@ -12,6 +12,7 @@ from ..filtering.config import ACTIVATIONS, BORDERS, PADDINGS
 from ..i18n import tr as _
 from ..imaging.encoding import RANGES, output_format
 from ..imaging.images import DEFAULT_MAX_PIXELS
+from ..outputs import never_replacing
 from .batch import BatchView, FolderArgs, folder_batch, with_batch_options
 from .common import app, check_png_stdout, echo, print_json, single_source, write_png_stdout
 from .kernels import kernels_app
@@ -139,16 +140,18 @@ def _gray_one(
         if json_:
             print_json({"input": source, "output": output, "skipped": True})
         return
-    result = gray_file(
-        source,
-        output,
-        method=method,
-        max_pixels=max_pixels,
-        in_place=in_place,
-        depth=depth_bits(depth),
-        quality=quality,
-        frame=frame,
-    )
+    kept = [output] if existing != "overwrite" and output != "-" else []
+    with never_replacing(kept):  # another run writing OUTPUT meanwhile is not overwritten
+        result = gray_file(
+            source,
+            output,
+            method=method,
+            max_pixels=max_pixels,
+            in_place=in_place,
+            depth=depth_bits(depth),
+            quality=quality,
+            frame=frame,
+        )
     if result.output == "-":
         write_png_stdout(result.pixels)
     elif json_:
