@@ -4,7 +4,8 @@
 // the 3×3 median, the paper's polarity, Otsu's threshold with hysteresis, the digit's connected
 // components, the 20×20 box with Pillow's Lanczos filter and the centre of mass in 28×28; for a
 // folder model, Pillow's L conversion and bilinear resize, bit for bit, and for a Fashion-MNIST
-// model the framing of the garment (trim, fit, centre), bit for bit; the paper's flat or cubic
+// model the framing of the garment (trim, fit, centre), bit for bit up to 1024 pixels a side (the
+// page reads a larger photo scaled down by the browser first); the paper's flat or cubic
 // fit under the light. Not ported: the erasing of ruled lines; and the paper's small copy is made
 // with scikit-image's filters approximated, so a photo may come out a few gray levels apart.
 (() => {
