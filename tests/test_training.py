@@ -280,9 +280,11 @@ def test_shifts_are_whole_pixels_up_to_two(rng) -> None:
 
     x = rng.integers(1, 256, (2500, 28, 28)).astype(np.uint8)
     batches = ShuffledBatches(x, np.arange(2500), 500, seed=4, augment=True)
-    batches.epoch = AUGMENT_FROM_EPOCH - 1
+    for _ in range(AUGMENT_FROM_EPOCH):
+        batches.on_epoch_end()
     np.testing.assert_array_equal(batches[0][0], prepare_images(x[batches[0][1]]))  # not yet
-    batches.epoch = AUGMENT_FROM_EPOCH
+    batches.on_epoch_end()
+    assert batches.epoch == AUGMENT_FROM_EPOCH
     counts: dict[tuple[int, int], int] = {}
     moves = [(dy, dx) for dy in range(-3, 4) for dx in range(-3, 4)]
     for i in range(len(batches)):

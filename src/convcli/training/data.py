@@ -189,6 +189,60 @@ def shift_images(x: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class EpochDraws:
+    """One epoch's randomness, drawn before its first batch: the order of the training images,
+    each one's whole-pixel shift (dy, dx) and whether it is mirrored, all in that order."""
+
+    order: np.ndarray
+    shifts: np.ndarray
+    mirrored: np.ndarray
+
+
+class EpochDrawer:
+    """Draws each epoch's :class:`EpochDraws` from one seeded stream, batch by batch, so that
+    the NumPy batches (:class:`ShuffledBatches`) and TensorFlow's pipeline
+    (:class:`RunBatches` through :func:`convcli.backend.tf_batches`) train on the same pictures,
+    shifted alike.
+
+    The stream: an order before the first epoch (which trains nothing), then per epoch the
+    order and, batch by batch, the shifts and mirrorings; ``fit`` reads the batches in that order
+    (``shuffle=False``: the order is already drawn).
+    """
+
+    def __init__(self, count: int, batch_size: int, *, seed: int, augment: bool, flip: bool, shift: int) -> None:
+        self.count, self.batch_size = count, batch_size
+        self.augment, self.flip, self.shift = augment, flip, shift
+        self.rng = np.random.default_rng(seed + 1)
+        self.rng.permutation(count)  # the order before the first epoch
+
+    def draw(self, epoch: int) -> EpochDraws:
+        """The next epoch's draws; ``epoch`` (counted from 0) says whether it shifts."""
+        order = self.rng.permutation(self.count)
+        shifts = np.zeros((self.count, 2), dtype=np.int32)
+        mirrored = np.zeros(self.count, dtype=bool)
+        shifting = self.augment and epoch >= AUGMENT_FROM_EPOCH
+        for start in range(0, self.count, self.batch_size):
+            size = min(self.batch_size, self.count - start)
+            if shifting:
+                shifts[start : start + size] = self.rng.integers(-self.shift, self.shift + 1, size=(size, 2))
+            if self.flip:
+                mirrored[start : start + size] = self.rng.random(size) < 0.5
+        return EpochDraws(order, shifts, mirrored)
+
+
+def drawn_batch(x: np.ndarray, draws: EpochDraws, start: int, stop: int) -> np.ndarray:
+    """Training images ``start:stop`` of an epoch as the model sees them: scaled, then shifted
+    and mirrored as drawn (the NumPy reference for TensorFlow's pipeline)."""
+    xb = prepare_images(x[draws.order[start:stop]])
+    shifts = draws.shifts[start:stop]
+    if shifts.any():
+        xb = shift_images(xb, shifts)
+    mirrored = draws.mirrored[start:stop]
+    xb[mirrored] = xb[mirrored, :, ::-1]
+    return xb
+
+
 class ShuffledBatches(keras.utils.PyDataset):
     """Batches in a fresh order each epoch and, with ``augment``, randomly shifted from epoch
     :data:`AUGMENT_FROM_EPOCH` on (with ``flip``, half of them mirrored left to right from the
@@ -196,6 +250,8 @@ class ShuffledBatches(keras.utils.PyDataset):
 
     ``x`` holds uint8 images and each batch is scaled as it is drawn: the same float values as
     scaling all 60,000 up front, without its 0.84–0.88 s of start-up and 190 MB of memory.
+    Used with the JAX and PyTorch backends and for distributed runs; a single TensorFlow
+    process trains on the same batches through :class:`RunBatches` (:mod:`convcli.training.feeding`).
     """
 
     def __init__(
@@ -211,27 +267,50 @@ class ShuffledBatches(keras.utils.PyDataset):
     ) -> None:
         super().__init__()
         self.x, self.y, self.batch_size = x, y, batch_size
-        self.shift, self.flip = max_shift(x.shape[1:]), flip
-        self.rng = np.random.default_rng(seed + 1)
-        self.order = self.rng.permutation(len(x))
+        self.drawer = EpochDrawer(
+            len(x), batch_size, seed=seed, augment=augment, flip=flip, shift=max_shift(x.shape[1:])
+        )
         # fit() calls on_epoch_end once before the first epoch (EpochIterator.reset), which
-        # brings this to the index of the epoch being drawn.
+        # draws the epoch being trained; until then, batches (Keras reads one or two to learn
+        # the shapes) come in the images' own order.
         self.epoch = first_epoch - 1
-        self.augment = augment
+        plain = np.zeros(len(x), dtype=bool)
+        self.draws = EpochDraws(np.arange(len(x)), np.zeros((len(x), 2), dtype=np.int32), plain)
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        idx = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        xb = prepare_images(self.x[idx])
-        if self.augment and self.epoch >= AUGMENT_FROM_EPOCH:
-            xb = shift_images(xb, self.rng.integers(-self.shift, self.shift + 1, size=(len(idx), 2)))
-        if self.flip:
-            mirrored = self.rng.random(len(idx)) < 0.5
-            xb[mirrored] = xb[mirrored, :, ::-1]
-        return xb, self.y[idx]
+        start, stop = index * self.batch_size, min((index + 1) * self.batch_size, len(self.x))
+        return drawn_batch(self.x, self.draws, start, stop), self.y[self.draws.order[start:stop]]
 
     def on_epoch_end(self) -> None:
-        self.order = self.rng.permutation(len(self.x))
         self.epoch += 1
+        self.draws = self.drawer.draw(self.epoch)
+
+
+class RunBatches:
+    """Every remaining epoch's batches, numbered on from 0 across the epochs: what one TensorFlow
+    ``fit`` call reads (:func:`convcli.backend.tf_batches`), the same as :class:`ShuffledBatches`
+    gives epoch by epoch."""
+
+    def __init__(self, data: TrainingData, config: TrainConfig, first_epoch: int) -> None:
+        self.x, self.y, self.batch_size, self.steps = data.x_train, data.y_train, data.batch_size, data.steps
+        drawer = EpochDrawer(
+            len(self.x),
+            self.batch_size,
+            seed=config.seed + first_epoch,
+            augment=config.augment,
+            flip=config.flip,
+            shift=max_shift(self.x.shape[1:]),
+        )
+        self.draws = [drawer.draw(epoch) for epoch in range(first_epoch, config.epochs)]
+
+    def __len__(self) -> int:
+        return len(self.draws) * self.steps
+
+    def __call__(self, number: int) -> tuple[np.ndarray, np.ndarray]:
+        epoch, index = divmod(number, self.steps)
+        draws, start = self.draws[epoch], index * self.batch_size
+        stop = min(start + self.batch_size, len(self.x))
+        return drawn_batch(self.x, draws, start, stop), self.y[draws.order[start:stop]]

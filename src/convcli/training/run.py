@@ -218,24 +218,13 @@ def _fit(
     """One ``fit`` call from the first epoch not done to the last. The callbacks given run
     first, then the history and the epoch checkpoint (single-process runs), then the stop check."""
     from .callbacks import EpochRecorder, StopOnSignal
-    from .data import ShuffledBatches
+    from .feeding import fit_data
 
     config = run.config
-    batches = ShuffledBatches(
-        data.x_train,
-        data.y_train,
-        data.batch_size,
-        seed=config.seed + run.epochs_done,
-        augment=config.augment,
-        first_epoch=run.epochs_done,
-        flip=config.flip,
-    )
     model.fit(
-        batches,
+        **fit_data(data, config, run.epochs_done),
         epochs=config.epochs,
         initial_epoch=run.epochs_done,
-        validation_data=data.validation,
-        validation_batch_size=1024,
         verbose=0,
         callbacks=[
             *callbacks,
@@ -250,14 +239,13 @@ def _test_metrics(model: Any, data: TrainingData, multi_process: bool) -> dict[s
     what the training and validation losses mean; with several processes each evaluates its
     shard and Keras combines them."""
     from ..datasets.idx import scale_images as prepare_images
+    from .feeding import test_data
 
-    batch_size = data.batch_size if multi_process else 1024
-    x_test = prepare_images(data.x_test)
-    results = model.evaluate(x_test, data.y_test, batch_size=batch_size, verbose=0, return_dict=True)
+    results = model.evaluate(**test_data(data, multi_process), verbose=0, return_dict=True)
     # Keras averages in float32; the count of right answers gives the exact fraction.
     correct = round(float(results["accuracy"]) * data.test_images)
     if not multi_process and correct < 1.5 * data.test_images / data.num_classes:
-        _warn_if_one_class(model, x_test, data)
+        _warn_if_one_class(model, prepare_images(data.x_test), data)
     return {"accuracy": correct / data.test_images, "loss": float(results["loss"]), "n": data.test_images}
 
 
