@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,27 @@ def test_info_reports_backend_and_devices(cli) -> None:
     data = json.loads(result.stdout)
     assert data["backend"] == BACKEND
     assert data["backend_version"] and data["devices"]
+
+
+def test_onednn_kernels_are_on_unless_the_user_says_otherwise() -> None:
+    """TensorFlow uses its oneDNN kernels (off by its own default on CPUs without AVX-512 VNNI,
+    BF16 or AMX); TF_ENABLE_ONEDNN_OPTS=0 keeps TensorFlow's own. Checked in a fresh process
+    through TensorFlow's own report (its port module), on every backend."""
+    probe = (
+        "from convcli.backend import keras; keras(); import json, tensorflow;"
+        "from tensorflow.python.util import _pywrap_util_port as port;"
+        "from convcli.backend import backend_info; info = backend_info();"
+        "print(json.dumps([port.IsMklEnabled(), info.get('onednn')]))"
+    )
+    for setting, on in [(None, True), ("0", False)]:
+        env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+        if setting is not None:
+            env["TF_ENABLE_ONEDNN_OPTS"] = setting
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, env=env, timeout=120, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        enabled, reported = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+        assert enabled is on
+        assert reported is (on if BACKEND == "tensorflow" else None)
 
 
 def _train(env: dict[str, str], *extra: str, out: Path) -> dict:
