@@ -91,7 +91,7 @@ LOWEST := .venv-lowest
 LOWEST_TESTS := tests/test_pictures.py tests/test_pictures2.py tests/test_hostile.py tests/test_color.py \
 	tests/test_prediction.py tests/test_ruled_paper.py tests/test_inspection.py tests/test_kernels.py \
 	tests/test_lecture.py tests/test_models.py tests/test_schedule.py tests/test_cli_help.py tests/test_docs.py \
-	tests/test_cli_flags.py tests/test_cli_flags_named.py tests/test_training.py
+	tests/test_cli_flags.py tests/test_cli_flags_named.py tests/test_training.py tests/test_feeding.py
 LOWEST_ALONE := tests/test_i18n.py::test_spanish_starts_within_10_ms_of_english
 $(LOWEST)/.installed-stamp: pyproject.toml
 	rm -rf $(LOWEST)

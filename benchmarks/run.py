@@ -48,6 +48,7 @@ def convcli_cmd(python: str, src: Path = ROOT / "src") -> list[str]:
 
 CONVCLI = convcli_cmd(PY)
 COMPARE: str | None = None  # --compare: a second environment's python
+ONEDNN_AS_GIVEN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # the user's, before convcli sets it
 COMPARE_SRC = ROOT / "src"  # --compare-src: the source that python runs
 
 
@@ -74,9 +75,12 @@ EDGES_IM = "3x3: -1,-1,-1 -1,8,-1 -1,-1,-1"
 def run_timed(cmd: list[str] | str, env: dict[str, str] | None = None, shell: bool = False) -> tuple[float, int, str]:
     """Wall seconds, peak RSS (MiB, of the child and its children), and stdout of one process."""
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, cwd=ROOT
-    )
+    child_env = {**os.environ, **(env or {})}
+    if ONEDNN_AS_GIVEN is None and "TF_ENABLE_ONEDNN_OPTS" not in (env or {}):
+        # convcli's keras() (machine(), in-process benches) sets it in this process; the Keras
+        # recipe runs as a user runs it, with TensorFlow's default kernels (convcli sets its own)
+        child_env.pop("TF_ENABLE_ONEDNN_OPTS", None)
+    proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env, cwd=ROOT)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -57,10 +58,14 @@ def test_info_reports_backend_and_devices(cli) -> None:
     assert data["backend_version"] and data["devices"]
 
 
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.machine() != "x86_64", reason="TensorFlow's oneDNN build: Linux x86_64"
+)
 def test_onednn_kernels_are_on_unless_the_user_says_otherwise() -> None:
     """TensorFlow uses its oneDNN kernels (off by its own default on CPUs without AVX-512 VNNI,
     BF16 or AMX); TF_ENABLE_ONEDNN_OPTS=0 keeps TensorFlow's own. Checked in a fresh process
-    through TensorFlow's own report (its port module), on every backend."""
+    through TensorFlow's own report (its port module, a private one: for this test only), on
+    every backend."""
     probe = (
         "from convcli.backend import keras; keras(); import json, tensorflow;"
         "from tensorflow.python.util import _pywrap_util_port as port;"

@@ -277,7 +277,9 @@ def backend_info() -> dict[str, Any]:
 
         info["backend_version"] = tf.__version__
         info["devices"] = [d.name for d in tf.config.list_logical_devices()]
-        info["onednn"] = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").lower() in ("1", "true")  # ONEDNN_DEFAULT
+        # what TF_ENABLE_ONEDNN_OPTS asks (ONEDNN_DEFAULT); null: unset, TensorFlow decides by the CPU
+        asked = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").strip().lower()
+        info["onednn"] = {"1": True, "true": True, "0": False, "false": False}.get(asked)
     elif name == "jax":
         import jax
 

@@ -7,6 +7,7 @@ Importing this module loads Keras: the training step imports it after the config
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -281,8 +282,8 @@ class ShuffledBatches(keras.utils.PyDataset):
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        start, stop = index * self.batch_size, min((index + 1) * self.batch_size, len(self.x))
-        return drawn_batch(self.x, self.draws, start, stop), self.y[self.draws.order[start:stop]]
+        start, stop, draws = index * self.batch_size, min((index + 1) * self.batch_size, len(self.x)), self.draws
+        return drawn_batch(self.x, draws, start, stop), self.y[draws.order[start:stop]]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -292,11 +293,12 @@ class ShuffledBatches(keras.utils.PyDataset):
 class RunBatches:
     """Every remaining epoch's batches, numbered on from 0 across the epochs: what one TensorFlow
     ``fit`` call reads (:func:`convcli.backend.tf_batches`), the same as :class:`ShuffledBatches`
-    gives epoch by epoch."""
+    gives epoch by epoch. Batches are asked for in order; only the current epoch's draws are kept
+    (all of them up front would take 17 bytes per picture per epoch)."""
 
     def __init__(self, data: TrainingData, config: TrainConfig, first_epoch: int) -> None:
         self.x, self.y, self.batch_size, self.steps = data.x_train, data.y_train, data.batch_size, data.steps
-        drawer = EpochDrawer(
+        self.drawer = EpochDrawer(
             len(self.x),
             self.batch_size,
             seed=config.seed + first_epoch,
@@ -304,13 +306,25 @@ class RunBatches:
             flip=config.flip,
             shift=max_shift(self.x.shape[1:]),
         )
-        self.draws = [drawer.draw(epoch) for epoch in range(first_epoch, config.epochs)]
+        self.first_epoch, self.epochs = first_epoch, config.epochs
+        self.epoch, self.draws = first_epoch - 1, EpochDraws(np.arange(0), np.zeros((0, 2)), np.zeros(0, dtype=bool))
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self.draws) * self.steps
+        return (self.epochs - self.first_epoch) * self.steps
+
+    def _draws(self, epoch: int) -> EpochDraws:
+        """Epoch ``epoch``'s draws, drawing the epochs up to it from the stream."""
+        with self.lock:
+            if epoch < self.epoch:
+                raise RuntimeError(f"batches of epoch {epoch} asked for after epoch {self.epoch}'s")
+            while self.epoch < epoch:
+                self.epoch += 1
+                self.draws = self.drawer.draw(self.epoch)
+            return self.draws
 
     def __call__(self, number: int) -> tuple[np.ndarray, np.ndarray]:
         epoch, index = divmod(number, self.steps)
-        draws, start = self.draws[epoch], index * self.batch_size
+        draws, start = self._draws(self.first_epoch + epoch), index * self.batch_size
         stop = min(start + self.batch_size, len(self.x))
         return drawn_batch(self.x, draws, start, stop), self.y[draws.order[start:stop]]

@@ -1,6 +1,7 @@
 """What ``fit`` and ``evaluate`` read: with TensorFlow in one process, ``tf.data`` pipelines of
-batches made by NumPy (:func:`convcli.backend.tf_batches`); with JAX, PyTorch or several
-devices, Keras's own ``PyDataset`` and arrays. Both give the same batches.
+batches made by NumPy (:func:`convcli.backend.tf_batches`); with JAX or PyTorch, and for
+TensorFlow's training on several devices (``distribute``) or processes, Keras's own
+``PyDataset`` and arrays. Both give the same batches.
 
 Importing this module loads Keras: the training step imports it after the config's checks.
 """
@@ -21,9 +22,10 @@ EVALUATION_BATCH = 1024
 """Pictures per batch for validation and the test set (no gradients: larger is faster)."""
 
 
-def _through_tf(config_distributed: bool) -> bool:
-    """Whether batches go through ``tf.data`` (TensorFlow, one process, one device)."""
-    return keras().backend.backend() == "tensorflow" and not config_distributed
+def _through_tf(elsewhere: bool) -> bool:
+    """Whether batches go through ``tf.data``: TensorFlow, unless ``elsewhere`` (the batches are
+    split between devices or processes another way)."""
+    return keras().backend.backend() == "tensorflow" and not elsewhere
 
 
 def _slices(x: np.ndarray, y: np.ndarray, size: int, scale: bool) -> Any:
@@ -63,9 +65,10 @@ def fit_data(data: TrainingData, config: TrainConfig, first_epoch: int) -> dict[
     return arguments
 
 
-def test_data(data: TrainingData, multi_process: bool) -> dict[str, Any]:
+def evaluation_data(data: TrainingData, multi_process: bool) -> dict[str, Any]:
     """``evaluate``'s test data: every process its shard, in training-sized batches when there
-    are several (Keras combines them)."""
+    are several (Keras combines them); one TensorFlow process, distributed over devices or not,
+    reads them through ``tf.data`` (MirroredStrategy splits its batches)."""
     if not _through_tf(multi_process):
         size = data.batch_size if multi_process else EVALUATION_BATCH
         return {"x": prepare_images(data.x_test), "y": data.y_test, "batch_size": size}

@@ -239,9 +239,9 @@ def _test_metrics(model: Any, data: TrainingData, multi_process: bool) -> dict[s
     what the training and validation losses mean; with several processes each evaluates its
     shard and Keras combines them."""
     from ..datasets.idx import scale_images as prepare_images
-    from .feeding import test_data
+    from .feeding import evaluation_data
 
-    results = model.evaluate(**test_data(data, multi_process), verbose=0, return_dict=True)
+    results = model.evaluate(**evaluation_data(data, multi_process), verbose=0, return_dict=True)
     # Keras averages in float32; the count of right answers gives the exact fraction.
     correct = round(float(results["accuracy"]) * data.test_images)
     if not multi_process and correct < 1.5 * data.test_images / data.num_classes:
