@@ -1,8 +1,10 @@
 """Issue 28: Fashion-MNIST and a folder-trained set, the ``cnn`` preset before (cosine from 3e-3,
 dropout 0.3, β₂ 0.999, 12 epochs) and after (the preset as it is), seed 0, test accuracy.
 
-    python benchmarks/preset_before_after.py fashion   # Fashion-MNIST from /usr/share/datasets
-    python benchmarks/preset_before_after.py folder    # 12,000/3,000 MNIST digits as 32×32 PNG folders
+    python benchmarks/preset_before_after.py fashion [SEED ...]  # Fashion-MNIST from /usr/share/datasets
+    python benchmarks/preset_before_after.py folder [SEED ...]   # 12,000/3,000 MNIST digits as 32×32 PNG folders
+
+Seeds default to 0.
 
 One JSON line per run on stdout (label, epochs, test accuracy, seconds, load).
 """
@@ -29,9 +31,9 @@ OLD = dict(
 )
 
 
-def run(label, old, **kw):
+def run(label, old, seed=0, **kw):
     with tempfile.TemporaryDirectory() as work:
-        c = TrainConfig.from_preset("cnn", None, seed=0, output=f"{work}/m.keras", **kw)
+        c = TrainConfig.from_preset("cnn", None, seed=seed, output=f"{work}/m.keras", **kw)
         if old:
             for k, v in OLD.items():
                 setattr(c, k, v)
@@ -39,6 +41,7 @@ def run(label, old, **kw):
         rec = train(c).record
         out = {
             "label": label,
+            "seed": seed,
             "epochs": c.epochs,
             "test_accuracy": rec["test"]["accuracy"],
             "seconds": round(time.time() - t, 1),
@@ -72,22 +75,26 @@ def folder(root: Path, n_train=12000, n_test=3000):
             Image.fromarray(255 - xs[i]).resize((32, 32), Image.BILINEAR).save(d / f"{i}.png")
 
 
-which = sys.argv[1]
+which, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [0]
 if which == "fashion":
-    for old in (True, False):
-        run(
-            ("before" if old else "after") + ": fashion-mnist",
-            old,
-            dataset="fashion-mnist",
-            data_dir="/usr/share/datasets",
-        )
+    for seed in seeds:
+        for old in (True, False):
+            run(
+                ("before" if old else "after") + ": fashion-mnist",
+                old,
+                seed,
+                dataset="fashion-mnist",
+                data_dir="/usr/share/datasets",
+            )
 elif which == "folder":
     root = Path(__file__).resolve().parent / "work" / "mnist-folder-32"
     if not root.exists():
         folder(root)
-    for old in (True, False):
-        run(
-            ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)",
-            old,
-            data=str(root),
-        )
+    for seed in seeds:
+        for old in (True, False):
+            run(
+                ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)",
+                old,
+                seed,
+                data=str(root),
+            )
