@@ -52,11 +52,13 @@ def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[s
     from convcli.training.run import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as work:
-        config = TrainConfig.from_preset(preset, None, epochs=epochs, seed=seed, output=f"{work}/m.keras")
+        # Settings go through from_preset, as the CLI's options do (--set dataset=… gets the
+        # preset's defaults for that dataset).
+        options = {"epochs": epochs, "seed": seed, **{k: v for k, v in settings.items() if k != "spec"}}
+        config = TrainConfig.from_preset(preset, None, output=f"{work}/m.keras", **options)
+        config.spec = settings.get("spec", config.spec)
         if holdout:
             config.validation_split = HOLDOUT
-        for name, value in settings.items():
-            setattr(config, name, value)
         record = train(config).record
     accuracy = record["history"][-1]["val_accuracy"] if holdout else record["test"]["accuracy"]
     return {"accuracy": float(accuracy), "seconds": float(record["seconds"])}

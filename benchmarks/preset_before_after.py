@@ -1,5 +1,6 @@
 """Issue 28: Fashion-MNIST and a folder-trained set, the ``cnn`` preset before (cosine from 3e-3,
-dropout 0.3, β₂ 0.999, 12 epochs) and after (the preset as it is), seed 0, test accuracy.
+dropout 0.3, β₂ 0.999, shifts, 12 epochs) and after (the preset as it is for that data: on
+Fashion-MNIST 6 epochs without shifts), test accuracy.
 
     python benchmarks/preset_before_after.py fashion [SEED ...]  # Fashion-MNIST from /usr/share/datasets
     python benchmarks/preset_before_after.py folder [SEED ...]   # 12,000/3,000 MNIST digits as 32×32 PNG folders
@@ -28,6 +29,8 @@ OLD = dict(
     beta_2=0.999,
     warmup=0.2,
     epochs=12,
+    augment=True,  # the old preset shifted every set's pictures; the new one leaves Fashion-MNIST's alone
+    label_smoothing=0.1,
 )
 
 

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from conftest import MNIST, requires_mnist
+from conftest import MNIST, requires_fashion, requires_mnist
 
 from convcli.models.presets import PRESETS, Hyperparameters
 from convcli.training.checkpoints import checkpoint_path_for, read_checkpoint_state
@@ -240,6 +240,47 @@ def test_one_definition_of_the_training_defaults() -> None:
     assert (cnn.epochs, cnn.learning_rate, cnn.schedule, cnn.warmup) == (3, 8e-3, "onecycle", 0.2)
     assert (cnn.augment, cnn.label_smoothing, cnn.batch_size, cnn.beta_2) == (True, 0.1, 128, 0.99)
     assert TrainConfig.from_preset(None, "flatten,dense(10)").output == "model.keras"
+
+
+def test_the_cnn_preset_trains_fashion_mnist_without_shifts() -> None:
+    """Shifts crop garments (held out, 6 epochs: 91.46% without them, 90.82% with): the preset
+    leaves them out for Fashion-MNIST only, and says so; digits, folders and the user's own flag
+    keep theirs."""
+    fashion = TrainConfig.from_preset("cnn", dataset="fashion-mnist")
+    assert fashion.augment is False
+    assert fashion.hyperparameters == {**asdict(PRESETS["cnn"].training), "augment": False}
+    assert fashion.preset_note == "cnn on Fashion-MNIST: no random shifts (they crop the garments); --augment adds them"
+    for config in (
+        TrainConfig.from_preset("cnn"),
+        TrainConfig.from_preset("cnn", dataset="mnist"),
+        TrainConfig.from_preset("cnn", dataset="fashion-mnist", augment=True),
+        TrainConfig.from_preset("cnn", dataset="fashion-mnist", data="garments/"),
+    ):
+        assert config.augment is True and config.preset_note is None
+    assert TrainConfig.from_preset("mlp", dataset="fashion-mnist").preset_note is None
+
+
+def test_a_presets_dataset_defaults_name_real_settings() -> None:
+    from convcli.models.presets import Preset
+
+    with pytest.raises(ValueError, match="by_dataset"):
+        Preset("x", "flatten,dense(10)", "x", by_dataset={"fashion-mnist": {"augmentation": False}})
+    with pytest.raises(ValueError, match="by_dataset"):
+        Preset(
+            "x", "flatten,dense(10)", "x", by_dataset={"fashion": {"augment": False}}, by_dataset_notes={"fashion": ""}
+        )
+
+
+@requires_fashion
+def test_train_cnn_on_fashion_mnist_says_it_leaves_shifts_out(tmp_path, cli) -> None:
+    """Through the CLI: the note on stderr, ``augment: false`` in the record; ``--augment`` wins."""
+    args = ["train", "cnn", "--dataset", "fashion-mnist", "--epochs", "1", "--limit", "256", "--json"]
+    result = cli(*args, "-o", str(tmp_path / "a.keras"))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["hyperparameters"]["augment"] is False
+    assert "no random shifts" in result.stderr
+    result = cli(*args, "--augment", "-o", str(tmp_path / "b.keras"))
+    assert json.loads(result.stdout)["hyperparameters"]["augment"] is True and "shifts" not in result.stderr
 
 
 def test_targets_and_batches(rng) -> None:

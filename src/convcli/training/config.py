@@ -7,7 +7,7 @@ the same run. Its checks run before any work (and before Keras is imported).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +65,24 @@ class TrainConfig(Hyperparameters):
 
     @classmethod
     def from_preset(cls, preset: str | None, spec: str | None = None, **overrides: Any) -> TrainConfig:
-        """Defaults from a preset (or generic ones for a spec), then non-None ``overrides``."""
+        """Defaults from a preset (or generic ones for a spec), as the preset sets them for the
+        built-in dataset the run reads (none for a ``data`` folder), then non-None ``overrides``."""
         resolved, name = resolve_architecture(preset, spec)
         base: dict[str, Any] = {"spec": resolved, "preset": name}
         if name is not None:
-            base.update(asdict(PRESETS[name].training))
+            base.update(PRESETS[name].training_for(_builtin_dataset(overrides)))
         base.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("output") is None:
             base["output"] = f"{name or 'model'}.keras"
         return cls(**base)
+
+    @property
+    def preset_note(self) -> str | None:
+        """The line saying the preset changed its defaults for this run's built-in dataset, if it
+        did and the run keeps that change (``train`` shows it before the first epoch)."""
+        if self.preset not in PRESETS:
+            return None
+        return PRESETS[self.preset].note_for(_builtin_dataset(vars(self)), self.hyperparameters)
 
     def validate(self) -> None:
         """Check ranges before any work is done; errors name the parameter."""
@@ -126,6 +135,13 @@ class TrainConfig(Hyperparameters):
             )
         else:
             _check(Path(self.data).is_dir(), _("{path}: no such data folder").format(path=self.data))
+
+
+def _builtin_dataset(settings: dict[str, Any]) -> str | None:
+    """The built-in dataset a run reads (``dataset``, default MNIST), or None for a ``data`` folder."""
+    if settings.get("data"):
+        return None
+    return settings.get("dataset") or next(f.default for f in fields(TrainConfig) if f.name == "dataset")
 
 
 def _check(condition: bool, message: str) -> None:
