@@ -7,7 +7,8 @@ Fashion-MNIST 6 epochs without shifts), test accuracy.
 
 Seeds default to 0.
 
-One JSON line per run on stdout (label, epochs, test accuracy, seconds, load).
+One JSON line per run on stdout (label, epochs, test accuracy, seconds, load); at the end all of
+them, with each side's mean and lowest, in ``benchmarks/results/{fashion,folder}-before-after.json``.
 """
 
 import json
@@ -78,26 +79,31 @@ def folder(root: Path, n_train=12000, n_test=3000):
             Image.fromarray(255 - xs[i]).resize((32, 32), Image.BILINEAR).save(d / f"{i}.png")
 
 
+def save(which: str, seeds: list[int], runs: list[dict]) -> None:
+    """The runs and, for before and after, the mean and the lowest test accuracy."""
+    result = {"command": " ".join(["python benchmarks/preset_before_after.py", which, *map(str, seeds)])}
+    result["date"] = time.strftime("%Y-%m-%d %H:%M")
+    result["runs"] = runs
+    for side in ("before", "after"):
+        accuracies = [r["test_accuracy"] for r in runs if r["label"].startswith(side)]
+        result[side] = {"mean": round(sum(accuracies) / len(accuracies), 5), "min": min(accuracies)}
+    path = Path(__file__).resolve().parent / "results" / f"{which}-before-after.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 which, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [0]
+runs = []
 if which == "fashion":
     for seed in seeds:
         for old in (True, False):
-            run(
-                ("before" if old else "after") + ": fashion-mnist",
-                old,
-                seed,
-                dataset="fashion-mnist",
-                data_dir="/usr/share/datasets",
-            )
+            label = ("before" if old else "after") + ": fashion-mnist"
+            runs.append(run(label, old, seed, dataset="fashion-mnist", data_dir="/usr/share/datasets"))
 elif which == "folder":
     root = Path(__file__).resolve().parent / "work" / "mnist-folder-32"
     if not root.exists():
         folder(root)
     for seed in seeds:
         for old in (True, False):
-            run(
-                ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)",
-                old,
-                seed,
-                data=str(root),
-            )
+            label = ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)"
+            runs.append(run(label, old, seed, data=str(root)))
+save(which, seeds, runs)

@@ -24,6 +24,7 @@ COMMANDS = {  # result file stem -> the command that reproduces it
     "accuracy": "python benchmarks/accuracy.py",
     "epochs": "make bench BENCH=epochs",
     "folders": "make bench BENCH=folders",
+    "fashion-before-after": "python benchmarks/preset_before_after.py fashion 0 1 2 3 4",
     "filter-batch": "make bench BENCH=filter",
     "filter-single": "python benchmarks/run.py single --repeat 9 --compare …",
     "filter-single-vs-main": "python benchmarks/run.py single --repeat 9 --compare …",
