@@ -26,6 +26,7 @@ COMMANDS = {  # result file stem -> the command that reproduces it
     "folders": "make bench BENCH=folders",
     "fashion-before-after": "python benchmarks/preset_before_after.py fashion 0 1 2 3 4",
     "filter-batch": "make bench BENCH=filter",
+    "folder-before-after": "python benchmarks/preset_before_after.py folder 0 1 2 3 4",
     "filter-single": "python benchmarks/run.py single --repeat 9 --compare …",
     "filter-single-vs-main": "python benchmarks/run.py single --repeat 9 --compare …",
     "filter-single-build-only": "python benchmarks/run.py single --compare … --compare-src …",
