@@ -130,7 +130,10 @@ def train(
         bool | None,
         typer.Option(
             "--augment/--no-augment",
-            help="Random shifts, 2 px on 28×28 (preset default; cnn: on, off with --dataset fashion-mnist).",
+            help=(
+                "Random shifts of 2 px on 28×28, from epoch 2 on "
+                "(preset default; cnn: on, off with --dataset fashion-mnist)."
+            ),
         ),
     ] = None,
     label_smoothing: Annotated[
