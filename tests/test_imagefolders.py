@@ -302,8 +302,9 @@ def test_digit_folders_with_train_and_test_folders(tmp_path, mnist, cli) -> None
     digit_folders(root / "train", mnist.x_test, mnist.y_test, per_class=40)
     digit_folders(root / "test", mnist.x_test, mnist.y_test, per_class=10, start=40)
     out = tmp_path / "words.keras"
-    result = cli("train", "softmax", "--data", root, "--epochs", "3", "-o", out, "--json")
+    result = cli("train", "softmax", "--data", root, "--dataset", "fashion-mnist", "--epochs", "3", "-o", out, "--json")
     assert result.exit_code == 0, result.stderr
+    assert f"Warning: --dataset fashion-mnist ignored: --data trains on the pictures in {root}" in result.stderr
     record = json.loads(result.stdout)
     assert record["data"]["layout"] == "train/test" and "test_files" not in record["data"]
     assert record["test"]["n"] == 100 and record["train_images"] == 360 and record["validation_images"] == 40
@@ -329,6 +330,7 @@ def test_idx_set_trains_a_preset_for_its_26_classes(tmp_path, cli) -> None:
     assert evaluated["class_names"][-1] == "Z" and evaluated["evaluated_on"] == f"the IDX test set of {folder}"
     mine = cli("train", "--layers", "flatten,dense(10)", "--data", folder, "-o", tmp_path / "x.keras")
     assert mine.exit_code == 2 and "must end in dense(26)" in mine.stderr
+    assert "ignored" not in mine.stderr  # --dataset not typed: nothing to warn about
 
 
 @requires_mnist

@@ -238,6 +238,10 @@ def train(
     }
     changes: dict[str, Any] = {}
     layers = _layers(layers, layers_from)
+    if data is not None and _typed(ctx, "dataset"):
+        warning_line(
+            _("--dataset {dataset} ignored: --data trains on the pictures in {data}").format(dataset=dataset, data=data)
+        )
     if resume:
         changes, output = _resume_changes(ctx, resume, {**options, "preset": preset, "layers": layers}, output)
         config = TrainConfig(spec="", output=output)
@@ -262,6 +266,13 @@ def train(
     if result.interrupted:
         raise interrupted_error(result)
     _render_trained(result, plot, json_)
+
+
+def _typed(ctx: click.Context, name: str) -> bool:
+    """Whether the user gave option ``name`` (on the command line or through its variable)."""
+    from click.core import ParameterSource
+
+    return ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
 
 
 def _layers(layers: str | None, layers_from: str | None) -> str | None:
