@@ -314,14 +314,13 @@ def _resume_changes(
     """The options typed beside ``--resume`` (not left at their defaults) as TrainConfig fields,
     and the output file. Those that define the run and differ from the checkpoint's are refused
     here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
-    from click.core import ParameterSource
 
     from ..models.layerspec import read_spec_argument
     from ..training.checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
 
     stored = read_checkpoint_state(checkpoint).get("config", {})
-    typed = {k: v for k, v in values.items() if ctx.get_parameter_source(k) not in (None, ParameterSource.DEFAULT)}
-    if ctx.get_parameter_source("layers_from") not in (None, ParameterSource.DEFAULT):
+    typed = {k: v for k, v in values.items() if _typed(ctx, k)}
+    if _typed(ctx, "layers_from"):
         typed["layers"] = values["layers"]  # the spec read from --layers-from's code
     if "layers" in typed:
         typed["spec"] = read_spec_argument(typed.pop("layers"))
