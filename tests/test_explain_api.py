@@ -445,6 +445,7 @@ def test_http_servers_own_refusals_speak_the_process_language(
     assert error() == english
     monkeypatch.setenv("LANGUAGE", "es")  # what i18n.setup() does for a Spanish process
     gettext.bindtextdomain(i18n.DOMAIN, i18n.locale_dir())
+    monkeypatch.setattr(i18n._State, "catalog", gettext.translation(i18n.DOMAIN, i18n.locale_dir(), fallback=True))
     monkeypatch.setattr(i18n._State, "active", True)
     assert error() == spanish
 

@@ -26,6 +26,7 @@ CATALOG = os.path.join("es", "LC_MESSAGES", DOMAIN)
 
 class _State:
     active = False
+    catalog: object = None  # the process's catalog once Spanish is chosen: looked up once, not per message
     spanish: object = None  # the catalog for a request's own language (see speak)
 
 
@@ -100,6 +101,7 @@ def setup() -> str:
 
     gettext.bindtextdomain(DOMAIN, folder)
     gettext.textdomain(DOMAIN)
+    _State.catalog = gettext.translation(DOMAIN, folder, fallback=True)
     _State.active = True
     return chosen
 
@@ -155,9 +157,7 @@ def tr(message: str) -> str:
         return _spoken().gettext(message) if spoken == "es" else message  # type: ignore[attr-defined]
     if not _State.active:
         return message
-    import gettext
-
-    return gettext.dgettext(DOMAIN, message)
+    return _State.catalog.gettext(message)  # type: ignore[attr-defined]
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -168,9 +168,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     if spoken == "en":
         return singular if n == 1 else plural
     if _State.active:
-        import gettext
-
-        return gettext.dngettext(DOMAIN, singular, plural, n)
+        return _State.catalog.ngettext(singular, plural, n)  # type: ignore[attr-defined]
     return singular if n == 1 else plural
 
 
