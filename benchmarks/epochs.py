@@ -47,8 +47,10 @@ def parse_setting(text: str) -> tuple[str, Any]:
         return name, raw
 
 
-def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[str, Any]) -> dict[str, float]:
-    """Train once; the accuracy the mode judges by (held-out or test) and the seconds taken."""
+def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[str, Any]) -> dict[str, Any]:
+    """Train once; the accuracy the mode judges by (held-out or test), the seconds taken and the
+    hyperparameters the run resolved to (so a result says what it measured, whatever the preset
+    said when it ran)."""
     from convcli.training.run import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as work:
@@ -61,7 +63,11 @@ def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[s
             config.validation_split = HOLDOUT
         record = train(config).record
     accuracy = record["history"][-1]["val_accuracy"] if holdout else record["test"]["accuracy"]
-    return {"accuracy": float(accuracy), "seconds": float(record["seconds"])}
+    return {
+        "accuracy": float(accuracy),
+        "seconds": float(record["seconds"]),
+        "hyperparameters": record["hyperparameters"],
+    }
 
 
 def main() -> None:
@@ -87,6 +93,7 @@ def main() -> None:
         "epochs": args.epochs,
         "judged_on": "10,000 held-out training images" if args.holdout else "the 10,000 test images",
         "settings": settings,
+        "hyperparameters": next(iter(runs.values()))["hyperparameters"],
         "accuracy_by_seed": {seed: r["accuracy"] for seed, r in runs.items()},
         "seconds_by_seed": {seed: round(r["seconds"], 1) for seed, r in runs.items()},
         "mean": statistics.mean(accuracies),
