@@ -138,10 +138,7 @@ def train(
     ] = None,
     label_smoothing: Annotated[
         float | None,
-        typer.Option(
-            "--label-smoothing",
-            help="Soften the one-hot targets by this much (preset default; cnn: 0.05, 0.1 in runs of 1–3 epochs).",
-        ),
+        typer.Option("--label-smoothing", help="Soften the one-hot targets by this much (preset default; cnn 0.1)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (a run repeats on the same machine).")] = 0,
     validation_split: Annotated[

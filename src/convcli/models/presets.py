@@ -39,9 +39,8 @@ class Hyperparameters:
 
 @dataclass(frozen=True)
 class Preset:
-    """A named architecture (as a spec) and the training defaults tuned for it; ``by_budget``
-    changes some of them for short runs and ``by_dataset`` for one built-in dataset (``--dataset
-    NAME``), each measured at that budget or on that dataset."""
+    """A named architecture (as a spec) and the training defaults tuned for it; ``by_dataset``
+    changes some of them for one built-in dataset (``--dataset NAME``), measured on it."""
 
     name: str
     spec: str
@@ -50,27 +49,16 @@ class Preset:
     by_dataset: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_dataset_notes: dict[str, str] = field(default_factory=dict)
     """For each dataset in ``by_dataset``, what changes and why, in a line (shown when training)."""
-    by_budget: dict[int, dict[str, Any]] = field(default_factory=dict)
-    """``{K: changes}``: for a run of at most K epochs (the smallest such K), these defaults."""
 
     def __post_init__(self) -> None:
         names = {f.name for f in fields(Hyperparameters)}
         for dataset, changes in self.by_dataset.items():
             if dataset not in DATASETS or not set(changes) <= names or dataset not in self.by_dataset_notes:
                 raise ValueError(f"preset {self.name}: by_dataset[{dataset!r}] = {changes} (or its note)")
-        for budget, changes in self.by_budget.items():
-            if budget < 1 or not set(changes) <= names - {"epochs"}:
-                raise ValueError(f"preset {self.name}: by_budget[{budget!r}] = {changes}")
 
-    def training_for(self, dataset: str | None, epochs: int | None = None) -> dict[str, Any]:
-        """The training defaults by name, for the built-in ``dataset`` (None: pictures of one's own)
-        and a run of ``epochs`` (None: the preset's own number)."""
-        own = self.by_dataset.get(dataset or "", {})
-        settings = {**asdict(self.training), **own}
-        budgets = [budget for budget in self.by_budget if (epochs or settings["epochs"]) <= budget]
-        if budgets:
-            settings.update(self.by_budget[min(budgets)])
-        return {**settings, **own}  # a dataset's own settings win over a budget's
+    def training_for(self, dataset: str | None) -> dict[str, Any]:
+        """The training defaults by name, for the built-in ``dataset`` (None: pictures of one's own)."""
+        return {**asdict(self.training), **self.by_dataset.get(dataset or "", {})}
 
     def note_for(self, dataset: str | None, settings: dict[str, Any]) -> str | None:
         """The line that says the preset changed its defaults for ``dataset``, when ``settings``
@@ -106,12 +94,8 @@ PRESETS: dict[str, Preset] = {
                 warmup=0.2,
                 beta_2=0.99,
                 augment=True,
-                label_smoothing=0.05,
+                label_smoothing=0.1,
             ),
-            # Held out, seeds 0-4, label smoothing 0.05 against 0.1: over 6 epochs 99.41% / 99.36%;
-            # over 3 epochs 99.28% / 99.30%, 2 epochs 99.15% / 99.20%, 1 epoch 98.87% / 98.93%
-            # (docs/performance-epochs.md).
-            by_budget={3: {"label_smoothing": 0.1}},
             # Garments fill the frame, centred: shifts crop them. Held out, 6 epochs, seeds 0-2:
             # 90.82% with shifts, 91.46% without (docs/performance-epochs.md).
             by_dataset={"fashion-mnist": {"augment": False}},

@@ -66,12 +66,11 @@ class TrainConfig(Hyperparameters):
     @classmethod
     def from_preset(cls, preset: str | None, spec: str | None = None, **overrides: Any) -> TrainConfig:
         """Defaults from a preset (or generic ones for a spec), as the preset sets them for the
-        built-in dataset the run reads (none for a ``data`` folder) and its number of epochs, then
-        non-None ``overrides``."""
+        built-in dataset the run reads (none for a ``data`` folder), then non-None ``overrides``."""
         resolved, name = resolve_architecture(preset, spec)
         base: dict[str, Any] = {"spec": resolved, "preset": name}
         if name is not None:
-            base.update(PRESETS[name].training_for(_builtin_dataset(overrides), overrides.get("epochs")))
+            base.update(PRESETS[name].training_for(_builtin_dataset(overrides)))
         base.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("output") is None:
             base["output"] = f"{name or 'model'}.keras"
