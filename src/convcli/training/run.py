@@ -252,12 +252,13 @@ def _test_metrics(model: Any, data: TrainingData, multi_process: bool) -> dict[s
 def _warn_if_one_class(model: Any, x_test: np.ndarray, data: TrainingData) -> None:
     """A model near chance that gives every test picture the same class learned nothing (seen on a
     small folder with a small batch: the preset's peak rate drove every unit dead); say so and
-    what to change, rather than leave a number that looks like a weak model."""
+    what to change, rather than leave a number that looks like a weak model. Not a larger batch:
+    on a small folder that means fewer steps, which the few-steps warning already advises against."""
     classes = np.unique(np.argmax(model.predict(x_test, batch_size=1024, verbose=0), axis=-1))
     if len(classes) == 1 and data.num_classes > 1:
         message = tr(
             "the model gives every one of the {count} test pictures the same class ({name}): it learned "
-            "nothing; try a lower learning_rate, a larger batch_size or more pictures"
+            "nothing; try a lower learning_rate or more pictures"
         )
         warn(message.format(count=data.test_images, name=data.meta.class_names[int(classes[0])]))
 
