@@ -314,7 +314,6 @@ def _resume_changes(
     """The options typed beside ``--resume`` (not left at their defaults) as TrainConfig fields,
     and the output file. Those that define the run and differ from the checkpoint's are refused
     here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
-
     from ..models.layerspec import read_spec_argument
     from ..training.checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
 
