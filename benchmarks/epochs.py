@@ -1,7 +1,7 @@
 """Accuracy of the ``cnn`` preset for a fixed budget of epochs, seed by seed.
 
     python benchmarks/epochs.py [--epochs N] [--seeds S ...] [--holdout] [--set FIELD=VALUE ...] [--label NAME]
-    (``make bench BENCH=epochs`` runs the confirmation: 1 epoch, seeds 0–4, on the test set)
+    (``make bench BENCH=epochs`` runs the confirmation: 1 and 6 epochs, seeds 0–4, on the test set)
 
 Two modes, so that settings are never chosen on the test set:
 

@@ -5,7 +5,8 @@ Fashion-MNIST 6 epochs without shifts), test accuracy.
     python benchmarks/preset_before_after.py fashion [SEED ...]  # Fashion-MNIST from /usr/share/datasets
     python benchmarks/preset_before_after.py folder [SEED ...]   # 12,000/3,000 MNIST digits as 32×32 PNG folders
 
-Seeds default to 0.
+Seeds default to 0. ``--keep-before`` reruns only the "after" side and keeps the "before" runs of
+the same seeds from the results file (the old preset is fixed and its runs repeat exactly).
 
 One JSON line per run on stdout (label, epochs, test accuracy, seconds, load); at the end all of
 them, with each side's mean and lowest, in ``benchmarks/results/{fashion,folder}-before-after.json``.
@@ -81,7 +82,8 @@ def folder(root: Path, n_train=12000, n_test=3000):
 
 def save(which: str, seeds: list[int], runs: list[dict]) -> None:
     """The runs and, for before and after, the mean and the lowest test accuracy."""
-    result = {"command": " ".join(["python benchmarks/preset_before_after.py", which, *map(str, seeds)])}
+    words = ["python benchmarks/preset_before_after.py", which, *map(str, seeds), *(["--keep-before"] if keep else [])]
+    result = {"command": " ".join(words)}
     result["date"] = time.strftime("%Y-%m-%d %H:%M")
     result["runs"] = runs
     for side in ("before", "after"):
@@ -91,13 +93,32 @@ def save(which: str, seeds: list[int], runs: list[dict]) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
 
 
-which, seeds = sys.argv[1], [int(s) for s in sys.argv[2:]] or [0]
+def kept_before(which: str, seeds: list[int]) -> dict[int, dict]:
+    """The stored "before" runs of ``seeds``, by seed; every seed must have one."""
+    path = Path(__file__).resolve().parent / "results" / f"{which}-before-after.json"
+    stored = {r["seed"]: r for r in json.loads(path.read_text())["runs"] if r["label"].startswith("before")}
+    missing = [s for s in seeds if s not in stored]
+    if missing:
+        raise SystemExit(f"--keep-before: no stored before run for seed(s) {missing} in {path}")
+    return {s: {**stored[s], "kept": True} for s in seeds}
+
+
+keep = "--keep-before" in sys.argv[2:]
+which, seeds = sys.argv[1], [int(s) for s in sys.argv[2:] if s != "--keep-before"] or [0]
+before = kept_before(which, seeds) if keep else {}
 runs = []
+
+
+def side(label: str, old: bool, seed: int, **kw) -> dict:
+    """One run, or the kept "before" run of ``seed``."""
+    return before[seed] if old and keep else run(label, old, seed, **kw)
+
+
 if which == "fashion":
     for seed in seeds:
         for old in (True, False):
             label = ("before" if old else "after") + ": fashion-mnist"
-            runs.append(run(label, old, seed, dataset="fashion-mnist", data_dir="/usr/share/datasets"))
+            runs.append(side(label, old, seed, dataset="fashion-mnist", data_dir="/usr/share/datasets"))
 elif which == "folder":
     root = Path(__file__).resolve().parent / "work" / "mnist-folder-32"
     if not root.exists():
@@ -105,5 +126,5 @@ elif which == "folder":
     for seed in seeds:
         for old in (True, False):
             label = ("before" if old else "after") + ": folder of 32x32 dark-on-white PNGs (12,000 train / 3,000 test)"
-            runs.append(run(label, old, seed, data=str(root)))
+            runs.append(side(label, old, seed, data=str(root)))
 save(which, seeds, runs)

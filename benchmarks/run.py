@@ -727,8 +727,12 @@ def main() -> None:
         if name == "export":  # its own script (benchmarks/export.py): predict with .onnx against .keras
             subprocess.run([PY, str(HERE / "export.py")], check=True, cwd=ROOT)
             continue
-        if name == "epochs":  # its own script (benchmarks/epochs.py): cnn after 1 epoch, seeds 0-4
-            subprocess.run([PY, str(HERE / "epochs.py")], check=True, cwd=ROOT)
+        if name == "epochs":  # its own script (benchmarks/epochs.py): cnn's two budgets, seeds 0-4, test set
+            for epochs in (1, 6):
+                label = f"cnn {epochs} epoch(s), test"
+                subprocess.run(
+                    [PY, str(HERE / "epochs.py"), "--epochs", str(epochs), "--label", label], check=True, cwd=ROOT
+                )
             continue
         benches[name](args.repeat or (1 if name in ("train", "train-rss", "memory") else 3))
 
