@@ -70,7 +70,9 @@ def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[s
     }
 
 
-def main() -> None:
+def main(command: list[str] | None = None) -> None:
+    """Run the sweep; ``command`` is what the results file says reruns it (default: this script
+    with its arguments; a wrapper such as ``augment_trials.py`` passes its own)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cnn")
     parser.add_argument("--epochs", type=int, default=1)
@@ -98,7 +100,7 @@ def main() -> None:
         "seconds_by_seed": {seed: round(r["seconds"], 1) for seed, r in runs.items()},
         "mean": statistics.mean(accuracies),
         "min": min(accuracies),
-        "command": shlex.join(["python", "benchmarks/epochs.py", *sys.argv[1:]]),
+        "command": shlex.join(command or ["python", "benchmarks/epochs.py", *sys.argv[1:]]),
     }
     print(f"{label}: mean {summary['mean'] * 100:.2f}%, min {summary['min'] * 100:.2f}%")
     results = json.loads(RESULT.read_text()) if RESULT.exists() else {}
