@@ -38,6 +38,8 @@ COMMANDS = {  # result file stem -> the command that reproduces it
     "train-rss": "python benchmarks/run.py train-rss --repeat 3 --compare …",
     "train-one-epoch-candidate-d": "python benchmarks/run.py train-one-epoch --repeat 3 (the cnn preset's spec "
     "and peak replaced by the candidate's, in a scratch checkout; see docs/performance-epochs.md)",
+    "train-one-epoch-2026-12-04": "python benchmarks/run.py train-one-epoch --repeat 3 (the run of 2026-12-04 "
+    "night, kept when the next run replaced train-one-epoch.json)",
 }
 ABSOLUTE = re.compile(r"(?<![\w.])/(?:[\w.+-]+/)+")
 
