@@ -160,6 +160,26 @@ def test_resume_applies_epochs_and_refuses_what_defines_the_run(cli, tmp_path) -
 
     assert read_meta(config.output).stored and read_meta(config.output).dataset == "mnist"
 
+    # The run is finished: resuming its removed checkpoint, or the model, says why nothing resumes.
+    for given, problem in ((ckpt, "no such checkpoint"), (config.output, "not a convcli checkpoint")):
+        again = cli("train", "--resume", given, "--epochs", "5")
+        assert again.exit_code == 2
+        lines = again.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {given}: {problem}")
+        assert f"{config.output} is a finished run's model" in lines[0]
+        assert "train again from the start with more --epochs (--force replaces the model)" in lines[0]
+
+
+def test_resuming_a_missing_checkpoint_of_no_run_says_only_that(cli, tmp_path) -> None:
+    """No record beside it (or one of an interrupted run): no claim about a finished run."""
+    missing = tmp_path / "m.ckpt.keras"
+    for record in (None, {"status": "interrupted"}, "not json"):
+        if record is not None:
+            (tmp_path / "m.json").write_text(record if isinstance(record, str) else json.dumps(record))
+        result = cli("train", "--resume", missing)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == f"Error: {missing}: no such checkpoint"
+
 
 def test_resume_cannot_go_below_the_epochs_done(tmp_path) -> None:
     from convcli.errors import ConvcliError

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import input_error
+from ..errors import ConvcliError, input_error, param
 from ..i18n import tr
 from ..models.metadata import write_meta
 from ..outputs import atomic_path
@@ -103,11 +103,32 @@ def read_checkpoint_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         with zipfile.ZipFile(p) as archive:
             return json.loads(archive.read(STATE_ENTRY))
     except FileNotFoundError:
-        raise input_error(tr("{path}: no such checkpoint").format(path=p)) from None
+        raise _nothing_to_resume(p, tr("{path}: no such checkpoint")) from None
     except KeyError:
-        raise input_error(tr("{path}: not a convcli checkpoint (no run state inside)").format(path=p)) from None
+        raise _nothing_to_resume(p, tr("{path}: not a convcli checkpoint (no run state inside)")) from None
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise input_error(tr("{path}: corrupted checkpoint ({detail})").format(path=p, detail=exc)) from None
+
+
+def _nothing_to_resume(path: Path, problem: str) -> ConvcliError:
+    """``problem`` with the file given to resume; when that file is a finished run's model, or
+    the checkpoint such a run removed, the reason too: a completed run keeps no checkpoint, so
+    training longer means training again (the record beside the model says how the run ended)."""
+    message = problem.format(path=path)
+    suffix = ".ckpt.keras"
+    model = path.with_name(path.name[: -len(suffix)] + ".keras") if path.name.endswith(suffix) else path
+    try:
+        finished = json.loads(record_path_for(model).read_text(encoding="utf-8")).get("status") == "completed"
+    except (OSError, ValueError, AttributeError):
+        finished = False
+    if finished:
+        hint = tr(
+            "{model} is a finished run's model: a run that completes its epochs removes its "
+            "checkpoint; to train longer, train again from the start with more {epochs} ({force} "
+            "replaces the model)"
+        )
+        message += "; " + hint.format(model=model, epochs=param("epochs"), force=param("force"))
+    return input_error(message)
 
 
 RESUMABLE = ("epochs", "output", "data_dir")
