@@ -114,13 +114,71 @@ def test_resume_keeps_the_schedule_and_extends_it_when_epochs_grow(tmp_path) -> 
     assert resumed.record["epochs_completed"] == 4
     assert resumed.record["schedule"] == {
         "name": "onecycle", "warmup_steps": warmup, "steps": 4 * steps, "started_with_steps": 2 * steps,
-        "extended": True,
+        "extended": True, "shortened": False,
     }  # fmt: skip
     assert "onecycle schedule extended from 2 epochs (60 steps) to 4 epochs (120 steps)" in lines
     assert second.rates[0][0] == steps  # the interrupted epoch is trained again from its start
     for step, rate in second.rates:
         assert rate == pytest.approx(one_cycle_by_hand(step, peak, warmup, 4 * steps - 1), rel=1e-4)
     assert second.rates[-1] == (4 * steps - 1, pytest.approx(FINAL_FRACTION["onecycle"] * peak, rel=1e-4))
+
+
+@requires_mnist
+def test_resume_with_fewer_epochs_shortens_the_schedule(tmp_path) -> None:
+    """Was: a 4-epoch run resumed with --epochs 3 stopped with its rate mid-decay and a record
+    saying 120 steps. Now the decay ends on the last batch of epoch 3; "no epoch left" is said
+    when the run stops where its checkpoint is."""
+    peak, out = 2e-3, tmp_path / "m.keras"
+    config = TrainConfig.from_preset(
+        "softmax", None, output=str(out), epochs=4, limit=1200, data_dir=str(MNIST), validation_split=0.2,
+        batch_size=32, schedule="onecycle", learning_rate=peak, warmup=0.25,
+    )  # fmt: skip
+    steps, warmup = 960 // 32, int(0.25 * 4 * (960 // 32))
+    assert train(config, callbacks=[rate_log(stop_at=(1, 4))]).interrupted
+    lines: list[str] = []
+    second = rate_log()
+    resumed = train(
+        TrainConfig(spec="", output=str(out)),
+        resume=checkpoint_path_for(out),
+        changes={"epochs": 3},
+        callbacks=[second],
+        log=lines.append,
+    )
+    assert resumed.record["schedule"] == {
+        "name": "onecycle", "warmup_steps": warmup, "steps": 3 * steps, "started_with_steps": 4 * steps,
+        "extended": False, "shortened": True,
+    }  # fmt: skip
+    assert "onecycle schedule shortened from 4 epochs (120 steps) to 3 epochs (90 steps)" in lines
+    for step, rate in second.rates:
+        assert rate == pytest.approx(one_cycle_by_hand(step, peak, warmup, 3 * steps - 1), rel=1e-4)
+    assert second.rates[-1] == (3 * steps - 1, pytest.approx(FINAL_FRACTION["onecycle"] * peak, rel=1e-4))
+
+    # Stopped after epoch 2 of 4, then "resumed" with --epochs 2: nothing trains, and it says so.
+    config.output = str(tmp_path / "n.keras")
+    assert train(config, callbacks=[rate_log(stop_at=(2, 3))]).interrupted
+    lines.clear()
+    stopped = train(
+        TrainConfig(spec="", output=config.output),
+        resume=checkpoint_path_for(config.output),
+        changes={"epochs": 2},
+        log=lines.append,
+    )
+    assert stopped.record["epochs_completed"] == 2 and stopped.record["schedule"]["steps"] == 4 * steps
+    assert (
+        "no epoch left to train: the model is the checkpoint's, stopped after 2 of its onecycle "
+        "schedule's 4 epochs (120 steps) (the learning rate never finished its decay)"
+    ) in lines
+
+
+def test_a_run_that_ends_within_the_warmup_gets_a_shorter_warmup() -> None:
+    """Resized to end before its warm-up did, a schedule warms up over the same share of the run."""
+    from convcli.training.objective import learning_rate_schedule, resized_schedule, schedule_steps
+
+    long = learning_rate_schedule("onecycle", 1e-2, 1000, warmup=0.2)  # warms up over 200 steps
+    short = resized_schedule(long, 100)
+    assert short.get_config()["warmup_steps"] == 20 and schedule_steps(short) == 99
+    assert float(short(99)) == pytest.approx(FINAL_FRACTION["onecycle"] * 1e-2, rel=1e-4)
+    assert float(short(20)) == pytest.approx(1e-2, rel=1e-4)
 
 
 @requires_mnist

@@ -181,15 +181,43 @@ def test_resuming_a_missing_checkpoint_of_no_run_says_only_that(cli, tmp_path) -
         assert result.stderr.strip() == f"Error: {missing}: no such checkpoint"
 
 
-def test_resume_cannot_go_below_the_epochs_done(tmp_path) -> None:
+def test_resume_cannot_go_below_the_epochs_done(cli, tmp_path) -> None:
     from convcli.errors import ConvcliError
 
     config = small_config(tmp_path, epochs=3)
     assert train(config, callbacks=[interrupt_at(2, 1)]).interrupted
-    with pytest.raises(ConvcliError, match=r"epochs=1: .* has already completed 2 epochs"):
-        train(
-            TrainConfig(spec="", output=config.output), resume=checkpoint_path_for(config.output), changes={"epochs": 1}
-        )
+    ckpt = checkpoint_path_for(config.output)
+    with pytest.raises(ConvcliError, match=r"`epochs` 1: .* has already completed 2 epochs; give `epochs` 2 or more"):
+        train(TrainConfig(spec="", output=config.output), resume=ckpt, changes={"epochs": 1})
+    for epochs in ("1", "0"):
+        result = cli("train", "--resume", ckpt, "--epochs", epochs)
+        assert result.exit_code == 2
+        expected = f"Error: --epochs {epochs}: {ckpt} has already completed 2 epochs; give --epochs 2 or more"
+        assert result.stderr.strip() == expected
+
+
+def test_resume_to_another_output_is_refused_over_earlier_work_and_removes_its_checkpoint(cli, tmp_path) -> None:
+    """Was: `train --resume m.ckpt.keras -o best.keras` replaced best.keras (and its record)
+    without --force, and left m.ckpt.keras behind to be resumed again."""
+    config = small_config(tmp_path, epochs=2)
+    assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+    ckpt = checkpoint_path_for(config.output)
+    best, other = tmp_path / "best.keras", tmp_path / "other.keras"
+    best.write_bytes(b"a trained model")
+    (tmp_path / "best.json").write_text('{"status": "completed"}')
+    checkpoint_path_for(other).write_bytes(b"another interrupted run")
+    for output, named in ((best, f"{best} and {tmp_path / 'best.json'} already exist"), (other, "other.ckpt.keras")):
+        refused = cli("train", "--resume", ckpt, "-o", output)
+        assert refused.exit_code == 2 and named in refused.stderr and "--force" in refused.stderr
+        assert "epoch" not in refused.stdout
+    assert best.read_bytes() == b"a trained model" and ckpt.exists()
+
+    done = cli("train", "--resume", ckpt, "-o", best, "--force", "--json")
+    assert done.exit_code == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["epochs_completed"] == 2 and record["resumed"]["from"] == str(ckpt)
+    assert best.read_bytes()[:2] == b"PK" and json.loads((tmp_path / "best.json").read_text())["status"] == "completed"
+    assert not ckpt.exists()  # a completed run removes the checkpoint it went on from
 
 
 def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:

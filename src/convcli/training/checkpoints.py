@@ -174,11 +174,8 @@ def resume_state(checkpoint: str | os.PathLike[str], changes: str | Mapping[str,
         ) from None
     done = int(state.get("epochs_completed", 0))
     if config.epochs < done:
-        raise input_error(
-            tr("epochs={epochs}: {path} has already completed {done} epochs").format(
-                epochs=config.epochs, path=checkpoint, done=done
-            )
-        )
+        message = tr("{name} {epochs}: {path} has already completed {done} epochs; give {name} {done} or more")
+        raise input_error(message.format(name=param("epochs"), epochs=config.epochs, path=checkpoint, done=done))
     return RunState(
         config,
         history=list(state.get("history", [])),

@@ -92,10 +92,15 @@ def schedule_steps(schedule: Any) -> int | None:
     return int(config.get("warmup_steps") or 0) + int(config["decay_steps"])
 
 
-def extended_schedule(schedule: Any, total_steps: int) -> Any:
-    """``schedule`` (a resumed run's) stretched to end at the last of ``total_steps``: the same
-    peak, warm-up steps and final rate, its decay lengthened (or unchanged when it already ends
-    there). Steps already taken keep the rates they had; the rest follow the longer decay."""
+def resized_schedule(schedule: Any, total_steps: int) -> Any:
+    """``schedule`` (a resumed run's) stretched or shortened to end at the last of ``total_steps``:
+    the same peak, warm-up steps and final rate, its decay lengthened or shortened. A run that
+    now ends within the warm-up gets a warm-up of the same share of it instead. Steps already
+    taken keep the rates they had; the rest follow the new decay."""
     config = schedule.get_config()
-    config["decay_steps"] = max(1, total_steps - 1 - int(config.get("warmup_steps") or 0))
+    last, warmup = max(1, total_steps - 1), int(config.get("warmup_steps") or 0)
+    if warmup >= last:
+        warmup = max(0, min(last - 1, warmup * total_steps // ((schedule_steps(schedule) or 0) + 1)))
+        config["warmup_steps"] = warmup
+    config["decay_steps"] = max(1, last - warmup)
     return type(schedule).from_config(config)

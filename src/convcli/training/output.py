@@ -8,6 +8,7 @@ evaluate the old model without a word. (Moves to ``training/`` with issue 22's l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..errors import input_error
@@ -28,7 +29,34 @@ def check_replacing(output: Path, *, force: bool = False) -> None:
                 "resume=CHECKPOINT, or pass force=True to start over (replacing it)"
             ).format(path=output, checkpoint=checkpoint)
         )
-    found = [str(p) for p in (output, record_path_for(output)) if p.exists()]
+    _refuse([str(p) for p in (output, record_path_for(output)) if p.exists()])
+
+
+def check_resumed_output(output: Path, checkpoint: Path, *, force: bool = False) -> None:
+    """Raise an input error when a run resumed from ``checkpoint`` would replace earlier work at
+    ``output`` and ``force`` is False: a model file, or a record or checkpoint of another run
+    (the resumed run's own interrupted record and checkpoint are what it goes on from)."""
+    if force:
+        return
+    own = checkpoint.resolve()
+    record, other = record_path_for(output), checkpoint_path_for(output)
+    found = [output] if output.exists() else []
+    found += [record] if record.exists() and _record_checkpoint(record) != own else []
+    found += [other] if other.exists() and other.resolve() != own else []
+    _refuse([str(p) for p in found])
+
+
+def _record_checkpoint(record: Path) -> Path | None:
+    """The checkpoint an interrupted run's record names (None for any other record or file)."""
+    try:
+        named = json.loads(record.read_text(encoding="utf-8")).get("checkpoint")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(named).resolve() if isinstance(named, str) else None
+
+
+def _refuse(found: list[str]) -> None:
+    """Raise the error naming the files a run would replace, if there are any."""
     if found:
         message = ngettext(
             "{paths} already exists: train does not replace a trained model; "

@@ -27,8 +27,8 @@ from ..outputs import check_output_path, write_text
 from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model
 from .config import TrainConfig
 from .interrupts import signals_caught
-from .objective import extended_schedule, learning_rate_schedule, loss_label, schedule_steps, training_loss
-from .output import check_replacing
+from .objective import learning_rate_schedule, loss_label, resized_schedule, schedule_steps, training_loss
+from .output import check_replacing, check_resumed_output
 
 FEW_STEPS = 10
 """Fewer batches than this an epoch is a warning: a tiny set with a large batch barely learns."""
@@ -78,8 +78,9 @@ def train(
     checkpoint's, see :func:`~convcli.training.checkpoints.resume_state`). ``log(message)`` receives
     one-line status messages, ``warn(message)`` one line per file of a data folder that is
     skipped (default: ``log``). An output that already holds a model, its record or a
-    checkpoint is refused unless ``force`` (see :mod:`convcli.training.output`); a resumed run
-    writes where its checkpoint says.
+    checkpoint is refused unless ``force`` (see :mod:`convcli.training.output`); so is a resumed
+    run's (where its checkpoint says, or a changed ``output``), its own interrupted record and
+    checkpoint apart. A resumed run that completes removes the checkpoint it went on from.
     """
     log = log or (lambda message: None)
     with signals_caught() as flag:
@@ -92,6 +93,8 @@ def train(
         output = check_output_path(config.output)
         if resume is None:
             check_replacing(output, force=force)
+        else:
+            check_resumed_output(output, Path(resume), force=force)
 
         from .data import load_training_data
 
@@ -107,7 +110,7 @@ def train(
         log(line + resuming)
         run.schedule = _schedule_of(model, config, data.steps, None if resume is None else run.epochs_done)
         if resume is not None and run.schedule:
-            log(_schedule_line(run.schedule, data.steps))
+            log(_schedule_line(run.schedule, data.steps, run))
         if run.epochs_done < config.epochs and flag.signal_name is None:
             _fit(model, run, data, flag, callbacks, checkpoint_path_for(output))
         if run.epochs_done < config.epochs and flag.signal_name is None:
@@ -174,8 +177,9 @@ def _schedule_of(model: Any, config: TrainConfig, steps_per_epoch: int, resumed_
 
     A run resumed after epoch ``resumed_after`` keeps the schedule its checkpoint's optimizer was
     compiled with, its step counter set back to the start of the epoch it trains again; when
-    ``epochs`` has grown past that schedule's end, the decay is stretched to end with the new
-    last epoch (:func:`~convcli.training.objective.extended_schedule`). Empty for a constant rate."""
+    ``epochs`` has changed, and epochs are left to train, the decay is stretched or shortened to
+    end with the new last epoch (:func:`~convcli.training.objective.resized_schedule`). Empty
+    for a constant rate."""
     from ..backend import keras
 
     optimizer, resumed = model.optimizer, resumed_after is not None
@@ -189,26 +193,35 @@ def _schedule_of(model: Any, config: TrainConfig, steps_per_epoch: int, resumed_
     warmup = int(schedule.get_config().get("warmup_steps") or 0)
     info: dict[str, Any] = {"name": config.schedule, "warmup_steps": warmup}
     started = schedule_steps(schedule) or 0
-    if resumed and started < total - 1:
-        schedule = extended_schedule(schedule, total)
+    if resumed and started != total - 1 and total > resumed_after * steps_per_epoch:
+        schedule = resized_schedule(schedule, total)
         optimizer.learning_rate = schedule
     info["steps"] = (schedule_steps(schedule) or 0) + 1
     if resumed:
         info["started_with_steps"] = started + 1
-        info["extended"] = info["steps"] != info["started_with_steps"]
+        info["extended"] = info["steps"] > info["started_with_steps"]
+        info["shortened"] = info["steps"] < info["started_with_steps"]
     return info
 
 
-def _schedule_line(info: dict[str, Any], steps_per_epoch: int) -> str:
-    """What a resumed run says about its schedule: kept as started, or extended to more epochs."""
+def _schedule_line(info: dict[str, Any], steps_per_epoch: int, run: RunState) -> str:
+    """What a resumed run says about its schedule: kept as started, extended to more epochs or
+    shortened to fewer; or, with no epoch left to train, that the model stops part-way through it."""
     length = tr("{epochs:g} epochs ({steps:,} steps)")
     epochs = length.format(epochs=info["steps"] / steps_per_epoch, steps=info["steps"])
-    if info["extended"]:
-        before = info["started_with_steps"]
-        started = length.format(epochs=before / steps_per_epoch, steps=before)
-        return tr("{name} schedule extended from {started} to {epochs}").format(
-            name=info["name"], started=started, epochs=epochs
+    before = info["started_with_steps"]
+    started = length.format(epochs=before / steps_per_epoch, steps=before)
+    if run.epochs_done >= run.config.epochs and run.epochs_done * steps_per_epoch < info["steps"]:
+        line = tr(
+            "no epoch left to train: the model is the checkpoint's, stopped after {done} of its "
+            "{name} schedule's {epochs} (the learning rate never finished its decay)"
         )
+        return line.format(done=run.epochs_done, name=info["name"], epochs=epochs)
+    if info["extended"] or info["shortened"]:
+        changed = tr("{name} schedule extended from {started} to {epochs}")
+        if info["shortened"]:
+            changed = tr("{name} schedule shortened from {started} to {epochs}")
+        return changed.format(name=info["name"], started=started, epochs=epochs)
     return tr("{name} schedule kept as the run started it: {epochs}").format(name=info["name"], epochs=epochs)
 
 
@@ -367,6 +380,8 @@ def _completed(
         return TrainResult(None, record_path, None, record)
     write_text(record_path, json.dumps(record, indent=2) + "\n")
     checkpoint_path_for(output).unlink(missing_ok=True)
+    if run.resumed_from is not None:  # written for another output (-o changed on resume)
+        Path(run.resumed_from).unlink(missing_ok=True)
     return TrainResult(output, record_path, None, record)
 
 
