@@ -217,7 +217,46 @@ def test_resume_to_another_output_is_refused_over_earlier_work_and_removes_its_c
     record = json.loads(done.stdout)
     assert record["epochs_completed"] == 2 and record["resumed"]["from"] == str(ckpt)
     assert best.read_bytes()[:2] == b"PK" and json.loads((tmp_path / "best.json").read_text())["status"] == "completed"
-    assert not ckpt.exists()  # a completed run removes the checkpoint it went on from
+    # A completed run removes the checkpoint it went on from, and that checkpoint's own record
+    # (it said "interrupted", resume with a checkpoint that is gone, and blocked a fresh m.keras).
+    assert not ckpt.exists() and not (tmp_path / "m.json").exists()
+
+
+def test_resume_never_writes_the_model_over_its_checkpoint(cli, tmp_path) -> None:
+    """Was: `--resume g.ckpt.keras -o g.ckpt.keras --force` wrote the model, then removed it as
+    the checkpoint it went on from (exit 0, no model left)."""
+    config = small_config(tmp_path, epochs=2)
+    assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+    ckpt = checkpoint_path_for(config.output)
+    before = ckpt.read_bytes()
+    for force in ((), ("--force",)):
+        refused = cli("train", "--resume", ckpt, "-o", ckpt, *force)
+        assert refused.exit_code == 2
+        expected = f"Error: {ckpt}: the model cannot be written over the checkpoint it goes on from"
+        assert refused.stderr.strip() == expected + "; give another --output"
+    assert ckpt.read_bytes() == before
+
+
+def test_resume_from_the_checkpoints_folder(cli, tmp_path, monkeypatch) -> None:
+    """A run started as `-o sub/k.keras` resumes from inside sub/ (was: "sub/k.keras: output folder
+    sub does not exist", and `-o k.keras` refused because of the run's own record)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    config = small_config(tmp_path, epochs=2)
+    config.output = "sub/k.keras"
+    assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+    monkeypatch.chdir(tmp_path / "sub")
+    for output in ((), ("-o", "k.keras")):
+        done = cli("train", "--resume", "k.ckpt.keras", *output, "--json")
+        assert done.exit_code == 0, done.stderr
+        assert json.loads(done.stdout)["model"] == "k.keras" and (tmp_path / "sub" / "k.keras").exists()
+        assert not (tmp_path / "sub" / "k.ckpt.keras").exists()
+        if not output:  # again, for -o k.keras: an interrupted run in the same place
+            monkeypatch.chdir(tmp_path)
+            (tmp_path / "sub" / "k.keras").unlink()
+            (tmp_path / "sub" / "k.json").unlink()
+            assert train(config, callbacks=[interrupt_at(1, 2)]).interrupted
+            monkeypatch.chdir(tmp_path / "sub")
 
 
 def test_label_smoothing_trains_resumes_and_is_recorded(tmp_path) -> None:

@@ -315,7 +315,7 @@ def _resume_changes(
     and the output file. Those that define the run and differ from the checkpoint's are refused
     here, named by their flags; ``--epochs``, ``-o`` and ``--data-dir`` may change."""
     from ..models.layerspec import read_spec_argument
-    from ..training.checkpoints import RESUMABLE, read_checkpoint_state, resume_conflicts
+    from ..training.checkpoints import RESUMABLE, model_path_for, read_checkpoint_state, resume_conflicts
 
     stored = read_checkpoint_state(checkpoint).get("config", {})
     typed = {k: v for k, v in values.items() if _typed(ctx, k)}
@@ -341,7 +341,8 @@ def _resume_changes(
             "Only {allowed} can change on resume"
         )
         raise ConvcliError(message.format(listed=listed, allowed=allowed))
-    return typed, output or stored.get("output", "model.keras")
+    # The model beside the checkpoint: the stored output is relative to where the run started.
+    return typed, output or str(model_path_for(checkpoint) or stored.get("output", "model.keras"))
 
 
 def _as_typed(param: click.Parameter, value: Any = None) -> str:

@@ -34,6 +34,13 @@ def checkpoint_path_for(output: str | os.PathLike[str]) -> Path:
     return out.with_name(f"{out.stem}.ckpt.keras")
 
 
+def model_path_for(checkpoint: str | os.PathLike[str]) -> Path | None:
+    """The model file a checkpoint named ``NAME.ckpt.keras`` was written for (``NAME.keras``
+    beside it), or None for a checkpoint renamed otherwise."""
+    path, suffix = Path(checkpoint), ".ckpt.keras"
+    return path.with_name(path.name[: -len(suffix)] + ".keras") if path.name.endswith(suffix) else None
+
+
 def record_path_for(output: str | os.PathLike[str]) -> Path:
     """The JSON record beside a model: ``NAME.json``."""
     out = Path(output)
@@ -115,8 +122,7 @@ def _nothing_to_resume(path: Path, problem: str) -> ConvcliError:
     the checkpoint such a run removed, the reason too: a completed run keeps no checkpoint, so
     training longer means training again (the record beside the model says how the run ended)."""
     message = problem.format(path=path)
-    suffix = ".ckpt.keras"
-    model = path.with_name(path.name[: -len(suffix)] + ".keras") if path.name.endswith(suffix) else path
+    model = model_path_for(path) or path
     try:
         finished = json.loads(record_path_for(model).read_text(encoding="utf-8")).get("status") == "completed"
     except (OSError, ValueError, AttributeError):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import input_error
+from ..errors import input_error, param
 from ..i18n import ngettext, tr
-from .checkpoints import checkpoint_path_for, record_path_for
+from .checkpoints import checkpoint_path_for, model_path_for, record_path_for
 
 
 def check_replacing(output: Path, *, force: bool = False) -> None:
@@ -35,24 +35,32 @@ def check_replacing(output: Path, *, force: bool = False) -> None:
 def check_resumed_output(output: Path, checkpoint: Path, *, force: bool = False) -> None:
     """Raise an input error when a run resumed from ``checkpoint`` would replace earlier work at
     ``output`` and ``force`` is False: a model file, or a record or checkpoint of another run
-    (the resumed run's own interrupted record and checkpoint are what it goes on from)."""
+    (the resumed run's own interrupted record and checkpoint are what it goes on from). Writing
+    the model over that checkpoint is refused even with ``force``: it would be removed at the end."""
+    own = checkpoint.resolve()
+    if output.resolve() == own:
+        message = tr("{path}: the model cannot be written over the checkpoint it goes on from; give another {output}")
+        raise input_error(message.format(path=output, output=param("output")))
     if force:
         return
-    own = checkpoint.resolve()
     record, other = record_path_for(output), checkpoint_path_for(output)
     found = [output] if output.exists() else []
-    found += [record] if record.exists() and _record_checkpoint(record) != own else []
+    found += [record] if record.exists() and not is_own_record(record, checkpoint) else []
     found += [other] if other.exists() and other.resolve() != own else []
     _refuse([str(p) for p in found])
 
 
-def _record_checkpoint(record: Path) -> Path | None:
-    """The checkpoint an interrupted run's record names (None for any other record or file)."""
+def is_own_record(record: Path, checkpoint: Path) -> bool:
+    """Whether ``record`` is the one the run that left ``checkpoint`` wrote: the record beside it
+    (``NAME.json`` for ``NAME.ckpt.keras``), or one naming it as its checkpoint."""
+    model = model_path_for(checkpoint)
+    if model is not None and record_path_for(model).resolve() == record.resolve():
+        return True
     try:
         named = json.loads(record.read_text(encoding="utf-8")).get("checkpoint")
     except (OSError, ValueError, AttributeError):
-        return None
-    return Path(named).resolve() if isinstance(named, str) else None
+        return False
+    return isinstance(named, str) and (record.parent / Path(named).name).resolve() == checkpoint.resolve()
 
 
 def _refuse(found: list[str]) -> None:
@@ -66,3 +74,20 @@ def _refuse(found: list[str]) -> None:
             len(found),
         )
         raise input_error(message.format(paths=tr(" and ").join(found)))
+
+
+def retire_checkpoint(checkpoint: Path, record_written: Path) -> None:
+    """After a resumed run completed (its record is ``record_written``): remove the checkpoint it
+    went on from, and that checkpoint's own record when it is another file still saying
+    "interrupted" (``-o`` moved the run), so no record points at a checkpoint that is gone."""
+    checkpoint.unlink(missing_ok=True)
+    model = model_path_for(checkpoint)
+    record = record_path_for(model) if model is not None else None
+    if record is None or not record.exists() or record.resolve() == record_written.resolve():
+        return
+    try:
+        interrupted = json.loads(record.read_text(encoding="utf-8")).get("status") == "interrupted"
+    except (OSError, ValueError, AttributeError):
+        return
+    if interrupted:
+        record.unlink(missing_ok=True)

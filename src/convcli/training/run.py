@@ -28,7 +28,7 @@ from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_
 from .config import TrainConfig
 from .interrupts import signals_caught
 from .objective import learning_rate_schedule, loss_label, resized_schedule, schedule_steps, training_loss
-from .output import check_replacing, check_resumed_output
+from .output import check_replacing, check_resumed_output, retire_checkpoint
 
 FEW_STEPS = 10
 """Fewer batches than this an epoch is a warning: a tiny set with a large batch barely learns."""
@@ -380,8 +380,8 @@ def _completed(
         return TrainResult(None, record_path, None, record)
     write_text(record_path, json.dumps(record, indent=2) + "\n")
     checkpoint_path_for(output).unlink(missing_ok=True)
-    if run.resumed_from is not None:  # written for another output (-o changed on resume)
-        Path(run.resumed_from).unlink(missing_ok=True)
+    if run.resumed_from is not None:  # written for another output when -o changed on resume
+        retire_checkpoint(Path(run.resumed_from), record_path)
     return TrainResult(output, record_path, None, record)
 
 
