@@ -47,6 +47,16 @@ def record_path_for(output: str | os.PathLike[str]) -> Path:
     return out.with_name(f"{out.stem}.json")
 
 
+def read_record(record: Path) -> dict[str, Any]:
+    """A run's JSON record, or an empty dict when there is none (or it is not one): what the
+    checks on an output or a resume read its ``status`` and ``checkpoint`` from."""
+    try:
+        found = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 @dataclass
 class RunState:
     """A run's progress: its config, the epochs done with their metrics, and the time spent."""
@@ -123,11 +133,7 @@ def _nothing_to_resume(path: Path, problem: str) -> ConvcliError:
     training longer means training again (the record beside the model says how the run ended)."""
     message = problem.format(path=path)
     model = model_path_for(path) or path
-    try:
-        finished = json.loads(record_path_for(model).read_text(encoding="utf-8")).get("status") == "completed"
-    except (OSError, ValueError, AttributeError):
-        finished = False
-    if finished:
+    if read_record(record_path_for(model)).get("status") == "completed":
         hint = tr(
             "{model} is a finished run's model: a run that completes its epochs removes its "
             "checkpoint; to train longer, train again from the start with more {epochs} ({force} "

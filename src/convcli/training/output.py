@@ -8,12 +8,11 @@ evaluate the old model without a word. (Moves to ``training/`` with issue 22's l
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import input_error, param
 from ..i18n import ngettext, tr
-from .checkpoints import checkpoint_path_for, model_path_for, record_path_for
+from .checkpoints import checkpoint_path_for, model_path_for, read_record, record_path_for
 
 
 def check_replacing(output: Path, *, force: bool = False) -> None:
@@ -56,10 +55,7 @@ def is_own_record(record: Path, checkpoint: Path) -> bool:
     model = model_path_for(checkpoint)
     if model is not None and record_path_for(model).resolve() == record.resolve():
         return True
-    try:
-        named = json.loads(record.read_text(encoding="utf-8")).get("checkpoint")
-    except (OSError, ValueError, AttributeError):
-        return False
+    named = read_record(record).get("checkpoint")
     return isinstance(named, str) and (record.parent / Path(named).name).resolve() == checkpoint.resolve()
 
 
@@ -85,9 +81,5 @@ def retire_checkpoint(checkpoint: Path, record_written: Path) -> None:
     record = record_path_for(model) if model is not None else None
     if record is None or not record.exists() or record.resolve() == record_written.resolve():
         return
-    try:
-        interrupted = json.loads(record.read_text(encoding="utf-8")).get("status") == "interrupted"
-    except (OSError, ValueError, AttributeError):
-        return
-    if interrupted:
+    if read_record(record).get("status") == "interrupted":
         record.unlink(missing_ok=True)
