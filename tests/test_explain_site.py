@@ -120,6 +120,7 @@ def test_export_writes_the_page_the_model_and_its_weights(tmp_path_factory, tmp_
         "MaxPooling2D",
         "Conv2D",
         "MaxPooling2D",
+        "BatchNormalization",
         "Flatten",
         "Dense",
         "Dense",

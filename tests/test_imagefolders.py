@@ -354,7 +354,8 @@ def test_summary_input_shape_arithmetic(cli) -> None:
     layers = json.loads(result.stdout)["layers"]
     assert layers[0]["params_formula"] == "16·5·5·3 + 16 = 1216"
     assert layers[0]["shape_formula"] == "(64 + 2·0 − 5)/1 + 1 = 60; (48 + 2·0 − 5)/1 + 1 = 44"
-    assert layers[4]["output_shape"] == [13 * 9 * 32] and layers[5]["params"] == 13 * 9 * 32 * 128 + 128
+    assert layers[4]["output_shape"] == [13, 9, 32] and layers[4]["params"] == 4 * 32  # batch norm: γ, β, μ, σ²
+    assert layers[5]["output_shape"] == [13 * 9 * 32] and layers[6]["params"] == 13 * 9 * 32 * 128 + 128
 
 
 def test_a_preset_too_big_for_small_pictures_names_the_layer(cli) -> None:
