@@ -49,7 +49,7 @@ def parse_setting(text: str) -> tuple[str, Any]:
 
 def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[str, Any]) -> dict[str, Any]:
     """Train once; the accuracy the mode judges by (held-out or test), the seconds taken and the
-    hyperparameters the run resolved to (so a result says what it measured, whatever the preset
+    hyperparameters and network the run resolved to (so a result says what it measured, whatever the preset
     said when it ran)."""
     from convcli.training.run import TrainConfig, train
 
@@ -67,6 +67,7 @@ def one_run(preset: str, epochs: int, seed: int, holdout: bool, settings: dict[s
         "accuracy": float(accuracy),
         "seconds": float(record["seconds"]),
         "hyperparameters": record["hyperparameters"],
+        "spec": config.spec,
     }
 
 
@@ -96,6 +97,7 @@ def main(command: list[str] | None = None) -> None:
         "judged_on": "10,000 held-out training images" if args.holdout else "the 10,000 test images",
         "settings": settings,
         "hyperparameters": next(iter(runs.values()))["hyperparameters"],
+        "spec": next(iter(runs.values()))["spec"],
         "accuracy_by_seed": {seed: r["accuracy"] for seed, r in runs.items()},
         "seconds_by_seed": {seed: round(r["seconds"], 1) for seed, r in runs.items()},
         "mean": statistics.mean(accuracies),

@@ -263,3 +263,27 @@ def test_cli_trains_evaluates_and_predicts_on_this_backend(tmp_path) -> None:
     assert len(answers) == 10
     right = sum(a["prediction"] == int(Path(a["input"]).stem.rsplit("-", 1)[1]) for a in answers)
     assert right >= 7, answers
+
+
+@requires_mnist
+def test_batch_norm_statistics_are_the_trained_networks_own(tmp_path) -> None:
+    """A run of 8 steps (900 MNIST training pictures, 1 epoch) ends with each batch-norm layer's moving
+    mean and variance equal to those of its inputs over the training pictures, computed here by a
+    Keras sub-model (before: Keras's moving averages, still 43% their starting 0 and 1)."""
+    import keras
+
+    from convcli.datasets.idx import scale_images
+    from convcli.training.data import load_training_data
+    from convcli.training.run import TrainConfig, train
+
+    config = TrainConfig.from_preset("cnn", output=str(tmp_path / "m.keras"), data_dir=str(MNIST), epochs=1, limit=1000)
+    record = train(config).record
+    assert record["batchnorm_statistics"] == {"recomputed_over": record["train_images"]}
+    x_train = load_training_data(config, lambda line: None).x_train
+    model = keras.saving.load_model(tmp_path / "m.keras")
+    norm = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    inputs = keras.Model(model.inputs, norm.input).predict(scale_images(x_train), verbose=0).astype(np.float64)
+    inputs = inputs.reshape(-1, inputs.shape[-1])
+    mean, variance = (keras.ops.convert_to_numpy(v) for v in (norm.moving_mean, norm.moving_variance))
+    np.testing.assert_allclose(mean, inputs.mean(axis=0), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(variance, inputs.var(axis=0), rtol=1e-4, atol=1e-6)

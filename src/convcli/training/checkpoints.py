@@ -72,6 +72,8 @@ class RunState:
     """Epochs the checkpoint had done when this run resumed it (set on resume)."""
     schedule: dict[str, Any] = field(default_factory=dict)
     """The learning-rate schedule's name and length in steps (set once the model is compiled)."""
+    statistics: dict[str, Any] = field(default_factory=dict)
+    """What batch normalisation's statistics were recomputed over, once they were (at the last batch)."""
 
     def __post_init__(self) -> None:
         if self.epochs_before < 0:

@@ -230,7 +230,7 @@ def _fit(
 ) -> None:
     """One ``fit`` call from the first epoch not done to the last. The callbacks given run
     first, then the history and the epoch checkpoint (single-process runs), then the stop check."""
-    from .callbacks import EpochRecorder, StopOnSignal
+    from .callbacks import EpochRecorder, StopOnSignal, statistics_callbacks
     from .feeding import fit_data
 
     config = run.config
@@ -240,6 +240,7 @@ def _fit(
         initial_epoch=run.epochs_done,
         verbose=0,
         callbacks=[
+            *statistics_callbacks(model, run, data.x_train),
             *callbacks,
             EpochRecorder(run, None if config.multi_process else checkpoint, data.meta),
             StopOnSignal(flag),
@@ -310,6 +311,7 @@ def _record(run: RunState, data: TrainingData, model: Any) -> dict[str, Any]:
         "validation_images": len(data.x_val),
         "versions": _versions(),
         **({"schedule": run.schedule} if run.schedule else {}),
+        **({"batchnorm_statistics": run.statistics} if run.statistics else {}),
         **({"resumed": run.resumed} if run.resumed else {}),
     }
 
