@@ -38,6 +38,9 @@ COMMANDS = {  # result file stem -> the command that reproduces it
     "train-rss": "python benchmarks/run.py train-rss --repeat 3 --compare …",
     "train-one-epoch-candidate-d": "python benchmarks/run.py train-one-epoch --repeat 3 (the cnn preset's spec "
     "and peak replaced by the candidate's, in a scratch checkout; see docs/performance-epochs.md)",
+    "train-one-epoch-2026-12-05-no-batchnorm": "python benchmarks/run.py train-one-epoch --repeat 3 (2026-12-05 "
+    "01:33-01:45, the cnn preset before batch normalisation, 28e0973; kept when the next run replaced "
+    "train-one-epoch.json)",
     "train-one-epoch-2026-12-04": "python benchmarks/run.py train-one-epoch --repeat 3 (the run of 2026-12-04 "
     "night, kept when the next run replaced train-one-epoch.json)",
 }

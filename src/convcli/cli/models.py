@@ -86,7 +86,7 @@ def summary(
             _shape(r.output_shape),
             retranslate(r.shape_formula, words),
             f"{r.params:,}",
-            r.params_formula,
+            retranslate(r.params_formula, words),
         ]
         for r in rows
     ]

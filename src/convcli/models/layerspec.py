@@ -320,6 +320,10 @@ def _fraction(spec: LayerSpec, value: Any, what: str) -> None:
 def bind_arguments(spec: LayerSpec) -> dict[str, Any]:
     """The layer's arguments by name (positional ones named by the layer's signature)."""
     positional, allowed = _SIGNATURES[spec.kind]
+    if len(spec.args) > len(positional) and not positional:
+        named = ", ".join(f"{name}=" for name in allowed)
+        message = tr("{kind} takes no positional arguments; name them ({names})")
+        raise spec_error(spec, message.format(kind=spec.kind, names=named))
     if len(spec.args) > len(positional):
         raise spec_error(
             spec,

@@ -13,7 +13,8 @@ UNITS = N_("{units} units")
 MEAN_OVER = N_("mean over {height}×{width} → {channels}")
 UNCHANGED = N_("unchanged")
 ZEROS = N_("{formula} (P zeros each side)")
-SHAPE_WORDS = (UNITS, MEAN_OVER, UNCHANGED, ZEROS)
+NORM_PARAMS = N_("γ, β, mean, variance: 4·{channels} = {params} ({trainable} trainable)")
+SHAPE_WORDS = (UNITS, MEAN_OVER, UNCHANGED, ZEROS, NORM_PARAMS)
 """The words in a shape formula (English in ``summary --json`` and the explain API; a table for a
 person shows them through :func:`convcli.i18n.retranslate`, the explain page through its ``msg``)."""
 
@@ -111,7 +112,7 @@ def _params_formula(layer: Any, in_shape: tuple[int, ...], params: int) -> str:
         return f"{n_in}·{units}{bias} = {params}"
     if cls == "BatchNormalization":
         c = in_shape[-1]
-        return f"4·{c} = {params} ({2 * c} trainable)"
+        return NORM_PARAMS.format(channels=c, params=params, trainable=2 * c)
     return "0" if params == 0 else str(params)
 
 

@@ -197,3 +197,15 @@ def resume_state(checkpoint: str | os.PathLike[str], changes: str | Mapping[str,
         seconds_before=float(state.get("seconds", 0.0)),
         resumed_from=str(checkpoint),
     )
+
+
+def weights_digest(model: Any) -> str:
+    """SHA-256 of the model's weights, to check that processes of one run agree bit for bit."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
+    return digest.hexdigest()

@@ -24,7 +24,7 @@ from ..errors import EXIT_FAILURE, EXIT_INTERRUPTED, ConvcliError, warn
 from ..i18n import tr
 from ..models.presets import fit_output
 from ..outputs import check_output_path, write_text
-from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model
+from .checkpoints import RunState, checkpoint_path_for, record_path_for, resume_state, save_model, weights_digest
 from .config import TrainConfig
 from .interrupts import signals_caught
 from .objective import learning_rate_schedule, loss_label, resized_schedule, schedule_steps, training_loss
@@ -118,6 +118,10 @@ def train(
                 tr("training stopped early after {epochs} epochs").format(epochs=run.epochs_done),
                 exit_code=EXIT_FAILURE,
             )
+        if run.epochs_done >= config.epochs:
+            from .callbacks import settle_statistics
+
+            settle_statistics(model, run, data.x_train, log)
         record = _record(run, data, model)
         if flag.signal_name is not None and run.epochs_done < config.epochs:
             return _interrupted(model, run, data, record, output, flag.signal_name)
@@ -228,8 +232,8 @@ def _schedule_line(info: dict[str, Any], steps_per_epoch: int, run: RunState) ->
 def _fit(
     model: Any, run: RunState, data: TrainingData, flag: StopFlag, callbacks: Sequence[Any], checkpoint: Path
 ) -> None:
-    """One ``fit`` call from the first epoch not done to the last. The callbacks given run
-    first, then the history and the epoch checkpoint (single-process runs), then the stop check."""
+    """One ``fit`` from the first epoch not done to the last; callbacks: the statistics' and the
+    given ones first, then the history and epoch checkpoint (one process), then the stop check."""
     from .callbacks import EpochRecorder, StopOnSignal, statistics_callbacks
     from .feeding import fit_data
 
@@ -354,16 +358,6 @@ def _gathered(model: Any, config: TrainConfig, data: TrainingData) -> Any:
     return local
 
 
-def _weights_digest(model: Any) -> str:
-    """SHA-256 of the model's weights, to check that processes of one run agree bit for bit."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for weight in model.get_weights():
-        digest.update(np.ascontiguousarray(weight, dtype=np.float32).tobytes())
-    return digest.hexdigest()
-
-
 def _completed(
     model: Any, run: RunState, data: TrainingData, record: dict[str, Any], output: Path, setup: dict[str, Any]
 ) -> TrainResult:
@@ -372,7 +366,7 @@ def _completed(
     test = _test_metrics(model, data, config.multi_process)
     if config.multi_process:
         model = _gathered(model, config, data)
-        record["weights_sha256"] = _weights_digest(model)
+        record["weights_sha256"] = weights_digest(model)
     if config.is_chief:
         save_model(model, output, meta=data.meta)
     record.update(status="completed", epochs_completed=run.epochs_done, model=str(output), test=test)
