@@ -130,7 +130,11 @@ def test_spec_keywords_and_layers() -> None:
         ("flatten,dense(5)", "must end in dense(10)"),
         ("pool(2),pool(2),pool(2),pool(2),pool(2),flatten,dense(10)", "layer 5 'pool(2)'"),
         ("flatten,dense(10,units=3)", "given twice"),
-        ("flatten(3),dense(10)", "at most 0 positional"),
+        ("flatten(3),dense(10)", "flatten takes no positional arguments; name them (name=)"),
+        (
+            "conv(8,3),batchnorm(0.5),flatten,dense(10)",
+            "batchnorm takes no positional arguments; name them (name=, momentum=)",
+        ),
         ("conv(8,3,colour=red),flatten,dense(10)", "no argument 'colour'"),
         ("flatten,dense(10,name=a b)", "name must be"),
         ("dense(10,activation=relu)x", "expected NAME or NAME(args)"),
