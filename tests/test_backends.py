@@ -283,6 +283,37 @@ def assert_batch_norm_statistics_are_the_inputs(model_path: Path, config) -> Non
     np.testing.assert_allclose(variance, inputs.var(axis=0), rtol=1e-4, atol=1e-6)
 
 
+def test_population_statistics_of_two_layers_one_flat_on_a_sample_of_colour_pictures(tmp_path) -> None:
+    """Two batch-norm layers (after a conv, and after a dense: 2-D), RGB pictures, a sample of
+    them in chunks that do not divide it: each layer gets its inputs' mean and variance over the
+    sample, the second's inputs computed through the first's new statistics (a sub-model's
+    ``predict`` is the reference)."""
+    import keras
+
+    from convcli.datasets.idx import scale_images
+    from convcli.models.build import build_model
+    from convcli.training.callbacks import population_statistics
+
+    model = build_model(
+        "conv(4,3),batchnorm,pool(2),flatten,dense(16),batchnorm,dense(3)", input_shape=(12, 10, 3), num_classes=3
+    )
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.normal(0.3, 0.5, w.shape).astype("float32") for w in model.get_weights()])
+    x = rng.integers(0, 256, (600, 12, 10, 3), dtype=np.uint8)
+    picks = np.sort(rng.permutation(600)[:300])
+    population_statistics(model, x, picks, chunk=64)
+    model.save(tmp_path / "m.keras")  # saved and loaded: a model whose graph a sub-model can cut
+    model = keras.saving.load_model(tmp_path / "m.keras")
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert [len(norm.input.shape) for norm in norms] == [4, 2]
+    for norm in norms:
+        inputs = keras.Model(model.inputs, norm.input).predict(scale_images(x[picks]), verbose=0).astype(np.float64)
+        inputs = inputs.reshape(-1, inputs.shape[-1])
+        mean, variance = (keras.ops.convert_to_numpy(v) for v in (norm.moving_mean, norm.moving_variance))
+        np.testing.assert_allclose(mean, inputs.mean(axis=0), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(variance, inputs.var(axis=0), rtol=1e-3, atol=1e-5)
+
+
 @requires_mnist
 def test_batch_norm_statistics_are_the_trained_networks_own(tmp_path) -> None:
     """A run of 8 steps (900 MNIST training pictures, 1 epoch) ends with each batch-norm layer's moving

@@ -130,7 +130,7 @@ def test_spec_keywords_and_layers() -> None:
         ("flatten,dense(5)", "must end in dense(10)"),
         ("pool(2),pool(2),pool(2),pool(2),pool(2),flatten,dense(10)", "layer 5 'pool(2)'"),
         ("flatten,dense(10,units=3)", "given twice"),
-        ("flatten(3),dense(10)", "flatten takes no positional arguments; name them (name=)"),
+        ("flatten(3),dense(10)", "flatten takes no arguments (only name=)"),
         (
             "conv(8,3),batchnorm(0.5),flatten,dense(10)",
             "batchnorm takes no positional arguments; name them (name=, momentum=)",

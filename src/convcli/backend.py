@@ -166,6 +166,16 @@ def select_device(device: str) -> None:
         os.environ["JAX_PLATFORMS"] = "cpu"
 
 
+def no_gradients() -> contextlib.AbstractContextManager[Any]:
+    """A context in which eager layer calls keep no autograd record: ``torch.no_grad()`` under
+    PyTorch (which otherwise holds every activation for a backward pass); nothing elsewhere."""
+    if keras().backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
+
+
 def has_gpu() -> bool:
     """Whether the active backend sees a GPU."""
     info = backend_info()

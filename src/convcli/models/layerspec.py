@@ -322,7 +322,8 @@ def bind_arguments(spec: LayerSpec) -> dict[str, Any]:
     positional, allowed = _SIGNATURES[spec.kind]
     if len(spec.args) > len(positional) and not positional:
         named = ", ".join(f"{name}=" for name in allowed)
-        message = tr("{kind} takes no positional arguments; name them ({names})")
+        only_name = tr("{kind} takes no arguments (only {names})")
+        message = only_name if allowed == ("name",) else tr("{kind} takes no positional arguments; name them ({names})")
         raise spec_error(spec, message.format(kind=spec.kind, names=named))
     if len(spec.args) > len(positional):
         raise spec_error(

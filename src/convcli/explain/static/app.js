@@ -427,7 +427,7 @@
     for (const l of model.layers) {
       const tr = el("tr");
       tr.append(el("td", {}, `${l.name} (${l.type})`), el("td", {}, `(${l.output_shape.join(", ")})`),
-        el("td", {}, shapeWords(l.shape_formula)), el("td", {}, l.params_formula));
+        el("td", {}, shapeWords(l.shape_formula)), el("td", {}, shapeWords(l.params_formula)));
       t.append(tr);
     }
     wrap.append(t);
@@ -444,6 +444,8 @@
     if ((m = /^mean over (\d+)×(\d+) → (\d+)$/.exec(formula))) return msg("mean over {height}×{width} → {channels}", { height: m[1], width: m[2], channels: m[3] });
     if (formula === "unchanged") return msg("unchanged");
     if ((m = /^(.*) \(P zeros each side\)$/.exec(formula))) return msg("{formula} (P zeros each side)", { formula: m[1] });
+    if ((m = /^γ, β, mean, variance: 4·(\d+) = (\d+) \((\d+) trainable\)$/.exec(formula)))
+      return msg("γ, β, mean, variance: 4·{channels} = {params} ({trainable} trainable)", { channels: m[1], params: m[2], trainable: m[3] });
     return formula;
   }
 

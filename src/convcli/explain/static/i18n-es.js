@@ -84,6 +84,7 @@ window.convcliMessages = {
   "÷ 255 = {sum} (the model reads pixels as 0–1)": "÷ 255 = {sum} (el modelo lee los pixels como 0–1)",
   "Σ over {count} channels: ": "Σ sobre los {count} canales: ",
   "Σ patch ⊙ kernel = {sum}": "Σ parche ⊙ kernel = {sum}",
-  "Σ patch ⊙ kernel = {sum} (pixels 0–255)": "Σ parche ⊙ kernel = {sum} (pixels 0–255)"
+  "Σ patch ⊙ kernel = {sum} (pixels 0–255)": "Σ parche ⊙ kernel = {sum} (pixels 0–255)",
+  "γ, β, mean, variance: 4·{channels} = {params} ({trainable} trainable)": "γ, β, media, varianza: 4·{channels} = {params} ({trainable} entrenables)"
  }
 };
